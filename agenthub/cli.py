@@ -1,0 +1,84 @@
+"""The ``agenthub`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from agenthub.preflight import preflight
+    from agenthub.settings import CommonSettings, InsecureConfiguration
+    from agenthub.supervisor import Supervisor
+    from gateway.settings import GatewaySettings
+    from services.common.settings import ServiceSettings
+
+    try:
+        for settings in (GatewaySettings(), ServiceSettings()):
+            settings.check_secure()
+    except InsecureConfiguration as exc:
+        print(f"agenthub: {exc}", file=sys.stderr)
+        return 2
+    problems = preflight(CommonSettings())
+    for problem in problems:
+        print(f"agenthub: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    return Supervisor(args.host, args.port).run()
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from agenthub import logs
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+
+    settings = GatewaySettings()
+    logs.configure(settings.log_level)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False,
+                proxy_headers=True, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from strawberry.printer import print_schema
+
+    from gateway.graphql.schema import schema
+
+    text = print_schema(schema) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the three services and the gateway")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.set_defaults(func=cmd_up)
+
+    gateway = commands.add_parser("gateway", help="run only the GraphQL gateway")
+    gateway.add_argument("--host", default=None, help="default: AGENTHUB_HOST or 127.0.0.1")
+    gateway.add_argument("--port", type=int, default=None, help="default: AGENTHUB_PORT or 8000")
+    gateway.set_defaults(func=cmd_gateway)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", "-o", default="-")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
+    args = build_parser().parse_args(argv)
+    return args.func(args)

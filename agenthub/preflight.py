@@ -1,0 +1,57 @@
+"""Fail fast, with a useful message, when RabbitMQ or Redis is not reachable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import kombu
+import redis
+
+from agenthub.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    what: str
+    url: str
+    error: str
+    how_to_start: str
+
+    def __str__(self) -> str:
+        return (f"Cannot reach {self.what} at {self.url} ({self.error}).\n"
+                f"  Start it with: {self.how_to_start}\n"
+                f"  or point AgentHub elsewhere with the variable named in docs/configuration.md.")
+
+
+def redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def check_broker(settings: CommonSettings) -> Unreachable | None:
+    try:
+        with kombu.Connection(settings.amqp_uri, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:  # any failure means unreachable; the message says which
+        return Unreachable("RabbitMQ", redact(settings.amqp_uri), str(exc) or type(exc).__name__,
+                           "rabbitmq-server -detached   (or: docker compose up -d rabbitmq)")
+    return None
+
+
+def check_redis(settings: CommonSettings) -> Unreachable | None:
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:  # any failure means unreachable; the message says which
+        return Unreachable("Redis", redact(settings.redis_url), str(exc) or type(exc).__name__,
+                           "redis-server --daemonize yes   (or: docker compose up -d redis)")
+    finally:
+        client.close()
+    return None
+
+
+def preflight(settings: CommonSettings) -> list[Unreachable]:
+    return [problem for problem in (check_broker(settings), check_redis(settings)) if problem]

@@ -1,0 +1,1 @@
+"""The GraphQL gateway: Starlette + Strawberry over the asyncio RPC client."""

@@ -1,0 +1,103 @@
+"""The gateway's Starlette application: routes, middleware and lifespan.
+
+``create_app()`` builds it from ``GatewaySettings``; ``agenthub gateway`` serves
+it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from gateway.context import Context
+from gateway.graphql.errors import apply_convention
+from gateway.graphql.schema import build_schema
+from gateway.health import check_services
+from gateway.requests import RequestContextMiddleware
+from gateway.rpc import RpcClient
+from gateway.settings import GatewaySettings
+from schema.models import Status
+
+
+class GraphQLView(GraphQL):
+    """Strawberry's ASGI view with AgentHub's typed context."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.development else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=settings.allowed_origins,
+            keep_alive=True,
+            keep_alive_interval=15,
+            multipart_uploads_enabled=False,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response) -> Context:
+        state = request.app.state
+        return Context(request=request, rpc=state.rpc, settings=state.settings)
+
+    async def process_result(self, request, result):
+        apply_convention(result)  # errors raised outside the operation's extensions
+        return await super().process_result(request, result)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness: the process runs."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the broker is connected and every service answers ``health`` in time."""
+    rpc: RpcClient = request.app.state.rpc
+    settings: GatewaySettings = request.app.state.settings
+    if not rpc.connected:
+        return JSONResponse({"status": "DOWN", "broker": "DOWN", "down": ["broker"]}, status_code=503)
+    statuses = await check_services(rpc, settings.ready_timeout)
+    down = [s.name for s in statuses if s.status is not Status.UP]
+    body = {
+        "status": "DOWN" if down else "UP",
+        "broker": "UP",
+        "down": down,
+        "services": {s.name: {"status": s.status.value, "detail": s.detail} for s in statuses},
+    }
+    return JSONResponse(body, status_code=503 if down else 200)
+
+
+def create_app(settings: GatewaySettings | None = None) -> Starlette:
+    settings = settings or GatewaySettings()
+    settings.check_secure()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
+                        default_timeout=settings.rpc_timeout, name="gateway")
+        await rpc.start(wait=5.0)
+        app.state.rpc = rpc
+        try:
+            yield
+        finally:
+            await rpc.close()
+
+    view = GraphQLView(settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(RequestContextMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,1 @@
+"""The GraphQL API: one folder a domain, composed in ``schema.py``."""

@@ -1,0 +1,70 @@
+"""The error convention: every error carries ``extensions.code``; anything
+unexpected is masked as ``Unexpected error.`` with the request id, and logged
+in full under that id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+from gateway.requests import annotate, current_request_id
+from schema.errors import AgentHubError
+
+log = logging.getLogger("agenthub.gateway")
+
+CODES = frozenset({
+    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT",
+    "RATE_LIMITED", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL",
+})
+MASKED_MESSAGE = "Unexpected error."
+
+
+def conventional(error: GraphQLError) -> GraphQLError:
+    """The client-facing version of ``error``. Idempotent."""
+    original = error.original_error
+    code = (error.extensions or {}).get("code")
+    if isinstance(original, AgentHubError):
+        error.extensions = original.extensions
+        return error
+    if original is None and code in CODES:
+        return error
+    if original is None:
+        # Parse and validation errors (including depth, alias and token limits)
+        # are the client's: keep graphql-core's message, which names the problem.
+        error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        return error
+    request_id = current_request_id()
+    log.error("unexpected error", exc_info=original,
+              extra={"fields": {"request_id": request_id, "path": error.path}})
+    return GraphQLError(
+        message=MASKED_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )
+
+
+def apply_convention(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [conventional(error) for error in errors]  # type: ignore[attr-defined]
+        annotate(outcome=",".join(sorted({str((e.extensions or {}).get("code")) for e in result.errors})))
+
+
+class ErrorConvention(SchemaExtension):
+    """Applies ``conventional`` to every result, queries and subscriptions alike."""
+
+    def on_operation(self) -> Iterator[None]:
+        annotate(operation=self.execution_context.operation_name or "anonymous")
+        yield
+        result = self.execution_context.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)):
+            apply_convention(result)

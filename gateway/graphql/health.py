@@ -1,0 +1,65 @@
+"""GraphQL types and fields of the system's health."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.context import Context
+from gateway.health import ServiceStatus, check_services
+from schema.errors import BadUserInput
+from schema.models import Status
+
+
+@strawberry.enum(description="UP when the service answered and all it depends on is reachable.")
+class HealthStatus(Enum):
+    UP = "UP"
+    DOWN = "DOWN"
+
+
+@strawberry.type(description="One service as seen from the gateway.")
+class ServiceHealth:
+    name: str
+    status: HealthStatus
+    version: str | None
+    latency_ms: float | None = strawberry.field(description="Round trip of its health RPC, in milliseconds.")
+    detail: str = strawberry.field(description="Why it is DOWN; empty when UP.")
+
+    @classmethod
+    def from_status(cls, status: ServiceStatus) -> "ServiceHealth":
+        return cls(name=status.name, status=HealthStatus(status.status.value), version=status.version,
+                   latency_ms=status.latency_ms, detail=status.detail)
+
+
+@strawberry.type(description="UP only when every service is UP.")
+class SystemHealth:
+    status: HealthStatus
+    services: list[ServiceHealth]
+
+
+async def system_health(info: Info[Context, None]) -> SystemHealth:
+    context = info.context
+    statuses = await check_services(context.rpc, context.settings.ready_timeout, context.rpc_context())
+    overall = HealthStatus.UP if all(s.status is Status.UP for s in statuses) else HealthStatus.DOWN
+    return SystemHealth(status=overall, services=[ServiceHealth.from_status(s) for s in statuses])
+
+
+@strawberry.type
+class HealthQuery:
+    health: SystemHealth = strawberry.field(resolver=system_health, description="Whether each service answers.")
+
+
+@strawberry.type
+class HealthSubscription:
+    @strawberry.subscription(description="The system's health now, then every intervalSeconds.")
+    async def health(self, info: Info[Context, None], interval_seconds: float = 5.0
+                     ) -> AsyncGenerator[SystemHealth, None]:
+        if not 1.0 <= interval_seconds <= 3600:
+            raise BadUserInput.for_fields({"intervalSeconds": "must be between 1 and 3600"})
+        while True:
+            yield await system_health(info)
+            await asyncio.sleep(interval_seconds)

@@ -1,0 +1,75 @@
+"""Request ids and the one log line per HTTP request (pure ASGI middleware)."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("agenthub.gateway")
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+log_fields_var: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("log_fields", default=None)
+
+
+def current_request_id() -> str:
+    return request_id_var.get()
+
+
+def annotate(**fields: Any) -> None:
+    """Add fields (user id, operation, outcome) to this request's log line."""
+    current = log_fields_var.get()
+    if current is not None:
+        current.update(fields)
+
+
+class RequestContextMiddleware:
+    """Assigns a request id (or keeps a well-formed incoming one), echoes it in
+    ``X-Request-ID`` and logs one structured line when the request ends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_token = request_id_var.set(request_id)
+        fields: dict[str, Any] = {"request_id": request_id, "path": scope.get("path"), "kind": scope["type"]}
+        fields_token = log_fields_var.set(fields)
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                fields["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        failure = None
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            failure = exc
+            fields["outcome"] = "INTERNAL"
+            raise
+        finally:
+            fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            fields.setdefault("outcome", "ok")
+            if failure is not None:
+                log.error("request", extra={"fields": fields}, exc_info=failure)
+            elif scope.get("path") != "/healthz":
+                log.info("request", extra={"fields": fields})
+            request_id_var.reset(request_token)
+            log_fields_var.reset(fields_token)

@@ -1,0 +1,21 @@
+"""Typed settings of the gateway, read from ``AGENTHUB_*`` variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from agenthub.settings import CommonSettings
+
+
+class GatewaySettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    rpc_timeout: float = Field(10.0, gt=0, description="Default timeout of one RPC, in seconds.")
+    ready_timeout: float = Field(1.0, gt=0, description="How long /readyz waits for each service's health.")
+    max_query_depth: int = Field(10, ge=1)
+    max_aliases: int = Field(15, ge=1)
+    max_tokens: int = Field(2000, ge=1)
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to open the GraphQL WebSocket (empty: same origin only).",
+    )

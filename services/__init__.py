@@ -1,0 +1,1 @@
+"""The Nameko services: auth, agent and rag, and what they share (``common``)."""

@@ -1,0 +1,84 @@
+"""Dependency providers: adapters that build their clients once, in ``setup()``.
+
+Nothing connects at import time, so importing a service (tests, ``nameko
+shell``) never needs a running server.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from nameko.extensions import DependencyProvider
+
+from services.common.settings import ServiceSettings, get_settings
+
+log = logging.getLogger("agenthub.rpc")
+
+
+class Settings(DependencyProvider):
+    """Injects the process's ``ServiceSettings``."""
+
+    def setup(self) -> None:
+        self.settings = get_settings()
+
+    def get_dependency(self, worker_ctx) -> ServiceSettings:
+        return self.settings
+
+
+class Redis(DependencyProvider):
+    """A shared, greened redis-py client (a connection pool, thread-safe)."""
+
+    def setup(self) -> None:
+        settings = get_settings()
+        self.client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+        )
+
+    def stop(self) -> None:
+        self.client.close()
+
+    def get_dependency(self, worker_ctx) -> redis.Redis:
+        return self.client
+
+
+class RequestLog(DependencyProvider):
+    """One structured log line per RPC: request id, user id, operation, duration, outcome."""
+
+    def worker_setup(self, worker_ctx) -> None:
+        worker_ctx._agenthub_started = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+        started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
+        error = exc_info[1] if exc_info else None
+        fields = {
+            "request_id": worker_ctx.data.get("request_id"),
+            "user_id": worker_ctx.data.get("user_id"),
+            "operation": f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}",
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "outcome": "ok" if error is None else getattr(error, "code", type(error).__name__),
+        }
+        unexpected = error is not None and not hasattr(error, "code")
+        log.log(logging.ERROR if unexpected else logging.INFO, "rpc", extra={"fields": fields},
+                exc_info=exc_info if unexpected else None)
+
+    def get_dependency(self, worker_ctx) -> None:
+        return None
+
+
+class CallContext(DependencyProvider):
+    """The caller's context as the gateway (or another service) sent it:
+    ``request_id``, ``user_id``, ``auth_token``, ``call_id_stack`` and the raw ``data``."""
+
+    def get_dependency(self, worker_ctx) -> "Caller":
+        return Caller(worker_ctx)
+
+
+class Caller:
+    def __init__(self, worker_ctx) -> None:
+        self.data = dict(worker_ctx.data)
+        self.request_id = self.data.get("request_id")
+        self.user_id = self.data.get("user_id")
+        self.auth_token = self.data.get("auth_token")
+        self.call_id_stack = list(worker_ctx.call_id_stack)

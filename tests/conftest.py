@@ -1,0 +1,45 @@
+"""Fixtures shared by every test: one isolated vhost and Redis prefix per run,
+and the three services started once per run on them."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from tests.support.stack import Isolation, ServiceProcess
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
+
+SERVICES = {
+    "auth": "services.auth.service",
+    "agent": "services.agent.service",
+    "rag": "services.rag.service",
+}
+
+
+@pytest.fixture(scope="session")
+def isolation(tmp_path_factory) -> Isolation:
+    isolation = Isolation(data_dir=tmp_path_factory.mktemp("agenthub-data")).create()
+    yield isolation
+    isolation.destroy()
+
+
+@pytest.fixture(scope="session")
+def stack(isolation):
+    """The three services, running as real processes on the run's vhost."""
+    processes = [ServiceProcess(isolation, module, name) for name, module in SERVICES.items()]
+    try:
+        for process in processes:
+            process.wait_until_consuming()
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def echo_service(isolation):
+    process = ServiceProcess(isolation, "tests.support.echo_service", "echo").wait_until_consuming()
+    yield process
+    process.stop()

@@ -1,0 +1,127 @@
+"""Isolated test environments on the machine's real RabbitMQ and Redis.
+
+Each ``Isolation`` owns a RabbitMQ vhost and a Redis key prefix, so test runs
+never see each other's messages or keys, nor a stack running beside them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kombu
+import redis
+
+from agenthub.supervisor import CONFIG_PATH
+
+BROKER = os.environ.get("AGENTHUB_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672")
+REDIS_URL = os.environ.get("AGENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQCTL = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run([RABBITMQCTL, "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
+
+
+@dataclass
+class Isolation:
+    data_dir: Path
+    name: str = field(default_factory=lambda: f"agenthub-test-{uuid.uuid4().hex[:10]}")
+
+    @property
+    def vhost(self) -> str:
+        return self.name
+
+    @property
+    def amqp_uri(self) -> str:
+        return f"{BROKER.rstrip('/')}/{self.vhost}"
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"{self.name}:"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "AGENTHUB_ENV": "development",
+            "AGENTHUB_AMQP_URI": self.amqp_uri,
+            "AGENTHUB_REDIS_URL": REDIS_URL,
+            "AGENTHUB_REDIS_PREFIX": self.redis_prefix,
+            "AGENTHUB_DATA_DIR": str(self.data_dir),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        })
+        env.update(extra)
+        return env
+
+    def create(self) -> "Isolation":
+        _rabbitmqctl("add_vhost", self.vhost)
+        _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def destroy(self) -> None:
+        try:
+            _rabbitmqctl("delete_vhost", self.vhost)
+        finally:
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(f"{self.redis_prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()
+
+
+class ServiceProcess:
+    """``nameko run`` of one service module, as ``agenthub up`` runs it."""
+
+    def __init__(self, isolation: Isolation, module: str, service: str, **env: str) -> None:
+        self.isolation, self.module, self.service = isolation, module, service
+        self.log_path = isolation.data_dir / f"{service}-{uuid.uuid4().hex[:6]}.log"
+        argv = [sys.executable, "-m", "nameko", "run", "--config", str(CONFIG_PATH), module]
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(argv, env=isolation.env(**env), cwd=ROOT,
+                                         stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_until_consuming(self, timeout: float = 60.0) -> "ServiceProcess":
+        wait_for_consumer(self.isolation, self.service, timeout, process=self.process, log_path=self.log_path)
+        return self
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def consumer_count(isolation: Isolation, service: str) -> int:
+    with kombu.Connection(isolation.amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        try:
+            _, _, consumers = channel.queue_declare(queue=f"rpc-{service}", passive=True)
+        except Exception:  # the queue does not exist yet
+            return 0
+        return consumers
+
+
+def wait_for_consumer(isolation: Isolation, service: str, timeout: float = 60.0,
+                      process: subprocess.Popen | None = None, log_path: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            log = log_path.read_text(errors="replace")[-3000:] if log_path else ""
+            raise RuntimeError(f"service {service} exited with {process.returncode}:\n{log}")
+        if consumer_count(isolation, service) > 0:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"service {service} did not start consuming within {timeout} s")
