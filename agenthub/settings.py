@@ -9,8 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+DEVELOPMENT_JWT_SECRET = "agenthub-development-only-secret-do-not-deploy"
 
 
 class InsecureConfiguration(SystemExit):
@@ -31,13 +34,39 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Path("var")
     log_level: str = "INFO"
 
+    # Tokens: every deployable verifies them; only auth signs them.
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    jwt_secret: SecretStr | None = Field(None, description="HS256 key, at least 32 bytes.")
+    jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256/EdDSA (auth only).")
+    jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256/EdDSA.")
+    jwt_issuer: str = "agenthub"
+    jwt_audience: str = "agenthub-api"
+    access_token_ttl: int = Field(900, ge=30, description="Access token lifetime, seconds.")
+
     @property
     def development(self) -> bool:
         return self.env == "development"
 
     def insecure_settings(self) -> list[str]:
-        """Names of secrets that are missing or default; subclasses add theirs."""
-        return []
+        """Secrets that are missing, default or weak; subclasses add theirs."""
+        problems = []
+        if self.jwt_algorithm == "HS256":
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if not secret or secret == DEVELOPMENT_JWT_SECRET:
+                problems.append("AGENTHUB_JWT_SECRET is missing or the development default")
+            elif len(secret.encode()) < 32:
+                problems.append("AGENTHUB_JWT_SECRET is shorter than 32 bytes")
+        elif not self.jwt_public_key_file:
+            problems.append(f"AGENTHUB_JWT_PUBLIC_KEY_FILE is required for {self.jwt_algorithm}")
+        return problems
+
+    def jwt_secret_value(self) -> str:
+        """The HS256 key: the configured one, or the development default in development only."""
+        if self.jwt_secret:
+            return self.jwt_secret.get_secret_value()
+        if self.development:
+            return DEVELOPMENT_JWT_SECRET
+        raise InsecureConfiguration("AGENTHUB_JWT_SECRET is not set")
 
     def check_secure(self) -> None:
         """Stop the process outside development mode when a secret is unsafe."""

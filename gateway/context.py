@@ -33,6 +33,11 @@ class Context:
     request_id: str = field(default_factory=current_request_id)
     principal: Principal | None = None
     auth_token: str | None = None
+    denials: list[tuple[str, str]] = field(default_factory=list)
+
+    def denied(self, permission: str, field_name: str) -> None:
+        """Record a permission denial; the auth layer audits them when the operation ends."""
+        self.denials.append((permission, field_name))
 
     async def call(
         self,

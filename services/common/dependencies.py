@@ -66,19 +66,3 @@ class RequestLog(DependencyProvider):
     def get_dependency(self, worker_ctx) -> None:
         return None
 
-
-class CallContext(DependencyProvider):
-    """The caller's context as the gateway (or another service) sent it:
-    ``request_id``, ``user_id``, ``auth_token``, ``call_id_stack`` and the raw ``data``."""
-
-    def get_dependency(self, worker_ctx) -> "Caller":
-        return Caller(worker_ctx)
-
-
-class Caller:
-    def __init__(self, worker_ctx) -> None:
-        self.data = dict(worker_ctx.data)
-        self.request_id = self.data.get("request_id")
-        self.user_id = self.data.get("user_id")
-        self.auth_token = self.data.get("auth_token")
-        self.call_id_stack = list(worker_ctx.call_id_stack)

@@ -9,14 +9,15 @@ import os
 from nameko.rpc import rpc
 
 from schema.errors import NotFound
-from services.common.dependencies import CallContext, Redis
+from services.common.dependencies import Redis
+from services.common.identity import CallerProvider
 
 
 class EchoService:
     name = os.environ.get("ECHO_SERVICE_NAME", "echo")
 
     redis = Redis()
-    caller = CallContext()
+    caller = CallerProvider()
 
     @rpc
     def echo(self, value):

@@ -1,0 +1,102 @@
+"""Access tokens: signing (auth service only) and verification (everyone).
+
+The accepted algorithm is exactly the configured one: a token claiming any
+other ``alg`` (``none``, or HS256 signed with an RS256 public key) is refused.
+Revocation lives in Redis under keys built here, so the gateway and the
+services check the same facts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from agenthub.settings import CommonSettings
+from schema.errors import Unauthenticated
+from schema.models import Identity
+from schema.permissions import permissions_of
+
+REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp", "iss", "aud", "typ"]
+LEEWAY_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    claims: dict[str, Any]
+
+
+class TokenCodec:
+    def __init__(self, settings: CommonSettings) -> None:
+        self.algorithm = settings.jwt_algorithm
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.ttl = settings.access_token_ttl
+        if self.algorithm == "HS256":
+            self._signing_key: Any = settings.jwt_secret_value()
+            self._verifying_key: Any = self._signing_key
+        else:
+            self._signing_key = _read(settings.jwt_private_key_file)
+            self._verifying_key = _read(settings.jwt_public_key_file)
+
+    def issue(self, *, subject: str, role: str, username: str = "", session_id: str | None = None,
+              api_key_id: str | None = None, scopes: list[str] | None = None,
+              ttl: int | None = None, now: float | None = None) -> IssuedToken:
+        if self._signing_key is None:
+            raise RuntimeError("this process has no signing key")
+        issued_at = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "sub": subject, "role": role, "name": username, "jti": uuid.uuid4().hex,
+            "iat": issued_at, "exp": issued_at + (ttl or self.ttl),
+            "iss": self.issuer, "aud": self.audience, "typ": "access",
+        }
+        if session_id:
+            claims["sid"] = session_id
+        if api_key_id:
+            claims["akid"] = api_key_id
+            claims["scp"] = sorted(scopes or [])
+        return IssuedToken(jwt.encode(claims, self._signing_key, algorithm=self.algorithm), claims)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or ``Unauthenticated`` naming nothing an attacker could use."""
+        try:
+            claims = jwt.decode(
+                token, self._verifying_key, algorithms=[self.algorithm],
+                audience=self.audience, issuer=self.issuer, leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("The access token has expired.", {"reason": "expired"}) from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("The access token is invalid.", {"reason": "invalid"}) from None
+        if claims.get("typ") != "access" or not (claims.get("sid") or claims.get("akid")):
+            raise Unauthenticated("The access token is invalid.", {"reason": "invalid"})
+        return claims
+
+
+def identity_from_claims(claims: dict[str, Any]) -> Identity:
+    permissions = {p.value for p in permissions_of(claims["role"])}
+    if "scp" in claims:
+        permissions &= set(claims["scp"])
+    return Identity(user_id=claims["sub"], username=claims.get("name", ""), role=claims["role"],
+                    permissions=frozenset(permissions), session_id=claims.get("sid"),
+                    api_key_id=claims.get("akid"))
+
+
+def revocation_keys(prefix: str, claims: dict[str, Any]) -> list[str]:
+    """Redis keys whose existence means: reject this token now."""
+    keys = [f"{prefix}revoked:user:{claims['sub']}"]
+    if claims.get("sid"):
+        keys.append(f"{prefix}revoked:session:{claims['sid']}")
+    if claims.get("akid"):
+        keys.append(f"{prefix}revoked:apikey:{claims['akid']}")
+    return keys
+
+
+def _read(path: Path | None) -> bytes | None:
+    return Path(path).read_bytes() if path else None

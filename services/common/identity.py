@@ -1,0 +1,62 @@
+"""The caller's identity inside a service, verified here again.
+
+The gateway already verified the token; a service checks it once more (cheap)
+so that a ``nameko shell`` or service-to-service caller gets no free pass.
+"""
+
+from __future__ import annotations
+
+import redis
+from nameko.extensions import DependencyProvider
+
+from agenthub.tokens import TokenCodec, identity_from_claims, revocation_keys
+from schema.errors import Forbidden, Unauthenticated
+from schema.models import Identity
+from services.common.settings import get_settings
+
+
+class Caller:
+    """Resolves the identity of one worker's caller on first use."""
+
+    def __init__(self, worker_ctx, codec: TokenCodec, redis_client: redis.Redis, prefix: str) -> None:
+        self.data = dict(worker_ctx.data)
+        self.request_id: str | None = self.data.get("request_id")
+        self.auth_token: str | None = self.data.get("auth_token")
+        self.call_id_stack = list(worker_ctx.call_id_stack)
+        self.ip: str | None = self.data.get("client_ip")
+        self.user_agent: str | None = self.data.get("user_agent")
+        self._codec, self._redis, self._prefix = codec, redis_client, prefix
+        self._identity: Identity | None = None
+
+    def identity(self) -> Identity | None:
+        """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""
+        if self._identity is None and self.auth_token:
+            claims = self._codec.verify(self.auth_token)
+            if self._redis.exists(*revocation_keys(self._prefix, claims)):
+                raise Unauthenticated("The session has ended.", {"reason": "revoked"})
+            self._identity = identity_from_claims(claims)
+        return self._identity
+
+    def require(self, permission: str | None = None) -> Identity:
+        identity = self.identity()
+        if identity is None:
+            raise Unauthenticated("Sign in to do this.")
+        if permission is not None and not identity.can(permission):
+            raise Forbidden(f"This needs the '{getattr(permission, 'value', permission)}' permission.")
+        return identity
+
+
+class CallerProvider(DependencyProvider):
+    """Injects a ``Caller`` for the current worker."""
+
+    def setup(self) -> None:
+        settings = get_settings()
+        self.codec = TokenCodec(settings)
+        self.prefix = settings.redis_prefix
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+
+    def stop(self) -> None:
+        self.redis.close()
+
+    def get_dependency(self, worker_ctx) -> Caller:
+        return Caller(worker_ctx, self.codec, self.redis, self.prefix)
