@@ -61,3 +61,30 @@ class Identity(BaseModel):
 
     def can(self, permission: str) -> bool:
         return str(getattr(permission, "value", permission)) in self.permissions
+
+
+class Outcome(str, Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+class AuditEvent(BaseModel):
+    """One security-relevant event. Never carries a secret (no password, token or key).
+
+    Services dispatch it as the Nameko event ``audit`` of their own service
+    name (``services/common/audit.py``); the gateway publishes the same to
+    ``gateway.events``; the auth service stores every one durably.
+    """
+
+    action: str  # e.g. "login", "document.delete"
+    outcome: Outcome = Outcome.SUCCESS
+    actor: str | None = None  # user id, or None when anonymous
+    actor_type: ActorType = ActorType.ANONYMOUS
+    api_key_id: str | None = None
+    resource: str | None = None  # e.g. "document:<id>"
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    detail: dict[str, str] = Field(default_factory=dict)
+    at: float | None = None  # epoch seconds; set by the sender
