@@ -81,7 +81,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
                         default_timeout=settings.rpc_timeout, name="gateway")
-        await rpc.start(wait=5.0)
+        await rpc.start(wait=settings.broker_connect_wait)
         app.state.rpc = rpc
         try:
             yield

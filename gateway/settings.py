@@ -12,6 +12,7 @@ class GatewaySettings(CommonSettings):
     port: int = 8000
     rpc_timeout: float = Field(10.0, gt=0, description="Default timeout of one RPC, in seconds.")
     ready_timeout: float = Field(1.0, gt=0, description="How long /readyz waits for each service's health.")
+    broker_connect_wait: float = Field(5.0, ge=0, description="How long start-up waits for the broker before serving anyway.")
     max_query_depth: int = Field(10, ge=1)
     max_aliases: int = Field(15, ge=1)
     max_tokens: int = Field(2000, ge=1)

@@ -39,11 +39,11 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=[
             ErrorConvention,
-            ParserCache(maxsize=1024),
-            ValidationCache(maxsize=1024),
-            MaxTokensLimiter(max_token_count=settings.max_tokens),
-            QueryDepthLimiter(max_depth=settings.max_query_depth),
-            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: ParserCache(maxsize=1024),
+            lambda: ValidationCache(maxsize=1024),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         ],
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
     )

@@ -1,0 +1,48 @@
+"""Settings of the agent service: the model, the tools, runs and memory.
+
+The LLM fields use the same ``AGENTHUB_LLM_*`` names the rag service reads,
+so one set of variables configures the whole system's model.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from services.common.settings import ServiceSettings
+
+
+class AgentSettings(ServiceSettings):
+    llm_backend: Literal["openai", "local", "none"] | None = Field(
+        None, description="Default: openai when a base URL is set, else local when installed, else none.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = Field(None, description="Sent as the bearer key; local servers ignore it.")
+    llm_temperature: float = Field(0.2, ge=0, le=2)
+    llm_max_tokens: int = Field(1024, ge=1)
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds for one model request.")
+    llm_local_model_path: str | None = Field(
+        None, description="GGUF file for the local backend; default: the gemma3-270m package's model.")
+    llm_local_threads: int = Field(2, ge=1)
+
+    agent_max_steps: int = Field(8, ge=1, le=50)
+    agent_run_timeout: float = Field(180.0, gt=0, description="Seconds before a run fails with a timeout.")
+    agent_tool_timeout: float = Field(20.0, gt=0, description="Seconds for one tool call.")
+    agent_run_ttl: int = Field(7200, ge=3600, description="Seconds a run's events are kept after its last event.")
+    agent_history_tokens: int = Field(2000, ge=0, description="Token budget of the history sent to the model.")
+    agent_conversation_ttl: int = Field(30 * 86400, ge=3600, description="Seconds an idle conversation is kept.")
+    agent_search_top_k: int = Field(5, ge=1, le=50)
+
+    sql_url: str | None = Field(None, description="sqlite:///path or postgresql://user@host/db for query_database.")
+    sql_tables: list[str] | None = Field(None, description="Tables the agent may read; default: all user tables.")
+    sql_timeout: float = Field(5.0, gt=0, le=60)
+    sql_row_cap: int = Field(200, ge=1, le=10000)
+
+
+@lru_cache(maxsize=1)
+def get_agent_settings() -> AgentSettings:
+    settings = AgentSettings()
+    settings.check_secure()
+    return settings
