@@ -21,7 +21,7 @@ from schema.errors import Unauthenticated
 from schema.models import Identity
 from schema.permissions import permissions_of
 
-REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp", "iss", "aud", "typ"]
+REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp", "iss", "aud", "typ", "ver"]
 LEEWAY_SECONDS = 5
 
 
@@ -45,7 +45,7 @@ class TokenCodec:
             self._verifying_key = _read(settings.jwt_public_key_file)
 
     def issue(self, *, subject: str, role: str, username: str = "", session_id: str | None = None,
-              api_key_id: str | None = None, scopes: list[str] | None = None,
+              api_key_id: str | None = None, scopes: list[str] | None = None, version: int = 0,
               ttl: int | None = None, now: float | None = None) -> IssuedToken:
         if self._signing_key is None:
             raise RuntimeError("this process has no signing key")
@@ -53,7 +53,7 @@ class TokenCodec:
         claims: dict[str, Any] = {
             "sub": subject, "role": role, "name": username, "jti": uuid.uuid4().hex,
             "iat": issued_at, "exp": issued_at + (ttl or self.ttl),
-            "iss": self.issuer, "aud": self.audience, "typ": "access",
+            "iss": self.issuer, "aud": self.audience, "typ": "access", "ver": version,
         }
         if session_id:
             claims["sid"] = session_id
@@ -88,14 +88,34 @@ def identity_from_claims(claims: dict[str, Any]) -> Identity:
                     api_key_id=claims.get("akid"))
 
 
+def session_revoked_key(prefix: str, session_id: str) -> str:
+    return f"{prefix}auth:session-revoked:{session_id}"
+
+
+def api_key_revoked_key(prefix: str, api_key_id: str) -> str:
+    return f"{prefix}auth:apikey-revoked:{api_key_id}"
+
+
+def user_version_key(prefix: str, user_id: str) -> str:
+    """The user's current token version. Bumped on role change and deactivation,
+    it invalidates every token issued before (their ``ver`` no longer matches)."""
+    return f"{prefix}auth:user-version:{user_id}"
+
+
 def revocation_keys(prefix: str, claims: dict[str, Any]) -> list[str]:
-    """Redis keys whose existence means: reject this token now."""
-    keys = [f"{prefix}revoked:user:{claims['sub']}"]
-    if claims.get("sid"):
-        keys.append(f"{prefix}revoked:session:{claims['sid']}")
-    if claims.get("akid"):
-        keys.append(f"{prefix}revoked:apikey:{claims['akid']}")
-    return keys
+    """Keys to MGET for one token; ``is_revoked`` reads the values in this order."""
+    return [
+        user_version_key(prefix, claims["sub"]),
+        session_revoked_key(prefix, claims["sid"]) if claims.get("sid") else f"{prefix}auth:none",
+        api_key_revoked_key(prefix, claims["akid"]) if claims.get("akid") else f"{prefix}auth:none",
+    ]
+
+
+def is_revoked(claims: dict[str, Any], values: list[Any]) -> bool:
+    version, session_revoked, key_revoked = values
+    if version is not None and int(version) != int(claims.get("ver", 0)):
+        return True
+    return session_revoked is not None or key_revoked is not None
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import redis
 from nameko.extensions import DependencyProvider
 
-from agenthub.tokens import TokenCodec, identity_from_claims, revocation_keys
+from agenthub.tokens import TokenCodec, identity_from_claims, is_revoked, revocation_keys
 from schema.errors import Forbidden, Unauthenticated
 from schema.models import Identity
 from services.common.settings import get_settings
@@ -32,7 +32,7 @@ class Caller:
         """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""
         if self._identity is None and self.auth_token:
             claims = self._codec.verify(self.auth_token)
-            if self._redis.exists(*revocation_keys(self._prefix, claims)):
+            if is_revoked(claims, self._redis.mget(revocation_keys(self._prefix, claims))):
                 raise Unauthenticated("The session has ended.", {"reason": "revoked"})
             self._identity = identity_from_claims(claims)
         return self._identity
