@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,7 +17,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
+
+from agenthub.ratelimit import AsyncLimiter
+from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
 from gateway.graphql.errors import apply_convention
@@ -25,6 +31,7 @@ from gateway.health import check_services
 from gateway.requests import RequestContextMiddleware
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
+from schema.errors import Unauthenticated
 from schema.models import Status
 
 
@@ -44,7 +51,27 @@ class GraphQLView(GraphQL):
 
     async def get_context(self, request: Request | WebSocket, response) -> Context:
         state = request.app.state
-        return Context(request=request, rpc=state.rpc, settings=state.settings)
+        context = Context(request=request, rpc=state.rpc, settings=state.settings, edge=state.edge,
+                          limiter=state.limiter)
+        if isinstance(request, Request):
+            try:
+                credential = credential_from(request.headers)
+            except Unauthenticated as exc:
+                context.auth_error = exc
+            else:
+                await context.authenticate(credential)
+        return context
+
+    async def on_ws_connect(self, context: Context):
+        """WebSocket clients authenticate in ``connection_init`` (browsers cannot set headers)."""
+        try:
+            credential = credential_from(context.request.headers, context.connection_params)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from None
+        await context.authenticate(credential)
+        if context.auth_error is not None:
+            raise ConnectionRejectionError({"code": context.auth_error.code, "message": context.auth_error.message})
+        return UNSET
 
     async def process_result(self, request, result):
         apply_convention(result)  # errors raised outside the operation's extensions
@@ -82,11 +109,16 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
                         default_timeout=settings.rpc_timeout, name="gateway")
         await rpc.start(wait=settings.broker_connect_wait)
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
         app.state.rpc = rpc
+        app.state.redis = redis
+        app.state.edge = EdgeAuthenticator(settings, redis, rpc)
+        app.state.limiter = AsyncLimiter(redis, settings.redis_prefix)
         try:
             yield
         finally:
             await rpc.close()
+            await redis.aclose()
 
     view = GraphQLView(settings)
     app = Starlette(

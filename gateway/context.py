@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,20 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
-from gateway.requests import current_request_id
+from agenthub.ratelimit import AsyncLimiter
+from gateway.auth import EdgeAuthenticator
+from gateway.requests import annotate, current_request_id
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
+from schema.errors import AgentHubError, Unauthenticated
+from schema.models import ActorType, AuditEvent, Identity, Outcome
 
-
-@dataclass
-class Principal:
-    """Who is calling: set by the auth layer at the edge."""
-
-    user_id: str
-    role: str
-    permissions: frozenset[str] = frozenset()
-    session_id: str | None = None
-    api_key_id: str | None = None
+log = logging.getLogger("agenthub.gateway")
 
 
 @dataclass
@@ -30,23 +27,50 @@ class Context:
     request: Request | WebSocket
     rpc: RpcClient
     settings: GatewaySettings
+    edge: EdgeAuthenticator
+    limiter: AsyncLimiter
     request_id: str = field(default_factory=current_request_id)
-    principal: Principal | None = None
+    principal: Identity | None = None
     auth_token: str | None = None
+    claims: dict[str, Any] | None = None
+    auth_error: AgentHubError | None = None
+    connection_params: dict[str, Any] | None = None
     denials: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def client_ip(self) -> str | None:
+        client = self.request.client
+        return client.host if client else None
+
+    @property
+    def user_agent(self) -> str | None:
+        value = self.request.headers.get("user-agent")
+        return value[:256] if value else None
+
+    async def authenticate(self, credential: str | None) -> None:
+        """Set the principal from a credential; keep the error if it is bad."""
+        self.principal = self.auth_token = self.claims = self.auth_error = None
+        try:
+            authenticated = await self.edge.authenticate(credential)
+        except AgentHubError as exc:  # Unauthenticated, or auth unreachable for an API key
+            self.auth_error = exc
+            return
+        if authenticated is not None:
+            self.principal, self.auth_token, self.claims = (
+                authenticated.identity, authenticated.token, authenticated.claims)
+            annotate(user_id=self.principal.user_id)
+
+    def require_principal(self) -> Identity:
+        if self.principal is None:
+            raise self.auth_error or Unauthenticated("Sign in to do this.")
+        return self.principal
+
     def denied(self, permission: str, field_name: str) -> None:
-        """Record a permission denial; the auth layer audits them when the operation ends."""
+        """Record a permission denial; audited when the operation ends."""
         self.denials.append((permission, field_name))
 
-    async def call(
-        self,
-        service: str,
-        method: str,
-        *args: Any,
-        timeout: float | None = None,
-        **kwargs: Any,
-    ) -> Any:
+    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
+                   **kwargs: Any) -> Any:
         """Call a service with the caller's identity and request id in the RPC context."""
         return await self.rpc.call(service, method, args, kwargs, timeout=timeout, context=self.rpc_context())
 
@@ -54,13 +78,29 @@ class Context:
         context: dict[str, Any] = {
             "request_id": self.request_id,
             "call_id_stack": [f"gateway.graphql.{self.request_id}"],
+            "client_ip": self.client_ip,
+            "user_agent": self.user_agent,
         }
         if self.principal is not None:
             context["user_id"] = self.principal.user_id
         if self.auth_token:
             context["auth_token"] = self.auth_token
-        user_agent = self.request.headers.get("user-agent")
-        if user_agent:
-            context["user_agent"] = user_agent[:256]
         return context
 
+    async def audit(self, action: str, *, outcome: Outcome, resource: str | None = None,
+                    detail: dict[str, str] | None = None) -> None:
+        """Send an audit event to the auth service's durable log; never fails the request."""
+        principal = self.principal
+        event = AuditEvent(
+            action=action, outcome=outcome, resource=resource,
+            actor=principal.user_id if principal else None,
+            actor_type=principal.actor_type if principal else ActorType.ANONYMOUS,
+            api_key_id=principal.api_key_id if principal else None,
+            ip=self.client_ip, user_agent=self.user_agent, request_id=self.request_id,
+            detail=detail or {}, at=time.time(),
+        )
+        try:
+            await self.rpc.publish_event("gateway", "audit", event.model_dump(mode="json"))
+        except Exception:  # the broker is down: the request's own log line still records it
+            log.warning("audit event not delivered", extra={"fields": {"request_id": self.request_id,
+                                                                        "action": action}})

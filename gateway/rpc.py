@@ -70,6 +70,7 @@ class RpcClient:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._event_exchanges: dict[str, AbstractExchange] = {}
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
         self._closing = False
@@ -158,6 +159,7 @@ class RpcClient:
             await connection.close()
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
+        self._event_exchanges: dict[str, AbstractExchange] = {}
         self._ready.set()
 
     def _on_closed(self, _sender: Any, exc: BaseException | None = None) -> None:
@@ -229,6 +231,22 @@ class RpcClient:
         if reply.get("error"):
             raise from_wire(reply["error"])
         return reply.get("result")
+
+    async def publish_event(self, source: str, event_type: str, payload: Any) -> None:
+        """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``)."""
+        if not self._ready.is_set() or self._channel is None:
+            raise ServiceUnavailable("The message broker is not reachable.")
+        exchange = self._event_exchanges.get(source)
+        if exchange is None:
+            exchange = await self._channel.declare_exchange(
+                f"{source}.events", aio_pika.ExchangeType.TOPIC, durable=True)
+            self._event_exchanges[source] = exchange
+        message = aio_pika.Message(body=json.dumps(payload).encode(), content_type="application/json",
+                                   content_encoding="utf-8", delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        try:
+            await exchange.publish(message, event_type, mandatory=False)
+        except aio_pika.exceptions.AMQPError as exc:
+            raise ServiceUnavailable("The message broker connection failed.") from exc
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.pop(message.correlation_id or "", None)

@@ -20,3 +20,8 @@ class GatewaySettings(CommonSettings):
         default_factory=list,
         description="Origins allowed to open the GraphQL WebSocket (empty: same origin only).",
     )
+
+    # Rate limits per GraphQL operation ("N/second|minute|hour|day").
+    rate_limit_authenticated: str = Field("600/minute", description="Per signed-in user or API key.")
+    rate_limit_anonymous: str = Field("120/minute", description="Per client IP, for anonymous callers.")
+    api_key_cache_seconds: float = Field(60.0, ge=0, description="How long a verified API key is cached.")

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
+from gateway.graphql.permissions import public
 from gateway.health import ServiceStatus, check_services
 from schema.errors import BadUserInput
 from schema.models import Status
@@ -50,12 +51,14 @@ async def system_health(info: Info[Context, None]) -> SystemHealth:
 
 @strawberry.type
 class HealthQuery:
-    health: SystemHealth = strawberry.field(resolver=system_health, description="Whether each service answers.")
+    health: SystemHealth = strawberry.field(resolver=system_health, description="Whether each service answers.",
+                                            directives=public("operators and load balancers probe it"))
 
 
 @strawberry.type
 class HealthSubscription:
-    @strawberry.subscription(description="The system's health now, then every intervalSeconds.")
+    @strawberry.subscription(description="The system's health now, then every intervalSeconds.",
+                             directives=public("operators and load balancers probe it"))
     async def health(self, info: Info[Context, None], interval_seconds: float = 5.0
                      ) -> AsyncGenerator[SystemHealth, None]:
         if not 1.0 <= interval_seconds <= 3600:

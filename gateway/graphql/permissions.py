@@ -1,17 +1,20 @@
-"""``@auth(requires: ...)``: one declaration that is both printed in the SDL
-and enforced.
+"""``@auth(requires: …)`` and ``@authenticated``: one declaration that is both
+printed in the SDL and enforced.
 
 Usage::
 
     @strawberry.field(extensions=[requires(Permission.READ_RAG)])
     async def documents(self, info: Info[Context, None]) -> ...
 
-``requires()`` with no permission means: any signed-in caller.
+    @strawberry.field(extensions=[requires()])        # any signed-in caller
+    @strawberry.mutation(directives=public("sign-in")) # deliberately open
+
+The RBAC test (tests/integration/test_rbac.py) reads these directives from the
+schema and fails on any root field that has none.
 """
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -19,70 +22,60 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
-from schema.errors import Forbidden, Unauthenticated
-from schema.permissions import Permission
+from schema.errors import Forbidden
+from schema.permissions import Permission, Role
+
+PermissionEnum = strawberry.enum(Permission, name="Permission",
+                                 description="What a role grants, or an API key's scope.")
+RoleEnum = strawberry.enum(Role, name="Role", description="A user's role; it decides the permissions.")
 
 
-@strawberry.enum(name="Permission", description="What a role or an API key scope allows.")
-class PermissionEnum(Enum):
-    READ_AGENT = "read:agent"
-    WRITE_AGENT = "write:agent"
-    READ_RAG = "read:rag"
-    WRITE_RAG = "write:rag"
-    MANAGE_USERS = "manage:users"
-    READ_SYSTEM = "read:system"
-    AUTHENTICATED = "authenticated"
-
-
-@strawberry.schema_directive(
-    locations=[Location.FIELD_DEFINITION, Location.OBJECT],
-    description="The caller must be signed in and hold this permission.",
-)
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION, Location.OBJECT],
+                             description="The caller must be signed in and hold this permission.")
 class Auth:
     requires: PermissionEnum
 
 
-@strawberry.schema_directive(
-    locations=[Location.FIELD_DEFINITION],
-    description="Anyone may call this field, signed in or not.",
-)
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION],
+                             description="The caller must be signed in; no particular permission.")
+class Authenticated:
+    pass
+
+
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION],
+                             description="Anyone may call this field, signed in or not.")
 class Public:
     reason: str = ""
 
 
 class _Requires(BasePermission):
-    """Checks the principal the edge authenticated against one permission."""
+    """Checks the principal the edge authenticated; raises the typed error itself."""
 
-    permission: PermissionEnum
+    permission: Permission | None = None
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        principal = info.context.principal
-        if principal is None:
-            raise Unauthenticated("Sign in to do this.")
-        if self.permission is PermissionEnum.AUTHENTICATED or self.permission.value in principal.permissions:
+        principal = info.context.require_principal()
+        if self.permission is None or principal.can(self.permission):
             return True
         info.context.denied(self.permission.value, info.field_name)
         raise Forbidden(f"This needs the '{self.permission.value}' permission.")
 
 
-_classes: dict[PermissionEnum, type[_Requires]] = {}
+_classes: dict[Permission | None, type[_Requires]] = {}
 
 
-def _permission_class(permission: PermissionEnum) -> type[_Requires]:
+def _permission_class(permission: Permission | None) -> type[_Requires]:
     if permission not in _classes:
-        _classes[permission] = type(
-            f"Requires_{permission.name}",
-            (_Requires,),
-            {"permission": permission, "_schema_directive": Auth(requires=permission)},
-        )
+        directive = Auth(requires=permission) if permission is not None else Authenticated()
+        name = f"Requires_{permission.name}" if permission is not None else "RequiresSignIn"
+        _classes[permission] = type(name, (_Requires,), {"permission": permission, "_schema_directive": directive})
     return _classes[permission]
 
 
 def requires(permission: Permission | None = None) -> PermissionExtension:
-    enum = PermissionEnum(permission.value) if permission is not None else PermissionEnum.AUTHENTICATED
-    return PermissionExtension(permissions=[_permission_class(enum)()], use_directives=True)
+    return PermissionExtension(permissions=[_permission_class(permission)()], use_directives=True)
 
 
-def public(reason: str = "") -> list[Any]:
-    """Marks a field as deliberately open; the RBAC test treats unmarked fields as bugs."""
+def public(reason: str) -> list[Any]:
+    """Marks a field as deliberately open to anonymous callers."""
     return [Public(reason=reason)]

@@ -12,13 +12,21 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from gateway.graphql.auth.mutations import AuthMutation
+from gateway.graphql.auth.queries import AuthQuery
 from gateway.graphql.errors import ErrorConvention
+from gateway.graphql.guard import OperationGuard
 from gateway.graphql.health import HealthQuery, HealthSubscription
 from gateway.settings import GatewaySettings
 
 
 @strawberry.type
-class Query(HealthQuery):
+class Query(HealthQuery, AuthQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AuthMutation):
     pass
 
 
@@ -36,9 +44,11 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     settings = settings or GatewaySettings(env="development")
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         subscription=Subscription,
         extensions=[
             ErrorConvention,
+            OperationGuard,
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -1,0 +1,98 @@
+"""Authentication at the edge: who is calling, decided without an RPC when possible.
+
+* ``Authorization: Bearer <JWT>``: verified here (signature, algorithm, ``aud``,
+  ``iss``, expiry), then one Redis MGET for revocation (session ended, user's
+  token version bumped, API key revoked).
+* ``Authorization: Bearer ah_…`` or ``X-API-Key: ah_…``: the auth service
+  verifies the key once and returns a short-lived access token carrying the
+  key's scopes; it is cached here (by the key's SHA-256) for at most
+  ``api_key_cache_seconds``, and its revocation is checked in Redis on every
+  request like any token.
+
+A bad credential is never silently ignored: the caller becomes anonymous with an
+``Unauthenticated`` error kept for the first field that needs a principal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agenthub.tokens import TokenCodec, identity_from_claims, is_revoked, revocation_keys
+from gateway.rpc import RpcClient
+from gateway.settings import GatewaySettings
+from schema.auth import ApiKeyGrant
+from schema.errors import Unauthenticated
+from schema.models import Identity
+
+API_KEY_PREFIX = "ah_"
+MAX_CREDENTIAL_LENGTH = 4096
+CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    identity: Identity
+    token: str  # the access token services verify again
+    claims: dict[str, Any]
+
+
+def credential_from(headers: Mapping[str, str], params: Mapping[str, Any] | None = None) -> str | None:
+    """The credential of an HTTP request, or of a WebSocket's ``connection_init`` payload."""
+    sources = [headers]
+    if params:
+        sources.insert(0, {str(k).lower(): str(v) for k, v in params.items() if isinstance(v, str)})
+    for source in sources:
+        authorization = source.get("authorization")
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                raise Unauthenticated("Use 'Authorization: Bearer <token or API key>'.", {"reason": "malformed"})
+            return value.strip()
+        api_key = source.get("x-api-key") or source.get("apikey") or source.get("api_key")
+        if api_key:
+            return api_key.strip()
+    return None
+
+
+class EdgeAuthenticator:
+    def __init__(self, settings: GatewaySettings, redis, rpc: RpcClient) -> None:
+        self.codec = TokenCodec(settings)
+        self.prefix = settings.redis_prefix
+        self.redis = redis
+        self.rpc = rpc
+        self.cache_seconds = settings.api_key_cache_seconds
+        self._grants: OrderedDict[str, ApiKeyGrant] = OrderedDict()
+
+    async def authenticate(self, credential: str | None) -> Authenticated | None:
+        if not credential:
+            return None
+        if len(credential) > MAX_CREDENTIAL_LENGTH:
+            raise Unauthenticated("The credential is invalid.", {"reason": "invalid"})
+        token = await self._api_key_token(credential) if credential.startswith(API_KEY_PREFIX) else credential
+        claims = self.codec.verify(token)
+        await self.check_revocation(claims)
+        return Authenticated(identity_from_claims(claims), token, claims)
+
+    async def check_revocation(self, claims: dict[str, Any]) -> None:
+        values = await self.redis.mget(revocation_keys(self.prefix, claims))
+        if is_revoked(claims, values):
+            raise Unauthenticated("The session has ended. Sign in again.", {"reason": "revoked"})
+
+    async def _api_key_token(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        grant = self._grants.get(digest)
+        if grant is not None and grant.cache_until > time.time():
+            self._grants.move_to_end(digest)
+            return grant.access_token
+        self._grants.pop(digest, None)
+        grant = ApiKeyGrant.model_validate(await self.rpc.call("auth", "authenticate_api_key", [key]))
+        grant = grant.model_copy(update={"cache_until": min(grant.cache_until, time.time() + self.cache_seconds)})
+        self._grants[digest] = grant
+        while len(self._grants) > CACHE_SIZE:
+            self._grants.popitem(last=False)
+        return grant.access_token

@@ -1,0 +1,1 @@
+"""Accounts, tokens, sessions, API keys, users and the audit log."""

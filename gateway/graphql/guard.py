@@ -1,0 +1,55 @@
+"""Per GraphQL operation: re-check revocation on long-lived WebSockets, apply
+the rate limit, and audit permission denials.
+
+Counting per operation (not per field or alias) means an aliased or batched
+request cannot multiply its budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.websockets import WebSocket
+from strawberry.extensions import SchemaExtension
+
+from agenthub.ratelimit import Limit
+from gateway.requests import annotate
+from schema.errors import RateLimited, Unauthenticated
+from schema.models import Outcome
+
+
+class OperationGuard(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if isinstance(context.request, WebSocket) and context.claims:
+            try:  # a WebSocket outlives revocations: check again for each operation
+                await context.edge.check_revocation(context.claims)
+            except Unauthenticated as exc:
+                context.principal, context.auth_token, context.claims, context.auth_error = None, None, None, exc
+        await self._limit(context)
+        yield
+        for permission, field_name in context.denials:
+            await context.audit("permission_denied", outcome=Outcome.DENIED, resource=field_name,
+                                detail={"permission": permission})
+        context.denials.clear()
+
+    async def _limit(self, context) -> None:
+        settings = context.settings
+        principal = context.principal
+        if principal is not None:
+            name = f"apikey:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
+            limit = Limit.parse(settings.rate_limit_authenticated)
+        else:
+            name, limit = f"ip:{context.client_ip}", Limit.parse(settings.rate_limit_anonymous)
+        decision = await context.limiter.hit(name, limit)
+        if decision.allowed:
+            return
+        annotate(outcome="RATE_LIMITED")
+        # Audit the first refusal of each window, not every request of a flood.
+        first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
+                                             nx=True, ex=decision.retry_after)
+        if first:
+            await context.audit("rate_limited", outcome=Outcome.DENIED, resource=name,
+                                detail={"operation": self.execution_context.operation_name or "anonymous"})
+        raise RateLimited(f"Too many requests; retry in {decision.retry_after} s.",
+                          {"retryAfter": decision.retry_after})
