@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
@@ -19,14 +20,27 @@ from schema.models import Outcome
 
 
 class OperationGuard(SchemaExtension):
-    async def on_operation(self) -> AsyncIterator[None]:
+    """Must come after ``ValidationCache`` in the schema's extensions: it adds its
+    refusal to the validation errors, which is the one path that reports an
+    error the same way for queries, mutations and subscriptions."""
+
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         if isinstance(context.request, WebSocket) and context.claims:
             try:  # a WebSocket outlives revocations: check again for each operation
                 await context.edge.check_revocation(context.claims)
             except Unauthenticated as exc:
                 context.principal, context.auth_token, context.claims, context.auth_error = None, None, None, exc
-        await self._limit(context)
+        try:
+            await self._limit(context)
+        except RateLimited as exc:
+            errors = list(self.execution_context.pre_execution_errors or [])
+            errors.append(GraphQLError(exc.message, original_error=exc))
+            self.execution_context.pre_execution_errors = errors
+        yield
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
         yield
         for permission, field_name in context.denials:
             await context.audit("permission_denied", outcome=Outcome.DENIED, resource=field_name,

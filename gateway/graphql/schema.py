@@ -48,9 +48,9 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=[
             ErrorConvention,
-            OperationGuard,
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
+            OperationGuard,  # after ValidationCache: it appends to the validation errors
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
