@@ -58,6 +58,50 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """From --password-file, a terminal prompt, or stdin; only the final newline is dropped."""
+    import getpass
+
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as handle:
+            text = handle.read()
+    elif sys.stdin.isatty():
+        text = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != text:
+            raise SystemExit("agenthub: the passwords differ")
+    else:
+        text = sys.stdin.read()
+    return text[:-1] if text.endswith("\n") else text
+
+
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    from schema.errors import AgentHubError
+    from services.auth.accounts import create_admin_at
+    from services.common.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    try:
+        user = create_admin_at(settings.auth_database_url(), args.username, _read_password(args),
+                               email=args.email, settings=settings)
+    except AgentHubError as exc:
+        fields = exc.details.get("fields") or {}
+        detail = "; ".join(f"{name}: {rule}" for name, rule in fields.items()) or exc.message
+        print(f"agenthub: {exc.code}: {detail}", file=sys.stderr)
+        return 1
+    print(f"created admin {user.username} ({user.id})")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from services.auth.db import current_revision, migrate
+    from services.common.settings import ServiceSettings
+
+    url = ServiceSettings().auth_database_url()
+    migrate(url)
+    print(f"auth database at revision {current_revision(url)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--host", default=None, help="default: AGENTHUB_HOST or 127.0.0.1")
     gateway.add_argument("--port", type=int, default=None, help="default: AGENTHUB_PORT or 8000")
     gateway.set_defaults(func=cmd_gateway)
+
+    admin = commands.add_parser("admin", help="administration without the stack running")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_commands.add_parser("create", help="create an admin account directly in the database")
+    create.add_argument("--username", required=True)
+    create.add_argument("--email", default=None)
+    create.add_argument("--password-file", default=None, help="read the password from this file (else stdin)")
+    create.set_defaults(func=cmd_admin_create)
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the auth database schema")
+    migrate.set_defaults(func=cmd_migrate)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", default="-")

@@ -1,0 +1,150 @@
+"""Benchmark: an authenticated ``me`` query against a trivial anonymous query.
+
+Same gateway, same run: the gateway (``agenthub gateway``) and the three
+services run as real processes on their own RabbitMQ vhost; this process
+registers and signs in a user, then drives both queries with ``--concurrency``
+connections in alternating rounds and prints requests/s of each and the ratio
+(target: ``me`` at least 0.5 of the trivial query's throughput).
+
+``me`` costs the edge's JWT verification, one Redis MGET for revocation, the
+rate-limit script, one RPC to auth (which verifies the token again) and a
+database read; the trivial query costs none of those but the rate limit.
+
+Usage::
+
+    .venv/bin/python bench/auth.py [--seconds 4] [--rounds 3] [--concurrency 16] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
+
+TARGET = 0.5
+TRIVIAL = {"query": "{ __typename }"}
+ME = {"query": "{ me { id username role } }"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_ready(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{base}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError("gateway not ready")
+
+
+async def sign_in(base: str) -> str:
+    async with httpx.AsyncClient(base_url=base) as client:
+        await client.post("/graphql", json={
+            "query": "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+            "variables": {"i": {"username": "bench_user", "password": "correct horse battery"}}})
+        reply = (await client.post("/graphql", json={
+            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            "variables": {"i": {"username": "bench_user", "password": "correct horse battery"}}})).json()
+        return reply["data"]["login"]["accessToken"]
+
+
+async def drive(base: str, body: dict, headers: dict, seconds: float, concurrency: int) -> float:
+    """Requests per second that completed without errors."""
+    done = 0
+    stop_at = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=10) as client:
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < stop_at:
+                reply = (await client.post("/graphql", json=body)).json()
+                if reply.get("errors"):
+                    raise RuntimeError(f"benchmark request failed: {reply['errors']}")
+                done += 1
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+async def run(args) -> int:
+    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-"))).create()
+    processes: list = []
+    gateway = None
+    try:
+        for name in ("auth", "agent", "rag"):
+            processes.append(ServiceProcess(isolation, f"services.{name}.service", name))
+        for process in processes:
+            process.wait_until_consuming()
+        port = free_port()
+        env = isolation.env(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
+                            AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        await wait_ready(base)
+        token = await sign_in(base)
+        auth = {"authorization": f"Bearer {token}"}
+        await drive(base, TRIVIAL, {}, 1, args.concurrency)  # warm up
+        await drive(base, ME, auth, 1, args.concurrency)
+        trivial, me = [], []
+        for round_ in range(args.rounds):  # alternate the order so drift favours neither
+            pair = [(trivial, TRIVIAL, {}), (me, ME, auth)]
+            for figures, body, headers in (pair if round_ % 2 == 0 else pair[::-1]):
+                figures.append(await drive(base, body, headers, args.seconds, args.concurrency))
+        trivial_rps, me_rps = sorted(trivial)[len(trivial) // 2], sorted(me)[len(me) // 2]
+        ratio = me_rps / trivial_rps
+        table = Table(title=f"Gateway throughput, {args.concurrency} connections, median of {args.rounds} rounds")
+        table.add_column("query")
+        table.add_column("requests/s", justify="right")
+        table.add_row("trivial, anonymous: { __typename }", f"{trivial_rps:,.0f}")
+        table.add_row("authenticated: { me { … } }", f"{me_rps:,.0f}")
+        console = Console()
+        console.print(table)
+        verdict = "PASS" if ratio >= TARGET else "MISS"
+        console.print(f"me / trivial = {ratio:.2f}  (target ≥ {TARGET})  {verdict}")
+        return 1 if args.check and ratio < TARGET else 0
+    finally:
+        if gateway is not None:
+            gateway.terminate()
+            gateway.wait(timeout=15)
+        for process in processes:
+            process.stop()
+        isolation.destroy()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--check", action="store_true")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
