@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from tests.support.stack import Isolation, ServiceProcess
+from tests.support.stack import Isolation, ServiceProcess, stop_all
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
@@ -34,8 +34,7 @@ def stack(isolation):
             process.wait_until_consuming()
         yield processes
     finally:
-        for process in processes:
-            process.stop()
+        stop_all(processes)
 
 
 @pytest.fixture(scope="session")

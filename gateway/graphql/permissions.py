@@ -22,7 +22,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
-from schema.errors import Forbidden
+from schema.errors import Forbidden, Unauthenticated
 from schema.permissions import Permission, Role
 
 PermissionEnum = strawberry.enum(Permission, name="Permission",
@@ -54,11 +54,18 @@ class _Requires(BasePermission):
     permission: Permission | None = None
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        principal = info.context.require_principal()
-        if self.permission is None or principal.can(self.permission):
+        rule = {"requires": self.permission.name if self.permission else "AUTHENTICATED"}
+        if info.context.principal is None:
+            error = info.context.auth_error
+            if isinstance(error, Unauthenticated):
+                raise Unauthenticated(error.message, {**error.details, **rule})
+            if error is not None:
+                raise error  # e.g. the auth service was unreachable for an API key
+            raise Unauthenticated("Sign in to do this.", rule)
+        if self.permission is None or info.context.principal.can(self.permission):
             return True
         info.context.denied(self.permission.value, info.field_name)
-        raise Forbidden(f"This needs the '{self.permission.value}' permission.")
+        raise Forbidden(f"This needs the '{self.permission.value}' permission.", rule)
 
 
 _classes: dict[Permission | None, type[_Requires]] = {}

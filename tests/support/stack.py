@@ -93,15 +93,26 @@ class ServiceProcess:
         wait_for_consumer(self.isolation, self.service, timeout, process=self.process, log_path=self.log_path)
         return self
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+    def stop(self) -> None:
+        self.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self._log.close()
+
+
+def stop_all(processes: list["ServiceProcess"]) -> None:
+    """Stop in parallel: each Nameko service takes seconds to wind down."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.stop()
 
 
 def consumer_count(isolation: Isolation, service: str) -> int:
