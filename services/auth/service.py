@@ -1,18 +1,163 @@
-"""Nameko entrypoints of the auth service: validate, call the domain, serialise."""
+"""Nameko entrypoints of the auth service: validate, call the domain, serialise.
 
+Identity comes only from ``self.caller`` (the verified token in the RPC
+context), except in ``register``, ``login``, ``refresh`` and
+``authenticate_api_key``, which exist to establish one. The method table is in
+``schema/auth.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from nameko.events import event_handler
 from nameko.rpc import rpc
+from sqlalchemy import text
 
 from agenthub import __version__
+from schema.auth import ApiKeyInput, AuditFilter, LoginInput, PageArgs, RegisterInput
+from schema.errors import AgentHubError, BadUserInput
+from schema.models import AuditEvent
+from schema.permissions import Permission
+from schema.validation import parse
+from services.auth.dependencies import Auth, request_meta
+from services.common.audit import AUDIT_EVENT_TYPE
 from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
+from services.common.identity import CallerProvider
+
+log = logging.getLogger("agenthub.auth")
+
+# domain errors are answers, not faults: Nameko logs them as warnings, not as errors
+api = rpc(expected_exceptions=(AgentHubError,))
 
 
 class AuthService:
     name = "auth"
 
     redis = Redis()
+    auth = Auth()
+    caller = CallerProvider()
     request_log = RequestLog()
 
     @rpc
     def health(self) -> dict:
-        return report(self.name, __version__, {"redis": redis_check(self.redis)}).model_dump(mode="json")
+        def database() -> str:
+            with self.auth.sf() as session:
+                session.execute(text("SELECT 1"))
+            return self.auth.sf.kw["bind"].dialect.name
+
+        checks = {"redis": redis_check(self.redis), "database": database}
+        return report(self.name, __version__, checks).model_dump(mode="json")
+
+    # -- anyone ------------------------------------------------------------------
+
+    @api
+    def register(self, data) -> dict:
+        return self.auth.register(parse(RegisterInput, data), request_meta(self.caller)).model_dump(mode="json")
+
+    @api
+    def login(self, data) -> dict:
+        return self.auth.login(parse(LoginInput, data), request_meta(self.caller)).model_dump(mode="json")
+
+    @api
+    def refresh(self, refresh_token) -> dict:
+        return self.auth.refresh(refresh_token, request_meta(self.caller)).model_dump(mode="json")
+
+    @api
+    def authenticate_api_key(self, key) -> dict:
+        return self.auth.authenticate_api_key(key, request_meta(self.caller)).model_dump(mode="json")
+
+    # -- signed in ---------------------------------------------------------------
+
+    @api
+    def logout(self) -> bool:
+        return self.auth.logout(self.caller.require(), request_meta(self.caller))
+
+    @api
+    def me(self) -> dict:
+        return self.auth.me(self.caller.require()).model_dump(mode="json")
+
+    @api
+    def sessions(self) -> list[dict]:
+        return [s.model_dump(mode="json") for s in self.auth.sessions(self.caller.require())]
+
+    @api
+    def revoke_session(self, session_id) -> bool:
+        return self.auth.revoke_session(self.caller.require(), session_id, request_meta(self.caller))
+
+    @api
+    def create_api_key(self, data) -> dict:
+        identity = self.caller.require()
+        created = self.auth.create_api_key(identity, parse(ApiKeyInput, data), request_meta(self.caller))
+        return created.model_dump(mode="json")
+
+    @api
+    def api_keys(self) -> list[dict]:
+        return [k.model_dump(mode="json") for k in self.auth.api_keys(self.caller.require())]
+
+    @api
+    def revoke_api_key(self, key_id) -> bool:
+        return self.auth.revoke_api_key(self.caller.require(), key_id, request_meta(self.caller))
+
+    # -- admin -------------------------------------------------------------------
+
+    @api
+    def users(self, first=20, after=None, search=None) -> dict:
+        self.caller.require(Permission.MANAGE_USERS)
+        page = parse(PageArgs, _given(first=first, after=after))
+        return self.auth.users(page, search).model_dump(mode="json")
+
+    @api
+    def set_user_role(self, user_id, role) -> dict:
+        identity = self.caller.require(Permission.MANAGE_USERS)
+        return self.auth.set_user_role(identity, user_id, role, request_meta(self.caller)).model_dump(mode="json")
+
+    @api
+    def set_user_active(self, user_id, active) -> dict:
+        identity = self.caller.require(Permission.MANAGE_USERS)
+        return self.auth.set_user_active(identity, user_id, active,
+                                         request_meta(self.caller)).model_dump(mode="json")
+
+    @api
+    def audit_log(self, filter=None, first=20, after=None) -> dict:  # noqa: A002 - the contract's name
+        self.caller.require(Permission.READ_SYSTEM)
+        audit_filter = parse(AuditFilter, filter or {})
+        page = parse(PageArgs, _given(first=first, after=after))
+        return self.auth.audit_log(audit_filter, page).model_dump(mode="json")
+
+    # -- other services and the gateway --------------------------------------------
+
+    @api
+    def record_audit(self, event) -> None:
+        self.auth.record_audit(parse(AuditEvent, event))
+
+    @event_handler("rag", AUDIT_EVENT_TYPE, reliable_delivery=True, requeue_on_error=True)
+    def on_rag_audit(self, payload) -> None:
+        self._store_event("rag", payload)
+
+    @event_handler("agent", AUDIT_EVENT_TYPE, reliable_delivery=True, requeue_on_error=True)
+    def on_agent_audit(self, payload) -> None:
+        self._store_event("agent", payload)
+
+    @event_handler("gateway", AUDIT_EVENT_TYPE, reliable_delivery=True, requeue_on_error=True)
+    def on_gateway_audit(self, payload) -> None:
+        self._store_event("gateway", payload)
+
+    def _store_event(self, source: str, payload) -> None:
+        try:
+            event = parse(AuditEvent, payload)
+        except BadUserInput as exc:  # a malformed event would be redelivered forever: log it and drop it
+            log.warning("invalid audit event dropped", extra={"fields": {"source": source, "error": str(exc)}})
+            return
+        try:
+            self.auth.record_audit(event)
+        except Exception:
+            time.sleep(1)  # greened: the database is down; back off before the broker redelivers
+            raise
+
+
+def _given(**values) -> dict:
+    """Arguments the caller passed (a GraphQL null means "the default")."""
+    return {key: value for key, value in values.items() if value is not None}

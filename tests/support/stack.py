@@ -57,6 +57,12 @@ class Isolation:
             "AGENTHUB_DATA_DIR": str(self.data_dir),
             "PYTHONPATH": str(ROOT),
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
+            # Tests register many accounts from one IP and need no slow hashes;
+            # the limits and the hashing are tested with their real settings in tests/auth.
+            "AGENTHUB_REGISTER_RATE_LIMIT": "10000/minute",
+            "AGENTHUB_PASSWORD_TIME_COST": "1",
+            "AGENTHUB_PASSWORD_MEMORY_COST": "1024",
+            "AGENTHUB_PASSWORD_PARALLELISM": "1",
         })
         env.update(extra)
         return env

@@ -1,0 +1,41 @@
+"""The auth service's dependency: the domain, built once per process in ``setup()``."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from nameko.extensions import DependencyProvider
+
+from agenthub.tokens import TokenCodec
+from services.auth.db import make_engine, migrate, session_factory
+from services.auth.domain import AuthDomain, RequestMeta
+from services.common.settings import get_settings
+
+log = logging.getLogger("agenthub.auth")
+
+
+class Auth(DependencyProvider):
+    """Migrates the database, connects, republishes revocations to Redis; injects ``AuthDomain``."""
+
+    def setup(self) -> None:
+        settings = get_settings()
+        url = settings.auth_database_url()
+        migrate(url)
+        max_workers = int(self.container.config.get("max_workers", 10) or 10)
+        self.engine = make_engine(url, pool_size=max_workers)
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
+                                          health_check_interval=30)
+        self.domain = AuthDomain(session_factory(self.engine), self.redis, settings, TokenCodec(settings))
+        self.domain.republish_revocations()
+
+    def stop(self) -> None:
+        self.engine.dispose()
+        self.redis.close()
+
+    def get_dependency(self, worker_ctx) -> AuthDomain:
+        return self.domain
+
+
+def request_meta(caller) -> RequestMeta:
+    return RequestMeta(ip=caller.ip, user_agent=caller.user_agent, request_id=caller.request_id)
