@@ -12,7 +12,7 @@ import logging
 import time
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
+from services.common.rpc import rpc
 from sqlalchemy import text
 
 from agenthub import __version__
