@@ -12,7 +12,6 @@ import logging
 import time
 
 from nameko.events import event_handler
-from services.common.rpc import rpc
 from sqlalchemy import text
 
 from agenthub import __version__
@@ -26,6 +25,7 @@ from services.common.audit import AUDIT_EVENT_TYPE
 from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
+from services.common.rpc import rpc
 
 log = logging.getLogger("agenthub.auth")
 
