@@ -137,6 +137,7 @@ class RunRecord(BaseModel):
     error: str | None = None
     created_at: float
     finished_at: float | None = None
+    deadline_at: float | None = None  # a RUNNING run past this has lost its agent instance
 
 
 class MessageRole(str, Enum):

@@ -1,18 +1,103 @@
-"""Nameko entrypoints of the agent service: validate, call the domain, serialise."""
+"""Nameko entrypoints of the agent service: validate, call the domain, serialise.
 
-from nameko.rpc import rpc
+Identity comes only from ``self.caller`` (the verified token in the RPC
+context). Runs are started here and go on in the background: ``start_run``
+returns the run id at once; events follow on the run's Redis stream.
+"""
+
+from nameko.rpc import RpcProxy, rpc
 
 from agenthub import __version__
+from schema.agent import RunEvent
+from schema.errors import BadUserInput, Forbidden
+from schema.models import Outcome
+from schema.permissions import Permission
+from services.agent.dependencies import Runtime
+from services.agent.store import read_events
+from services.common.audit import AuditDispatcher
 from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
+from services.common.identity import CallerProvider
 
 
 class AgentService:
     name = "agent"
 
     redis = Redis()
+    runtime = Runtime()
+    caller = CallerProvider()
+    audit = AuditDispatcher()
+    rag = RpcProxy("rag")
     request_log = RequestLog()
 
     @rpc
     def health(self) -> dict:
-        return report(self.name, __version__, {"redis": redis_check(self.redis)}).model_dump(mode="json")
+        checks = {"redis": redis_check(self.redis), "model": lambda: f"{self.runtime.backend.value}: "
+                                                                        f"{self.runtime.model_name}"}
+        return report(self.name, __version__, checks).model_dump(mode="json")
+
+    @rpc
+    def start_run(self, message: str, conversation_id: str | None = None) -> dict:
+        """Starts a run and returns ``RunStarted`` at once; rag is called with the caller's identity."""
+        identity = self.caller.require(Permission.WRITE_AGENT)
+        rag = self.rag  # bound to this worker's context: the caller's token travels with every search
+        started = self.runtime.start(identity, message, conversation_id,
+                                     search=lambda query, top_k: rag.search(query, top_k=top_k))
+        return started.model_dump(mode="json")
+
+    @rpc
+    def get_run(self, run_id: str) -> dict:
+        identity = self.caller.require(Permission.READ_AGENT)
+        return self.runtime.get_run(identity, run_id).model_dump(mode="json")
+
+    @rpc
+    def run_events(self, run_id: str, after_seq: int = 0) -> list[dict]:
+        """Replay for RPC callers (``nameko shell``); the gateway follows the stream itself."""
+        identity = self.caller.require(Permission.READ_AGENT)
+        self.runtime.get_run(identity, run_id)
+        if not isinstance(after_seq, int) or after_seq < 0:
+            raise BadUserInput.for_fields({"afterSeq": "must be a non-negative integer"})
+        events: list[RunEvent] = read_events(self.redis, self.runtime.settings.redis_prefix, run_id, after_seq)
+        return [event.model_dump(mode="json") for event in events]
+
+    @rpc
+    def cancel_run(self, run_id: str) -> dict:
+        identity = self.caller.require(Permission.WRITE_AGENT)
+        return self.runtime.cancel(identity, run_id).model_dump(mode="json")
+
+    @rpc
+    def list_conversations(self, first: int = 20, after: str | None = None) -> dict:
+        identity = self.caller.require(Permission.READ_AGENT)
+        return self.runtime.conversations.page(identity.user_id, first, after).model_dump(mode="json")
+
+    @rpc
+    def get_conversation(self, conversation_id: str) -> dict:
+        identity = self.caller.require(Permission.READ_AGENT)
+        conversation = self.runtime.conversations.get(identity.user_id, conversation_id, with_messages=True)
+        return conversation.model_dump(mode="json")
+
+    @rpc
+    def delete_conversation(self, conversation_id: str) -> bool:
+        identity = self.caller.require(Permission.WRITE_AGENT)
+        self.runtime.conversations.delete(identity.user_id, conversation_id)
+        self.audit("agent.conversation.delete", resource=f"conversation:{conversation_id}", identity=identity)
+        return True
+
+    @rpc
+    def get_system_prompt(self) -> str:
+        self.caller.require(Permission.READ_SYSTEM)
+        return self.runtime.prompts.get()
+
+    @rpc
+    def set_system_prompt(self, prompt: str | None) -> str:
+        """Admins only; audited. ``None`` or empty restores the default."""
+        identity = self.caller.require(Permission.WRITE_AGENT)
+        try:
+            prompt = self.runtime.set_system_prompt(identity, prompt)
+        except Forbidden:
+            self.audit("agent.system_prompt.set", outcome=Outcome.DENIED, resource="agent:system_prompt",
+                       identity=identity)
+            raise
+        self.audit("agent.system_prompt.set", resource="agent:system_prompt", identity=identity,
+                   detail={"length": str(len(prompt))})
+        return prompt

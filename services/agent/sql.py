@@ -37,6 +37,7 @@ import sqlglot
 from sqlglot import exp
 
 MAX_SQL_CHARS = 10_000
+SQLITE_MAX_VALUE_BYTES = 10_000_000
 
 
 class UnsafeQuery(Exception):
@@ -57,18 +58,19 @@ _DENIED_NODE_NAMES = (
 _DENIED_NODES = tuple(getattr(exp, name) for name in _DENIED_NODE_NAMES if hasattr(exp, name))
 
 # Typed sqlglot functions that read files, write or advance sequences.
-_DENIED_FUNCTIONS = frozenset({"ReadCSV", "ReadParquet", "ToFile", "NextValueFor"})
+_DENIED_FUNCTIONS = frozenset({"ReadCSV", "ReadParquet", "ToFile", "NextValueFor", "Repeat", "Pad"})
 
 # Functions sqlglot does not know (``exp.Anonymous``) are refused unless listed here:
 # pg_sleep, pg_read_file, lo_import, load_extension, set_config, dblink ... all land there.
 _ALLOWED_ANONYMOUS = frozenset({
-    "strftime", "printf", "format", "ifnull", "nullif", "instr", "date_trunc", "to_char", "to_date",
-    "to_number", "extract", "date_part", "age", "julianday", "total", "group_concat", "string_agg",
-    "array_agg", "initcap", "lpad", "rpad", "ltrim", "rtrim", "btrim", "split_part", "left", "right",
-    "reverse", "greatest", "least", "sign", "trunc", "ceil", "ceiling", "floor", "abs", "round",
-    "char_length", "character_length", "octet_length", "position", "strpos", "unicode", "typeof",
-    "likelihood", "likely", "unlikely", "glob", "quote", "hex", "zeroblob", "iif",
+    "strftime", "ifnull", "nullif", "instr", "date_trunc", "to_char", "to_date", "to_number", "extract",
+    "date_part", "age", "julianday", "total", "group_concat", "string_agg", "array_agg", "initcap", "ltrim",
+    "rtrim", "btrim", "split_part", "left", "right", "reverse", "greatest", "least", "sign", "trunc", "ceil",
+    "ceiling", "floor", "abs", "round", "char_length", "character_length", "octet_length", "position",
+    "strpos", "unicode", "typeof", "glob", "quote", "hex", "iif",
 })
+# Deliberately absent: functions that build huge values from a small query (printf/format widths,
+# zeroblob, randomblob, lpad/rpad): a memory bomb is not stopped by a statement timeout.
 
 
 @dataclass
@@ -127,7 +129,6 @@ class SqlGuard:
                 raise UnsafeQuery(f"The function {type(node).__name__} is not allowed.")
 
     def _check_tables(self, tree: exp.Expression) -> None:
-        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         for table in tree.find_all(exp.Table):
             if not isinstance(table.this, exp.Identifier):
                 continue  # a table function: its function was checked above
@@ -135,10 +136,11 @@ class SqlGuard:
             qualifier = (table.db or "").lower()
             if table.catalog or (qualifier and qualifier != (self.schema or "").lower()):
                 raise UnsafeQuery(f"The table {table.sql(dialect=self.dialect)} is not allowed.")
-            if not qualifier and name in ctes:
+            if not qualifier and _cte_in_scope(table, name):
                 continue
             if name not in self.allowed_tables:
-                raise UnsafeQuery(f"The table {name} is not allowed. Allowed: {', '.join(sorted(self.allowed_tables))}.")
+                allowed = ", ".join(sorted(self.allowed_tables))
+                raise UnsafeQuery(f"The table {name} is not allowed. Allowed: {allowed}.")
 
     def _capped(self, tree: exp.Expression) -> exp.Expression:
         """Asks the database for at most cap + 1 rows: enough to know it truncated."""
@@ -150,6 +152,34 @@ class SqlGuard:
                 return tree
             return tree.limit(limit, copy=True)
         return exp.select("*").from_(tree.subquery("capped")).limit(limit)
+
+
+def _with_of(node: exp.Expression) -> exp.With | None:
+    return node.args.get("with_") or node.args.get("with")
+
+
+def _cte_in_scope(table: exp.Table, name: str) -> bool:
+    """Whether ``name`` at this place means a CTE rather than a real table.
+
+    Scope-aware on purpose: a CTE is visible in its query's body, to the CTEs
+    defined after it, and to itself when RECURSIVE; anywhere else the same
+    name reads the real table (``WITH a AS (SELECT * FROM secrets), secrets AS
+    (...)`` reads the real ``secrets`` inside ``a``).
+    """
+    child: exp.Expression = table
+    parent = table.parent
+    while parent is not None:
+        if isinstance(parent, exp.With) and isinstance(child, exp.CTE):
+            ctes = list(parent.expressions)
+            position = next(i for i, cte in enumerate(ctes) if cte is child)
+            visible = ctes[: position + 1] if parent.args.get("recursive") else ctes[:position]
+            if any(cte.alias_or_name.lower() == name for cte in visible):
+                return True
+        elif isinstance(parent, exp.Query) and _with_of(parent) is not None and child is not _with_of(parent):
+            if any(cte.alias_or_name.lower() == name for cte in _with_of(parent).expressions):
+                return True
+        child, parent = parent, parent.parent
+    return False
 
 
 def _jsonable(value: Any) -> Any:
@@ -263,7 +293,9 @@ class SqlDatabase:
         if self.dialect == "sqlite":
             from services.agent.llm import offload
 
-            columns, rows = offload(self._run_sqlite, checked)  # C-level I/O: off the hub
+            tree = sqlglot.parse_one(checked, read="sqlite")
+            ctes = frozenset(cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE))
+            columns, rows = offload(self._run_sqlite, checked, ctes)  # C-level I/O: off the hub
         else:
             columns, rows = self._run_postgres(checked)  # pg8000 is pure Python: greened
         truncated = len(rows) > self.row_cap
@@ -274,11 +306,14 @@ class SqlDatabase:
         return sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True, timeout=self.timeout,
                                check_same_thread=False)
 
-    def _run_sqlite(self, sql: str) -> tuple[list[str], list[tuple]]:
+    def _run_sqlite(self, sql: str, ctes: frozenset[str] = frozenset()) -> tuple[list[str], list[tuple]]:
+        """``ctes``: the statement's own CTE names, which SQLite reports as reads (``count(*)`` on a CTE)."""
         connection = self._sqlite_connect()
         deadline = time.monotonic() + self.timeout
         try:
-            connection.set_authorizer(_sqlite_authorizer)
+            connection.set_authorizer(_sqlite_authorizer(self.guard.allowed_tables | ctes))
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_VALUE_BYTES)  # no memory bombs
+            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             connection.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
             cursor = connection.execute(sql)
             rows = cursor.fetchmany(self.row_cap + 1)
@@ -324,14 +359,19 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_SQLITE_ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
 _SQLITE_DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
 
 
-def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
-    """Second layer for SQLite: reads and harmless functions only, on the main database."""
-    if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _SQLITE_DENIED_FUNCTIONS else sqlite3.SQLITE_OK
-    if action in _SQLITE_ALLOWED_ACTIONS and db in (None, "main"):
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+def _sqlite_authorizer(allowed_tables: frozenset[str]):
+    """Second layer for SQLite: reads of allowed tables of the main database, harmless functions, nothing else."""
+
+    def authorize(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
+        if action == sqlite3.SQLITE_FUNCTION:
+            return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _SQLITE_DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+        if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ and db in (None, "main") and (arg1 or "").lower() in allowed_tables:
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    return authorize

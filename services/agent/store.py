@@ -62,6 +62,11 @@ def read_events(client: redis.Redis, prefix: str, run_id: str, after_seq: int = 
     return [RunEvent.from_entry(run_id, entry, fields) for entry, fields in entries]
 
 
+def last_seq(client: redis.Redis, prefix: str, run_id: str) -> int:
+    entries = client.xrevrange(run_events_key(prefix, run_id), count=1)
+    return RunEvent.from_entry(run_id, entries[0][0], entries[0][1]).seq if entries else 0
+
+
 class RunStore:
     def __init__(self, client: redis.Redis, prefix: str, ttl: int) -> None:
         self.client, self.prefix, self.ttl = client, prefix, ttl
@@ -84,6 +89,25 @@ class RunStore:
         if stored["owner"] != owner:
             raise NotFound("No such run.", {"resource": "run"})
         return RunRecord.model_validate(stored["record"])
+
+    def claim_slot(self, owner: str, run_id: str, until: float, limit: int) -> bool:
+        """Counts the owner's running runs across every agent instance; False when at the limit."""
+        key = f"{self.prefix}agent:user:{owner}:running"
+        now = time.time()
+        pipe = self.client.pipeline()
+        pipe.zremrangebyscore(key, "-inf", now)  # runs whose instance died free their slot at their deadline
+        pipe.zcard(key)
+        _, running = pipe.execute()
+        if running >= limit:
+            return False
+        pipe = self.client.pipeline()
+        pipe.zadd(key, {run_id: until})
+        pipe.expire(key, int(until - now) + 60)
+        pipe.execute()
+        return True
+
+    def release_slot(self, owner: str, run_id: str) -> None:
+        self.client.zrem(f"{self.prefix}agent:user:{owner}:running", run_id)
 
     def request_cancel(self, run_id: str) -> None:
         self.client.set(run_key(self.prefix, run_id) + ":cancel", "1", ex=self.ttl)

@@ -1,0 +1,1 @@
+"""The agent domain of the GraphQL API: runs, their event streams, conversations."""

@@ -1,0 +1,57 @@
+"""Mutations of the agent domain.
+
+``runAgent`` does not hold one long RPC open: it starts the run (an RPC that
+returns at once), follows the run's event stream in Redis until it ends, then
+reads the finished record.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.context import Context
+from gateway.graphql.agent.stream import follow, redis_client
+from gateway.graphql.agent.types import AgentRun, AgentRunInput
+from gateway.graphql.permissions import requires
+from schema.agent import RunRecord, RunStarted, RunStatus
+from schema.permissions import Permission
+
+
+async def start_run(context: Context, input: AgentRunInput) -> RunStarted:
+    conversation_id = str(input.conversation_id) if input.conversation_id else None
+    return RunStarted.model_validate(await context.call("agent", "start_run", input.message, conversation_id))
+
+
+def status_of(context: Context, run_id: str):
+    async def status() -> RunStatus:
+        return RunRecord.model_validate(await context.call("agent", "get_run", run_id)).status
+    return status
+
+
+@strawberry.type
+class AgentMutation:
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)],
+                         description="Ask the agent and wait for its answer. To see tokens as they come, "
+                                     "use the agentRun subscription instead.")
+    async def run_agent(self, info: Info[Context, None], input: AgentRunInput) -> AgentRun:
+        context = info.context
+        started = await start_run(context, input)
+        async for _ in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
+                              status_of(context, started.run_id)):
+            pass
+        return AgentRun.from_payload(await context.call("agent", "get_run", started.run_id))
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)], description="Stop one of my runs.")
+    async def cancel_agent_run(self, info: Info[Context, None], run_id: strawberry.ID) -> AgentRun:
+        return AgentRun.from_payload(await info.context.call("agent", "cancel_run", str(run_id)))
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)],
+                         description="Delete one of my conversations and its messages.")
+    async def delete_conversation(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        return await info.context.call("agent", "delete_conversation", str(id))
+
+    @strawberry.mutation(extensions=[requires(Permission.READ_SYSTEM)],
+                         description="Administrators only: replace the agent's system prompt (null: the default).")
+    async def set_system_prompt(self, info: Info[Context, None], prompt: str | None) -> str:
+        return await info.context.call("agent", "set_system_prompt", prompt)

@@ -1,0 +1,69 @@
+"""Relaying a run's Redis Stream to a GraphQL client: replay, then follow live.
+
+The agent service writes the stream; the gateway only reads it (with
+redis.asyncio, never blocking the event loop). Ownership is checked by the
+agent service *before* a stream is read here (``get_run`` is NOT_FOUND for
+anyone but the run's owner).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
+
+from schema.agent import TERMINAL_EVENTS, RunEvent, RunStatus, entry_id, run_events_key
+
+BLOCK_MS = 2000  # below the client's socket timeout
+IDLE_CHECK_SECONDS = 10.0
+
+
+def redis_client(connection: HTTPConnection) -> Redis:
+    """The app's async Redis client (``app.state.redis``), created lazily if the lifespan has none."""
+    state = connection.app.state
+    client = getattr(state, "redis", None) or getattr(state, "agent_redis", None)
+    if client is None:
+        settings = state.settings
+        client = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=BLOCK_MS / 1000 + 3)
+        state.agent_redis = client
+    return client
+
+
+async def close_redis(app) -> None:
+    """For the app's lifespan shutdown: closes the client ``redis_client`` created lazily, if any."""
+    client = getattr(app.state, "agent_redis", None)
+    if client is not None:
+        await client.aclose()
+        app.state.agent_redis = None
+
+
+async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
+                 run_status: Callable[[], Awaitable[RunStatus]]) -> AsyncIterator[RunEvent]:
+    """Events after ``after_seq`` in order, then live ones, until the run's terminal event.
+
+    When the stream is silent for a while, ``run_status()`` (the agent's
+    ``get_run``) says whether the run still runs: a run whose agent died is
+    marked FAILED there, and its RUN_FAILED event then arrives here.
+    """
+    key = run_events_key(prefix, run_id)
+    last = entry_id(after_seq) if after_seq else "0-0"
+    if not await client.exists(key) and await run_status() is not RunStatus.RUNNING:
+        return  # an ended run whose events have expired: nothing to replay, nothing to wait for
+    quiet_since = time.monotonic()
+    while True:
+        reply = await client.xread({key: last}, count=500, block=BLOCK_MS)
+        if not reply:
+            if time.monotonic() - quiet_since >= IDLE_CHECK_SECONDS:
+                quiet_since = time.monotonic()
+                if await run_status() is not RunStatus.RUNNING and not await client.xread({key: last}, count=1):
+                    return  # ended, and nothing more will come
+            continue
+        quiet_since = time.monotonic()
+        for entry, fields in reply[0][1]:
+            last = entry
+            event = RunEvent.from_entry(run_id, entry, fields)
+            yield event
+            if event.type in TERMINAL_EVENTS:
+                return
