@@ -26,6 +26,7 @@ from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
 from gateway.graphql.errors import apply_convention
+from gateway.graphql.rag.download import DOWNLOAD_PATH, download
 from gateway.graphql.schema import build_schema
 from gateway.health import check_services
 from gateway.requests import RequestContextMiddleware
@@ -46,8 +47,20 @@ class GraphQLView(GraphQL):
             allowed_origins=settings.allowed_origins,
             keep_alive=True,
             keep_alive_interval=15,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,
         )
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
+            # CSRF guard for uploads (CVE-2024-47082): a browser sends multipart
+            # cross-site without a preflight, but never with a custom header.
+            response = JSONResponse({"errors": [{
+                "message": "Multipart requests need the header 'GraphQL-Preflight: 1' "
+                           "(or 'Apollo-Require-Preflight: true').",
+                "extensions": {"code": "BAD_USER_INPUT"}}]}, status_code=400)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response) -> Context:
         state = request.app.state
@@ -76,6 +89,19 @@ class GraphQLView(GraphQL):
     async def process_result(self, request, result):
         apply_convention(result)  # errors raised outside the operation's extensions
         return await super().process_result(request, result)
+
+
+PREFLIGHT_HEADERS = (b"graphql-preflight", b"apollo-require-preflight", b"x-apollo-operation-name")
+
+
+def _is_multipart(scope) -> bool:
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return content_type.lower().startswith(b"multipart/")
+
+
+def _has_preflight_header(scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    return any(headers.get(name) for name in PREFLIGHT_HEADERS)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -125,6 +151,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route(DOWNLOAD_PATH, download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

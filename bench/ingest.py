@@ -1,0 +1,176 @@
+"""Benchmark: ingestion throughput through the gateway against the raw embedder.
+
+The gateway and the rag service run as real processes on their own RabbitMQ
+vhost. This process submits ``--documents`` texts with ``ingestText`` and polls
+``ingestionJob`` until every job is DONE: chunks per second from the first
+submission to the last DONE. Baseline in the same run, on the same chunks: the
+embedding model alone in this process (Haystack's document embedder, same
+batch size), chunks per second. The ratio is the share of the raw embedding
+speed the whole pipeline keeps (queue, conversion, splitting, writing,
+progress, RPC); target at least 0.8.
+
+Usage::
+
+    .venv/bin/python bench/ingest.py [--documents 12] [--kib 24] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from agenthub.settings import CommonSettings  # noqa: E402
+from agenthub.tokens import TokenCodec  # noqa: E402
+from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
+
+TARGET = 0.8
+WORDS = ("river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder letter "
+         "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber").split()
+INGEST = "mutation($i: IngestTextInput!) { ingestText(input: $i) { id } }"
+JOB = "query($id: ID!) { ingestionJob(id: $id) { status chunkCount error } }"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def texts(count: int, size: int) -> list[str]:
+    rng = random.Random(11)
+    documents = []
+    for n in range(count):
+        sentences, total = [], 0
+        while total < size:
+            sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 22))).capitalize() + "."
+            sentences.append(sentence)
+            total += len(sentence) + 1
+        documents.append(f"Document {n}. " + " ".join(sentences))
+    return documents
+
+
+def raw_embedder_rate(documents: list[str]) -> tuple[int, float]:
+    """Chunks/s of the embedding model alone on the chunks the service will make of ``documents``."""
+    from services.rag.embedding import Embedder
+    from services.rag.ingestion import ChunkMeta, Indexer
+    from services.rag.settings import RagSettings
+
+    settings = RagSettings(env="development")
+    embedder = Embedder(batch_size=settings.rag_embed_batch)
+    embedder.warm_up()
+    indexer = Indexer(embedder, None, settings.rag_chunk_words, settings.rag_chunk_overlap_sentences)
+    chunks = []
+    for n, text in enumerate(documents):
+        meta = ChunkMeta(f"d{n}", "v", "c", "o", f"doc-{n}.txt", "text/plain")
+        chunks += indexer.prepare(text.encode(), "text/plain", meta)
+    embedder.embed_documents(chunks[:settings.rag_embed_batch])  # warm up
+    started = time.perf_counter()
+    for start in range(0, len(chunks), settings.rag_embed_batch):
+        embedder.embed_documents(chunks[start:start + settings.rag_embed_batch])
+    return len(chunks), len(chunks) / (time.perf_counter() - started)
+
+
+async def wait_ready(base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError("gateway not ready")
+
+
+async def through_gateway(base: str, headers: dict, documents: list[str]) -> tuple[int, float]:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        started = time.perf_counter()
+        jobs = []
+        for n, text in enumerate(documents):
+            reply = (await client.post("/graphql", json={"query": INGEST, "variables": {
+                "i": {"title": f"doc-{n}.txt", "text": text}}})).json()
+            if reply.get("errors"):
+                raise RuntimeError(f"ingestText failed: {reply['errors']}")
+            jobs.append(reply["data"]["ingestText"]["id"])
+        chunks, pending = 0, set(jobs)
+        while pending:
+            await asyncio.sleep(0.2)
+            for job_id in list(pending):
+                job = (await client.post("/graphql", json={"query": JOB, "variables": {"id": job_id}})).json()
+                job = job["data"]["ingestionJob"]
+                if job["status"] == "FAILED":
+                    raise RuntimeError(f"job {job_id} failed: {job['error']}")
+                if job["status"] == "DONE":
+                    chunks += job["chunkCount"]
+                    pending.discard(job_id)
+        return chunks, chunks / (time.perf_counter() - started)
+
+
+async def run(args) -> int:
+    documents = texts(args.documents, args.kib * 1024)
+    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-ingest-"))).create()
+    env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
+    rag, gateway = None, None
+    try:
+        rag = ServiceProcess(isolation, "services.rag.service", "rag", **env)
+        port = free_port()
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+                                   env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        rag.wait_until_consuming(timeout=300)
+        base = f"http://127.0.0.1:{port}"
+        await wait_ready(base)
+        token = TokenCodec(CommonSettings(env="development")).issue(
+            subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600).token
+        served_chunks, served_rate = await through_gateway(base, {"authorization": f"Bearer {token}"}, documents)
+    finally:
+        if rag is not None:
+            rag.stop()
+        if gateway is not None:
+            gateway.terminate()
+            gateway.wait(timeout=15)
+        isolation.destroy()
+    raw_chunks, raw_rate = raw_embedder_rate(documents)  # after the stack stopped: the cores are its alone
+
+    table = Table(title=f"Ingestion of {args.documents} texts of {args.kib} KiB")
+    for column in ("path", "chunks", "chunks/s"):
+        table.add_column(column, justify="right")
+    table.add_row("gateway → rag job → DONE", f"{served_chunks}", f"{served_rate:.1f}")
+    table.add_row("raw embedder, same chunks", f"{raw_chunks}", f"{raw_rate:.1f}")
+    console = Console()
+    console.print(table)
+    ratio = served_rate / raw_rate
+    verdict = "PASS" if ratio >= TARGET else "MISS"
+    console.print(f"pipeline / raw embedder = {ratio:.2f}  (target ≥ {TARGET})  {verdict}")
+    return 1 if args.check and ratio < TARGET else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=12)
+    parser.add_argument("--kib", type=int, default=24)
+    parser.add_argument("--check", action="store_true")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Benchmark: hybrid search latency through the gateway at 1k, 10k and 50k chunks.
+
+The gateway and the rag service run as real processes on their own RabbitMQ
+vhost and data directory. Before each size the rag service is stopped, the
+embedded store and catalog in its data directory are filled up to that many
+chunks (half of them the searching user's, half other users' private ones, so
+the access filter has work to do), and the service is started again (it loads
+the store from disk). Chunk texts are drawn from a Zipf-like vocabulary and
+their embeddings are random unit vectors: embedding 50k chunks for real would
+take ten minutes and does not change what a search costs. Queries are embedded
+for real (each query string is new, so no cache hit).
+
+Baseline in the same run: ``{ __typename }`` through the same gateway, so the
+table separates the gateway/RPC cost from the search itself. Target: hybrid
+p50 under 100 ms at 10k chunks.
+
+Usage::
+
+    .venv/bin/python bench/search.py [--sizes 1000,10000,50000] [--queries 200] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from agenthub.settings import CommonSettings  # noqa: E402
+from agenthub.tokens import TokenCodec  # noqa: E402
+from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
+
+TARGET_MS = 100.0
+TARGET_SIZE = 10_000
+CHUNKS_PER_DOCUMENT = 10
+USER = "bench-searcher"
+VOCABULARY = [f"{a}{b}" for a in ("har", "lan", "mer", "cop", "sig", "win", "gar", "eng", "val", "thu", "let",
+                                   "com", "bri", "cel", "mar", "vio", "sha", "can", "fea", "gla")
+              for b in ("bor", "tern", "dow", "per", "nal", "ter", "den", "ine", "ley", "nder", "ter", "pass",
+                        "dge", "lar", "ket", "lin", "dow", "yon", "ther", "cier")]
+WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+QUERY = "query($q: String!) { search(query: $q, topK: 5) { chunkId documentId score } }"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fill_store(data_dir: Path, upto: int, rng: random.Random) -> int:
+    """Add documents of synthetic chunks to the catalog and the store until there are ``upto`` chunks."""
+    from haystack import Document
+
+    from services.rag.catalog import Catalog, DocumentRow, make_engine
+    from services.rag.stores.embedded import EmbeddedStore
+
+    rag_dir = data_dir / "rag"
+    rag_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(make_engine(f"sqlite:///{rag_dir / 'catalog.sqlite3'}"))
+    store = EmbeddedStore(rag_dir / "chunks.sqlite3")
+    try:
+        present = store.count()
+        owners = {owner: catalog.default_collection(owner).id for owner in (USER, "bench-other")}
+        rows, chunks = [], []
+        while present + len(chunks) < upto:
+            owner = USER if rng.random() < 0.5 else "bench-other"
+            document_id = uuid.uuid4().hex
+            rows.append(DocumentRow(id=document_id, owner_id=owner, collection_id=owners[owner],
+                                    source=f"{document_id}.txt", title=f"synthetic {document_id[:6]}",
+                                    mime_type="text/plain", size_bytes=0, content_hash=document_id * 2,
+                                    version="v1", chunk_count=CHUNKS_PER_DOCUMENT, status="READY", meta={}))
+            vectors = np.random.default_rng(rng.randrange(1 << 30)).normal(size=(CHUNKS_PER_DOCUMENT, 384))
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            for index in range(CHUNKS_PER_DOCUMENT):
+                text = " ".join(rng.choices(VOCABULARY, WEIGHTS, k=90)) + "."
+                chunks.append(Document(id=f"{document_id}-v1-{index}", content=text, embedding=vectors[index].tolist(),
+                                       meta={"document_id": document_id, "version": "v1",
+                                             "collection_id": owners[owner], "owner_id": owner,
+                                             "title": rows[-1].title, "mime_type": "text/plain",
+                                             "chunk_index": index, "user": {}}))
+        with catalog.sessions.begin() as session:
+            session.add_all(rows)
+        for start in range(0, len(chunks), 5000):
+            store.write(chunks[start:start + 5000])
+        return store.count()
+    finally:
+        store.close()
+        catalog.close()
+
+
+async def latencies(base: str, body_for, headers: dict, count: int) -> list[float]:
+    timings = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        for n in range(count):
+            started = time.perf_counter()
+            reply = (await client.post("/graphql", json=body_for(n))).json()
+            timings.append((time.perf_counter() - started) * 1000)
+            if reply.get("errors"):
+                raise RuntimeError(f"benchmark request failed: {reply['errors']}")
+    return timings
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def wait_ready(base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError("gateway not ready")
+
+
+async def run(args) -> int:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-search-"))).create()
+    env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
+               AGENTHUB_LOG_LEVEL="WARNING")
+    rng = random.Random(42)
+    rag, gateway, results = None, None, []
+    console = Console()
+    try:
+        port = free_port()
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+                                   env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        await wait_ready(base)
+        token = TokenCodec(CommonSettings(env="development")).issue(
+            subject=USER, role="user", session_id=uuid.uuid4().hex, ttl=3600).token
+        headers = {"authorization": f"Bearer {token}"}
+        for size in sizes:
+            if rag is not None:
+                rag.stop()
+            started = time.perf_counter()
+            total = fill_store(isolation.data_dir, size, rng)
+            console.print(f"[dim]{total:,} chunks in the store ({time.perf_counter() - started:.0f} s to fill)[/]")
+            rag = ServiceProcess(isolation, "services.rag.service", "rag", **env).wait_until_consuming(timeout=300)
+            await latencies(base, lambda n: {"query": QUERY, "variables": {"q": f"warm {n}"}}, headers, 10)
+            trivial = await latencies(base, lambda n: {"query": "{ __typename }"}, headers, args.queries)
+            words = lambda n: " ".join(random.Random(n).choices(VOCABULARY, k=3)) + f" {n}"  # noqa: E731
+            search = await latencies(base, lambda n: {"query": QUERY, "variables": {"q": words(n + size)}}, headers,
+                                     args.queries)
+            results.append((total, trivial, search))
+    finally:
+        if rag is not None:
+            rag.stop()
+        if gateway is not None:
+            gateway.terminate()
+            gateway.wait(timeout=15)
+        isolation.destroy()
+
+    table = Table(title=f"Hybrid search through the gateway, {args.queries} sequential queries per size")
+    for column in ("chunks", "trivial p50 ms", "search p50 ms", "search p99 ms", "search / trivial (p50)",
+                   "p50 growth vs first size"):
+        table.add_column(column, justify="right")
+    first_p50 = statistics.median(results[0][2])
+    verdict_p50 = None
+    for total, trivial, search in results:
+        p50 = statistics.median(search)
+        table.add_row(f"{total:,}", f"{statistics.median(trivial):.1f}", f"{p50:.1f}",
+                      f"{percentile(search, 0.99):.1f}", f"{p50 / statistics.median(trivial):.1f}×",
+                      f"{p50 / first_p50:.2f}×")
+        if total >= TARGET_SIZE and verdict_p50 is None:
+            verdict_p50 = p50
+    console.print(table)
+    if verdict_p50 is not None:
+        verdict = "PASS" if verdict_p50 < TARGET_MS else "MISS"
+        console.print(f"p50 at ≥{TARGET_SIZE:,} chunks = {verdict_p50:.1f} ms  (target < {TARGET_MS:.0f} ms)  {verdict}")
+        return 1 if args.check and verdict == "MISS" else 0
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--check", action="store_true")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

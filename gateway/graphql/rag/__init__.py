@@ -1,0 +1,1 @@
+"""GraphQL API of the rag domain: documents, collections, ingestion jobs, search and answers."""

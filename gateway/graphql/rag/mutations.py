@@ -1,0 +1,91 @@
+"""Mutations of the rag domain. Uploads arrive as GraphQL multipart requests; each
+file becomes one ``rag.upload`` RPC (base64 bytes, never a path), so a rejected
+file fails alone."""
+
+from __future__ import annotations
+
+import base64
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.context import Context
+from gateway.graphql.permissions import requires
+from gateway.graphql.rag.types import (Collection, Document, FileIngestion, IngestionJob, IngestTextInput,
+                                       MemberRole, Visibility)
+from schema.errors import BadUserInput
+from schema.permissions import Permission
+from schema.rag import UploadLimits
+
+UPLOAD_TIMEOUT = 120.0
+_limits = UploadLimits()
+
+
+def _unset(value):
+    return None if value is strawberry.UNSET else value
+
+
+async def _read_limited(upload, limit: int) -> bytes | None:
+    """The file's bytes, or None when it is larger than ``limit`` (read no further)."""
+    data = await upload.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+async def _ingest_file(context: Context, upload, collection: str | None, metadata) -> FileIngestion:
+    filename = getattr(upload, "filename", None) or "upload"
+    data = await _read_limited(upload, _limits.rag_max_file_bytes)
+    if data is None:
+        rule = f"is larger than {_limits.rag_max_file_bytes} bytes"
+        return FileIngestion(filename=filename, accepted=None,
+                             rejected=BadUserInput(f"{filename}: {rule}", {"fields": {"file": rule},
+                                                                           "filename": filename}))
+    try:
+        job = await context.call("rag", "upload", filename=filename, content_base64=base64.b64encode(data).decode(),
+                                 collection=collection, metadata=metadata, timeout=UPLOAD_TIMEOUT)
+    except BadUserInput as exc:
+        return FileIngestion(filename=filename, accepted=None, rejected=exc)
+    return FileIngestion(filename=filename, accepted=IngestionJob.from_payload(job), rejected=None)
+
+
+@strawberry.type
+class RagMutation:
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
+                         description="Upload .txt, .md, .html, .pdf or .docx files (GraphQL multipart request); "
+                                     "each becomes an ingestion job, or a BAD_USER_INPUT error at its `job`.")
+    async def upload_documents(self, info: Info[Context, None], files: list[Upload],
+                               collection: str | None = None, metadata: JSON | None = None) -> list[FileIngestion]:
+        if not files:
+            raise BadUserInput.for_fields({"files": "needs at least one file"})
+        if len(files) > _limits.rag_max_files:
+            raise BadUserInput.for_fields({"files": f"at most {_limits.rag_max_files} files per request"})
+        results = []
+        for upload in files:  # one at a time: bounded memory, and the order of the request
+            results.append(await _ingest_file(info.context, upload, collection, metadata))
+        return results
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)], description="Ingest a text as a document.")
+    async def ingest_text(self, info: Info[Context, None], input: IngestTextInput) -> IngestionJob:
+        job = await info.context.call("rag", "ingest_text", title=input.title, text=input.text,
+                                      collection=_unset(input.collection), metadata=_unset(input.metadata),
+                                      timeout=UPLOAD_TIMEOUT)
+        return IngestionJob.from_payload(job)
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)], description="A new collection of mine.")
+    async def create_collection(self, info: Info[Context, None], name: str,
+                                visibility: Visibility = Visibility.PRIVATE) -> Collection:
+        return Collection.from_payload(await info.context.call("rag", "create_collection", name=name,
+                                                               visibility=visibility.value))
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
+                         description="Give a user access to a collection I own (or change their role).")
+    async def add_collection_member(self, info: Info[Context, None], collection: str, user_id: strawberry.ID,
+                                    role: MemberRole = MemberRole.VIEWER) -> Collection:
+        return Collection.from_payload(await info.context.call(
+            "rag", "add_collection_member", collection=collection, user_id=str(user_id), role=role.value))
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
+                         description="Delete a document (its owner, an editor of its collection, or an admin).")
+    async def delete_document(self, info: Info[Context, None], id: strawberry.ID) -> Document:
+        return Document.from_payload(await info.context.call("rag", "delete_document", str(id)))

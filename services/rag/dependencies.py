@@ -1,0 +1,65 @@
+"""Adapters between Nameko and the rag domain: ``build_library`` wires the domain
+from settings (also used by tests and benchmarks); ``RagLibrary`` builds it once
+per process in ``setup()``, loading the model and the store before the service
+starts consuming."""
+
+from __future__ import annotations
+
+import redis
+from nameko.extensions import DependencyProvider
+
+from services.rag.settings import RagSettings, get_rag_settings
+
+
+def build_library(settings: RagSettings, redis_client, store=None):
+    from services.rag.answers import Answerer, openai_generator
+    from services.rag.catalog import Catalog, make_engine
+    from services.rag.embedding import Embedder, QueryEmbeddings
+    from services.rag.ingestion import Indexer
+    from services.rag.jobs import JobBoard
+    from services.rag.library import Files, Library
+    from services.rag.retrieval import Retriever
+    from services.rag.stores import open_store
+
+    settings.rag_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(make_engine(settings.catalog_url()))
+    store = store if store is not None else open_store(settings)
+    embedder = Embedder(batch_size=settings.rag_embed_batch)
+    embedder.warm_up()
+    prefix = settings.redis_prefix
+    retriever = Retriever(store, QueryEmbeddings(embedder, redis_client, prefix, settings.rag_cache_ttl), catalog)
+    generator = None
+    if settings.llm_base_url:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        generator = openai_generator(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout)
+    answerer = Answerer(retriever, min_relevance=settings.rag_min_relevance, generator=generator,
+                        redis_client=redis_client, prefix=prefix, ttl=settings.rag_cache_ttl,
+                        model=settings.llm_model if generator else "")
+    board = JobBoard(redis_client, prefix, lease_seconds=settings.rag_job_lease_seconds,
+                     max_attempts=settings.rag_job_max_attempts)
+    return Library(catalog=catalog, store=store,
+                   indexer=Indexer(embedder, store, settings.rag_chunk_words, settings.rag_chunk_overlap_sentences),
+                   board=board, retriever=retriever, answerer=answerer, files=Files(settings.rag_dir),
+                   redis_client=redis_client, prefix=prefix, max_file_bytes=settings.rag_max_file_bytes,
+                   embed_batch=settings.rag_embed_batch)
+
+
+class RagLibrary(DependencyProvider):
+    """Injects the process's ``Library``."""
+
+    def setup(self) -> None:
+        from services.rag.embedding import native_logging
+        native_logging()
+        self.settings = get_rag_settings()
+        self.redis = redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10,
+                                          health_check_interval=30)
+        self.library = build_library(self.settings, self.redis)
+
+    def stop(self) -> None:
+        self.library.store.close()
+        self.library.catalog.close()
+        self.redis.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.library
+

@@ -1,0 +1,52 @@
+"""Settings of the rag service: the common ones plus the stores, the LLM and the
+ingestion limits, all from ``AGENTHUB_*`` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from schema.rag import UploadLimits
+from services.common.settings import ServiceSettings
+
+
+class RagSettings(ServiceSettings, UploadLimits):
+    document_store: Literal["embedded", "elasticsearch"] = Field(
+        "embedded", description="embedded: one instance, persisted under AGENTHUB_DATA_DIR; elasticsearch: many.")
+    elasticsearch_url: str | None = None
+    elasticsearch_index: str = "agenthub-chunks"
+    rag_database_url: str | None = Field(
+        None, description="Catalog of collections and documents; default: SQLite under AGENTHUB_DATA_DIR/rag.")
+
+    llm_base_url: str | None = Field(None, description="Any OpenAI-compatible server; unset: extractive answers.")
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(60.0, gt=0)
+
+    rag_chunk_words: int = Field(120, ge=20, le=1000, description="Upper bound of words in one chunk.")
+    rag_chunk_overlap_sentences: int = Field(1, ge=0, le=10)
+    rag_embed_batch: int = Field(16, ge=1, le=256)
+    rag_ingest_concurrency: int = Field(2, ge=1, le=32, description="Jobs one rag process works on at once.")
+    rag_job_lease_seconds: float = Field(30.0, gt=0.5, description="A RUNNING job not heartbeating for this long is retried.")
+    rag_job_max_attempts: int = Field(3, ge=1, le=20)
+    rag_min_relevance: float = Field(0.3, ge=-1, le=1, description="Cosine similarity below which a passage is not cited.")
+    rag_cache_ttl: int = Field(3600, ge=0, description="Seconds answers and query embeddings stay cached; 0: off.")
+
+    @property
+    def rag_dir(self) -> Path:
+        return Path(self.data_dir) / "rag"
+
+    def catalog_url(self) -> str:
+        return self.rag_database_url or f"sqlite:///{self.rag_dir / 'catalog.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_rag_settings() -> RagSettings:
+    settings = RagSettings()
+    settings.check_secure()
+    if settings.document_store == "elasticsearch" and not settings.elasticsearch_url:
+        raise SystemExit("AGENTHUB_ELASTICSEARCH_URL is required when AGENTHUB_DOCUMENT_STORE=elasticsearch")
+    return settings
