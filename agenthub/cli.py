@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -102,6 +103,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import os
+
+    import httpx
+
+    from agenthub.ingest import ingest
+
+    api_key = os.environ.get("AGENTHUB_API_KEY")
+    if not api_key:
+        print("agenthub: set AGENTHUB_API_KEY to an API key with the WRITE_RAG and READ_RAG scopes "
+              "(mutation { createApiKey(...) })", file=sys.stderr)
+        return 2
+    try:
+        return ingest(args.paths, url=args.url, api_key=api_key, collection=args.collection)
+    except FileNotFoundError as exc:
+        print(f"agenthub: no such file or folder: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError, httpx.HTTPError) as exc:  # say what failed, without a traceback
+        print(f"agenthub: {exc}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--host", default=None, help="default: AGENTHUB_HOST or 127.0.0.1")
     gateway.add_argument("--port", type=int, default=None, help="default: AGENTHUB_PORT or 8000")
     gateway.set_defaults(func=cmd_gateway)
+
+    ingest = commands.add_parser("ingest", help="upload files or folders to the rag service")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--collection", default=None)
+    ingest.add_argument("--url", default=os.environ.get("AGENTHUB_URL", "http://127.0.0.1:8000"),
+                        help="the gateway (default: AGENTHUB_URL or http://127.0.0.1:8000)")
+    ingest.set_defaults(func=cmd_ingest)
 
     admin = commands.add_parser("admin", help="administration without the stack running")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)

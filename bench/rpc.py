@@ -17,6 +17,11 @@ Usage::
 
     .venv/bin/python bench/rpc.py [--calls 5000] [--concurrency 64]
         [--sequential 2000] [--amqp amqp://guest:guest@127.0.0.1:5672] [--check]
+        [--rounds 2] [--loop auto|uvloop|asyncio] [--budget 100]
+
+Besides calls/s it reports the CPU each call costs in the client, the service
+and the (local) broker, and how much CPU other processes took meanwhile: on a
+shared machine calls/s mostly measures the scheduler, CPU per call does not.
 
 Exit status 0 (it is a benchmark), or with ``--check`` 1 when a ratio misses
 its target.
@@ -27,10 +32,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import math
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -66,7 +71,11 @@ class Figures:
     loaded: list[float] = field(default_factory=list)      # seconds per call, under load
     concurrent_calls: int = 0
     concurrent_wall: float = 0.0
-    concurrent_cpu: float = 0.0                             # this process's CPU during the concurrent phase
+    concurrent_cpu: float = 0.0                             # CPU-seconds of this process in the concurrent phase
+    service_cpu: float = 0.0                                # ... of the echo service process
+    broker_cpu: float = 0.0                                 # ... of the local RabbitMQ node (nan if not local)
+    machine_busy: float = 0.0                               # ... of the whole machine (all processes)
+    metered_wall: float = 0.0                               # the wall time those CPU figures cover
 
     @property
     def throughput(self) -> float:
@@ -78,9 +87,66 @@ class Figures:
             return float("nan")
         return samples[min(len(samples) - 1, int(q * len(samples)))]
 
+    def per_call(self, cpu_seconds: float) -> float:
+        return cpu_seconds / self.concurrent_calls if self.concurrent_calls else float("nan")
+
     @property
-    def cpu_per_call(self) -> float:
-        return self.concurrent_cpu / self.concurrent_calls if self.concurrent_calls else float("nan")
+    def total_cpu(self) -> float:
+        """CPU-seconds of client, service and broker (the broker's only when it is local)."""
+        return sum(cpu for cpu in (self.concurrent_cpu, self.service_cpu, self.broker_cpu) if not math.isnan(cpu))
+
+    @property
+    def others_share(self) -> float:
+        """Share of the machine's CPU time used by processes other than these three."""
+        total = self.metered_wall * (os.cpu_count() or 1)
+        return max(0.0, self.machine_busy - self.total_cpu) / total if total else float("nan")
+
+
+# -- CPU accounting (Linux /proc; figures are nan elsewhere) ---------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_cpu(pid: int | None) -> float:
+    if pid is None:
+        return float("nan")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def _machine_busy() -> float:
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(values[:8]) - values[3] - values[4]) / _TICK  # all but idle and iowait
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _broker_pid() -> int | None:
+    """The local RabbitMQ node's pid (beam.smp running ``-s rabbit boot``), if any."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"beam.smp" in cmdline and b"rabbit\0boot" in cmdline:
+            return int(entry.name)
+    return None
+
+
+class CpuMeter:
+    def __init__(self, service_pid: int | None, broker_pid: int | None) -> None:
+        self.service_pid, self.broker_pid = service_pid, broker_pid
+
+    def snapshot(self) -> tuple[float, float, float, float, float]:
+        """(wall clock, CPU-seconds of this process, of the service, of the broker, of the machine)."""
+        return (time.perf_counter(), time.process_time(), _process_cpu(self.service_pid),
+                _process_cpu(self.broker_pid), _machine_busy())
 
 
 # -- the gateway's client ----------------------------------------------------
@@ -93,9 +159,30 @@ class ClientSide:
         self.loop, self.loop_name = _new_loop(loop_kind)
         self.amqp_uri = amqp_uri
         self.client = None
+        self._phase: asyncio.Task | None = None
 
     def run(self, coro):
-        return self.loop.run_until_complete(coro)
+        """Run one phase. A signal cancels the phase (so it never lands inside
+        aiormq's own tasks) and is then raised here as KeyboardInterrupt."""
+        self._phase = phase = self.loop.create_task(coro)
+        received: list[int] = []
+
+        def on_signal(signum: int) -> None:
+            received.append(signum)
+            phase.cancel()
+
+        for signum in STOP_SIGNALS:
+            self.loop.add_signal_handler(signum, on_signal, signum)
+        try:
+            return self.loop.run_until_complete(phase)
+        except asyncio.CancelledError:
+            if received:
+                raise KeyboardInterrupt(_stop_reason(received[0])) from None
+            raise
+        finally:
+            for signum in STOP_SIGNALS:
+                self.loop.remove_signal_handler(signum)
+            _install_signal_handlers()  # remove_signal_handler reset them
 
     def start(self) -> None:
         from gateway.rpc import RpcClient
@@ -140,17 +227,16 @@ class ClientSide:
         return len(samples), clock() - wall, time.process_time() - cpu, samples
 
     def close(self) -> None:
-        if self.client is not None:
-            try:
-                self.run(asyncio.wait_for(self.client.close(), 5))
-            except BaseException:  # interrupted, or the vhost is already gone
-                pass
-        tasks = asyncio.all_tasks(self.loop)
-        for task in tasks:
-            task.cancel()
+        """Close the client; after an interruption, first cancel the calls left running."""
+        self.loop.set_exception_handler(lambda _loop, _context: None)  # no teardown noise
+        interrupted = self._phase
         try:
-            self.run(asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2))
-        except BaseException:
+            if interrupted is not None and not interrupted.done():
+                interrupted.cancel()  # and with it the calls it awaits
+                self.loop.run_until_complete(asyncio.wait([interrupted], timeout=2))
+            if self.client is not None:
+                self.run(asyncio.wait_for(self.client.close(), 5))
+        except BaseException:  # interrupted again, or the vhost is already gone
             pass
         self.loop.close()
 
@@ -187,6 +273,7 @@ class ProxySide:
         self.managers = [ClusterRpcProxy(config, timeout=CALL_TIMEOUT) for _ in range(concurrency)]
         self.proxies: list = []
         self.stop_event = threading.Event()
+        self.errors: list[BaseException] = []
 
     def start(self) -> None:
         import eventlet.patcher
@@ -197,62 +284,88 @@ class ProxySide:
             self.proxies.append(manager.start())
 
     def sequential(self, n: int, offset: int = 0) -> list[float]:
-        echo = self.proxies[0]
-        clock, samples = time.perf_counter, []
+        # In a thread: a KeyboardInterrupt inside a proxy call leaves Nameko's
+        # PollingQueueConsumer blocked for good in _setup_consumer() (it cancels
+        # its consumer on a half-read connection). Signals reach only the main
+        # thread, which stays free to clean up.
+        samples: list[float] = []
+        _join_all([self._thread(self._sequential, self.proxies[0], n, offset, samples)])
+        if self.errors:
+            raise self.errors[0]
+        return samples
+
+    def _sequential(self, proxy, n: int, offset: int, samples: list[float]) -> None:
+        clock = time.perf_counter
         for i in range(offset, offset + n):
+            if self.stop_event.is_set():
+                return
             value = payload(i)
             started = clock()
-            result = echo.echo.echo(value)
+            result = proxy.echo.echo(value)
             samples.append(clock() - started)
             if result != value:
                 raise AssertionError(f"{PROXY}: wrong reply {result!r} for {value!r}")
-        return samples
+
+    def _thread(self, target, *args) -> threading.Thread:
+        def run() -> None:
+            try:
+                target(*args)
+            except BaseException as exc:  # reported by the main thread
+                self.errors.append(exc)
+                self.stop_event.set()
+
+        # Daemon threads: after Ctrl-C the main thread cleans up without
+        # waiting for calls whose service is already gone.
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
 
     def concurrent(self, n: int, concurrency: int) -> tuple[int, float, float, list[float]]:
         concurrency = min(concurrency, len(self.proxies))
         counter, clock = itertools.count(), time.perf_counter
         per_thread: list[list[float]] = [[] for _ in range(concurrency)]
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(concurrency + 1)
+        barrier = threading.Barrier(concurrency + 1, timeout=30)
 
         def worker(proxy, samples: list[float]) -> None:
-            try:
-                barrier.wait()
-                while not self.stop_event.is_set() and (i := next(counter)) < n:
-                    value = payload(i)
-                    started = clock()
-                    result = proxy.echo.echo(value)
-                    samples.append(clock() - started)
-                    if result != value:
-                        raise AssertionError(f"{PROXY}: wrong reply {result!r} for {value!r}")
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-                self.stop_event.set()
+            barrier.wait()
+            while not self.stop_event.is_set() and (i := next(counter)) < n:
+                value = payload(i)
+                started = clock()
+                result = proxy.echo.echo(value)
+                samples.append(clock() - started)
+                if result != value:
+                    raise AssertionError(f"{PROXY}: wrong reply {result!r} for {value!r}")
 
-        # Daemon threads: on Ctrl-C the main thread cleans up without waiting
-        # for calls whose service is already gone.
-        threads = [threading.Thread(target=worker, args=(proxy, samples), daemon=True, name=f"proxy-{k}")
-                   for k, (proxy, samples) in enumerate(zip(self.proxies, per_thread))]
-        for thread in threads:
-            thread.start()
+        threads = [self._thread(worker, proxy, samples) for proxy, samples in zip(self.proxies, per_thread)]
         barrier.wait()
         cpu, wall = time.process_time(), clock()
-        for thread in threads:
-            while thread.is_alive():  # join with a timeout stays interruptible by Ctrl-C
-                thread.join(0.2)
+        _join_all(threads)
         wall, cpu = clock() - wall, time.process_time() - cpu
-        if errors:
-            raise errors[0]
+        if self.errors:
+            raise self.errors[0]
         samples = [s for chunk in per_thread for s in chunk]
         return len(samples), wall, cpu, samples
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
+        """Stop the proxies; ``abandon`` (after Ctrl-C): leave them to the vhost's deletion.
+
+        A proxy is not thread-safe: closing one whose thread may still be in a
+        call could block, and the process is about to exit anyway.
+        """
         self.stop_event.set()
+        if abandon:
+            return
         for manager in self.managers:
             try:
                 manager.stop()
             except Exception:  # the vhost may already be gone
                 pass
+
+
+def _join_all(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        while thread.is_alive():  # a join with a timeout stays interruptible by Ctrl-C
+            thread.join(0.2)
 
 
 # -- the run ----------------------------------------------------------------
@@ -263,7 +376,7 @@ def _split(total: int, parts: int) -> list[int]:
     return [base + (1 if k < extra else 0) for k in range(parts)]
 
 
-def measure(args: argparse.Namespace, amqp_uri: str, say) -> tuple[dict[str, Figures], str]:
+def measure(args: argparse.Namespace, amqp_uri: str, meter: CpuMeter, say) -> tuple[dict[str, Figures], str]:
     client = ClientSide(amqp_uri, args.loop)
     proxy = ProxySide(amqp_uri, args.concurrency)
     sides = {CLIENT: client, PROXY: proxy}
@@ -288,16 +401,26 @@ def measure(args: argparse.Namespace, amqp_uri: str, say) -> tuple[dict[str, Fig
         for k, n in enumerate(_split(args.calls, args.rounds)):
             for name in order if k % 2 == 0 else order[::-1]:
                 say(f"concurrent round {k + 1}/{args.rounds}: {name}, {n} calls, {args.concurrency} in flight")
-                calls, wall, cpu, samples = sides[name].concurrent(n, args.concurrency)
+                before = meter.snapshot()
+                calls, wall, _cpu, samples = sides[name].concurrent(n, args.concurrency)
+                wall_m, client_cpu, service_cpu, broker_cpu, machine = (
+                    b - a for a, b in zip(before, meter.snapshot()))
                 fig = figures[name]
                 fig.concurrent_calls += calls
                 fig.concurrent_wall += wall
-                fig.concurrent_cpu += cpu
                 fig.loaded += samples
-        return figures, client.loop_name
-    finally:
-        proxy.close()
+                fig.metered_wall += wall_m
+                fig.concurrent_cpu += client_cpu
+                fig.service_cpu += service_cpu
+                fig.broker_cpu += broker_cpu
+                fig.machine_busy += machine
+    except BaseException:
+        proxy.close(abandon=True)
         client.close()
+        raise
+    proxy.close()
+    client.close()
+    return figures, client.loop_name
 
 
 def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str) -> bool:
@@ -308,23 +431,35 @@ def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str
     c, p = figures[CLIENT], figures[PROXY]
     ms = lambda seconds: f"{seconds * 1000:.2f}"  # noqa: E731
 
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     table = Table(title=f"Nameko echo RPC: {args.sequential} sequential calls, "
-                        f"{args.calls} calls with {args.concurrency} in flight, {os.cpu_count()} CPUs")
-    table.add_column("figure")
-    table.add_column(f"{CLIENT} (aio-pika, {loop_name})", justify="right")
-    table.add_column(f"{PROXY} ({args.concurrency} threads, unpatched)", justify="right")
+                        f"{args.calls} calls with {args.concurrency} in flight, {os.cpu_count()} CPUs, "
+                        f"load average {load}")
+    table.add_column("figure", no_wrap=True)
+    table.add_column(f"{CLIENT}\naio-pika, {loop_name}", justify="right")
+    table.add_column(f"{PROXY}\n{args.concurrency} threads, unpatched", justify="right")
     table.add_row("sequential p50 (ms)", ms(c.p("sequential", 0.50)), ms(p.p("sequential", 0.50)))
     table.add_row("sequential p99 (ms)", ms(c.p("sequential", 0.99)), ms(p.p("sequential", 0.99)))
     table.add_row("concurrent calls/s", f"{c.throughput:.0f}", f"{p.throughput:.0f}")
     table.add_row("concurrent p50 (ms)", ms(c.p("loaded", 0.50)), ms(p.p("loaded", 0.50)))
     table.add_row("concurrent p99 (ms)", ms(c.p("loaded", 0.99)), ms(p.p("loaded", 0.99)))
-    table.add_row("client CPU per call (µs)", f"{c.cpu_per_call * 1e6:.0f}", f"{p.cpu_per_call * 1e6:.0f}")
+    us = lambda fig, cpu: f"{fig.per_call(cpu) * 1e6:.0f}"  # noqa: E731
+    table.add_row("CPU/call, client (µs)", us(c, c.concurrent_cpu), us(p, p.concurrent_cpu))
+    table.add_row("CPU/call, service (µs)", us(c, c.service_cpu), us(p, p.service_cpu))
+    table.add_row("CPU/call, broker (µs)", us(c, c.broker_cpu), us(p, p.broker_cpu))
+    table.add_row("CPU/call, all three (µs)", us(c, c.total_cpu), us(p, p.total_cpu))
+    table.add_row("CPU taken by other processes", f"{c.others_share:.0%}", f"{p.others_share:.0%}")
     console.print(table)
+    busy = max(c.others_share, p.others_share)
+    if busy > 0.15:
+        console.print(f"[yellow]warning: other processes used up to {busy:.0%} of the machine's CPU during the "
+                      "concurrent phase: calls/s are skewed by them; compare CPU per call, or run it again "
+                      "on a quiet machine.[/yellow]")
 
     throughput_ratio = c.throughput / p.throughput if p.throughput else float("inf")
     latency_ratio = c.p("sequential", 0.50) / p.p("sequential", 0.50)
     ratios = Table(title=f"{CLIENT} / {PROXY}")
-    ratios.add_column("ratio")
+    ratios.add_column("ratio", no_wrap=True)
     ratios.add_column("value", justify="right")
     ratios.add_column("target", justify="right")
     ratios.add_column("verdict")
@@ -333,6 +468,9 @@ def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str
     verdict = lambda ok: "[green]PASS[/green]" if ok else "[red]MISS[/red]"  # noqa: E731
     ratios.add_row("throughput (calls/s)", f"{throughput_ratio:.2f}", f">= {THROUGHPUT_TARGET}", verdict(ok_throughput))
     ratios.add_row("sequential p50 latency", f"{latency_ratio:.2f}", f"<= {LATENCY_TARGET}", verdict(ok_latency))
+    if c.total_cpu and p.total_cpu:  # calls per CPU-second: what calls/s would be with the cores to themselves
+        efficiency = (c.concurrent_calls / c.total_cpu) / (p.concurrent_calls / p.total_cpu)
+        ratios.add_row("calls per CPU-second (all three)", f"{efficiency:.2f}", "", "info")
     console.print(ratios)
     return ok_throughput and ok_latency
 
@@ -350,6 +488,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="split each phase into this many blocks, alternating which client goes first (2)")
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                         help="RpcClient's event loop; auto = uvloop when installed, as uvicorn picks (auto)")
+    parser.add_argument("--budget", type=int, default=100,
+                        help="stop (and clean up) after this many seconds; 0 = no limit (100)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a ratio misses its target")
     args = parser.parse_args(argv)
     for name in ("calls", "concurrency", "sequential", "rounds"):
@@ -359,13 +499,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+
+
+def _stop_reason(signum: int) -> str:
+    return {signal.SIGINT: "Ctrl-C", signal.SIGALRM: "over the --budget time limit"}.get(
+        signum, f"signal {signal.Signals(signum).name}")
+
+
 def _raise_keyboard_interrupt(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise KeyboardInterrupt(_stop_reason(signum))
+
+
+def _install_signal_handlers() -> None:
+    """Ctrl-C, kill, timeout(1) and the --budget alarm all end in main()'s cleanup.
+
+    SIGINT explicitly too: a shell starting us in the background has it ignored.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_keyboard_interrupt)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # clean up on kill/timeout too
+    _install_signal_handlers()
+    if args.budget:
+        signal.alarm(args.budget)
 
     from tests.support import stack
 
@@ -377,20 +536,28 @@ def main(argv: list[str] | None = None) -> int:
     isolation = stack.Isolation(data_dir=data_dir)
     service = None
     figures = None
+    interrupted = False
     try:
         say(f"creating vhost {isolation.vhost}")
         isolation.create()
         say("starting the echo service (nameko run)")
-        service = stack.ServiceProcess(isolation, "tests.support.echo_service", "echo").wait_until_consuming()
-        figures, loop_name = measure(args, isolation.amqp_uri, say)
-    except KeyboardInterrupt:
-        say("interrupted; cleaning up")
+        service = stack.ServiceProcess(isolation, "tests.support.echo_service", "echo")
+        service.wait_until_consuming()
+        meter = CpuMeter(service.process.pid, _broker_pid())
+        figures, loop_name = measure(args, isolation.amqp_uri, meter, say)
+        signal.alarm(0)
+    except KeyboardInterrupt as exc:
+        say(f"interrupted ({str(exc) or 'Ctrl-C'}); cleaning up")
+        interrupted = True
         return 130
     finally:
         # A second Ctrl-C must not leave the vhost or the service behind.
+        signal.alarm(0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if service is not None:
+            if interrupted and service.process.poll() is None:
+                service.process.kill()  # its calls are abandoned: no graceful drain
             service.stop()
         try:
             isolation.destroy()
@@ -399,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
         say("cleaned up")
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     ok = report(figures, args, loop_name)
     return 1 if args.check and not ok else 0

@@ -38,8 +38,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractIncomingMessage
-from aio_pika.exceptions import DeliveryError
+import aiormq
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aiormq.abc import DeliveredMessage
+from aiormq.exceptions import DeliveryError, PublishError
 from pamqp.commands import Basic
 
 from schema.errors import ServiceUnavailable, Timeout, from_wire
@@ -70,6 +72,9 @@ class RpcClient:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        # The aiormq channel under ``_channel``: calls publish and replies arrive
+        # on it directly, without aio-pika's per-message objects and tasks.
+        self._raw_channel: aiormq.abc.AbstractChannel | None = None
         self._event_exchanges: dict[str, AbstractExchange] = {}
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
@@ -154,11 +159,13 @@ class RpcClient:
                 f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
             )
             await queue.bind(exchange, routing_key=self.reply_key)
-            await queue.consume(self._on_reply, no_ack=True)
+            raw_channel = await channel.get_underlay_channel()
+            await raw_channel.basic_consume(queue.name, self._on_reply, no_ack=True)
         except BaseException:
             await connection.close()
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
+        self._raw_channel = raw_channel
         self._event_exchanges: dict[str, AbstractExchange] = {}
         self._ready.set()
 
@@ -189,39 +196,45 @@ class RpcClient:
     ) -> Any:
         """Call ``service.method(*args, **kwargs)``; return its result or raise its error."""
         timeout = self.default_timeout if timeout is None else timeout
-        if not self._ready.is_set() or self._exchange is None:
+        raw_channel = self._raw_channel
+        if not self._ready.is_set() or raw_channel is None:
             raise ServiceUnavailable("The message broker is not reachable.", {"service": service})
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         correlation_id = str(uuid.uuid4())
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         headers = {f"{CONTEXT_HEADER_PREFIX}{key}": value
                    for key, value in (context or {}).items() if value is not None}
-        message = aio_pika.Message(
-            body=json.dumps({"args": list(args), "kwargs": dict(kwargs or {})}).encode(),
+        properties = aiormq.spec.Basic.Properties(
             content_type="application/json",
             content_encoding="utf-8",
             correlation_id=correlation_id,
             reply_to=self.reply_key,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            expiration=timeout,
+            delivery_mode=2,  # persistent
+            expiration=str(int(timeout * 1000)),  # ms, as aio-pika encoded it
             headers=headers,
         )
+        body = json.dumps({"args": list(args), "kwargs": dict(kwargs or {})}).encode()
         try:
-            try:
-                confirmation = await asyncio.wait_for(
-                    self._exchange.publish(message, f"{service}.{method}", mandatory=True),
-                    timeout,
-                )
-            except DeliveryError:
-                confirmation = None
-            if confirmation is None or isinstance(confirmation, Basic.Return):
-                raise ServiceUnavailable(f"Service '{service}' is not running.", {"service": service})
-            if not isinstance(confirmation, Basic.Ack):
-                raise ServiceUnavailable("The message broker refused the request.", {"service": service})
-            reply = await asyncio.wait_for(future, max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):  # one deadline for confirm + reply, no extra task
+                try:
+                    # wait=False: hand the frames to the writer and release the
+                    # channel lock at once instead of holding it until they are
+                    # on the socket; the broker's confirm is still awaited.
+                    confirmation = await raw_channel.basic_publish(
+                        body, exchange=self.exchange_name, routing_key=f"{service}.{method}",
+                        properties=properties, mandatory=True, wait=False,
+                    )
+                except PublishError:  # returned: no queue bound for this service
+                    confirmation = None
+                except DeliveryError:  # nacked
+                    raise ServiceUnavailable("The message broker refused the request.",
+                                             {"service": service}) from None
+                if confirmation is None or isinstance(confirmation, Basic.Return):
+                    raise ServiceUnavailable(f"Service '{service}' is not running.", {"service": service})
+                if not isinstance(confirmation, Basic.Ack):
+                    raise ServiceUnavailable("The message broker refused the request.", {"service": service})
+                reply = await future
+        except TimeoutError:
             raise Timeout(f"{service}.{method} did not answer within {timeout:g} s.",
                           {"service": service}) from None
         except aio_pika.exceptions.AMQPError as exc:
@@ -248,8 +261,8 @@ class RpcClient:
         except aio_pika.exceptions.AMQPError as exc:
             raise ServiceUnavailable("The message broker connection failed.") from exc
 
-    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
-        future = self._pending.pop(message.correlation_id or "", None)
+    async def _on_reply(self, message: DeliveredMessage) -> None:
+        future = self._pending.pop(message.header.properties.correlation_id or "", None)
         if future is None or future.done():
             return  # the caller already gave up
         try:

@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -26,7 +22,7 @@ from schema.permissions import ROLE_PERMISSIONS, Permission, Role
 from services.auth.accounts import create_admin_at
 from services.common.settings import ServiceSettings
 from tests.support.operations import Operation, operations
-from tests.support.stack import ROOT
+from tests.support.gateway import GatewayProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -47,33 +43,12 @@ def allowed(operation: Operation, role: str) -> bool:
     return Permission[permission] in ROLE_PERMISSIONS[Role(role)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gateway_url(isolation, stack):
-    port = free_port()
-    env = isolation.env(AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute",
-                        AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute")
-    process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)], env=env,
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    gateway = GatewayProcess(isolation, AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute",
+                             AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute").wait_ready()
+    yield gateway.url
+    gateway.stop()
 
 
 def call(url: str, query: str, variables: dict, token: str | None = None) -> dict:

@@ -28,3 +28,42 @@ def gql(client, query: str, variables: dict | None = None, token: str | None = N
 def error_code(body: dict) -> str | None:
     errors = body.get("errors") or []
     return errors[0].get("extensions", {}).get("code") if errors else None
+
+
+class GatewayProcess:
+    """``agenthub gateway`` as a real process on a free port, for clients that need a socket."""
+
+    def __init__(self, isolation: Isolation, **env: str) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        from tests.support.stack import ROOT
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
+                                        env=isolation.env(**env), cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout: float = 60) -> "GatewayProcess":
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the gateway exited"
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError("the gateway did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
