@@ -102,6 +102,16 @@ def user_version_key(prefix: str, user_id: str) -> str:
     return f"{prefix}auth:user-version:{user_id}"
 
 
+def profile_key(prefix: str, user_id: str) -> str:
+    """The user's profile (email, active, created) as the auth service last read it,
+    so the edge answers ``me`` without an RPC. Tagged with the token version it
+    was read under, and ignored for tokens of any other version."""
+    return f"{prefix}auth:profile:{user_id}"
+
+
+PROFILE_TTL_SECONDS = 300
+
+
 def revocation_keys(prefix: str, claims: dict[str, Any]) -> list[str]:
     """Keys to MGET for one token; ``is_revoked`` reads the values in this order."""
     return [

@@ -16,13 +16,14 @@ A bad credential is never silently ignored: the caller becomes anonymous with an
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agenthub.tokens import TokenCodec, identity_from_claims, is_revoked, revocation_keys
+from agenthub.tokens import TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_keys
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from schema.auth import ApiKeyGrant
@@ -39,6 +40,19 @@ class Authenticated:
     identity: Identity
     token: str  # the access token services verify again
     claims: dict[str, Any]
+    profile: dict[str, Any] | None = None  # cached by auth; only if read under this token's version
+
+
+def _profile(raw: bytes | None, claims: dict[str, Any]) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        profile = json.loads(raw)
+    except ValueError:
+        return None
+    if profile.get("version") != claims.get("ver") or profile.get("id") != claims["sub"]:
+        return None
+    return profile
 
 
 def credential_from(headers: Mapping[str, str], params: Mapping[str, Any] | None = None) -> str | None:
@@ -75,11 +89,17 @@ class EdgeAuthenticator:
             raise Unauthenticated("The credential is invalid.", {"reason": "invalid"})
         token = await self._api_key_token(credential) if credential.startswith(API_KEY_PREFIX) else credential
         claims = self.codec.verify(token)
-        await self.check_revocation(claims)
-        return Authenticated(identity_from_claims(claims), token, claims)
+        # One round trip: the revocation facts and the cached profile.
+        *revocation, profile = await self.redis.mget(
+            [*revocation_keys(self.prefix, claims), profile_key(self.prefix, claims["sub"])])
+        self._raise_if_revoked(claims, revocation)
+        return Authenticated(identity_from_claims(claims), token, claims, _profile(profile, claims))
 
     async def check_revocation(self, claims: dict[str, Any]) -> None:
-        values = await self.redis.mget(revocation_keys(self.prefix, claims))
+        self._raise_if_revoked(claims, await self.redis.mget(revocation_keys(self.prefix, claims)))
+
+    @staticmethod
+    def _raise_if_revoked(claims: dict[str, Any], values: list[Any]) -> None:
         if is_revoked(claims, values):
             raise Unauthenticated("The session has ended. Sign in again.", {"reason": "revoked"})
 

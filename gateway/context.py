@@ -33,6 +33,7 @@ class Context:
     principal: Identity | None = None
     auth_token: str | None = None
     claims: dict[str, Any] | None = None
+    profile: dict[str, Any] | None = None
     auth_error: AgentHubError | None = None
     connection_params: dict[str, Any] | None = None
     denials: list[tuple[str, str]] = field(default_factory=list)
@@ -49,15 +50,15 @@ class Context:
 
     async def authenticate(self, credential: str | None) -> None:
         """Set the principal from a credential; keep the error if it is bad."""
-        self.principal = self.auth_token = self.claims = self.auth_error = None
+        self.principal = self.auth_token = self.claims = self.profile = self.auth_error = None
         try:
             authenticated = await self.edge.authenticate(credential)
         except AgentHubError as exc:  # Unauthenticated, or auth unreachable for an API key
             self.auth_error = exc
             return
         if authenticated is not None:
-            self.principal, self.auth_token, self.claims = (
-                authenticated.identity, authenticated.token, authenticated.claims)
+            self.principal, self.auth_token, self.claims, self.profile = (
+                authenticated.identity, authenticated.token, authenticated.claims, authenticated.profile)
             annotate(user_id=self.principal.user_id)
 
     def require_principal(self) -> Identity:

@@ -36,7 +36,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from agenthub.ratelimit import Limit, SyncLimiter
-from agenthub.tokens import TokenCodec, api_key_revoked_key, session_revoked_key, user_version_key
+from agenthub.tokens import (
+    PROFILE_TTL_SECONDS,
+    TokenCodec,
+    api_key_revoked_key,
+    profile_key,
+    session_revoked_key,
+    user_version_key,
+)
 from schema.auth import (ApiKeyGrant, ApiKeyInput, ApiKeyOut, AuditEntryOut, AuditFilter, CreatedApiKey,
                          LoginInput, Page, PageArgs, RegisterInput, SessionOut, TokenPair, UserOut)
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
@@ -209,7 +216,17 @@ class AuthDomain:
             pipe.execute()
 
     def _publish_user_version(self, user_id: str, version: int) -> None:
-        self.redis.set(user_version_key(self.prefix, user_id), str(version))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(user_version_key(self.prefix, user_id), str(version))
+        pipe.delete(profile_key(self.prefix, user_id))
+        pipe.execute()
+
+    def _publish_profile(self, user: User) -> None:
+        """What the gateway needs to answer ``me`` at the edge (nothing secret)."""
+        profile = {"id": user.id, "username": user.username, "email": user.email, "role": user.role,
+                   "active": user.active, "created_at": _as_utc(user.created_at).isoformat(),
+                   "version": user.token_version}
+        self.redis.set(profile_key(self.prefix, user.id), json.dumps(profile), ex=PROFILE_TTL_SECONDS)
 
     def _publish_key_revoked(self, key_id: str, expires_at: datetime | None) -> None:
         ttl = None
@@ -256,7 +273,9 @@ class AuthDomain:
 
     def me(self, identity: Identity) -> UserOut:
         with self.sf() as session:
-            return user_out(self._user(session, identity), identity)
+            user = self._user(session, identity)
+            self._publish_profile(user)
+            return user_out(user, identity)
 
     def users(self, page: PageArgs, search: str | None = None) -> Page[UserOut]:
         if search is not None and (not isinstance(search, str) or len(search) > 100):

@@ -186,3 +186,24 @@ def test_audit_log_is_for_read_system_only(gateway):
     _, pair = new_user(gateway)
     assert error_code(gql(gateway, "{ auditLog { nodes { id } } }", token=pair["accessToken"])) == "FORBIDDEN"
     assert error_code(gql(gateway, "{ auditLog { nodes { id } } }")) == "UNAUTHENTICATED"
+
+
+def test_me_is_answered_at_the_edge_only_from_a_profile_of_the_tokens_version(gateway, isolation):
+    import json
+
+    import redis
+
+    from agenthub.tokens import profile_key
+    from tests.support.stack import REDIS_URL
+
+    user_id, pair = new_user(gateway)
+    first = gql(gateway, ME, token=pair["accessToken"])["data"]["me"]  # via the auth service
+    store = redis.Redis.from_url(REDIS_URL)
+    key = profile_key(isolation.redis_prefix, user_id)
+    cached = json.loads(store.get(key))
+    assert cached["id"] == user_id and cached["version"] == 0 and "password" not in str(cached)
+    assert gql(gateway, ME, token=pair["accessToken"])["data"]["me"] == first  # at the edge, same answer
+
+    # A profile read under another token version is never used.
+    store.set(key, json.dumps({**cached, "username": "forged", "version": 7}), ex=60)
+    assert gql(gateway, ME, token=pair["accessToken"])["data"]["me"]["username"] == first["username"]

@@ -25,7 +25,14 @@ def _filter(value: AuditFilter | None) -> dict:
 class AuthQuery:
     @strawberry.field(extensions=[requires()], description="The signed-in account.")
     async def me(self, info: Info[Context, None]) -> User:
-        return User.from_pydantic(auth.UserOut.model_validate(await info.context.call("auth", "me")))
+        context = info.context
+        if context.profile is not None and context.profile.get("active"):
+            # Answered at the edge: the token is verified and current, and the profile
+            # was read by auth under this very token version (gateway/auth.py).
+            principal = context.require_principal()
+            profile = {**context.profile, "role": principal.role, "permissions": sorted(principal.permissions)}
+            return User.from_pydantic(auth.UserOut.model_validate(profile))
+        return User.from_pydantic(auth.UserOut.model_validate(await context.call("auth", "me")))
 
     @strawberry.field(extensions=[requires()], description="My active sessions.")
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
