@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from rich.table import Table  # noqa: E402
 
 from agenthub.settings import CommonSettings  # noqa: E402
 from agenthub.tokens import TokenCodec  # noqa: E402
+from bench.common import free_port, wait_ready  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGET = 0.8
@@ -45,12 +45,6 @@ WORDS = ("river stone harbour lantern orchard meadow copper signal winter garden
          "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber").split()
 INGEST = "mutation($i: IngestTextInput!) { ingestText(input: $i) { id } }"
 JOB = "query($id: ID!) { ingestionJob(id: $id) { status chunkCount error } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def texts(count: int, size: int) -> list[str]:
@@ -85,19 +79,6 @@ def raw_embedder_rate(documents: list[str]) -> tuple[int, float]:
     for start in range(0, len(chunks), settings.rag_embed_batch):
         embedder.embed_documents(chunks[start:start + settings.rag_embed_batch])
     return len(chunks), len(chunks) / (time.perf_counter() - started)
-
-
-async def wait_ready(base: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"{base}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.3)
-    raise TimeoutError("gateway not ready")
 
 
 async def through_gateway(base: str, headers: dict, documents: list[str]) -> tuple[int, float]:
@@ -137,7 +118,7 @@ async def run(args) -> int:
                                    stderr=subprocess.DEVNULL)
         rag.wait_until_consuming(timeout=300)
         base = f"http://127.0.0.1:{port}"
-        await wait_ready(base)
+        await wait_ready(base, path="/healthz")
         token = TokenCodec(CommonSettings(env="development")).issue(
             subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600).token
         served_chunks, served_rate = await through_gateway(base, {"authorization": f"Bearer {token}"}, documents)

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from rich.table import Table  # noqa: E402
 
 from agenthub.settings import CommonSettings  # noqa: E402
 from agenthub.tokens import TokenCodec  # noqa: E402
+from bench.common import free_port, wait_ready  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGET_MS = 100.0
@@ -57,12 +57,6 @@ VOCABULARY = [f"{a}{b}" for a in ("har", "lan", "mer", "cop", "sig", "win", "gar
                         "dge", "lar", "ket", "lin", "dow", "yon", "ther", "cier")]
 WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
 QUERY = "query($q: String!) { search(query: $q, topK: 5) { chunkId documentId score } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fill_store(data_dir: Path, upto: int, rng: random.Random) -> int:
@@ -123,19 +117,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def wait_ready(base: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"{base}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.3)
-    raise TimeoutError("gateway not ready")
-
-
 async def run(args) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-search-"))).create()
@@ -150,7 +131,7 @@ async def run(args) -> int:
                                    env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
-        await wait_ready(base)
+        await wait_ready(base, path="/healthz")
         token = TokenCodec(CommonSettings(env="development")).issue(
             subject=USER, role="user", session_id=uuid.uuid4().hex, ttl=3600).token
         headers = {"authorization": f"Bearer {token}"}

@@ -139,6 +139,6 @@ async def test_cancel_and_errors_through_the_gateway(gateway_url, llm):
     body = await gql(gateway_url, "mutation { setSystemPrompt(prompt: null) }", token=admin)
     assert body["data"]["setSystemPrompt"].startswith("You are AgentHub's assistant")
     async with Subscription(gateway_url, token) as sub:
-        await sub.subscribe(f"subscription {{ agentRunEvents(runId: \"x\", afterSeq: -1) {{ seq }} }}")
+        await sub.subscribe("subscription { agentRunEvents(runId: \"x\", afterSeq: -1) { seq } }")
         payload = await sub.next()
     assert payload["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -9,11 +9,9 @@ prefix) rather than the session's: the shared ``stack`` fixture starts another
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pg8000.native
 import pytest
 import redis
 from sqlalchemy import text
@@ -23,36 +21,12 @@ from services.auth import db
 from services.auth.domain import AuthDomain
 from services.auth.passwords import Passwords
 from services.common.settings import ServiceSettings
+from tests.support.postgres import create_database as create_pg_database
+from tests.support.postgres import drop_database as drop_pg_database
 from tests.support.stack import REDIS_URL, Isolation, ServiceProcess
 
-PG_HOST = os.environ.get("AGENTHUB_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("AGENTHUB_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("AGENTHUB_TEST_PG_USER", "postgres")
 TABLES = ["audit_events", "api_keys", "refresh_tokens", "sessions", "users"]
 FAST_HASH = {"password_time_cost": 1, "password_memory_cost": 1024, "password_parallelism": 1}
-
-
-def _admin() -> pg8000.native.Connection:
-    return pg8000.native.Connection(PG_USER, host=PG_HOST, port=PG_PORT, database="postgres")
-
-
-def create_pg_database() -> tuple[str, str]:
-    """A fresh, empty database; returns (name, SQLAlchemy URL)."""
-    name = f"agenthub_test_{uuid.uuid4().hex[:12]}"
-    connection = _admin()
-    try:
-        connection.run(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    return name, f"postgresql+pg8000://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-
-
-def drop_pg_database(name: str) -> None:
-    connection = _admin()
-    try:
-        connection.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        connection.close()
 
 
 class Clock:

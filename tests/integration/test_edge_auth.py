@@ -19,8 +19,7 @@ from starlette.testclient import TestClient
 from agenthub.settings import DEVELOPMENT_JWT_SECRET
 from agenthub.tokens import TokenCodec, session_revoked_key, user_version_key
 from gateway.app import create_app
-from services.auth.accounts import create_admin_at
-from services.common.settings import ServiceSettings
+from tests.support.accounts import create_admin
 from tests.support.gateway import error_code, gateway_settings, gql
 from tests.support.stack import REDIS_URL
 
@@ -47,14 +46,7 @@ def codec(settings):
 
 @pytest.fixture(scope="module")
 def make_user(isolation):
-    """Real accounts in the stack's auth database, so a token that passes the edge resolves."""
-    service_settings = ServiceSettings(data_dir=isolation.data_dir, env="development",
-                                       password_time_cost=1, password_memory_cost=1024, password_parallelism=1)
-
-    def make(name: str) -> str:
-        return create_admin_at(service_settings.auth_database_url(), name, "edge test passphrase",
-                               settings=service_settings).id
-    return make
+    return lambda name: create_admin(isolation, name)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from agenthub.tokens import TokenCodec, session_revoked_key
 from gateway.app import create_app
-from services.auth.accounts import create_admin_at
-from services.common.settings import ServiceSettings
+from tests.support.accounts import create_admin
 from tests.support.gateway import gateway_settings
 from tests.support.stack import REDIS_URL
 
@@ -32,10 +31,7 @@ def gateway(settings, stack):
 
 @pytest.fixture(scope="module")
 def user_id(isolation):
-    service_settings = ServiceSettings(data_dir=isolation.data_dir, env="development",
-                                       password_time_cost=1, password_memory_cost=1024, password_parallelism=1)
-    return create_admin_at(service_settings.auth_database_url(), "ws_user", "ws test passphrase",
-                           settings=service_settings).id
+    return create_admin(isolation, "ws_user")
 
 
 def run(ws, op_id: str, query: str) -> dict:

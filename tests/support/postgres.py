@@ -18,20 +18,30 @@ def _admin() -> pg8000.native.Connection:
     return pg8000.native.Connection(PG_USER, host=PG_HOST, port=PG_PORT, database="postgres")
 
 
-@contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
-    """Yields the SQLAlchemy URL of a new, empty database, dropped afterwards."""
+def create_database() -> tuple[str, str]:
+    """A new, empty database; returns (name, SQLAlchemy URL)."""
     name = f"agenthub_test_{uuid.uuid4().hex[:12]}"
     connection = _admin()
     try:
         connection.run(f'CREATE DATABASE "{name}"')
     finally:
         connection.close()
+    return name, f"postgresql+pg8000://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def drop_database(name: str) -> None:
+    connection = _admin()
     try:
-        yield f"postgresql+pg8000://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        connection.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        connection = _admin()
-        try:
-            connection.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            connection.close()
+        connection.close()
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """Yields the URL of a new, empty database, dropped afterwards."""
+    name, url = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(name)
