@@ -38,11 +38,11 @@ def snippet(content: str, question: str, limit: int = SNIPPET_CHARS) -> str:
         return content
     wanted = {w.lower() for w in _WORD.findall(question) if len(w) > 2}
     sentences = re.split(r"(?<=[.!?])\s+", content)
-    best, best_score, offset, best_offset = 0, -1, 0, 0
+    _best, best_score, offset, best_offset = 0, -1, 0, 0
     for index, sentence in enumerate(sentences):
         score = len(wanted & {w.lower() for w in _WORD.findall(sentence)})
         if score > best_score:
-            best, best_score, best_offset = index, score, offset
+            _best, best_score, best_offset = index, score, offset
         offset += len(sentence) + 1
     start = max(0, min(best_offset, len(content) - limit))
     text = content[start:start + limit]
