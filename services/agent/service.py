@@ -5,7 +5,7 @@ context). Runs are started here and go on in the background: ``start_run``
 returns the run id at once; events follow on the run's Redis stream.
 """
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from agenthub import __version__
 from schema.agent import RunEvent
@@ -18,6 +18,7 @@ from services.common.audit import AuditDispatcher
 from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
+from services.common.rpc import rpc
 
 
 class AgentService:

@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import os
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from agenthub import __version__
 from schema.errors import Forbidden, NotFound
 from schema.models import Outcome
 from schema.permissions import Permission
-from schema.rag import (AddMemberInput, AskInput, CreateCollectionInput, DocumentsInput, IngestTextInput,
-                        SearchInput, UploadInput, parse_input)
+from schema.rag import (
+    AddMemberInput,
+    AskInput,
+    CreateCollectionInput,
+    DocumentsInput,
+    IngestTextInput,
+    SearchInput,
+    UploadInput,
+    parse_input,
+)
 from services.common.audit import AuditDispatcher
 from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
+from services.common.rpc import rpc
 from services.rag.dependencies import RagLibrary
 from services.rag.queue import IngestionQueue
 
