@@ -149,10 +149,15 @@ def test_upload_checks_the_content_not_the_name(library):
         library.upload(alice, fake_pdf, Queue())
     assert raised.value.details["filename"] == "report.pdf"
     queue = Queue()
-    html = b"<!doctype html><html><body><p>Kittens purr when content. They also knead.</p></body></html>"
+    html = (b"<!doctype html><html><head><title>Cats</title></head><body><article>"
+            b"<p>Kittens purr when they are content, and they knead soft blankets with their paws.</p>"
+            b"<p>Older cats sleep for most of the day, often in a warm patch of sunlight near a window.</p>"
+            b"<p>A cat's whiskers sense tiny changes in the air, which helps it move around in the dark.</p>"
+            b"</article></body></html>")
     job = library.upload(alice, UploadInput(filename="ünïcode page", content_base64=base64.b64encode(html).decode()),
                          queue)
-    queue.drain(library)
+    outcomes = queue.drain(library)
+    assert outcomes == ["done"], (outcomes, library.job(alice, job.id))
     document = library.document(alice, library.job(alice, job.id).document_id)
     assert document.title == "ünïcode page" and document.mime_type == "text/html"
     assert base64.b64decode(library.download(alice, document.id).content_base64) == html
