@@ -233,11 +233,13 @@ def run_fixed_plan(state: RunState, toolbox: Toolbox, model: Any, message: str) 
         answer = "I found no passages in your documents about this, so I cannot answer from them."
         state.events.emit(EventType.TOKEN, delta=answer)
         return RunOutcome(answer, [], state.steps, state.usage)
-    context = "\n".join(f"[{p['n']}] {p['content'][:600]}" for p in passages[:3])
-    prompt = f"Context:\n{context}\n\nQuestion: {message}\nAnswer:"
+    # A base model completes text; one worked example shows it the shape of a short,
+    # grounded answer. No [n] markers in the context: the model would only echo them.
+    context = " ".join(p["content"][:600] for p in passages[:3])
+    prompt = f"{FIXED_PLAN_EXAMPLE}Context: {context}\nQuestion: {message}\nAnswer:"
     pieces = []
     try:
-        for piece in model.stream(prompt):
+        for piece in model.stream(prompt, stop=["\n", "Question:", "Context:"]):
             state.check()
             pieces.append(piece)
             state.events.emit(EventType.TOKEN, delta=piece)
@@ -246,10 +248,23 @@ def run_fixed_plan(state: RunState, toolbox: Toolbox, model: Any, message: str) 
     except Exception as error:
         raise RunFailed(f"The local model failed: {type(error).__name__}: {error}"[:300]) from error
     answer = "".join(pieces).strip()
-    if not answer:
-        raise RunFailed("The local model returned no answer.")
+    if not answer or _normalised(answer) == _normalised(message):
+        # Never an empty or parroted answer: quote the best passage instead, and say so.
+        passage = passages[0]
+        fallback = f"The local model gave no usable answer; your documents say: {best_sentence(message, passage['content'])} [{passage['n']}]"
+        state.events.emit(EventType.TOKEN, delta=("\n\n" if answer else "") + fallback)
+        answer = fallback
     state.usage = Usage(prompt_tokens=model.count_tokens(prompt), completion_tokens=len(pieces))
     return RunOutcome(answer, list(state.citations.values()), state.steps, state.usage)
+
+
+FIXED_PLAN_EXAMPLE = ("Context: Honey bees dance to tell other bees where the flowers are.\n"
+                      "Question: How do bees tell each other where flowers are?\n"
+                      "Answer: They dance to show the way to the flowers.\n\n")
+
+
+def _normalised(text: str) -> str:
+    return " ".join(w.lower() for w in _WORD.findall(text))
 
 
 NO_MODEL_NOTICE = "No language model is configured, so this answer quotes the most relevant passages of your documents."
