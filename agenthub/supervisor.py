@@ -59,7 +59,7 @@ class Child:
 
 
 def service_argv(name: str) -> list[str]:
-    return [sys.executable, "-m", "nameko", "run", "--config", str(CONFIG_PATH), SERVICE_MODULES[name]]
+    return [sys.executable, "-m", "agenthub.nameko", "run", "--config", str(CONFIG_PATH), SERVICE_MODULES[name]]
 
 
 def gateway_argv(host: str, port: int) -> list[str]:
