@@ -33,3 +33,12 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiormq", "aio_pika", "kombu", "amqp", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import kombu
 import redis
 
+from agenthub.logs import redact_url
 from agenthub.settings import CommonSettings
 
 
@@ -23,20 +24,12 @@ class Unreachable:
                 f"  or point AgentHub elsewhere with the variable named in docs/configuration.md.")
 
 
-def redact(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-
-
 def check_broker(settings: CommonSettings) -> Unreachable | None:
     try:
         with kombu.Connection(settings.amqp_uri, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:  # any failure means unreachable; the message says which
-        return Unreachable("RabbitMQ", redact(settings.amqp_uri), str(exc) or type(exc).__name__,
+        return Unreachable("RabbitMQ", redact_url(settings.amqp_uri), str(exc) or type(exc).__name__,
                            "rabbitmq-server -detached   (or: docker compose up -d rabbitmq)")
     return None
 
@@ -46,7 +39,7 @@ def check_redis(settings: CommonSettings) -> Unreachable | None:
     try:
         client.ping()
     except Exception as exc:  # any failure means unreachable; the message says which
-        return Unreachable("Redis", redact(settings.redis_url), str(exc) or type(exc).__name__,
+        return Unreachable("Redis", redact_url(settings.redis_url), str(exc) or type(exc).__name__,
                            "redis-server --daemonize yes   (or: docker compose up -d redis)")
     finally:
         client.close()

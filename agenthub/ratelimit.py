@@ -13,6 +13,9 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 # KEYS[1] window key; ARGV: now_ms, window_ms, limit, member, cost(0 = peek, 1 = hit)
 SLIDING_WINDOW = """
@@ -52,6 +55,15 @@ class Limit:
         if unit not in units or not count.strip().isdigit() or int(count) < 1:
             raise ValueError(f"not a rate limit: {text!r} (expected e.g. '60/minute')")
         return cls(int(count), units[unit])
+
+
+def _check_spec(text: str) -> str:
+    Limit.parse(text)
+    return text
+
+
+LimitSpec = Annotated[str, AfterValidator(_check_spec)]
+"""A settings field holding ``"N/unit"``: a bad value stops the process at start."""
 
 
 @dataclass(frozen=True)

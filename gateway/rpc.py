@@ -44,6 +44,7 @@ from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import DeliveryError, PublishError
 from pamqp.commands import Basic
 
+from agenthub.logs import redact_url
 from schema.errors import ServiceUnavailable, Timeout, from_wire
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class RpcClient:
                 await asyncio.wait_for(self._ready.wait(), wait)
             except asyncio.TimeoutError:
                 log.warning("broker not reachable yet; retrying in the background",
-                            extra={"fields": {"amqp": _redact(self.amqp_uri)}})
+                            extra={"fields": {"amqp": redact_url(self.amqp_uri)}})
 
     async def close(self) -> None:
         self._closing = True
@@ -269,13 +270,3 @@ class RpcClient:
             future.set_result(json.loads(message.body))
         except ValueError as exc:
             future.set_exception(ServiceUnavailable(f"Malformed reply: {exc}"))
-
-
-def _redact(uri: str) -> str:
-    """The URI without its password, for logs."""
-    if "@" not in uri or "://" not in uri:
-        return uri
-    scheme, rest = uri.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"

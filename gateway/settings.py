@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field
 
+from agenthub.ratelimit import Limit, LimitSpec
 from agenthub.settings import CommonSettings
 
 
@@ -22,6 +25,14 @@ class GatewaySettings(CommonSettings):
     )
 
     # Rate limits per GraphQL operation ("N/second|minute|hour|day").
-    rate_limit_authenticated: str = Field("600/minute", description="Per signed-in user or API key.")
-    rate_limit_anonymous: str = Field("120/minute", description="Per client IP, for anonymous callers.")
+    rate_limit_authenticated: LimitSpec = Field("600/minute", description="Per signed-in user or API key.")
+    rate_limit_anonymous: LimitSpec = Field("120/minute", description="Per client IP, for anonymous callers.")
     api_key_cache_seconds: float = Field(60.0, ge=0, description="How long a verified API key is cached.")
+
+    @cached_property
+    def authenticated_limit(self) -> Limit:
+        return Limit.parse(self.rate_limit_authenticated)
+
+    @cached_property
+    def anonymous_limit(self) -> Limit:
+        return Limit.parse(self.rate_limit_anonymous)

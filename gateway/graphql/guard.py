@@ -13,7 +13,6 @@ from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
-from agenthub.ratelimit import Limit
 from gateway.requests import annotate
 from schema.errors import RateLimited, Unauthenticated
 from schema.models import Outcome
@@ -52,9 +51,9 @@ class OperationGuard(SchemaExtension):
         principal = context.principal
         if principal is not None:
             name = f"apikey:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
-            limit = Limit.parse(settings.rate_limit_authenticated)
+            limit = settings.authenticated_limit
         else:
-            name, limit = f"ip:{context.client_ip}", Limit.parse(settings.rate_limit_anonymous)
+            name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
         decision = await context.limiter.hit(name, limit)
         if decision.allowed:
             return

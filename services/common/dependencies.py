@@ -12,19 +12,9 @@ import time
 import redis
 from nameko.extensions import DependencyProvider
 
-from services.common.settings import ServiceSettings, get_settings
+from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
-
-
-class Settings(DependencyProvider):
-    """Injects the process's ``ServiceSettings``."""
-
-    def setup(self) -> None:
-        self.settings = get_settings()
-
-    def get_dependency(self, worker_ctx) -> ServiceSettings:
-        return self.settings
 
 
 class Redis(DependencyProvider):

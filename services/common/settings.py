@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from agenthub.ratelimit import Limit
+from agenthub.ratelimit import LimitSpec
 from agenthub.settings import CommonSettings
 
 
@@ -20,18 +20,12 @@ class ServiceSettings(CommonSettings):
     refresh_token_ttl: int = Field(14 * 86400, ge=60, description="Refresh token (and idle session) lifetime, seconds.")
     api_key_token_ttl: int = Field(300, ge=30, description="Lifetime of the access token an API key is exchanged for.")
     api_key_cache_seconds: int = Field(60, ge=0, description="How long the gateway may cache an API key grant.")
-    login_user_rate_limit: str = Field("5/minute", description="Failed logins allowed per username.")
-    login_ip_rate_limit: str = Field("20/minute", description="Failed logins allowed per client IP.")
-    register_rate_limit: str = Field("5/hour", description="Registrations allowed per client IP.")
+    login_user_rate_limit: LimitSpec = Field("5/minute", description="Failed logins allowed per username.")
+    login_ip_rate_limit: LimitSpec = Field("20/minute", description="Failed logins allowed per client IP.")
+    register_rate_limit: LimitSpec = Field("5/hour", description="Registrations allowed per client IP.")
     password_time_cost: int = Field(3, ge=1, description="Argon2id iterations.")
     password_memory_cost: int = Field(65536, ge=8, description="Argon2id memory, KiB.")
     password_parallelism: int = Field(4, ge=1, description="Argon2id lanes.")
-
-    @field_validator("login_user_rate_limit", "login_ip_rate_limit", "register_rate_limit")
-    @classmethod
-    def _limit(cls, value: str) -> str:
-        Limit.parse(value)
-        return value
 
     def auth_database_url(self) -> str:
         """The configured database URL, or the SQLite file in ``data_dir``."""
