@@ -53,6 +53,9 @@ def test_up_serves_the_health_query_and_stops_cleanly_on_sigint(own_isolation, t
                                env=own_isolation.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(port, process)
+        deadline = time.monotonic() + 30  # the supervisor's own readiness poll may lag ours
+        while "AgentHub is up" not in (tmp_path / "up.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 4  # three services and the gateway
 

@@ -29,17 +29,6 @@ ME = "{ me { id } }"
 
 
 @pytest.fixture(scope="module")
-def settings(isolation):
-    return gateway_settings(isolation)
-
-
-@pytest.fixture(scope="module")
-def gateway(settings, stack):
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def codec(settings):
     return TokenCodec(settings)
 

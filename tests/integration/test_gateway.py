@@ -6,25 +6,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
-from tests.support.stack import REDIS_URL
+from tests.support.gateway import gateway_settings
 
 pytestmark = pytest.mark.integration
 
 HEALTH = "{ health { status services { name status version latencyMs } } }"
-
-
-def settings_for(isolation, **overrides) -> GatewaySettings:
-    values = dict(env="development", amqp_uri=isolation.amqp_uri, redis_url=REDIS_URL,
-                  redis_prefix=isolation.redis_prefix, data_dir=isolation.data_dir)
-    values.update(overrides)
-    return GatewaySettings(**values)
-
-
-@pytest.fixture(scope="module")
-def gateway(isolation, stack):
-    with TestClient(create_app(settings_for(isolation))) as client:
-        yield client
 
 
 def test_health_query_reaches_every_service(gateway):
@@ -57,7 +43,7 @@ def test_request_id_is_echoed_and_generated(gateway):
 
 def test_services_that_do_not_answer_are_down(isolation, stack):
     # Another exchange: nothing is bound there, as if no service ran.
-    settings = settings_for(isolation, rpc_exchange="agenthub-test-empty")
+    settings = gateway_settings(isolation, rpc_exchange="agenthub-test-empty")
     with TestClient(create_app(settings)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
@@ -68,7 +54,7 @@ def test_services_that_do_not_answer_are_down(isolation, stack):
 
 
 def test_readyz_is_503_when_the_broker_is_unreachable(isolation):
-    settings = settings_for(isolation, amqp_uri="amqp://guest:guest@127.0.0.1:1/", broker_connect_wait=0.3)
+    settings = gateway_settings(isolation, amqp_uri="amqp://guest:guest@127.0.0.1:1/", broker_connect_wait=0.3)
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
         assert response.status_code == 503
@@ -83,7 +69,7 @@ def test_validation_errors_carry_a_code(gateway):
 
 
 def test_depth_alias_and_token_limits(isolation, stack):
-    settings = settings_for(isolation, max_aliases=2, max_query_depth=1, max_tokens=60)
+    settings = gateway_settings(isolation, max_aliases=2, max_query_depth=1, max_tokens=60)
     with TestClient(create_app(settings)) as client:
         aliases = "{ a: health { status } b: health { status } c: health { status } }"
         body = client.post("/graphql", json={"query": aliases}).json()
@@ -102,9 +88,9 @@ def test_depth_alias_and_token_limits(isolation, stack):
 
 def test_field_suggestions_only_in_development(isolation, stack):
     query = {"query": "{ healt { status } }"}
-    with TestClient(create_app(settings_for(isolation))) as client:
+    with TestClient(create_app(gateway_settings(isolation))) as client:
         assert "Did you mean" in client.post("/graphql", json=query).json()["errors"][0]["message"]
-    production = settings_for(isolation, env="production", jwt_secret="x" * 40)
+    production = gateway_settings(isolation, env="production", jwt_secret="x" * 40)
     with TestClient(create_app(production)) as client:
         message = client.post("/graphql", json=query).json()["errors"][0]["message"]
         assert "Did you mean" not in message

@@ -6,27 +6,13 @@ import uuid
 
 import pytest
 import redis
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from agenthub.tokens import TokenCodec, session_revoked_key
-from gateway.app import create_app
 from tests.support.accounts import create_admin
-from tests.support.gateway import gateway_settings
 from tests.support.stack import REDIS_URL
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def settings(isolation):
-    return gateway_settings(isolation)
-
-
-@pytest.fixture(scope="module")
-def gateway(settings, stack):
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from typing import Any
 
+import httpx
+
 from gateway.settings import GatewaySettings
-from tests.support.stack import REDIS_URL, Isolation
+from tests.support.stack import REDIS_URL, ROOT, Isolation
 
 
 def gateway_settings(isolation: Isolation, **overrides: Any) -> GatewaySettings:
@@ -34,12 +40,6 @@ class GatewayProcess:
     """``agenthub gateway`` as a real process on a free port, for clients that need a socket."""
 
     def __init__(self, isolation: Isolation, **env: str) -> None:
-        import socket
-        import subprocess
-        import sys
-
-        from tests.support.stack import ROOT
-
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -49,10 +49,6 @@ class GatewayProcess:
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_ready(self, timeout: float = 60) -> "GatewayProcess":
-        import time
-
-        import httpx
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the gateway exited"
