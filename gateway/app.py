@@ -30,6 +30,7 @@ from gateway.graphql.rag.download import DOWNLOAD_PATH, download
 from gateway.graphql.schema import build_schema
 from gateway.health import check_services
 from gateway.requests import RequestContextMiddleware
+from gateway.rest import router as rest_router
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from schema.errors import Unauthenticated
@@ -154,6 +155,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route(DOWNLOAD_PATH, download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *rest_router.routes,  # the previous system's REST API (deprecated, supported)
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 from pydantic import Field
 
@@ -28,6 +29,8 @@ class GatewaySettings(CommonSettings):
     rate_limit_authenticated: LimitSpec = Field("600/minute", description="Per signed-in user or API key.")
     rate_limit_anonymous: LimitSpec = Field("120/minute", description="Per client IP, for anonymous callers.")
     api_key_cache_seconds: float = Field(60.0, ge=0, description="How long a verified API key is cached.")
+    import_dir: Path | None = Field(
+        None, description="The only directory REST's /api/rag/ingest reads server-side files from (unset: refused).")
 
     @cached_property
     def authenticated_limit(self) -> Limit:

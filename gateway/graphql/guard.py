@@ -41,28 +41,40 @@ class OperationGuard(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         yield
-        for permission, field_name in context.denials:
-            await context.audit("permission_denied", outcome=Outcome.DENIED, resource=field_name,
-                                detail={"permission": permission})
-        context.denials.clear()
+        await audit_denials(context)
 
     async def _limit(self, context) -> None:
-        settings = context.settings
-        principal = context.principal
-        if principal is not None:
-            name = f"apikey:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
-            limit = settings.authenticated_limit
-        else:
-            name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
-        decision = await context.limiter.hit(name, limit)
-        if decision.allowed:
-            return
-        annotate(outcome="RATE_LIMITED")
-        # Audit the first refusal of each window, not every request of a flood.
-        first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
-                                             nx=True, ex=decision.retry_after)
-        if first:
-            await context.audit("rate_limited", outcome=Outcome.DENIED, resource=name,
-                                detail={"operation": self.execution_context.operation_name or "anonymous"})
-        raise RateLimited(f"Too many requests; retry in {decision.retry_after} s.",
-                          {"retryAfter": decision.retry_after})
+        await enforce_rate_limit(context, self.execution_context.operation_name or "anonymous")
+
+
+async def audit_denials(context) -> None:
+    """Audit the permission denials recorded during one operation (GraphQL or REST)."""
+    for permission, field_name in context.denials:
+        await context.audit("permission_denied", outcome=Outcome.DENIED, resource=field_name,
+                            detail={"permission": permission})
+    context.denials.clear()
+
+
+async def enforce_rate_limit(context, operation: str) -> None:
+    """Count one operation against the caller's budget; raise ``RateLimited`` when it is spent.
+
+    Shared by GraphQL operations and REST routes (gateway/rest), so both draw on one budget.
+    """
+    settings = context.settings
+    principal = context.principal
+    if principal is not None:
+        name = f"apikey:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
+        limit = settings.authenticated_limit
+    else:
+        name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
+    decision = await context.limiter.hit(name, limit)
+    if decision.allowed:
+        return
+    annotate(outcome="RATE_LIMITED")
+    # Audit the first refusal of each window, not every request of a flood.
+    first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
+                                         nx=True, ex=decision.retry_after)
+    if first:
+        await context.audit("rate_limited", outcome=Outcome.DENIED, resource=name, detail={"operation": operation})
+    raise RateLimited(f"Too many requests; retry in {decision.retry_after} s.",
+                      {"retryAfter": decision.retry_after})

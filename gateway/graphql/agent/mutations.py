@@ -29,18 +29,24 @@ def status_of(context: Context, run_id: str):
     return status
 
 
+async def run_to_end(context: Context, input: AgentRunInput) -> dict:
+    """Start a run, follow its event stream until it ends, and return the finished ``RunRecord`` payload.
+
+    Shared by ``runAgent`` and the REST route ``POST /api/agent/query``."""
+    started = await start_run(context, input)
+    async for _ in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
+                          status_of(context, started.run_id)):
+        pass
+    return await context.call("agent", "get_run", started.run_id)
+
+
 @strawberry.type
 class AgentMutation:
     @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)],
                          description="Ask the agent and wait for its answer. To see tokens as they come, "
                                      "use the agentRun subscription instead.")
     async def run_agent(self, info: Info[Context, None], input: AgentRunInput) -> AgentRun:
-        context = info.context
-        started = await start_run(context, input)
-        async for _ in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
-                              status_of(context, started.run_id)):
-            pass
-        return AgentRun.from_payload(await context.call("agent", "get_run", started.run_id))
+        return AgentRun.from_payload(await run_to_end(info.context, input))
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)], description="Stop one of my runs.")
     async def cancel_agent_run(self, info: Info[Context, None], run_id: strawberry.ID) -> AgentRun:

@@ -33,7 +33,8 @@ async def _read_limited(upload, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-async def _ingest_file(context: Context, upload, collection: str | None, metadata) -> FileIngestion:
+async def ingest_file(context: Context, upload, collection: str | None, metadata) -> FileIngestion:
+    """One uploaded file to one ``rag.upload`` job (shared with the REST upload routes)."""
     filename = getattr(upload, "filename", None) or "upload"
     data = await _read_limited(upload, _limits.rag_max_file_bytes)
     if data is None:
@@ -62,7 +63,7 @@ class RagMutation:
             raise BadUserInput.for_fields({"files": f"at most {_limits.rag_max_files} files per request"})
         results = []
         for upload in files:  # one at a time: bounded memory, and the order of the request
-            results.append(await _ingest_file(info.context, upload, collection, metadata))
+            results.append(await ingest_file(info.context, upload, collection, metadata))
         return results
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)], description="Ingest a text as a document.")
