@@ -19,6 +19,7 @@ from tests.support.stack import ROOT, Isolation, ServiceProcess, stop_all
 
 SAMPLE_DB = ROOT / "services" / "agent" / "sample" / "shop.db"
 PASSWORD = "rest client passphrase"
+STARTUP_SECONDS = 240  # a loaded 2-core machine takes minutes to import haystack and torch
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +53,7 @@ def rest_stack(rest_isolation, rest_llm, tmp_path_factory):
     ]
     try:
         for process in processes:
-            process.wait_until_consuming()
+            process.wait_until_consuming(timeout=STARTUP_SECONDS)
         yield processes
     finally:
         stop_all(processes)

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
-from tests.rest.conftest import bearer, login, new_username, register
+from tests.rest.conftest import STARTUP_SECONDS, bearer, login, new_username, register
 from tests.support.gateway import gateway_settings
 from tests.support.stack import Isolation, ServiceProcess, stop_all
 
@@ -24,7 +24,7 @@ def fault_stack(tmp_path_factory):
                  for name in ("auth", "agent", "rag")}
     try:
         for process in processes.values():
-            process.wait_until_consuming()
+            process.wait_until_consuming(timeout=STARTUP_SECONDS)
         with TestClient(create_app(gateway_settings(isolation, rpc_timeout=2.0))) as client:
             username = new_username("faults")
             register(client, username)
