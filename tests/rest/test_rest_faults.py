@@ -55,12 +55,15 @@ def test_agent_down_is_503(fault_stack):
 
 def test_rag_down_is_503(fault_stack):
     client, processes, token = fault_stack
+    response = client.post("/api/rag/upload_with_progress", headers=bearer(token),
+                           files=[("files", ("a.txt", b"some text", "text/plain"))])
+    assert response.status_code == 200, response.text
+    session_id = response.json()["session_id"]
     processes["rag"].stop()
     response = client.post("/api/rag/clear", headers=bearer(token), json={})
     assert response.status_code == 503
     assert response.json() == {"error": "RAG service unavailable"}
-    response = client.post("/api/rag/upload_with_progress", headers=bearer(token),
-                           files=[("files", ("a.txt", b"some text", "text/plain"))])
+    response = client.get(f"/api/rag/upload_progress/{session_id}", headers=bearer(token))
     assert response.status_code == 503 and response.json() == {"error": "RAG service unavailable"}
 
 
