@@ -61,8 +61,7 @@ def test_web_client_flow(rest, rest_llm):
     assert final["current_file"] is None
     assert {name: r["status"] for name, r in final["results"].items()} == {"lighthouse.txt": "success",
                                                                             "recipes.md": "success"}
-    assert all(0 <= s["progress"] <= 100 for s in seen)
-    assert [s["progress"] for s in seen] == sorted(s["progress"] for s in seen)  # never goes back
+    assert all(0 <= s["progress"] <= 99 and s["status"] == "processing" for s in seen[:-1])
 
     # rag query, reading response and context
     response = rest.post("/api/rag/query", headers=headers, json={"query": "How many gulls does the keeper count?"})
