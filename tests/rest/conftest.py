@@ -20,6 +20,7 @@ from tests.support.stack import ROOT, Isolation, ServiceProcess, stop_all
 SAMPLE_DB = ROOT / "services" / "agent" / "sample" / "shop.db"
 PASSWORD = "rest client passphrase"
 STARTUP_SECONDS = 240  # a loaded 2-core machine takes minutes to import haystack and torch
+STACK_TIMEOUT = 3 * STARTUP_SECONDS  # per test: the first one also waits for the stack (processes start in parallel)
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
-from tests.rest.conftest import PASSWORD, bearer, login, new_user, new_username, register, set_role
+from tests.rest.conftest import PASSWORD, STACK_TIMEOUT, bearer, login, new_user, new_username, register, set_role
 from tests.support.accounts import PASSPHRASE, create_admin
 from tests.support.gateway import gateway_settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(STACK_TIMEOUT)]  # a first test also starts the stack
 
 PROTECTED = [("POST", "/auth/validate", None), ("POST", "/api/auth/validate", None),
              ("POST", "/api/agent/query", {"user_request": "hi"}), ("POST", "/api/rag/query", {"query": "q"}),

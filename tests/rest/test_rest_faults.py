@@ -10,11 +10,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
-from tests.rest.conftest import STARTUP_SECONDS, bearer, login, new_username, register
+from tests.rest.conftest import STACK_TIMEOUT, STARTUP_SECONDS, bearer, login, new_username, register
 from tests.support.gateway import gateway_settings
 from tests.support.stack import Isolation, ServiceProcess, stop_all
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(STACK_TIMEOUT)]  # a first test also starts the stack
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from tests.agent.scripted_llm import Text, ToolCalls
-from tests.rest.conftest import bearer, login, new_username, register, wait_for_progress
+from tests.rest.conftest import STACK_TIMEOUT, bearer, login, new_username, register, wait_for_progress
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(STACK_TIMEOUT)]  # a first test also starts the stack
 
 SQL = "SELECT COUNT(*) AS n FROM products"
 

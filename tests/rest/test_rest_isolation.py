@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from tests.rest.conftest import bearer, new_user, wait_for_progress
+from tests.rest.conftest import STACK_TIMEOUT, bearer, new_user, wait_for_progress
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(STACK_TIMEOUT)]  # a first test also starts the stack
 
 
 def test_users_are_kept_apart(rest):
