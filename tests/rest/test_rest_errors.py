@@ -228,7 +228,7 @@ def test_ingest_never_leaves_the_import_directory(rest, member, path, why):
 
 
 def test_ingest_without_an_import_directory_is_400(rest_stack, rest_isolation, member):
-    with TestClient(create_app(gateway_settings(rest_isolation))) as client:
+    with TestClient(create_app(gateway_settings(rest_isolation, import_dir=None))) as client:
         response = client.post("/api/rag/ingest", headers=bearer(member), json={"file_paths": ["handbook.md"]})
     assert response.status_code == 400
     assert "AGENTHUB_IMPORT_DIR" in response.json()["error"]
