@@ -5,16 +5,34 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # A CPU build of torch that 2.13.0 satisfies; installed first so nothing pulls a CUDA build.
 TORCH  ?= torch==2.13.0
+# The local model's runtime, built portable: GGML_NATIVE=OFF compiles for the x86-64 baseline with
+# AVX2/FMA/F16C and without AVX-512 or AMX, instead of the build CPU's own features (-march=native),
+# which crashed with SIGSEGV on VMs that advertise AMX without enabling it. GGML_CPU_ALL_VARIANTS is
+# not used: ggml picks its AMX variant from CPUID alone, i.e. on exactly those VMs.
+LLAMA     ?= llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# Our own wheelhouse, keyed by the build flags: pip's wheel cache ignores CMAKE_ARGS and would hand
+# back a native build made earlier on the same machine.
+WHEELHOUSE ?= $(HOME)/.cache/agenthub/wheels/portable-1
 
 .PHONY: install up test test-fast schema bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "make install: creating $(VENV) and installing AgentHub (about 2 min; the first time also"
+	@echo "  builds llama.cpp for the local model from source: about 6 min on 2 cores, cached afterwards)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "make install: PyTorch (CPU build)"
 	$(BIN)/pip install --quiet "$(TORCH)"
+	@echo "make install: llama.cpp, portable build ($(LLAMA_CMAKE_ARGS))"
+	@ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 \
+	  || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir -w $(WHEELHOUSE) "$(LLAMA)"
+	$(BIN)/pip install --quiet --no-deps $(WHEELHOUSE)/llama_cpp_python-*.whl
+	@echo "make install: AgentHub and its dependencies"
 	$(BIN)/pip install --quiet -e ".[dev,local]"
 	touch $(STAMP)
+	@echo "make install: done"
 
 up: install
 	AGENTHUB_ENV=$${AGENTHUB_ENV:-development} $(BIN)/agenthub up --host $${AGENTHUB_HOST:-127.0.0.1} --port $${AGENTHUB_PORT:-8000}
