@@ -103,6 +103,37 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utc_time(text: str):
+    """An ISO 8601 date or time; without a zone it is UTC."""
+    from datetime import datetime, timezone
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from services.auth.audit import export_lines
+    from services.auth.db import make_engine, session_factory
+    from services.common.settings import ServiceSettings
+
+    engine = make_engine(ServiceSettings().auth_database_url(), pool_size=1)
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    count = 0
+    try:
+        for line in export_lines(session_factory(engine), args.since, args.until):
+            out.write(line)
+            count += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        engine.dispose()
+    print(f"exported {count} audit events", file=sys.stderr)
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     import os
 
@@ -153,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", default=None)
     create.add_argument("--password-file", default=None, help="read the password from this file (else stdin)")
     create.set_defaults(func=cmd_admin_create)
+
+    audit = commands.add_parser("audit", help="the audit log, read straight from the auth database")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    export_audit = audit_commands.add_parser("export", help="events of a time range as JSON lines, oldest first")
+    export_audit.add_argument("--since", type=_utc_time, default=None, help="ISO 8601, inclusive (UTC unless zoned)")
+    export_audit.add_argument("--until", type=_utc_time, default=None, help="ISO 8601, exclusive (UTC unless zoned)")
+    export_audit.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    export_audit.set_defaults(func=cmd_audit_export)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the auth database schema")
     migrate.set_defaults(func=cmd_migrate)

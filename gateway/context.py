@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +94,7 @@ class Context:
         """Send an audit event to the auth service's durable log; never fails the request."""
         principal = self.principal
         event = AuditEvent(
-            action=action, outcome=outcome, resource=resource,
+            id=str(uuid.uuid4()), action=action, outcome=outcome, resource=resource,
             actor=principal.user_id if principal else None,
             actor_type=principal.actor_type if principal else ActorType.ANONYMOUS,
             api_key_id=principal.api_key_id if principal else None,

@@ -77,6 +77,8 @@ class AuditEvent(BaseModel):
     ``gateway.events``; the auth service stores every one durably.
     """
 
+    id: str | None = Field(None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    # ^ a uuid set where the action happens: a redelivered event carries the same id and is stored once
     action: str  # e.g. "login", "document.delete"
     outcome: Outcome = Outcome.SUCCESS
     actor: str | None = None  # user id, or None when anonymous

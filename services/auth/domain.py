@@ -49,6 +49,7 @@ from schema.auth import (ApiKeyGrant, ApiKeyInput, ApiKeyOut, AuditEntryOut, Aud
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
 from schema.models import ActorType, AuditEvent, Identity, Outcome
 from schema.permissions import Role, permissions_of
+from services.auth import audit as audit_store
 from services.auth.models import ApiKey, AuditRow, RefreshToken, Session, User
 from services.auth.passwords import Passwords
 from services.common.settings import ServiceSettings
@@ -577,10 +578,26 @@ class AuthDomain:
                 at = datetime.fromtimestamp(float(event.at), timezone.utc)
             except (OverflowError, OSError, ValueError):
                 pass
-        self._audit(audit_row(event.action, outcome=event.outcome, actor=event.actor, actor_type=event.actor_type,
-                              api_key_id=event.api_key_id, resource=event.resource,
-                              meta=RequestMeta(event.ip, event.user_agent, event.request_id),
-                              detail=event.detail, at=at))
+        row = audit_row(event.action, outcome=event.outcome, actor=event.actor, actor_type=event.actor_type,
+                        api_key_id=event.api_key_id, resource=event.resource,
+                        meta=RequestMeta(event.ip, event.user_agent, event.request_id),
+                        detail=event.detail, at=at)
+        if event.id:  # the sender's id: a redelivery of the same event is ignored
+            row.id = event.id
+        if not audit_store.insert_once(self.sf, row):
+            log.info("duplicate audit event ignored", extra={"fields": {"event_id": row.id}})
+
+    def purge_audit(self, retention_days: int | None = None) -> int:
+        """Delete audit rows older than the retention limit (0: keep everything)."""
+        if retention_days is None:
+            retention_days = self.settings.audit_retention_days
+        if retention_days <= 0:
+            return 0
+        deleted = audit_store.purge_before(self.sf, self.now() - timedelta(days=retention_days))
+        if deleted:
+            log.info("audit rows past retention deleted", extra={"fields": {"deleted": deleted,
+                                                                              "retention_days": retention_days}})
+        return deleted
 
     def audit_log(self, audit_filter: AuditFilter, page: PageArgs) -> Page[AuditEntryOut]:
         query = select(AuditRow)

@@ -12,6 +12,7 @@ import logging
 import time
 
 from nameko.events import event_handler
+from nameko.timer import timer
 from sqlalchemy import text
 
 from agenthub import __version__
@@ -26,8 +27,12 @@ from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
+from services.common.settings import ServiceSettings
 
 log = logging.getLogger("agenthub.auth")
+
+# read at import: Nameko's timer takes its interval when the class is defined
+PURGE_INTERVAL = ServiceSettings().audit_purge_interval
 
 # domain errors are answers, not faults: Nameko logs them as warnings, not as errors
 api = rpc(expected_exceptions=(AgentHubError,))
@@ -144,6 +149,11 @@ class AuthService:
     @event_handler("gateway", AUDIT_EVENT_TYPE, reliable_delivery=True, requeue_on_error=True)
     def on_gateway_audit(self, payload) -> None:
         self._store_event("gateway", payload)
+
+    @timer(interval=PURGE_INTERVAL, eager=True)
+    def purge_audit(self) -> None:
+        """Retention: every instance runs it; deleting what is already gone costs one query."""
+        self.auth.purge_audit()
 
     def _store_event(self, source: str, payload) -> None:
         try:

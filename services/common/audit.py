@@ -2,11 +2,14 @@
 
 Events travel as Nameko events (durable queue, at-least-once) to the auth
 service, which stores them; a service never writes the audit log itself.
+Each event gets its id here, where the action happens, so the store can
+recognise a redelivery and keep the event once.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from nameko.events import EventDispatcher
@@ -26,7 +29,7 @@ class AuditDispatcher(EventDispatcher):
         def audit(action: str, *, outcome: Outcome = Outcome.SUCCESS, resource: str | None = None,
                   identity: Any = None, detail: dict[str, str] | None = None) -> None:
             event = AuditEvent(
-                action=action, outcome=outcome, resource=resource,
+                id=str(uuid.uuid4()), action=action, outcome=outcome, resource=resource,
                 actor=getattr(identity, "user_id", None) or data.get("user_id"),
                 actor_type=(identity.actor_type if identity is not None
                             else ActorType.USER if data.get("user_id") else ActorType.ANONYMOUS),

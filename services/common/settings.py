@@ -26,6 +26,8 @@ class ServiceSettings(CommonSettings):
     password_time_cost: int = Field(3, ge=1, description="Argon2id iterations.")
     password_memory_cost: int = Field(65536, ge=8, description="Argon2id memory, KiB.")
     password_parallelism: int = Field(4, ge=1, description="Argon2id lanes.")
+    audit_retention_days: int = Field(365, ge=0, description="Audit rows older than this are deleted (0: kept forever).")
+    audit_purge_interval: int = Field(3600, ge=10, description="Seconds between two retention passes of each auth instance.")
 
     def auth_database_url(self) -> str:
         """The configured database URL, or the SQLite file in ``data_dir``."""

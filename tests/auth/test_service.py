@@ -251,6 +251,52 @@ async def test_other_services_audit_events_are_stored(auth, admin_token, auth_is
     assert found == {"document.delete", "permission.denied"}
 
 
+async def test_a_redelivered_audit_event_is_stored_once(auth, admin_token, auth_isolation, engine):
+    from nameko.standalone.events import event_dispatcher
+
+    event_id, resource = str(uuid.uuid4()), f"document:{uuid.uuid4().hex}"
+    event = {"id": event_id, "action": "document.delete", "actor": "u-1", "actor_type": "user",
+             "resource": resource, "at": time.time()}
+    dispatch = event_dispatcher({"AMQP_URI": auth_isolation.amqp_uri})
+    for source in ("rag", "rag", "agent"):  # at-least-once delivery, and a sender that sent it twice
+        dispatch(source, "audit", event)
+    await auth("record_audit", event)
+    markers = {source: {"id": str(uuid.uuid4()), "action": "marker", "resource": resource}
+               for source in ("rag", "agent")}
+    for source, marker in markers.items():  # queued behind the copies on each source's queue
+        dispatch(source, "audit", marker)
+    expected = sorted([event_id] + [m["id"] for m in markers.values()])
+    query = text("SELECT id FROM audit_events WHERE resource = :r")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            ids = sorted(connection.execute(query, {"r": resource}).scalars())
+        if set(ids) >= set(expected):
+            break
+        await asyncio.sleep(0.2)
+    assert ids == expected
+
+
+async def test_old_audit_rows_are_purged_by_the_services_timer(auth, engine):
+    from services.auth.models import AuditRow
+
+    old_id, kept_id = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(timezone.utc)
+    with db.session_factory(engine).begin() as session:
+        for row_id, age in ((old_id, 400), (kept_id, 300)):
+            session.add(AuditRow(id=row_id, at=now - timedelta(days=age), actor_type="anonymous",
+                                 action="retention.probe", outcome="success", detail={}))
+    query = text("SELECT id FROM audit_events WHERE action = 'retention.probe'")
+    deadline = time.monotonic() + 60  # AGENTHUB_AUDIT_PURGE_INTERVAL is 10 s here
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            left = set(connection.execute(query).scalars())
+        if old_id not in left:
+            break
+        await asyncio.sleep(0.5)
+    assert left == {kept_id}
+
+
 async def test_audit_rows_are_written_and_hold_no_secret(auth, admin_token, engine):
     user, pair = await signed_up(auth)
     with pytest.raises(Unauthenticated):

@@ -68,3 +68,33 @@ def test_migrate_reports_the_revision(database_env):
     result = agenthub("migrate", env=env)
     assert result.returncode == 0, result.stderr
     assert "auth database at revision" in result.stdout
+
+
+def test_audit_export_writes_a_time_range_as_json_lines(database_env, tmp_path):
+    import json
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from services.auth import db
+    from services.auth.models import AuditRow
+
+    env, url = database_env
+    assert agenthub("migrate", env=env).returncode == 0
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    engine = db.make_engine(url, pool_size=1)
+    with db.session_factory(engine).begin() as session:
+        for day in range(4):
+            session.add(AuditRow(id=str(uuid.uuid4()), at=start + timedelta(days=day), actor_type="user",
+                                 action=f"day{day}", outcome="success", detail={"day": str(day)}))
+    engine.dispose()
+    out = tmp_path / "audit.jsonl"
+    exported = agenthub("audit", "export", "--since", "2026-01-02", "--until", "2026-01-04T00:00:00+00:00",
+                        "-o", str(out), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert "exported 2 audit events" in exported.stderr
+    entries = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["action"] for e in entries] == ["day1", "day2"] and entries[1]["detail"] == {"day": "2"}
+    everything = agenthub("audit", "export", env=env)
+    assert [json.loads(line)["action"] for line in everything.stdout.splitlines()] == ["day0", "day1", "day2", "day3"]
+    bad = agenthub("audit", "export", "--since", "yesterday", env=env)
+    assert bad.returncode == 2 and "not an ISO 8601" in bad.stderr
