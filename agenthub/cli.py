@@ -40,8 +40,15 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False,
-                proxy_headers=True, timeout_graceful_shutdown=10)
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False,
+                            proxy_headers=True, timeout_graceful_shutdown=10)
+    server = uvicorn.Server(config)
+    if args.reuse_port:
+        from agenthub.scale import shared_socket
+
+        server.run(sockets=[shared_socket(host, port)])
+    else:
+        server.run()
     return 0
 
 
@@ -156,6 +163,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from agenthub.probe import ProbeFailed, probe
+
+    try:
+        print(probe(args.target, ready=args.ready, timeout=args.timeout))
+    except ProbeFailed as exc:
+        print(f"agenthub: probe failed: {exc}")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = commands.add_parser("gateway", help="run only the GraphQL gateway")
     gateway.add_argument("--host", default=None, help="default: AGENTHUB_HOST or 127.0.0.1")
     gateway.add_argument("--port", type=int, default=None, help="default: AGENTHUB_PORT or 8000")
+    gateway.add_argument("--reuse-port", action="store_true",
+                         help="share the port with other gateway processes (SO_REUSEPORT; Linux)")
     gateway.set_defaults(func=cmd_gateway)
 
     ingest = commands.add_parser("ingest", help="upload files or folders to the rag service")
@@ -195,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="create or upgrade the auth database schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    probe = commands.add_parser("probe", help="health check of this container's service: exit 0 healthy, 1 not")
+    probe.add_argument("target", choices=["auth", "agent", "rag", "gateway"])
+    probe.add_argument("--ready", action="store_true",
+                       help="readiness: services also answer their health RPC UP; gateway: /readyz")
+    probe.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    probe.set_defaults(func=cmd_probe)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", default="-")

@@ -33,6 +33,9 @@ class CommonSettings(BaseSettings):
     redis_prefix: str = Field("agenthub:", description="Prefix of every Redis key this deployment writes.")
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    instance: str | None = Field(
+        None, description="This process's name when several run (agenthub up --scale sets gateway-2): "
+                          "in health replies and the gateway's X-AgentHub-Instance header.")
 
     # Tokens: every deployable verifies them; only auth signs them.
     jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"

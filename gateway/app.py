@@ -157,7 +157,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/readyz", readyz),
             *rest_router.routes,  # the previous system's REST API (deprecated, supported)
         ],
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[Middleware(RequestContextMiddleware, instance=settings.instance)],
         lifespan=lifespan,
     )
     app.state.settings = settings

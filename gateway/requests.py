@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("agenthub.gateway")
 
 REQUEST_ID_HEADER = "x-request-id"
+INSTANCE_HEADER = "x-agenthub-instance"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -33,10 +34,12 @@ def annotate(**fields: Any) -> None:
 
 class RequestContextMiddleware:
     """Assigns a request id (or keeps a well-formed incoming one), echoes it in
-    ``X-Request-ID`` and logs one structured line when the request ends."""
+    ``X-Request-ID`` (and the instance in ``X-AgentHub-Instance``) and logs one structured line when the request ends."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, instance: str | None = None) -> None:
         self.app = app
+        # Which gateway process answered, when several share a port (``AGENTHUB_INSTANCE``).
+        self.instance = [(INSTANCE_HEADER.encode(), instance.encode())] if instance else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -54,7 +57,10 @@ class RequestContextMiddleware:
                 fields["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.extend(self.instance)
                 message = {**message, "headers": headers}
+            elif message["type"] == "websocket.accept" and self.instance:
+                message = {**message, "headers": [*message.get("headers", []), *self.instance]}
             await send(message)
 
         failure = None

@@ -29,6 +29,7 @@ class ServiceHealth(BaseModel):
     version: str
     status: Status
     dependencies: list[DependencyHealth] = Field(default_factory=list)
+    instance: str | None = None  # which process answered: several may share the queue
 
 
 class ActorType(str, Enum):

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
+from functools import lru_cache
 
 from schema.models import DependencyHealth, ServiceHealth, Status
 
 Check = Callable[[], str]
 """A check returns a short detail when healthy and raises when not."""
+
+
+@lru_cache(maxsize=1)
+def instance_name() -> str:
+    """``AGENTHUB_INSTANCE`` (``agenthub up --scale`` sets ``auth-2``), else ``host:pid``."""
+    from agenthub.settings import CommonSettings
+
+    return CommonSettings().instance or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def report(name: str, version: str, checks: dict[str, Check]) -> ServiceHealth:
@@ -19,7 +30,8 @@ def report(name: str, version: str, checks: dict[str, Check]) -> ServiceHealth:
         except Exception as exc:  # a health check reports failures; it never raises them
             dependencies.append(DependencyHealth(name=dependency, status=Status.DOWN, detail=str(exc)[:200]))
     status = Status.UP if all(d.status is Status.UP for d in dependencies) else Status.DOWN
-    return ServiceHealth(name=name, version=version, status=status, dependencies=dependencies)
+    return ServiceHealth(name=name, version=version, status=status, dependencies=dependencies,
+                         instance=instance_name())
 
 
 def redis_check(client) -> Check:
