@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 
 from gateway.settings import GatewaySettings
-from tests.support.stack import REDIS_URL, ROOT, Isolation
+from tests.support.stack import ROOT, Isolation
 
 
 def gateway_settings(isolation: Isolation, **overrides: Any) -> GatewaySettings:
-    values: dict[str, Any] = dict(env="development", amqp_uri=isolation.amqp_uri, redis_url=REDIS_URL,
+    values: dict[str, Any] = dict(env="development", amqp_uri=isolation.amqp_uri, redis_url=isolation.redis_url,
                                   redis_prefix=isolation.redis_prefix, data_dir=isolation.data_dir)
     values.update(overrides)
     return GatewaySettings(**values)

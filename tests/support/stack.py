@@ -26,14 +26,21 @@ RABBITMQCTL = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run([RABBITMQCTL, "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
+def _rabbitmqctl(*args: str, node: str | None = None) -> None:
+    target = ["-n", node] if node else []
+    subprocess.run([RABBITMQCTL, "-q", *target, *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
 
 
 @dataclass
 class Isolation:
+    """A vhost and a key prefix; on the shared servers unless ``broker``/``node``/``redis_url`` say
+    otherwise (``tests.support.servers`` makes private ones)."""
+
     data_dir: Path
     name: str = field(default_factory=lambda: f"agenthub-test-{uuid.uuid4().hex[:10]}")
+    broker: str = BROKER
+    redis_url: str = REDIS_URL
+    node: str | None = None  # the RabbitMQ node rabbitmqctl talks to; None: the shared one
 
     @property
     def vhost(self) -> str:
@@ -41,7 +48,7 @@ class Isolation:
 
     @property
     def amqp_uri(self) -> str:
-        return f"{BROKER.rstrip('/')}/{self.vhost}"
+        return f"{self.broker.rstrip('/')}/{self.vhost}"
 
     @property
     def redis_prefix(self) -> str:
@@ -52,7 +59,7 @@ class Isolation:
         env.update({
             "AGENTHUB_ENV": "development",
             "AGENTHUB_AMQP_URI": self.amqp_uri,
-            "AGENTHUB_REDIS_URL": REDIS_URL,
+            "AGENTHUB_REDIS_URL": self.redis_url,
             "AGENTHUB_REDIS_PREFIX": self.redis_prefix,
             "AGENTHUB_DATA_DIR": str(self.data_dir),
             "PYTHONPATH": str(ROOT),
@@ -68,16 +75,16 @@ class Isolation:
         return env
 
     def create(self) -> "Isolation":
-        _rabbitmqctl("add_vhost", self.vhost)
-        _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        _rabbitmqctl("add_vhost", self.vhost, node=self.node)
+        _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*", node=self.node)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self
 
     def destroy(self) -> None:
         try:
-            _rabbitmqctl("delete_vhost", self.vhost)
+            _rabbitmqctl("delete_vhost", self.vhost, node=self.node)
         finally:
-            client = redis.Redis.from_url(REDIS_URL)
+            client = redis.Redis.from_url(self.redis_url)
             keys = list(client.scan_iter(f"{self.redis_prefix}*", count=1000))
             if keys:
                 client.delete(*keys)
