@@ -10,8 +10,8 @@ import warnings
 
 def cmd_up(args: argparse.Namespace) -> int:
     from agenthub.preflight import preflight
-    from agenthub.settings import CommonSettings, InsecureConfiguration
-    from agenthub.supervisor import Supervisor
+    from agenthub.settings import CommonSettings, InsecureConfiguration, SupervisorSettings
+    from agenthub.supervisor import RestartPolicy, Supervisor
     from gateway.settings import GatewaySettings
     from services.common.settings import ServiceSettings
 
@@ -26,7 +26,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"agenthub: {problem}", file=sys.stderr)
     if problems:
         return 2
-    return Supervisor(args.host, args.port).run()
+    restart = SupervisorSettings()
+    policy = RestartPolicy(backoff=restart.restart_backoff, backoff_max=restart.restart_backoff_max,
+                           max_restarts=restart.restart_max, stable_after=restart.restart_stable_after)
+    return Supervisor(args.host, args.port, policy=policy).run()
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:

@@ -80,3 +80,12 @@ class CommonSettings(BaseSettings):
                 + "; ".join(problems)
                 + ". Set them, or AGENTHUB_ENV=development on a workstation."
             )
+
+
+class SupervisorSettings(CommonSettings):
+    """``agenthub up``'s restart policy for a child that exits unexpectedly."""
+
+    restart_backoff: float = Field(1.0, gt=0, le=60, description="First restart delay, seconds; doubles each time.")
+    restart_backoff_max: float = Field(30.0, gt=0, le=600, description="Longest restart delay, seconds.")
+    restart_max: int = Field(5, ge=0, le=100, description="Restarts in a row before giving up on that child.")
+    restart_stable_after: float = Field(60.0, gt=0, description="A child up this long starts a new row, seconds.")

@@ -3,6 +3,8 @@
 Each child runs in its own session (so a terminal's Ctrl-C reaches only the
 supervisor, which then stops them in order) and is told by the kernel to stop
 if the supervisor dies (``PR_SET_PDEATHSIG``), so no process is left behind.
+A child that exits on its own is restarted with exponential backoff, up to a
+cap (``RestartPolicy``): one crashed service never takes the stack down.
 """
 
 from __future__ import annotations
@@ -37,17 +39,47 @@ def _die_with_parent() -> None:
         pass
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When a child that exits unexpectedly is started again.
+
+    The n-th restart in a row waits ``backoff * 2**(n-1)`` seconds, at most
+    ``backoff_max``; after ``max_restarts`` in a row the supervisor gives up on
+    that child alone. A child that ran ``stable_after`` seconds starts a new row.
+    """
+
+    backoff: float = 1.0
+    backoff_max: float = 30.0
+    max_restarts: int = 5
+    stable_after: float = 60.0
+
+    def delay(self, restarts_so_far: int) -> float:
+        return min(self.backoff * 2 ** restarts_so_far, self.backoff_max)
+
+
 @dataclass
 class Child:
+    """One supervised process: a name, its command, and its restart state."""
+
     name: str
     argv: list[str]
     process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0  # in a row, without a stable run between
+    restart_at: float | None = None  # waiting to be started again at this monotonic time
+    given_up: bool = False
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(self.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        self.started_at, self.restart_at = time.monotonic(), None
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def exited(self) -> bool:
+        """Ended and not yet handled: neither waiting for a restart nor given up."""
+        return (self.process is not None and self.process.poll() is not None
+                and self.restart_at is None and not self.given_up)
 
     def signal_group(self, sig: int) -> None:
         if self.process is None:
@@ -58,6 +90,16 @@ class Child:
             pass
 
 
+def describe_exit(returncode: int) -> str:
+    """``exit code 1`` or ``signal SIGSEGV (-11)``: how a child ended, for the log."""
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name} ({returncode})"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
 def service_argv(name: str) -> list[str]:
     return [sys.executable, "-m", "agenthub.nameko", "run", "--config", str(CONFIG_PATH), SERVICE_MODULES[name]]
 
@@ -66,11 +108,21 @@ def gateway_argv(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "agenthub", "gateway", "--host", host, "--port", str(port)]
 
 
+def _say(message: str) -> None:
+    print(f"agenthub: {message}", file=sys.stderr, flush=True)
+
+
 class Supervisor:
-    def __init__(self, host: str, port: int, ready_timeout: float = 90.0) -> None:
+    """Starts the children, restarts one that exits unexpectedly, stops them all on Ctrl-C or SIGTERM."""
+
+    def __init__(self, host: str, port: int, ready_timeout: float = 90.0,
+                 policy: RestartPolicy | None = None, children: list[Child] | None = None) -> None:
         self.host, self.port, self.ready_timeout = host, port, ready_timeout
-        self.children = [Child(name, service_argv(name)) for name in SERVICE_MODULES]
-        self.children.append(Child("gateway", gateway_argv(host, port)))
+        self.policy = policy or RestartPolicy()
+        if children is None:
+            children = [Child(name, service_argv(name)) for name in SERVICE_MODULES]
+            children.append(Child("gateway", gateway_argv(host, port)))
+        self.children = children
         self._stopping = False
 
     def _on_signal(self, signum, _frame) -> None:
@@ -79,45 +131,64 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
-        env = dict(os.environ)
+        self.env = dict(os.environ)
         for child in self.children:
-            child.start(env)
+            child.start(self.env)
         code = 0
+        started = time.monotonic()
+        announced = late = False
+        next_ready_check = 0.0
         try:
-            ready = self._wait_until_ready()
-            if ready:
-                url = f"http://{self.host}:{self.port}/graphql"
-                print(f"AgentHub is up: GraphQL at {url}  (GraphiQL there in a browser in development mode)",
-                      flush=True)
-                print("Press Ctrl-C to stop.", flush=True)
             while not self._stopping:
-                dead = [c for c in self.children if not c.running()]
-                if dead:
-                    names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in dead)
-                    print(f"agenthub: stopping, a process ended: {names}", file=sys.stderr, flush=True)
+                now = time.monotonic()
+                for child in self.children:
+                    if child.exited():
+                        self._on_exit(child, now)
+                    elif child.restart_at is not None and now >= child.restart_at:
+                        child.start(self.env)
+                if any(c.given_up for c in self.children if c.name == "gateway"):
+                    _say("stopping: without the gateway nothing can be served")
                     code = 1
                     break
+                if not announced and now >= next_ready_check:
+                    announced = self._ready()
+                    next_ready_check = time.monotonic() + 0.3
+                    if announced:
+                        url = f"http://{self.host}:{self.port}/graphql"
+                        print(f"AgentHub is up: GraphQL at {url}  (GraphiQL there in a browser in development mode)",
+                              flush=True)
+                        print("Press Ctrl-C to stop.", flush=True)
+                    elif not late and now - started > self.ready_timeout:
+                        late = True
+                        _say(f"not ready after {self.ready_timeout:.0f} s; still waiting, see the logs above")
                 time.sleep(0.2)
         finally:
             self.stop()
         return code
 
-    def _wait_until_ready(self) -> bool:
-        deadline = time.monotonic() + self.ready_timeout
+    def _on_exit(self, child: Child, now: float) -> None:
+        """One log line per unexpected exit: the restart it schedules, or that it gives up."""
+        how = describe_exit(child.process.returncode)
+        child.signal_group(signal.SIGKILL)  # whatever it started (a model worker) goes with it
+        if now - child.started_at >= self.policy.stable_after:
+            child.restarts = 0
+        if child.restarts >= self.policy.max_restarts:
+            child.given_up = True
+            _say(f"{child.name} exited ({how}); giving up on it after {child.restarts} restarts in a row, "
+                 f"the other processes keep running")
+            return
+        delay = self.policy.delay(child.restarts)
+        child.restarts += 1
+        child.restart_at = now + delay
+        _say(f"{child.name} exited ({how}); restart {child.restarts} of {self.policy.max_restarts} in {delay:g} s")
+
+    def _ready(self) -> bool:
         url = f"http://{self.host}:{self.port}/readyz"
-        while time.monotonic() < deadline and not self._stopping:
-            if any(not c.running() for c in self.children):
-                return False
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.3)
-        if not self._stopping:
-            print(f"agenthub: not ready after {self.ready_timeout:.0f} s; see the logs above", file=sys.stderr)
-        return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
     def stop(self) -> None:
         """SIGTERM every child's process group, then SIGKILL what is left after the grace period."""

@@ -11,7 +11,8 @@ What it guarantees to the gateway:
   unroutable one (``ServiceUnavailable``);
 * one timeout per call, also sent as the message's ``expiration``: a request
   whose caller gave up is dropped by the broker instead of running later
-  (``Timeout``);
+  (``Timeout``, or ``ServiceUnavailable`` when no instance consumes the
+  service's queue any more: it crashed or was stopped);
 * Nameko context headers (``nameko.<key>``) carry auth token, user id,
   request id and the call-id stack to the service;
 * registered domain errors come back as their own types (``schema.errors``),
@@ -236,6 +237,9 @@ class RpcClient:
                     raise ServiceUnavailable("The message broker refused the request.", {"service": service})
                 reply = await future
         except TimeoutError:
+            if await self.consumer_count(service) == 0:  # it died, or was never started on this broker
+                raise ServiceUnavailable(f"Service '{service}' is not running: no instance is taking requests.",
+                                         {"service": service}) from None
             raise Timeout(f"{service}.{method} did not answer within {timeout:g} s.",
                           {"service": service}) from None
         except aio_pika.exceptions.AMQPError as exc:
@@ -245,6 +249,29 @@ class RpcClient:
         if reply.get("error"):
             raise from_wire(reply["error"])
         return reply.get("result")
+
+    async def consumer_count(self, service: str, timeout: float = 1.0) -> int | None:
+        """How many instances consume ``service``'s queue; None when the broker cannot say.
+
+        Asked on a channel of its own: a passive declare of a missing queue closes its channel.
+        """
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            return None
+        channel = None
+        try:
+            async with asyncio.timeout(timeout):
+                channel = await connection.channel(publisher_confirms=False)
+                queue = await channel.declare_queue(f"rpc-{service}", passive=True)
+                return queue.declaration_result.consumer_count
+        except Exception:  # missing queue, broker gone, too slow: unknown
+            return None
+        finally:
+            if channel is not None and not channel.is_closed:
+                try:
+                    await channel.close()
+                except Exception:
+                    pass
 
     async def publish_event(self, source: str, event_type: str, payload: Any) -> None:
         """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``)."""

@@ -6,12 +6,20 @@ the auth service (a third of its samples under load, ``bench/auth.py``), and it
 buys nothing: if the broker loses a reply, the caller's timeout fires exactly
 as it would if the broker had failed the confirm. Requests are still acked
 only after their reply is handed to the broker.
+
+A reply that cannot be published (the broker went down while the worker ran)
+is logged and its request requeued, not acked: Nameko's own responder lets
+that error kill the whole service process.
 """
 
 from __future__ import annotations
 
+import logging
+
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
+
+log = logging.getLogger("agenthub.rpc")
 
 
 class _ReplyPublisher(Publisher):
@@ -33,9 +41,25 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
             ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
             login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY),
         )
-        result, exc_info = responder.send_response(result, exc_info)
-        self.queue_consumer.ack_message(message)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except Exception as error:  # the broker is unreachable: the request runs again once it is back
+            log.warning("could not publish an RPC reply; the request will be redelivered: %s: %s",
+                        type(error).__name__, error,
+                        extra={"fields": {"routing_key": message.delivery_info.get("routing_key")}})
+            self._settle(self.queue_consumer.requeue_message, message)
+            return result, exc_info
+        self._settle(self.queue_consumer.ack_message, message)
         return result, exc_info
+
+    @staticmethod
+    def _settle(settle, message) -> None:
+        """Ack or requeue; on a dead connection the broker has already requeued the request."""
+        try:
+            settle(message)
+        except Exception as error:
+            log.warning("could not settle an RPC request (the broker requeues it): %s: %s",
+                        type(error).__name__, error)
 
 
 class Rpc(nameko_rpc.Rpc):
