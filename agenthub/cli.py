@@ -10,6 +10,7 @@ import warnings
 
 def cmd_up(args: argparse.Namespace) -> int:
     from agenthub.preflight import preflight
+    from agenthub.scale import ScaleError, resolve_scale
     from agenthub.settings import CommonSettings, InsecureConfiguration, SupervisorSettings
     from agenthub.supervisor import RestartPolicy, Supervisor
     from gateway.settings import GatewaySettings
@@ -21,6 +22,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     except InsecureConfiguration as exc:
         print(f"agenthub: {exc}", file=sys.stderr)
         return 2
+    try:
+        scale = resolve_scale(args.scale)
+    except ScaleError as exc:
+        print(f"agenthub: {exc}", file=sys.stderr)
+        return 2
     problems = preflight(CommonSettings())
     for problem in problems:
         print(f"agenthub: {problem}", file=sys.stderr)
@@ -29,7 +35,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     restart = SupervisorSettings()
     policy = RestartPolicy(backoff=restart.restart_backoff, backoff_max=restart.restart_backoff_max,
                            max_restarts=restart.restart_max, stable_after=restart.restart_stable_after)
-    return Supervisor(args.host, args.port, policy=policy).run()
+    return Supervisor(args.host, args.port, policy=policy, scale=scale).run()
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
@@ -184,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the three services and the gateway")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--scale", default=None, metavar="NAME=N,…",
+                    help="processes of each deployable, e.g. auth=2,agent=2,rag=1,gateway=2 "
+                         "(default: AGENTHUB_SCALE, else one of each)")
     up.set_defaults(func=cmd_up)
 
     gateway = commands.add_parser("gateway", help="run only the GraphQL gateway")

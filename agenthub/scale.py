@@ -6,8 +6,17 @@ Service instances compete on their RabbitMQ queue; gateway instances share one p
 
 from __future__ import annotations
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 DEPLOYABLES = ("auth", "agent", "rag", "gateway")
 MAX_INSTANCES = 16
+
+
+class ScaleSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTHUB_", extra="ignore")
+
+    scale: str = Field("", description="agenthub up's processes per deployable when --scale is not given.")
 
 
 class ScaleError(ValueError):
@@ -39,6 +48,15 @@ def check_scale(counts: dict[str, int], document_store: str) -> None:
             f"rag={counts['rag']}: the embedded document store lives in one process's files and "
             "cannot be shared; run one rag instance, or set AGENTHUB_DOCUMENT_STORE=elasticsearch "
             "and AGENTHUB_ELASTICSEARCH_URL to scale rag on Elasticsearch")
+
+
+def resolve_scale(option: str | None) -> dict[str, int]:
+    """``--scale``, else ``AGENTHUB_SCALE``; checked against the configured document store."""
+    from services.rag.settings import RagSettings
+
+    counts = parse_scale(option if option is not None else ScaleSettings().scale)
+    check_scale(counts, RagSettings().document_store)
+    return counts
 
 
 def shared_socket(host: str, port: int):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import services
@@ -61,17 +61,24 @@ class RestartPolicy:
 class Child:
     """One supervised process: a name, its command, and its restart state."""
 
-    name: str
+    name: str  # the instance: "auth", or "auth-2" when several run
     argv: list[str]
     process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # added to the supervisor's own
     started_at: float = 0.0
     restarts: int = 0  # in a row, without a stable run between
     restart_at: float | None = None  # waiting to be started again at this monotonic time
     given_up: bool = False
 
     def start(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(self.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        self.process = subprocess.Popen(self.argv, env={**env, **self.env}, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         self.started_at, self.restart_at = time.monotonic(), None
+
+    @property
+    def deployable(self) -> str:
+        """``auth`` for ``auth-2``: what the instance runs."""
+        return self.name.rsplit("-", 1)[0] if self.name[-1].isdigit() else self.name
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -104,8 +111,22 @@ def service_argv(name: str) -> list[str]:
     return [sys.executable, "-m", "agenthub.nameko", "run", "--config", str(CONFIG_PATH), SERVICE_MODULES[name]]
 
 
-def gateway_argv(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "agenthub", "gateway", "--host", host, "--port", str(port)]
+def gateway_argv(host: str, port: int, reuse_port: bool = False) -> list[str]:
+    return [sys.executable, "-m", "agenthub", "gateway", "--host", host, "--port", str(port),
+            *(["--reuse-port"] if reuse_port else [])]
+
+
+def build_children(host: str, port: int, scale: dict[str, int] | None = None) -> list[Child]:
+    """``scale[name]`` processes of each deployable (default one), each named by
+    ``AGENTHUB_INSTANCE``; several gateways share the port (``SO_REUSEPORT``)."""
+    children = []
+    for name in (*SERVICE_MODULES, "gateway"):
+        count = (scale or {}).get(name, 1)
+        for index in range(1, count + 1):
+            instance = f"{name}-{index}" if count > 1 else name
+            argv = gateway_argv(host, port, reuse_port=count > 1) if name == "gateway" else service_argv(name)
+            children.append(Child(instance, argv, env={"AGENTHUB_INSTANCE": instance}))
+    return children
 
 
 def _say(message: str) -> None:
@@ -116,13 +137,11 @@ class Supervisor:
     """Starts the children, restarts one that exits unexpectedly, stops them all on Ctrl-C or SIGTERM."""
 
     def __init__(self, host: str, port: int, ready_timeout: float = 90.0,
-                 policy: RestartPolicy | None = None, children: list[Child] | None = None) -> None:
+                 policy: RestartPolicy | None = None, children: list[Child] | None = None,
+                 scale: dict[str, int] | None = None) -> None:
         self.host, self.port, self.ready_timeout = host, port, ready_timeout
         self.policy = policy or RestartPolicy()
-        if children is None:
-            children = [Child(name, service_argv(name)) for name in SERVICE_MODULES]
-            children.append(Child("gateway", gateway_argv(host, port)))
-        self.children = children
+        self.children = children if children is not None else build_children(host, port, scale)
         self._stopping = False
 
     def _on_signal(self, signum, _frame) -> None:
@@ -146,7 +165,8 @@ class Supervisor:
                         self._on_exit(child, now)
                     elif child.restart_at is not None and now >= child.restart_at:
                         child.start(self.env)
-                if any(c.given_up for c in self.children if c.name == "gateway"):
+                gateways = [c for c in self.children if c.deployable == "gateway"]
+                if gateways and all(c.given_up for c in gateways):
                     _say("stopping: without the gateway nothing can be served")
                     code = 1
                     break

@@ -77,3 +77,16 @@ def test_probe_fails_without_a_broker_connection(tmp_path, cmdline, state, port,
     _fake_proc(tmp_path, cmdline, "991", state, port)
     with pytest.raises(ProbeFailed, match=says):
         check_consumer("auth", "amqp://u:p@rabbitmq/", proc=tmp_path)
+
+
+def test_supervisor_children_are_named_instances_and_gateways_share_the_port():
+    from agenthub.supervisor import build_children
+
+    children = build_children("127.0.0.1", 8123, parse_scale("auth=2,gateway=2"))
+    assert [c.name for c in children] == ["auth-1", "auth-2", "agent", "rag", "gateway-1", "gateway-2"]
+    assert [c.env["AGENTHUB_INSTANCE"] for c in children] == [c.name for c in children]
+    assert all("--reuse-port" in c.argv for c in children if c.name.startswith("gateway"))
+    assert children[0].argv[-1] == "services.auth.service"
+    single = build_children("127.0.0.1", 8123)
+    assert [c.name for c in single] == ["auth", "agent", "rag", "gateway"]
+    assert "--reuse-port" not in single[-1].argv
