@@ -3,7 +3,7 @@
 ``migrate(url)`` brings any database to the newest schema (Alembic ``upgrade
 head``); on PostgreSQL it holds an advisory lock while it does, so several
 instances starting at once migrate one after another (the later ones find
-nothing to do). The service runs it at start; ``agenthub migrate`` too.
+nothing to do); on SQLite a lock file next to the database does the same. The service runs it at start; ``agenthub migrate`` too.
 
 Drivers: SQLite (the stdlib module; local and quick) or PostgreSQL through
 pg8000, which is pure Python and so greened by eventlet — never psycopg2, whose
@@ -12,6 +12,9 @@ C-level waits would block the hub.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -64,10 +67,25 @@ def _config(connection) -> Config:
     return config
 
 
+@contextlib.contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    """SQLite has no advisory lock: several processes starting at once (``agenthub up
+    --scale auth=2``) take turns on a lock file next to the database instead."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        yield
+        return
+    path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".migrate-lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def _run(url: str, action) -> None:
     engine = make_engine(url, pool_size=1)
     try:
-        with engine.begin() as connection:
+        with _sqlite_file_lock(url), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # released at commit: the whole migration runs in this one transaction
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})

@@ -55,6 +55,13 @@ def test_concurrent_starts_on_postgresql_migrate_once():
         drop_pg_database(name)
 
 
+def test_concurrent_starts_on_sqlite_migrate_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'auth.db'}"  # agenthub up --scale auth=2 on the default store
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: db.migrate(url), range(4)))
+    assert db.current_revision(url) == db.head_revision() and tables(url) == TABLES
+
+
 def test_models_match_the_migrations(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
