@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -21,6 +21,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
+from agenthub import __version__, metrics
 from agenthub.ratelimit import AsyncLimiter
 from gateway.auth import EdgeAuthenticator, credential_from
 
@@ -127,6 +128,12 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=503 if down else 200)
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus metrics of this gateway process (``agenthub.metrics``)."""
+    body, content_type = metrics.latest()
+    return Response(body, media_type=content_type)
+
+
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
     settings = settings or GatewaySettings()
     settings.check_secure()
@@ -155,10 +162,12 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route(DOWNLOAD_PATH, download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             *rest_router.routes,  # the previous system's REST API (deprecated, supported)
         ],
         middleware=[Middleware(RequestContextMiddleware, instance=settings.instance)],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    metrics.BUILD.labels("gateway").info({"version": __version__})
     return app

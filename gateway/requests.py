@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agenthub import metrics
+
 log = logging.getLogger("agenthub.gateway")
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -30,6 +32,21 @@ def annotate(**fields: Any) -> None:
     current = log_fields_var.get()
     if current is not None:
         current.update(fields)
+
+
+KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def route_label(path: str) -> str:
+    """A bounded label for a request path: never the path itself (ids, probes)."""
+    if path in KNOWN_ROUTES:
+        return path
+    if path.startswith("/rag/documents/"):
+        return "/rag/documents/{id}/download"
+    if path.startswith(("/api/", "/auth/")):
+        return "rest"
+    return "other"
 
 
 class RequestContextMiddleware:
@@ -64,6 +81,9 @@ class RequestContextMiddleware:
             await send(message)
 
         failure = None
+        websocket = scope["type"] == "websocket"
+        if websocket:
+            metrics.WEBSOCKETS.inc()
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
@@ -71,7 +91,16 @@ class RequestContextMiddleware:
             fields["outcome"] = "INTERNAL"
             raise
         finally:
-            fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            elapsed = time.perf_counter() - started
+            fields["duration_ms"] = round(elapsed * 1000, 2)
+            if websocket:
+                metrics.WEBSOCKETS.dec()
+            else:
+                route = route_label(scope.get("path") or "")
+                method = scope.get("method", "GET")
+                metrics.HTTP_REQUESTS.labels(route, method if method in HTTP_METHODS else "other",
+                                             str(fields.get("status", 500))).inc()
+                metrics.HTTP_DURATION.labels(route).observe(elapsed)
             fields.setdefault("outcome", "ok")
             if failure is not None:
                 log.error("request", extra={"fields": fields}, exc_info=failure)

@@ -34,6 +34,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,6 +46,7 @@ from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import DeliveryError, PublishError
 from pamqp.commands import Basic
 
+from agenthub import metrics
 from agenthub.logs import redact_url
 from schema.errors import ServiceUnavailable, Timeout, from_wire
 
@@ -197,6 +199,24 @@ class RpcClient:
         context: Mapping[str, Any] | None = None,
     ) -> Any:
         """Call ``service.method(*args, **kwargs)``; return its result or raise its error."""
+        started, outcome = time.perf_counter(), "ok"
+        try:
+            return await self._call(service, method, args, kwargs, timeout, context)
+        except Timeout:
+            outcome = "timeout"
+            raise
+        except ServiceUnavailable:
+            outcome = "unavailable"
+            raise
+        except Exception as exc:
+            outcome = metrics.code_of(exc)
+            raise
+        finally:
+            metrics.RPC_CALLS.labels(service, method, outcome).inc()
+            metrics.RPC_CALL_DURATION.labels(service, method).observe(time.perf_counter() - started)
+
+    async def _call(self, service: str, method: str, args: Sequence[Any], kwargs: Mapping[str, Any] | None,
+                    timeout: float | None, context: Mapping[str, Any] | None) -> Any:
         timeout = self.default_timeout if timeout is None else timeout
         raw_channel = self._raw_channel
         if not self._ready.is_set() or raw_channel is None:

@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
+from agenthub import metrics
 from gateway.requests import annotate
 from schema.errors import RateLimited, Unauthenticated
 from schema.models import Outcome
@@ -71,6 +72,7 @@ async def enforce_rate_limit(context, operation: str) -> None:
     if decision.allowed:
         return
     annotate(outcome="RATE_LIMITED")
+    metrics.RATE_LIMITED.labels("authenticated" if principal is not None else "anonymous").inc()
     # Audit the first refusal of each window, not every request of a flood.
     first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
                                          nx=True, ex=decision.retry_after)

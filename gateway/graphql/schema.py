@@ -20,6 +20,7 @@ from gateway.graphql.auth.mutations import AuthMutation
 from gateway.graphql.auth.queries import AuthQuery
 from gateway.graphql.errors import ErrorConvention
 from gateway.graphql.guard import OperationGuard
+from gateway.graphql.metrics import OperationMetrics
 from gateway.graphql.health import HealthQuery, HealthSubscription
 from gateway.graphql.rag.mutations import RagMutation
 from gateway.graphql.rag.queries import RagQuery
@@ -61,6 +62,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            OperationMetrics,  # first in, last out: it sees the errors with their codes
             ErrorConvention,
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
 
+from agenthub import metrics
 from schema.agent import RunMode
 from services.agent.config import AgentSettings
 
@@ -65,7 +67,7 @@ def openai_generator(settings: AgentSettings):
     from haystack.utils import Secret
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    return OpenAIChatGenerator(
+    return timed(OpenAIChatGenerator(
         api_key=Secret.from_token(key),
         model=settings.llm_model,
         api_base_url=settings.llm_base_url,
@@ -76,7 +78,20 @@ def openai_generator(settings: AgentSettings):
             "max_tokens": settings.llm_max_tokens,
             "stream_options": {"include_usage": True},
         },
-    )
+    ), Backend.OPENAI.value)
+
+
+def timed(generator, backend: str):
+    """Counts and times each model call the Agent makes (it calls ``generator.run``)."""
+    run = generator.run
+
+    @functools.wraps(run)  # keeps the signature the Agent inspects for ``tools``
+    def timed_run(*args: Any, **kwargs: Any) -> Any:
+        with metrics.llm_call(backend):
+            return run(*args, **kwargs)
+
+    generator.run = timed_run
+    return generator
 
 
 class ModelUnavailable(Exception):
@@ -167,7 +182,7 @@ class LocalModel:
 
     def stream(self, prompt: str, stop: list[str] | None = None) -> Iterator[str]:
         """Yields text pieces as the model produces them; raises ``ModelUnavailable`` if it cannot."""
-        with self._lock:
+        with self._lock, metrics.llm_call(Backend.LOCAL.value):
             self.warm_up()
             stop = ["\n\n", "Question:"] if stop is None else stop
             self._request({"op": "generate", "prompt": prompt, "stop": stop, "max_tokens": self.max_tokens,

@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from agenthub import metrics
 from schema.agent import (
     MAX_MESSAGE_CHARS,
     MAX_SYSTEM_PROMPT_CHARS,
@@ -171,11 +172,14 @@ class AgentRuntime:
                          is_cancelled=lambda: self.runs.cancel_requested(record.id))
         toolbox = Toolbox(state, search, self.database, self.settings.agent_tool_timeout,
                           self.settings.agent_search_top_k)
+        ended = "failed"
         try:
             with _hard_limit(self.settings.agent_run_timeout + 10):
                 outcome = self._plan(state, toolbox, message, history)
             self._finish(record, owner, message, outcome, events)
+            ended = "finished"
         except RunCancelled:
+            ended = "cancelled"
             self._fail(record, events, state, RunStatus.CANCELLED, "CANCELLED", "The run was cancelled.")
         except RunFailed as error:
             self._fail(record, events, state, RunStatus.FAILED, error.code, str(error))
@@ -184,6 +188,7 @@ class AgentRuntime:
             self._fail(record, events, state, RunStatus.FAILED, "INTERNAL",
                        f"The run failed unexpectedly (run {record.id}).")
         finally:
+            metrics.agent_run(self.mode.value.lower(), self.backend.value, ended, state.steps, state.usage)
             self.active.pop(record.id, None)
             self.runs.release_slot(owner, record.id)
 

@@ -12,6 +12,7 @@ import time
 import redis
 from nameko.extensions import DependencyProvider
 
+from agenthub import __version__, metrics
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
@@ -34,14 +35,30 @@ class Redis(DependencyProvider):
 
 
 class RequestLog(DependencyProvider):
-    """One structured log line per RPC: request id, user id, operation, duration, outcome."""
+    """One structured log line per RPC: request id, user id, operation, duration, outcome.
+
+    Also the services' one metrics hook: entrypoint calls, their duration and the
+    busy workers; its ``setup`` starts the process's metrics server when configured.
+    """
+
+    def setup(self) -> None:
+        settings = get_settings()
+        metrics.serve(settings.metrics_port, settings.metrics_host)
+        service = self.container.service_name
+        metrics.WORKERS_MAX.labels(service).set(self.container.max_workers)
+        metrics.BUILD.labels(service).info({"version": __version__})
 
     def worker_setup(self, worker_ctx) -> None:
         worker_ctx._agenthub_started = time.perf_counter()
+        metrics.WORKERS_BUSY.labels(worker_ctx.service_name).inc()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
         error = exc_info[1] if exc_info else None
+        service, method = worker_ctx.service_name, worker_ctx.entrypoint.method_name
+        elapsed = time.perf_counter() - started
+        metrics.RPC_HANDLED.labels(service, method, metrics.code_of(error)).inc()
+        metrics.RPC_HANDLED_DURATION.labels(service, method).observe(elapsed)
         fields = {
             "request_id": worker_ctx.data.get("request_id"),
             "user_id": worker_ctx.data.get("user_id"),
@@ -52,6 +69,9 @@ class RequestLog(DependencyProvider):
         unexpected = error is not None and not hasattr(error, "code")
         log.log(logging.ERROR if unexpected else logging.INFO, "rpc", extra={"fields": fields},
                 exc_info=exc_info if unexpected else None)
+
+    def worker_teardown(self, worker_ctx) -> None:
+        metrics.WORKERS_BUSY.labels(worker_ctx.service_name).dec()
 
     def get_dependency(self, worker_ctx) -> None:
         return None

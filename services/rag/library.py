@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agenthub import metrics
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.models import Identity
 from schema.rag import (AddMemberInput, Answer, AskInput, Collection, CollectionMember, CreateCollectionInput,
@@ -345,6 +346,7 @@ class Library:
             embedded += offload(self.indexer.embed, chunks[start:start + self.embed_batch])
             self._progress(lease, 0.05 + 0.85 * len(embedded) / len(chunks))
         offload(self.indexer.write, embedded)
+        metrics.CHUNKS_EMBEDDED.inc(len(embedded))
         self._progress(lease, 0.95)
         original = self.files.keep(job_id, f"{document_id}-{version}")
         try:

@@ -15,6 +15,7 @@ import numpy as np
 from haystack import Document, Pipeline
 from haystack.components.joiners import DocumentJoiner
 
+from agenthub import metrics
 from schema.rag import SearchMode
 from services.rag.access import Scope, collections_filter, combine, metadata_filter
 from services.rag.embedding import native_lock, offload
@@ -72,6 +73,11 @@ class Retriever:
 
     def search(self, scope: Scope, query: str, *, top_k: int, mode: SearchMode = SearchMode.HYBRID,
                collection_ids: list[str] | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
+        with metrics.SEARCH_DURATION.labels(mode.value.lower()).time():
+            return self._search(scope, query, top_k, mode, collection_ids, filters)
+
+    def _search(self, scope: Scope, query: str, top_k: int, mode: SearchMode, collection_ids: list[str] | None,
+                filters: dict[str, Any] | None) -> list[Hit]:
         embedding = None if mode is SearchMode.KEYWORD else self.query_embeddings(query)
         if embedding is not None:  # an array: the pipeline deep-copies inputs, a list float by float
             embedding = np.asarray(embedding, dtype=np.float32)

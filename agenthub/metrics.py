@@ -1,0 +1,150 @@
+"""Prometheus metrics of every AgentHub process, declared once (``prometheus-client``).
+
+Why one module: the hooks in the gateway and the services stay one line each,
+and the metrics reference in docs/operations.md has one source to match.
+
+Labels are bounded by construction: operation and method names come from code
+or from the schema (an unknown GraphQL field is ``invalid``), outcomes are the
+error codes of ``schema.errors`` (anything else is ``INTERNAL``) — never ids,
+user names, paths or messages.
+
+The gateway serves ``/metrics`` itself; a service process serves the default
+registry on its own small HTTP port when ``AGENTHUB_METRICS_PORT`` is set
+(``serve``). The default registry also carries the process collectors (CPU,
+RSS, open file descriptors) and Python's GC collector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
+
+log = logging.getLogger("agenthub.metrics")
+
+CODES = frozenset({
+    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT",
+    "RATE_LIMITED", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL",
+})
+# RPCs answer in milliseconds; model calls and agent runs take seconds to minutes
+FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
+
+# -- every process ------------------------------------------------------------
+BUILD = Info("agenthub_build", "Version of the AgentHub process and what it runs.", ["component"])
+
+# -- gateway ------------------------------------------------------------------
+HTTP_REQUESTS = Counter("agenthub_http_requests_total", "HTTP requests served by the gateway.",
+                        ["route", "method", "status"])
+HTTP_DURATION = Histogram("agenthub_http_request_duration_seconds", "HTTP request duration at the gateway.",
+                          ["route"], buckets=FAST_BUCKETS)
+WEBSOCKETS = Gauge("agenthub_websocket_connections", "Open WebSocket connections at the gateway.")
+SUBSCRIPTIONS = Gauge("agenthub_graphql_subscriptions_active", "GraphQL subscriptions running now.")
+GRAPHQL_OPERATIONS = Counter("agenthub_graphql_operations_total",
+                             "GraphQL operations, by type and root field ('multiple' when several).",
+                             ["type", "operation"])
+GRAPHQL_DURATION = Histogram("agenthub_graphql_operation_duration_seconds", "GraphQL operation duration.",
+                             ["type", "operation"], buckets=FAST_BUCKETS)
+GRAPHQL_ERRORS = Counter("agenthub_graphql_errors_total", "GraphQL errors, by extensions.code.",
+                         ["type", "operation", "code"])
+RPC_CALLS = Counter("agenthub_rpc_client_calls_total",
+                    "RPC calls made, by service, method and outcome (ok, an error code, timeout, unavailable).",
+                    ["service", "method", "outcome"])
+RPC_CALL_DURATION = Histogram("agenthub_rpc_client_duration_seconds", "Duration of RPC calls made, until the reply.",
+                              ["service", "method"], buckets=FAST_BUCKETS)
+RATE_LIMITED = Counter("agenthub_rate_limited_total", "Operations refused by the gateway's rate limit.",
+                       ["caller"])
+
+# -- services -----------------------------------------------------------------
+RPC_HANDLED = Counter("agenthub_rpc_handled_total", "Entrypoint calls handled by a service, by outcome.",
+                      ["service", "method", "outcome"])
+RPC_HANDLED_DURATION = Histogram("agenthub_rpc_handled_duration_seconds", "Duration of an entrypoint call.",
+                                 ["service", "method"], buckets=FAST_BUCKETS)
+WORKERS_BUSY = Gauge("agenthub_workers_busy", "Nameko workers running now.", ["service"])
+WORKERS_MAX = Gauge("agenthub_workers_max", "Nameko worker pool size (max_workers).", ["service"])
+SEARCH_DURATION = Histogram("agenthub_search_duration_seconds", "Document search duration in rag, by mode.",
+                            ["mode"], buckets=FAST_BUCKETS)
+CHUNKS_EMBEDDED = Counter("agenthub_chunks_embedded_total", "Document chunks embedded (rate: chunks per second).")
+LLM_CALLS = Counter("agenthub_llm_calls_total", "Model calls, by backend and outcome.", ["backend", "outcome"])
+LLM_DURATION = Histogram("agenthub_llm_call_duration_seconds", "Model call duration.", ["backend"],
+                         buckets=SLOW_BUCKETS)
+LLM_TOKENS = Counter("agenthub_llm_tokens_total", "Model tokens, by backend and kind (prompt, completion).",
+                     ["backend", "kind"])
+AGENT_RUNS = Counter("agenthub_agent_runs_total", "Agent runs, by mode and outcome.", ["mode", "outcome"])
+AGENT_STEPS = Counter("agenthub_agent_steps_total", "Agent steps (tool calls), by tool.", ["tool"])
+
+
+def code_of(error: BaseException | None) -> str:
+    """``ok``, a conventional error code, or ``INTERNAL``: a bounded outcome label."""
+    if error is None:
+        return "ok"
+    code = getattr(error, "code", None)
+    return code if code in CODES else "INTERNAL"
+
+
+@contextlib.contextmanager
+def llm_call(backend: str) -> Iterator[None]:
+    """Count and time one model call (``backend``: openai or local)."""
+    started, outcome = time.perf_counter(), "ok"
+    try:
+        yield
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        LLM_CALLS.labels(backend, outcome).inc()
+        LLM_DURATION.labels(backend).observe(time.perf_counter() - started)
+
+
+def agent_run(mode: str, backend: str, outcome: str, steps: list, usage) -> None:
+    """One ended agent run: its outcome, its steps by tool, the model's tokens."""
+    AGENT_RUNS.labels(mode, outcome).inc()
+    for step in steps or ():
+        AGENT_STEPS.labels(step.tool).inc()
+    if usage is not None and backend != "none":
+        LLM_TOKENS.labels(backend, "prompt").inc(usage.prompt_tokens)
+        LLM_TOKENS.labels(backend, "completion").inc(usage.completion_tokens)
+
+
+def latest() -> tuple[bytes, str]:
+    """The default registry in the text exposition format, and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+_served: dict[str, int] = {}
+_served_lock = threading.Lock()
+PORT_ATTEMPTS = 32
+
+
+def serve(port: int | None, host: str = "127.0.0.1") -> int | None:
+    """Serve the registry on ``port`` once per process; returns the port bound.
+
+    Several instances on one host cannot share a port: when ``port`` is taken the
+    next free one (up to ``PORT_ATTEMPTS`` further) is used and logged, so each
+    instance exports its own series at its own target. ``None``: no server.
+    """
+    if port is None:
+        return None
+    from prometheus_client import start_http_server
+
+    with _served_lock:
+        if "port" in _served:
+            return _served["port"]
+        for candidate in range(port, port + (PORT_ATTEMPTS if port else 1)):
+            try:
+                server, _thread = start_http_server(candidate, addr=host)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                continue
+            bound = server.server_address[1]
+            _served["port"] = bound
+            log.info("metrics served", extra={"fields": {"url": f"http://{host}:{bound}/metrics"}})
+            return bound
+    log.warning("no free metrics port", extra={"fields": {"from": port, "attempts": PORT_ATTEMPTS}})
+    return None
