@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 # back a native build made earlier on the same machine.
 WHEELHOUSE ?= $(HOME)/.cache/agenthub/wheels/portable-1
 
-.PHONY: install up test test-fast schema bench clean
+.PHONY: install up test test-fast schema bench graphiql clean
 
 install: $(STAMP)
 
@@ -48,6 +48,19 @@ schema: install
 
 bench: install
 	$(BIN)/python -m bench.rpc
+
+# GraphiQL's browser builds, pinned in web/graphiql/package.json (and its lockfile), copied into the
+# gateway so it serves them offline. Only to change versions: the copied files are committed.
+GRAPHIQL_SRC    := web/graphiql/node_modules
+GRAPHIQL_VENDOR := gateway/static/graphiql/vendor
+graphiql:
+	cd web/graphiql && npm ci --no-audit --no-fund --ignore-scripts
+	cp $(GRAPHIQL_SRC)/react/umd/react.production.min.js $(GRAPHIQL_VENDOR)/
+	cp $(GRAPHIQL_SRC)/react-dom/umd/react-dom.production.min.js $(GRAPHIQL_VENDOR)/
+	cp $(GRAPHIQL_SRC)/graphiql/graphiql.min.js $(GRAPHIQL_SRC)/graphiql/graphiql.min.css $(GRAPHIQL_VENDOR)/
+	cp $(GRAPHIQL_SRC)/@graphiql/plugin-explorer/dist/index.umd.js $(GRAPHIQL_VENDOR)/plugin-explorer.umd.js
+	cp $(GRAPHIQL_SRC)/@graphiql/plugin-explorer/dist/style.css $(GRAPHIQL_VENDOR)/plugin-explorer.css
+	cd web/graphiql && npm ls --all --depth=0 > ../../$(GRAPHIQL_VENDOR)/VERSIONS.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from cross_web import HTTPException
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -23,6 +24,7 @@ from strawberry.types.unset import UNSET
 
 from agenthub import __version__, metrics
 from agenthub.ratelimit import AsyncLimiter
+from gateway import bad_request, graphiql
 from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
@@ -52,6 +54,9 @@ class GraphQLView(GraphQL):
             multipart_uploads_enabled=True,
         )
 
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(graphiql.page_html())  # local assets, works offline
+
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
             # CSRF guard for uploads (CVE-2024-47082): a browser sends multipart
@@ -60,6 +65,13 @@ class GraphQLView(GraphQL):
                 "message": "Multipart requests need the header 'GraphQL-Preflight: 1' "
                            "(or 'Apollo-Require-Preflight: true').",
                 "extensions": {"code": "BAD_USER_INPUT"}}]}, status_code=400)
+            await response(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            try:
+                response = await self.run(Request(scope=scope, receive=receive))
+            except HTTPException as exc:  # not a GraphQL request: say so as a GraphQL error
+                response = bad_request.error_response(exc)
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -164,6 +176,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *rest_router.routes,  # the previous system's REST API (deprecated, supported)
+            *([graphiql.vendor_mount()] if settings.development else []),
         ],
         middleware=[Middleware(RequestContextMiddleware, instance=settings.instance)],
         lifespan=lifespan,

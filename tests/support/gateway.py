@@ -44,9 +44,10 @@ class GatewayProcess:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
-                                        env=isolation.env(**env), cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log_path = isolation.data_dir / f"gateway-{self.port}.log"  # read it when a test fails
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
+                                            env=isolation.env(**env), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> "GatewayProcess":
         deadline = time.monotonic() + timeout
