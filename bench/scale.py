@@ -4,13 +4,17 @@ Starts ``agenthub up`` twice on its own RabbitMQ vhost and Redis prefix, one aft
 first one instance of everything, then ``--scale auth=2,agent=2,gateway=2`` (rag stays one: the
 embedded store). Against each it measures
 
-* ``me`` requests/s (gateway → Redis → auth → database), ``--concurrency`` connections
-  (``wrk`` when installed, else httpx in this process);
+* ``me`` requests/s, ``--concurrency`` connections (``wrk`` when installed, else httpx in this
+  process). ``me`` is answered at the gateway from the token and Redis (docs/architecture.md),
+  so it measures the gateways;
+* ``sessions`` requests/s, the same way: one RPC to auth and a database read each;
 * agent steps/s: ``runAgent`` with one ``query_database`` tool step, ``--runs-concurrency``
   clients, the model a scripted server in this process that answers at once;
 
-and the CPU seconds each kind of process used meanwhile (gateway, auth, agent, rag, RabbitMQ,
-Redis, this process): the share that grows least from 1 to 2 instances is the bottleneck.
+and the CPU each kind of process used during the ``me`` and agent phases (gateway, auth, agent,
+rag, RabbitMQ, Redis, this process, and the rest of the machine): where the cores went says
+where the bottleneck is. RabbitMQ and Redis are the machine's shared servers: their figures
+include other users' load.
 Prints the 2-vs-1 ratios. On a 2-core machine two instances cannot double anything that already
 keeps both cores busy; the CPU table says where the cores went.
 
@@ -51,7 +55,8 @@ from tests.support.stack import Isolation  # noqa: E402
 SAMPLE_DB = ROOT / "services" / "agent" / "sample" / "shop.db"
 RUN = "mutation($i: AgentRunInput!) { runAgent(input: $i) { status steps { tool } } }"
 MARKER = "bench-scale-step"
-KINDS = ("gateway", "auth", "agent", "rag", "rabbitmq", "redis", "bench")
+SESSIONS = {"query": "{ sessions { id } }"}
+KINDS = ("gateway", "auth", "agent", "rag", "rabbitmq", "redis", "bench", "other")
 
 
 def kind_of(process: psutil.Process, ours: set[int]) -> str | None:
@@ -76,20 +81,33 @@ def kind_of(process: psutil.Process, ours: set[int]) -> str | None:
     return "gateway" if "gateway" in cmdline else None
 
 
-def cpu_seconds(stack: ScaledStack) -> dict[str, float]:
-    """CPU seconds used so far by each kind of process (RabbitMQ and Redis are shared: all of theirs)."""
+def cpu_seconds(stack: ScaledStack) -> tuple[float, dict[int, tuple[str, float]]]:
+    """The machine's busy CPU seconds, and each known process's own (kind, CPU seconds)."""
     ours = {p.pid for p in psutil.Process(stack.process.pid).children(recursive=True)}
-    totals = dict.fromkeys(KINDS, 0.0)
+    machine = psutil.cpu_times()
+    busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
+    processes = {}
     for process in psutil.process_iter():
         kind = kind_of(process, ours)
         if kind is None:
             continue
         try:
             times = process.cpu_times()
-            totals[kind] += times.user + times.system
+            processes[process.pid] = (kind, times.user + times.system)
         except psutil.Error:
             pass
-    return totals
+    return busy, processes
+
+
+def cores_busy(before, after, seconds: float) -> dict[str, float]:
+    """Cores used per kind between two ``cpu_seconds`` snapshots (processes alive at both);
+    ``other``: the rest of the machine."""
+    cores = dict.fromkeys(KINDS, 0.0)
+    for pid, (kind, used) in after[1].items():
+        if pid in before[1]:
+            cores[kind] += (used - before[1][pid][1]) / seconds
+    cores["other"] = (after[0] - before[0]) / seconds - sum(cores.values())
+    return cores
 
 
 async def agent_steps(base: str, seconds: float, concurrency: int) -> float:
@@ -126,6 +144,8 @@ async def measure_stack(scale: str, args, llm: ScriptedLLM, sql_url: str) -> dic
         auth = {"authorization": f"Bearer {token}"}
         await measure(stack.url, ME, auth, 1, args.concurrency)  # warm up
         await agent_steps(stack.url, 2, args.runs_concurrency)
+        await measure(stack.url, SESSIONS, auth, 1, args.concurrency)
+        sessions_rps = await measure(stack.url, SESSIONS, auth, args.seconds, args.concurrency)
         before = cpu_seconds(stack)
         started = time.perf_counter()
         me_rps = await measure(stack.url, ME, auth, args.seconds, args.concurrency)
@@ -142,9 +162,9 @@ async def measure_stack(scale: str, args, llm: ScriptedLLM, sql_url: str) -> dic
                 except psutil.Error:
                     pass
         return {
-            "me_rps": me_rps, "steps_s": steps, "rss_mib": rss,
-            "me_cpu": {k: (middle[k] - before[k]) / (middle_at - started) for k in KINDS},
-            "agent_cpu": {k: (after[k] - middle[k]) / (ended - middle_at) for k in KINDS},
+            "me_rps": me_rps, "sessions_rps": sessions_rps, "steps_s": steps, "rss_mib": rss,
+            "me_cpu": cores_busy(before, middle, middle_at - started),
+            "agent_cpu": cores_busy(middle, after, ended - middle_at),
         }
     finally:
         await asyncio.to_thread(stack.stop)
@@ -156,7 +176,7 @@ async def run(args) -> int:
     llm.script(MARKER, [ToolCalls([("query_database", {"sql": "SELECT count(*) FROM orders"})]), Text(["Done."])])
     work = Path(tempfile.mkdtemp(prefix="agenthub-bench-sql-"))
     shutil.copy(SAMPLE_DB, work / "shop.db")
-    console = Console()
+    console = Console(width=150)
     try:
         one = await measure_stack("auth=1,agent=1,rag=1,gateway=1", args, llm, f"sqlite:///{work / 'shop.db'}")
         console.print(f"1 instance: me {one['me_rps']:,.0f} req/s, agent {one['steps_s']:.1f} steps/s")
@@ -171,16 +191,18 @@ async def run(args) -> int:
         table.add_column(column, justify="right")
     table.add_row(f"me req/s ({args.concurrency} conn.)", f"{one['me_rps']:,.0f}", f"{two['me_rps']:,.0f}",
                   f"{two['me_rps'] / one['me_rps']:.2f}×")
+    table.add_row(f"sessions req/s, auth RPC ({args.concurrency} conn.)", f"{one['sessions_rps']:,.0f}",
+                  f"{two['sessions_rps']:,.0f}", f"{two['sessions_rps'] / one['sessions_rps']:.2f}×")
     table.add_row(f"agent steps/s ({args.runs_concurrency} clients)", f"{one['steps_s']:.1f}",
                   f"{two['steps_s']:.1f}", f"{two['steps_s'] / one['steps_s']:.2f}×")
     console.print(table)
     for phase in ("me", "agent"):
-        cpu = Table(title=f"CPU cores busy during the {phase} phase, by process kind")
+        cpu = Table(title=f"CPU cores busy during the {phase} phase, by process kind (other: the rest of the machine)")
         cpu.add_column("")
         for kind in KINDS:
             cpu.add_column(kind, justify="right")
-        cpu.add_column("total", justify="right")
-        for label, figures in (("1 instance", one), ("2 instances", two)):
+        cpu.add_column("machine", justify="right")
+        for label, figures in (("1 of each", one), ("2 of each", two)):
             row = figures[f"{phase}_cpu"]
             cpu.add_row(label, *(f"{row[k]:.2f}" for k in KINDS), f"{sum(row.values()):.2f}")
         console.print(cpu)
