@@ -97,6 +97,9 @@ def test_secrets_by_reference_and_only_the_gateway_exposed(overlay):
     assert [p["spec"]["podSelector"] for p in ingress_open] == [{"matchLabels": {"app.kubernetes.io/name": "gateway"}}]
     deny = policies["agenthub-default-deny"]["spec"]
     assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny and "egress" not in deny
+    for deployment in by_kind(docs, "Deployment").values():  # every pod is under the default deny
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert all(labels.get(k) == v for k, v in deny["podSelector"]["matchLabels"].items()), labels
 
 
 @needs_kubectl
