@@ -20,6 +20,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update(getattr(record, "fields", {}) or {})
+        for key in ("request_id", "trace_id"):  # from the context (agenthub.tracing), unless given
+            if entry.get(key) is None and getattr(record, key, None):
+                entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

@@ -22,7 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from agenthub import __version__, metrics
+from agenthub import __version__, metrics, tracing
 from agenthub.ratelimit import AsyncLimiter
 from gateway import bad_request, graphiql
 from gateway.auth import EdgeAuthenticator, credential_from
@@ -152,6 +152,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracing.configure("gateway")
         rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
                         default_timeout=settings.rpc_timeout, name="gateway")
         await rpc.start(wait=settings.broker_connect_wait)
@@ -165,6 +166,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         finally:
             await rpc.close()
             await redis.aclose()
+            tracing.shutdown()
 
     view = GraphQLView(settings)
     app = Starlette(

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agenthub import metrics
+from agenthub import metrics, tracing
 
 log = logging.getLogger("agenthub.gateway")
 
@@ -36,6 +36,13 @@ def annotate(**fields: Any) -> None:
 
 KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def route_label(path: str) -> str:
@@ -65,7 +72,12 @@ class RequestContextMiddleware:
         incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request_token = request_id_var.set(request_id)
-        fields: dict[str, Any] = {"request_id": request_id, "path": scope.get("path"), "kind": scope["type"]}
+        route = route_label(scope.get("path") or "")
+        span = tracing.start(f"{scope.get('method', 'WS')} {route}", _header(scope, b"traceparent"), kind="server",
+                             attributes={"http.route": route, "agenthub.request_id": request_id})
+        trace_token, trace_request_token = tracing.current.set(span.context), tracing.request_id.set(request_id)
+        fields: dict[str, Any] = {"request_id": request_id, "trace_id": span.context.trace_id,
+                                  "path": scope.get("path"), "kind": scope["type"]}
         fields_token = log_fields_var.set(fields)
         started = time.perf_counter()
 
@@ -96,7 +108,6 @@ class RequestContextMiddleware:
             if websocket:
                 metrics.WEBSOCKETS.dec()
             else:
-                route = route_label(scope.get("path") or "")
                 method = scope.get("method", "GET")
                 metrics.HTTP_REQUESTS.labels(route, method if method in HTTP_METHODS else "other",
                                              str(fields.get("status", 500))).inc()
@@ -106,5 +117,8 @@ class RequestContextMiddleware:
                 log.error("request", extra={"fields": fields}, exc_info=failure)
             elif scope.get("path") != "/healthz":
                 log.info("request", extra={"fields": fields})
+            span.end(failure)
+            tracing.current.reset(trace_token)
+            tracing.request_id.reset(trace_request_token)
             request_id_var.reset(request_token)
             log_fields_var.reset(fields_token)

@@ -46,7 +46,7 @@ from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import DeliveryError, PublishError
 from pamqp.commands import Basic
 
-from agenthub import metrics
+from agenthub import metrics, tracing
 from agenthub.logs import redact_url
 from schema.errors import ServiceUnavailable, Timeout, from_wire
 
@@ -200,6 +200,8 @@ class RpcClient:
     ) -> Any:
         """Call ``service.method(*args, **kwargs)``; return its result or raise its error."""
         started, outcome = time.perf_counter(), "ok"
+        span = tracing.start(f"{service}.{method}", kind="client")
+        context = {**(context or {}), "traceparent": span.context.traceparent}
         try:
             return await self._call(service, method, args, kwargs, timeout, context)
         except Timeout:
@@ -212,6 +214,7 @@ class RpcClient:
             outcome = metrics.code_of(exc)
             raise
         finally:
+            span.end(None if outcome == "ok" else RuntimeError(outcome))
             metrics.RPC_CALLS.labels(service, method, outcome).inc()
             metrics.RPC_CALL_DURATION.labels(service, method).observe(time.perf_counter() - started)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
+
 import redis
 from nameko.extensions import DependencyProvider
 
@@ -26,7 +29,9 @@ class Runtime(DependencyProvider):
         self.runtime.warm_up()
 
     def _spawn(self, fn, run_id: str):
-        return self.container.spawn_managed_thread(fn, identifier=f"agent-run-{run_id}")
+        # the run outlives the worker: it keeps the worker's trace and request id (its logs, the model span)
+        return self.container.spawn_managed_thread(functools.partial(contextvars.copy_context().run, fn),
+                                                   identifier=f"agent-run-{run_id}")
 
     def stop(self) -> None:
         self.runtime.stop()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
 
-from agenthub import metrics
+from agenthub import metrics, tracing
 from schema.agent import RunMode
 from services.agent.config import AgentSettings
 
@@ -87,7 +87,7 @@ def timed(generator, backend: str):
 
     @functools.wraps(run)  # keeps the signature the Agent inspects for ``tools``
     def timed_run(*args: Any, **kwargs: Any) -> Any:
-        with metrics.llm_call(backend):
+        with metrics.llm_call(backend), tracing.span(f"llm.{backend}", kind="client"):
             return run(*args, **kwargs)
 
     generator.run = timed_run
@@ -182,7 +182,7 @@ class LocalModel:
 
     def stream(self, prompt: str, stop: list[str] | None = None) -> Iterator[str]:
         """Yields text pieces as the model produces them; raises ``ModelUnavailable`` if it cannot."""
-        with self._lock, metrics.llm_call(Backend.LOCAL.value):
+        with self._lock, metrics.llm_call(Backend.LOCAL.value), tracing.span("llm.local", kind="client"):
             self.warm_up()
             stop = ["\n\n", "Question:"] if stop is None else stop
             self._request({"op": "generate", "prompt": prompt, "stop": stop, "max_tokens": self.max_tokens,

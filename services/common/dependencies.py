@@ -12,7 +12,7 @@ import time
 import redis
 from nameko.extensions import DependencyProvider
 
-from agenthub import __version__, metrics
+from agenthub import __version__, metrics, tracing
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
@@ -44,23 +44,36 @@ class RequestLog(DependencyProvider):
     def setup(self) -> None:
         settings = get_settings()
         metrics.serve(settings.metrics_port, settings.metrics_host)
+        tracing.configure(self.container.service_name)
         service = self.container.service_name
         metrics.WORKERS_MAX.labels(service).set(self.container.max_workers)
         metrics.BUILD.labels(service).info({"version": __version__})
 
+    def stop(self) -> None:
+        tracing.shutdown()
+
     def worker_setup(self, worker_ctx) -> None:
         worker_ctx._agenthub_started = time.perf_counter()
+        name = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"
+        span = tracing.start(name, worker_ctx.data.get("traceparent"), kind="server")
+        worker_ctx._agenthub_span = span
+        worker_ctx.data["traceparent"] = span.context.traceparent  # calls made from here are its children
+        tracing.bind(span.context, worker_ctx.data.get("request_id"))  # this worker's green thread only
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).inc()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
         error = exc_info[1] if exc_info else None
         service, method = worker_ctx.service_name, worker_ctx.entrypoint.method_name
+        span = getattr(worker_ctx, "_agenthub_span", None)
+        if span is not None:
+            span.end(error if metrics.code_of(error) == "INTERNAL" else None)
         elapsed = time.perf_counter() - started
         metrics.RPC_HANDLED.labels(service, method, metrics.code_of(error)).inc()
         metrics.RPC_HANDLED_DURATION.labels(service, method).observe(elapsed)
         fields = {
             "request_id": worker_ctx.data.get("request_id"),
+            "trace_id": span.context.trace_id if span else None,
             "user_id": worker_ctx.data.get("user_id"),
             "operation": f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}",
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),

@@ -1,0 +1,176 @@
+"""One trace across HTTP and the RPC bus: W3C ``traceparent``, and OpenTelemetry spans
+when an exporter is configured.
+
+* The gateway takes the incoming ``traceparent`` (or starts a trace), and each RPC
+  it makes carries a child's ``traceparent`` in the Nameko context headers
+  (``nameko.traceparent``). A service's worker continues it and replaces it with
+  its own span, so its own calls (agent → rag) and the model call are children.
+* Every log line carries ``trace_id`` and ``request_id`` (a log record factory reads
+  them from a context variable; ``agenthub.logs`` prints them).
+* Spans are exported only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (OTLP over
+  HTTP; the standard ``OTEL_*`` variables apply) or a test passes an exporter.
+  Otherwise no OpenTelemetry code is imported: ids are random hex and a span is
+  a small object (near-zero cost, ``bench/observability.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    trace_id: str
+    span_id: str
+    flags: str = "01"
+
+    @property
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+
+def parse(traceparent: Any) -> TraceContext | None:
+    """A well-formed W3C ``traceparent`` (version 00, ids not all zero), else None."""
+    if not isinstance(traceparent, str):
+        return None
+    match = TRACEPARENT.match(traceparent.strip().lower())
+    if match is None or match[1] == "0" * 32 or match[2] == "0" * 16:
+        return None
+    return TraceContext(match[1], match[2], match[3])
+
+
+# What the current request, worker or run is part of: read by the log record factory.
+current: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar("trace", default=None)
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_request_id", default=None)
+
+_tracer = None  # an OpenTelemetry tracer when exporting, else None
+_provider = None
+
+
+class Span:
+    """A span of our own ids, backed by an OpenTelemetry span when exporting."""
+
+    __slots__ = ("context", "_otel")
+
+    def __init__(self, context: TraceContext, otel: Any = None) -> None:
+        self.context, self._otel = context, otel
+
+    def end(self, error: BaseException | None = None) -> None:
+        if self._otel is None:
+            return
+        if error is not None:
+            from opentelemetry.trace import Status, StatusCode
+
+            self._otel.set_status(Status(StatusCode.ERROR, getattr(error, "code", type(error).__name__)))
+        self._otel.end()
+
+
+def start(name: str, parent: TraceContext | str | None = None, *, kind: str = "internal",
+          attributes: dict[str, Any] | None = None) -> Span:
+    """A new span: child of ``parent`` (a context or a traceparent), else of the current one."""
+    if not isinstance(parent, TraceContext):
+        parent = current.get() if parent is None else parse(parent)
+    if _tracer is None:
+        trace_id = parent.trace_id if parent else os.urandom(16).hex()
+        return Span(TraceContext(trace_id, os.urandom(8).hex(), parent.flags if parent else "01"))
+    from opentelemetry import trace
+
+    otel_context = None
+    if parent is not None:
+        remote = trace.SpanContext(int(parent.trace_id, 16), int(parent.span_id, 16), is_remote=True,
+                                   trace_flags=trace.TraceFlags(int(parent.flags, 16)))
+        otel_context = trace.set_span_in_context(trace.NonRecordingSpan(remote))
+    otel_span = _tracer.start_span(name, context=otel_context, kind=getattr(trace.SpanKind, kind.upper()),
+                                   attributes=attributes)
+    span_context = otel_span.get_span_context()
+    return Span(TraceContext(f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}",
+                             f"{int(span_context.trace_flags):02x}"), otel_span)
+
+
+@contextlib.contextmanager
+def span(name: str, *, kind: str = "internal", attributes: dict[str, Any] | None = None) -> Iterator[Span]:
+    """A child of the current span, current while the block runs."""
+    child = start(name, kind=kind, attributes=attributes)
+    token = current.set(child.context)
+    error = None
+    try:
+        yield child
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        current.reset(token)
+        child.end(error)
+
+
+def bind(context: TraceContext | None, request: str | None) -> None:
+    """Make ``context`` and ``request`` the current ones (of this task or green thread)."""
+    current.set(context)
+    request_id.set(request)
+
+
+# -- logs --------------------------------------------------------------------------
+
+def _install_log_fields() -> None:
+    """Each log record gets ``trace_id`` and ``request_id`` from the context (once per process)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_agenthub_trace", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        context = current.get()
+        record.trace_id = context.trace_id if context is not None else None
+        record.request_id = request_id.get()
+        return record
+
+    factory._agenthub_trace = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+# -- set-up ------------------------------------------------------------------------
+
+def configure(service_name: str, exporter: Any = None) -> bool:
+    """Set up this process once; export spans when ``exporter`` is given or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set. Returns whether spans are exported."""
+    global _tracer, _provider
+    _install_log_fields()
+    if _provider is not None:
+        if exporter is not None:
+            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+            _provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return True
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if exporter is None and not endpoint:
+        return False
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": f"agenthub-{service_name}"}))
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    _provider, _tracer = provider, provider.get_tracer("agenthub")
+    return True
+
+
+def shutdown() -> None:
+    """Flush and stop exporting (end of the process)."""
+    global _tracer, _provider
+    if _provider is not None:
+        _provider.shutdown()
+    _provider = _tracer = None
