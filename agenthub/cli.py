@@ -130,6 +130,22 @@ def _utc_time(text: str):
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from agenthub.settings import CommonSettings
+    from agenthub.status import collect, render
+
+    settings = CommonSettings()
+    status = asyncio.run(collect(settings.amqp_uri, settings.rpc_exchange, args.timeout))
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        render(status)
+    return 0 if status["healthy"] else 1
+
+
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from services.auth.audit import export_lines
     from services.auth.db import make_engine, session_factory
@@ -216,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", default=None)
     create.add_argument("--password-file", default=None, help="read the password from this file (else stdin)")
     create.set_defaults(func=cmd_admin_create)
+
+    status = commands.add_parser("status", help="services, instances, queues and health, from the broker "
+                                                "and the services (exit 1 when something is down)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    status.add_argument("--timeout", type=float, default=3.0, help="seconds per broker or RPC call (default 3)")
+    status.set_defaults(func=cmd_status)
 
     audit = commands.add_parser("audit", help="the audit log, read straight from the auth database")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

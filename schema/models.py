@@ -30,6 +30,7 @@ class ServiceHealth(BaseModel):
     status: Status
     dependencies: list[DependencyHealth] = Field(default_factory=list)
     instance: str | None = None  # which process answered: several may share the queue
+    in_flight: int | None = None  # other calls this instance's workers are running (agenthub status)
 
 
 class ActorType(str, Enum):

@@ -13,6 +13,7 @@ import redis
 from nameko.extensions import DependencyProvider
 
 from agenthub import __version__, metrics, tracing
+from services.common.health import BUSY
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
@@ -60,6 +61,7 @@ class RequestLog(DependencyProvider):
         worker_ctx.data["traceparent"] = span.context.traceparent  # calls made from here are its children
         tracing.bind(span.context, worker_ctx.data.get("request_id"))  # this worker's green thread only
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).inc()
+        BUSY[worker_ctx.service_name] += 1
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
@@ -85,6 +87,7 @@ class RequestLog(DependencyProvider):
 
     def worker_teardown(self, worker_ctx) -> None:
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).dec()
+        BUSY[worker_ctx.service_name] -= 1
 
     def get_dependency(self, worker_ctx) -> None:
         return None

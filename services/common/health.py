@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
 from schema.models import DependencyHealth, ServiceHealth, Status
+
+BUSY: Counter[str] = Counter()
+"""Workers running now, per service of this process (kept by ``RequestLog``)."""
 
 Check = Callable[[], str]
 """A check returns a short detail when healthy and raises when not."""
@@ -31,7 +35,7 @@ def report(name: str, version: str, checks: dict[str, Check]) -> ServiceHealth:
             dependencies.append(DependencyHealth(name=dependency, status=Status.DOWN, detail=str(exc)[:200]))
     status = Status.UP if all(d.status is Status.UP for d in dependencies) else Status.DOWN
     return ServiceHealth(name=name, version=version, status=status, dependencies=dependencies,
-                         instance=instance_name())
+                         instance=instance_name(), in_flight=max(0, BUSY[name] - 1))  # not this call
 
 
 def redis_check(client) -> Check:
