@@ -67,6 +67,7 @@ class JobStatus(str, Enum):
     RUNNING = "RUNNING"
     DONE = "DONE"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
 class SearchMode(str, Enum):
@@ -234,6 +235,7 @@ class Job(BaseModel):
     document_id: str | None = None
     chunk_count: int | None = None
     error: str | None = None
+    error_code: str | None = None
     attempts: int = 0
     filename: str | None = None
 

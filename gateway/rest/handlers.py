@@ -33,7 +33,7 @@ from schema.rag import MAX_TOP_K, Answer, Job, JobStatus, SearchHit, SearchMode
 UPLOAD_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".md")
 WAIT_FOR_JOBS_SECONDS = 600.0  # /upload and /ingest answer when their jobs end, or give up after this
 CLEAR_MAX_DOCUMENTS = 10_000
-FINISHED = (JobStatus.DONE, JobStatus.FAILED)
+FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 # ---------------------------------------------------------------- auth
@@ -168,7 +168,7 @@ def _failures(files: list[TrackedFile], jobs: list[Job | None]) -> list[str]:
     for file, job in zip(files, jobs):
         if file.error is not None:
             failures.append(f"{file.name}: {file.error}")
-        elif job is not None and job.status is JobStatus.FAILED:
+        elif job is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
             failures.append(f"{file.name}: {job.error or 'ingestion failed'}")
     return failures
 
@@ -218,7 +218,7 @@ def _file_result(file: TrackedFile, job: Job | None) -> tuple[float, models.File
     assert job is not None
     if job.status is JobStatus.DONE:
         return 1.0, models.FileResult(status="success", message=f"Ingested ({job.chunk_count or 0} chunk(s))")
-    if job.status is JobStatus.FAILED:
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         return 1.0, models.FileResult(status="error", message=job.error or "Ingestion failed")
     if job.status is JobStatus.QUEUED:
         return 0.0, models.FileResult(status="queued", message="Waiting to be processed")

@@ -35,10 +35,11 @@ def build_library(settings: RagSettings, redis_client, store=None):
     answerer = Answerer(retriever, min_relevance=settings.rag_min_relevance, generator=generator,
                         redis_client=redis_client, prefix=prefix, ttl=settings.rag_cache_ttl,
                         model=settings.llm_model if generator else "")
-    board = JobBoard(redis_client, prefix, lease_seconds=settings.rag_job_lease_seconds,
-                     max_attempts=settings.rag_job_max_attempts)
+    board = JobBoard(catalog.engine, lease_seconds=settings.rag_job_lease_seconds,
+                     max_attempts=settings.rag_job_max_attempts, user_quota=settings.rag_ingest_user_quota)
     return Library(catalog=catalog, store=store,
-                   indexer=Indexer(embedder, store, settings.rag_chunk_words, settings.rag_chunk_overlap_sentences),
+                   indexer=Indexer(embedder, store, settings.rag_chunk_words, settings.rag_chunk_overlap_sentences,
+                                   settings.convert_limits()),
                    board=board, retriever=retriever, answerer=answerer, files=Files(settings.rag_dir),
                    redis_client=redis_client, prefix=prefix, max_file_bytes=settings.rag_max_file_bytes,
                    embed_batch=settings.rag_embed_batch)

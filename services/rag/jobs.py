@@ -1,90 +1,70 @@
-"""Ingestion job state in Redis: status, progress, attempts and a lease.
+"""Ingestion jobs in SQL (the catalog's database): status, progress, attempts, a lease, a cancel flag.
 
-A worker holds a job by a lease it renews while it works (heartbeat). A lease
-that runs out means the worker died or hung: ``reap`` turns the job back into
-QUEUED (and it is enqueued again) or, after ``max_attempts``, into FAILED with
-the reason. Every transition is one Lua script, so two workers or two reapers
-never both win; progress and results from a worker that lost its lease are
-ignored.
+The database is the truth, so a lost Redis or a lost queue message never
+strands a job: every state change is one guarded ``UPDATE`` (it matches only
+when the job is in the state the change starts from), so two workers or two
+reapers never both win, and progress or results from a worker that lost its
+lease are ignored.
+
+* ``acquire``: QUEUED (or RUNNING with a lapsed lease) → RUNNING, ``attempts + 1``,
+  only while the owner runs fewer than ``user_quota`` jobs.
+* ``heartbeat``/``progress``: only by the lease's holder.
+* ``done``/``failed``/``cancelled``: end states; ``retry_later`` back to QUEUED
+  until ``max_attempts``; ``release`` (a clean stop) back to QUEUED *without*
+  using an attempt.
+* ``reap``: lapsed leases back to QUEUED or FAILED; finished jobs forgotten
+  after ``FINISHED_TTL``.
+* ``claimable``: the oldest QUEUED jobs whose owners are under their quota —
+  what workers poll, so a job whose queue message was lost still runs.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import (JSON, Boolean, Float, Index, Integer, String, Text, and_, delete, func, or_, select,
+                        update)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
 from schema.rag import Job, JobStatus
 
 FINISHED_TTL = 7 * 24 * 3600
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
-_ACQUIRE = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'missing' end
-if status == 'DONE' or status == 'FAILED' then return 'finished' end
-local now = tonumber(ARGV[1])
-if status == 'RUNNING' and tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0') > now then
-  return 'busy'
-end
-local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-if attempts >= tonumber(ARGV[4]) then
-  local reason = redis.call('HGET', KEYS[1], 'last_error') or 'the worker stopped responding'
-  redis.call('HSET', KEYS[1], 'status', 'FAILED', 'updated_at', ARGV[1],
-             'error', 'gave up after ' .. attempts .. ' attempts: ' .. reason)
-  redis.call('ZREM', KEYS[2], ARGV[5])
-  redis.call('EXPIRE', KEYS[1], ARGV[6])
-  return 'failed'
-end
-local lease_until = now + tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'status', 'RUNNING', 'attempts', attempts + 1, 'lease_owner', ARGV[3],
-           'lease_until', lease_until, 'updated_at', ARGV[1])
-redis.call('ZADD', KEYS[2], lease_until, ARGV[5])
-return 'acquired'
-"""
 
-_HEARTBEAT = """
-if redis.call('HGET', KEYS[1], 'lease_owner') ~= ARGV[3] or redis.call('HGET', KEYS[1], 'status') ~= 'RUNNING' then
-  return 0
-end
-local lease_until = tonumber(ARGV[1]) + tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'lease_until', lease_until)
-redis.call('ZADD', KEYS[2], lease_until, ARGV[4])
-return 1
-"""
+class _Base(DeclarativeBase):
+    pass
 
-_UPDATE_IF_OWNER = """
-if redis.call('HGET', KEYS[1], 'lease_owner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'status') ~= 'RUNNING' then
-  return 0
-end
-for i = 3, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if ARGV[2] == 'finish' then
-  redis.call('HDEL', KEYS[1], 'lease_owner', 'lease_until')
-  redis.call('ZREM', KEYS[2], KEYS[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
-end
-return 1
-"""
 
-_REAP = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'RUNNING' then redis.call('ZREM', KEYS[2], ARGV[2]); return 'gone' end
-local lease_until = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
-if lease_until > tonumber(ARGV[1]) then redis.call('ZADD', KEYS[2], lease_until, ARGV[2]); return 'alive' end
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[1], 'lease_owner', 'lease_until')
-local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-if attempts >= tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'status', 'FAILED', 'updated_at', ARGV[1],
-             'error', 'gave up after ' .. attempts .. ' attempts: the worker stopped responding')
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
-  return 'failed'
-end
-redis.call('HSET', KEYS[1], 'status', 'QUEUED', 'progress', '0', 'updated_at', ARGV[1],
-           'last_error', 'the worker stopped responding')
-return 'requeued'
-"""
+class JobRow(_Base):
+    __tablename__ = "rag_jobs"
+    __table_args__ = (Index("ix_rag_jobs_status_created", "status", "created_at"),
+                      Index("ix_rag_jobs_owner_status", "owner_id", "status"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    document_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    chunk_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The same content for the same owner and collection while the job is active; NULL after:
+    # the unique index makes "one job per content at a time" atomic.
+    active_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 @dataclass(frozen=True)
@@ -94,118 +74,229 @@ class Lease:
     spec: dict[str, Any]
 
 
+class DuplicateJob(Exception):
+    """The same content is already being ingested: ``job_id`` is that job."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
 class JobBoard:
-    def __init__(self, redis_client, prefix: str, lease_seconds: float = 30.0, max_attempts: int = 3,
-                 clock=time.time) -> None:
-        self.redis, self.prefix = redis_client, prefix
-        self.lease_seconds, self.max_attempts, self.clock = lease_seconds, max_attempts, clock
-        self._acquire = redis_client.register_script(_ACQUIRE)
-        self._heartbeat = redis_client.register_script(_HEARTBEAT)
-        self._update = redis_client.register_script(_UPDATE_IF_OWNER)
-        self._reap = redis_client.register_script(_REAP)
+    def __init__(self, engine: Engine, lease_seconds: float = 30.0, max_attempts: int = 3,
+                 user_quota: int = 1, clock=time.time) -> None:
+        self.engine = engine
+        self.lease_seconds, self.max_attempts, self.user_quota, self.clock = (
+            lease_seconds, max_attempts, user_quota, clock)
+        _Base.metadata.create_all(engine)
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
 
-    def key(self, job_id: str) -> str:
-        return f"{self.prefix}rag:job:{job_id}"
+    def _update(self, job_id: str, *conditions, **values: Any) -> bool:
+        """One guarded UPDATE; True when it matched (the transition happened)."""
+        values.setdefault("updated_at", self.clock())
+        with self.engine.begin() as connection:
+            result = connection.execute(update(JobRow).where(JobRow.id == job_id, *conditions).values(**values))
+            return result.rowcount == 1
 
-    @property
-    def leases_key(self) -> str:
-        return f"{self.prefix}rag:job-leases"
+    def _held(self, lease: Lease):
+        return (JobRow.lease_owner == lease.token, JobRow.status == JobStatus.RUNNING.value)
 
     # ------------------------------------------------------------ submission side
 
-    def create(self, spec: dict[str, Any], *, status: JobStatus = JobStatus.QUEUED, **fields: Any) -> str:
-        job_id = uuid.uuid4().hex
-        now = self.clock()
-        mapping = {"status": status.value, "progress": "1" if status is JobStatus.DONE else "0",
-                   "attempts": "0", "spec": json.dumps(spec), "created_at": now, "updated_at": now,
-                   **{k: ("" if v is None else v) for k, v in fields.items()}}
-        pipe = self.redis.pipeline()
-        pipe.hset(self.key(job_id), mapping=mapping)
-        if status in (JobStatus.DONE, JobStatus.FAILED):
-            pipe.expire(self.key(job_id), FINISHED_TTL)
-        pipe.execute()
+    def create(self, spec: dict[str, Any], *, job_id: str | None = None, status: JobStatus = JobStatus.QUEUED,
+               document_id: str | None = None, chunk_count: int | None = None,
+               active_key: str | None = None) -> str:
+        """A new job; ``DuplicateJob`` when ``active_key``'s content already has an active job."""
+        job_id, now = job_id or new_job_id(), self.clock()
+        row = JobRow(id=job_id, owner_id=spec.get("owner_id", ""), status=status.value,
+                     progress=1.0 if status is JobStatus.DONE else 0.0, attempts=0, spec=spec,
+                     document_id=document_id or spec.get("document_id"), chunk_count=chunk_count,
+                     active_key=active_key if status.value in ACTIVE else None, lease_until=0.0,
+                     cancel_requested=False, created_at=now, updated_at=now)
+        try:
+            with self.sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            existing = self.active(active_key) if active_key else None
+            if existing is None:
+                raise
+            raise DuplicateJob(existing) from None
         return job_id
+
+    def active(self, active_key: str) -> str | None:
+        with self.sessions() as session:
+            return session.scalar(select(JobRow.id).where(JobRow.active_key == active_key))
 
     def get(self, job_id: str) -> tuple[Job, dict[str, Any]] | None:
         """The job and its spec (owner, document...), or None."""
-        raw = self.redis.hgetall(self.key(job_id))
-        if not raw:
+        with self.sessions() as session:
+            row = session.get(JobRow, job_id)
+        if row is None:
             return None
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        spec = json.loads(data.get("spec") or "{}")
-        job = Job(id=job_id, status=JobStatus(data["status"]), progress=float(data.get("progress") or 0),
-                  document_id=data.get("document_id") or spec.get("document_id"),
-                  chunk_count=int(data["chunk_count"]) if data.get("chunk_count") else None,
-                  error=data.get("error") or None, attempts=int(data.get("attempts") or 0),
-                  filename=spec.get("title"))
+        spec = dict(row.spec or {})
+        job = Job(id=row.id, status=JobStatus(row.status), progress=row.progress,
+                  document_id=row.document_id or spec.get("document_id"), chunk_count=row.chunk_count,
+                  error=row.error or None, error_code=row.error_code, attempts=row.attempts, filename=spec.get("title"))
         return job, spec
 
-    def inflight(self, identity_key: str, job_id: str | None = None) -> str | None:
-        """The job already working on this exact content, else claims the slot for ``job_id``."""
-        key = f"{self.prefix}rag:inflight:{identity_key}"
-        if job_id is None:
-            value = self.redis.get(key)
-            return value.decode() if value else None
-        if self.redis.set(key, job_id, nx=True, ex=24 * 3600):
-            return None
-        existing = self.redis.get(key)
-        return existing.decode() if existing else None
-
-    def release_inflight(self, identity_key: str) -> None:
-        self.redis.delete(f"{self.prefix}rag:inflight:{identity_key}")
+    def cancel(self, job_id: str) -> str:
+        """'cancelled' (it was QUEUED: ended now), 'requested' (RUNNING: its worker stops it), or 'finished'."""
+        if self._update(job_id, JobRow.status == JobStatus.QUEUED.value, status=JobStatus.CANCELLED.value,
+                        cancel_requested=True, active_key=None, error="cancelled by request", error_code="CANCELLED",
+                        progress=0.0):
+            return "cancelled"
+        if self._update(job_id, JobRow.status == JobStatus.RUNNING.value, cancel_requested=True):
+            return "requested"
+        return "finished"
 
     # ------------------------------------------------------------ worker side
 
+    def claimable(self, limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Up to ``limit`` QUEUED jobs, oldest first, skipping owners already at their quota."""
+        if limit <= 0:
+            return []
+        now = self.clock()
+        with self.sessions() as session:
+            running = dict(session.execute(
+                select(JobRow.owner_id, func.count()).where(JobRow.status == JobStatus.RUNNING.value,
+                                                            JobRow.lease_until >= now)
+                .group_by(JobRow.owner_id)).all())
+            queued = session.execute(
+                select(JobRow.id, JobRow.owner_id).where(JobRow.status == JobStatus.QUEUED.value)
+                .order_by(JobRow.created_at, JobRow.id).limit(200)).all()
+        chosen: list[str] = []
+        for job_id, owner in queued:
+            if job_id in exclude or running.get(owner, 0) >= self.user_quota:
+                continue
+            running[owner] = running.get(owner, 0) + 1
+            chosen.append(job_id)
+            if len(chosen) >= limit:
+                break
+        return chosen
+
     def acquire(self, job_id: str) -> tuple[str, Lease | None]:
-        """('acquired', lease) or (why not, None): missing, finished, busy, failed."""
-        token = uuid.uuid4().hex
-        outcome = self._acquire(keys=[self.key(job_id), self.leases_key],
-                                args=[self.clock(), self.lease_seconds, token, self.max_attempts, job_id,
-                                      FINISHED_TTL]).decode()
-        if outcome != "acquired":
-            return outcome, None
+        """('acquired', lease) or (why not, None): missing, finished, busy, deferred (owner at quota),
+        failed (out of attempts), cancelled."""
+        now = self.clock()
         found = self.get(job_id)
-        return outcome, Lease(job_id, token, found[1] if found else {})
+        if found is None:
+            return "missing", None
+        job, spec = found
+        owner_running = (select(func.count()).select_from(JobRow.__table__)
+                         .where(JobRow.owner_id == spec.get("owner_id", ""),
+                                JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until >= now,
+                                JobRow.id != job_id)
+                         .scalar_subquery())
+        takeable = or_(JobRow.status == JobStatus.QUEUED.value,
+                       and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now))
+        token = uuid.uuid4().hex
+        if self._update(job_id, takeable, JobRow.cancel_requested.is_(False), JobRow.attempts < self.max_attempts,
+                        owner_running < self.user_quota,
+                        status=JobStatus.RUNNING.value, attempts=JobRow.attempts + 1, lease_owner=token,
+                        lease_until=now + self.lease_seconds, progress=0.0, updated_at=now):
+            return "acquired", Lease(job_id, token, spec)
+        job = self.get(job_id)[0]
+        if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return "finished", None
+        if job.status is JobStatus.RUNNING and self._lease_alive(job_id, now):
+            return "busy", None
+        if self._end_if_cancelled(job_id, takeable):
+            return "cancelled", None
+        if job.attempts >= self.max_attempts:
+            with self.sessions() as session:
+                reason = session.scalar(select(JobRow.last_error).where(JobRow.id == job_id))
+            if self._update(job_id, takeable, status=JobStatus.FAILED.value, active_key=None, lease_owner=None,
+                            error_code="TOO_MANY_ATTEMPTS", error=f"gave up after {job.attempts} attempts: "
+                                  f"{reason or 'the worker stopped responding'}"[:500]):
+                return "failed", None
+            return "busy", None
+        return "deferred", None
+
+    def _lease_alive(self, job_id: str, now: float) -> bool:
+        with self.sessions() as session:
+            return (session.scalar(select(JobRow.lease_until).where(JobRow.id == job_id)) or 0) >= now
+
+    def _end_if_cancelled(self, job_id: str, *conditions) -> bool:
+        return self._update(job_id, JobRow.cancel_requested.is_(True), *conditions,
+                            status=JobStatus.CANCELLED.value, active_key=None, lease_owner=None,
+                            error="cancelled by request", error_code="CANCELLED")
 
     def heartbeat(self, lease: Lease) -> bool:
-        return bool(self._heartbeat(keys=[self.key(lease.job_id), self.leases_key],
-                                    args=[self.clock(), self.lease_seconds, lease.token, lease.job_id]))
+        return self._update(lease.job_id, *self._held(lease), lease_until=self.clock() + self.lease_seconds)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self.sessions() as session:
+            return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
     def progress(self, lease: Lease, progress: float) -> bool:
-        return self._set(lease, "progress", progress=round(min(max(progress, 0.0), 0.99), 3))
+        """False when the lease was lost or the job was cancelled (``cancel_requested`` says which)."""
+        return self._update(lease.job_id, *self._held(lease), JobRow.cancel_requested.is_(False),
+                            progress=round(min(max(progress, 0.0), 0.99), 3),
+                            lease_until=self.clock() + self.lease_seconds)
 
     def done(self, lease: Lease, document_id: str, chunk_count: int) -> bool:
-        return self._set(lease, "finish", status="DONE", progress=1, document_id=document_id,
-                         chunk_count=chunk_count, error="", updated_at=self.clock())
+        return self._update(lease.job_id, *self._held(lease), status=JobStatus.DONE.value, progress=1.0,
+                            document_id=document_id, chunk_count=chunk_count, error=None, lease_owner=None,
+                            active_key=None)
 
-    def failed(self, lease: Lease, error: str) -> bool:
-        return self._set(lease, "finish", status="FAILED", error=error[:500], updated_at=self.clock())
+    def failed(self, lease: Lease, error: str, code: str = "INGESTION_FAILED") -> bool:
+        return self._update(lease.job_id, *self._held(lease), status=JobStatus.FAILED.value, error=error[:500],
+                            error_code=code[:40], lease_owner=None, active_key=None)
+
+    def cancelled(self, lease: Lease) -> bool:
+        return self._update(lease.job_id, *self._held(lease), status=JobStatus.CANCELLED.value,
+                            error="cancelled by request", error_code="CANCELLED", lease_owner=None,
+                            active_key=None)
 
     def retry_later(self, lease: Lease, error: str) -> bool:
-        """A transient failure: back to QUEUED (the caller enqueues it again) unless out of attempts."""
+        """A transient failure: back to QUEUED unless out of attempts (then FAILED, and False)."""
+        if self._update(lease.job_id, *self._held(lease), JobRow.attempts < self.max_attempts,
+                        status=JobStatus.QUEUED.value, progress=0.0, last_error=error[:300], lease_owner=None,
+                        lease_until=0.0):
+            return True
         found = self.get(lease.job_id)
-        if found and found[0].attempts >= self.max_attempts:
-            return not self.failed(lease, f"gave up after {found[0].attempts} attempts: {error}")
-        updated = self._set(lease, "requeue", status="QUEUED", progress=0, last_error=error[:300],
-                            lease_owner="", lease_until=0)
-        self.redis.zrem(self.leases_key, lease.job_id)
-        return updated
+        attempts = found[0].attempts if found else self.max_attempts
+        self.failed(lease, f"gave up after {attempts} attempts: {error}", "TOO_MANY_ATTEMPTS")
+        return False
 
-    def _set(self, lease: Lease, mode: str, **fields: Any) -> bool:
-        args: list[Any] = [lease.token, mode]
-        for name, value in fields.items():
-            args += [name, value]
-        args.append(FINISHED_TTL)
-        return bool(self._update(keys=[self.key(lease.job_id), self.leases_key, lease.job_id], args=args))
+    def release(self, lease: Lease) -> bool:
+        """A clean stop: back to QUEUED, the attempt given back."""
+        return self._update(lease.job_id, *self._held(lease), status=JobStatus.QUEUED.value, progress=0.0,
+                            attempts=JobRow.attempts - 1, lease_owner=None, lease_until=0.0)
 
-    def reap(self) -> list[str]:
-        """Jobs whose lease ran out, made QUEUED again (returned: enqueue them) or FAILED."""
+    def reap(self) -> tuple[list[str], list[tuple[str, dict[str, Any], str]]]:
+        """Lapsed leases: (jobs made QUEUED again, jobs FAILED as (id, spec, error)). Also forgets
+        jobs that ended more than ``FINISHED_TTL`` ago."""
         now = self.clock()
-        requeued = []
-        for raw in self.redis.zrangebyscore(self.leases_key, "-inf", now, start=0, num=100):
-            job_id = raw.decode()
-            outcome = self._reap(keys=[self.key(job_id), self.leases_key],
-                                 args=[now, job_id, self.max_attempts, FINISHED_TTL]).decode()
-            if outcome == "requeued":
+        with self.sessions() as session:
+            lapsed = session.execute(select(JobRow.id, JobRow.attempts, JobRow.cancel_requested).where(
+                JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now).limit(100)).all()
+        requeued, failed = [], []
+        for job_id, attempts, cancel in lapsed:
+            expired = (JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
+            if cancel and self._end_if_cancelled(job_id, *expired):
+                failed.append((job_id, self.get(job_id)[1], "cancelled by request"))
+            elif attempts >= self.max_attempts:
+                error = f"gave up after {attempts} attempts: the worker stopped responding"
+                if self._update(job_id, *expired, status=JobStatus.FAILED.value, error=error,
+                                error_code="TOO_MANY_ATTEMPTS", lease_owner=None, active_key=None):
+                    failed.append((job_id, self.get(job_id)[1], error))
+            elif self._update(job_id, *expired, status=JobStatus.QUEUED.value, progress=0.0, lease_owner=None,
+                              lease_until=0.0, last_error="the worker stopped responding"):
                 requeued.append(job_id)
-        return requeued
+        with self.engine.begin() as connection:
+            connection.execute(delete(JobRow).where(JobRow.status.not_in(ACTIVE),
+                                                    JobRow.updated_at < now - FINISHED_TTL))
+        return requeued, failed
+
+    def active_ids(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` are QUEUED or RUNNING (their staged files must stay)."""
+        if not job_ids:
+            return set()
+        with self.sessions() as session:
+            return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids),
+                                                               JobRow.status.in_(ACTIVE))))

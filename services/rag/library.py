@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +33,8 @@ from services.rag.answers import Answerer
 from services.rag.catalog import (AmbiguousCollection, Catalog, CollectionView, DocumentGone, DocumentRow,
                                   DuplicateCollection)
 from services.rag.embedding import offload, offloading
-from services.rag.ingestion import ChunkMeta, IngestionError, Indexer
-from services.rag.jobs import JobBoard, Lease
+from services.rag.ingestion import ChunkMeta, ConversionStopped, IngestionError, Indexer
+from services.rag.jobs import DuplicateJob, JobBoard, Lease, new_job_id
 from services.rag.retrieval import Retriever
 
 log = logging.getLogger("agenthub.rag")
@@ -42,6 +43,10 @@ Enqueue = Callable[[str], None]
 
 class LeaseLost(Exception):
     """Another worker took the job over; this one stops without touching anything."""
+
+
+class JobCancelled(Exception):
+    """The job's owner cancelled it while it ran: its partial chunks go, it ends CANCELLED."""
 
 
 class Files:
@@ -57,14 +62,28 @@ class Files:
         temporary.write_bytes(data)
         os.replace(temporary, self.staging / job_id)
 
-    def staged(self, job_id: str) -> bytes:
-        try:
-            return (self.staging / job_id).read_bytes()
-        except FileNotFoundError:
-            raise IngestionError("the uploaded content is no longer available") from None
+    def staged_path(self, job_id: str) -> Path:
+        path = self.staging / job_id
+        if not path.exists():
+            raise IngestionError("the uploaded content is no longer available", "CONTENT_GONE")
+        return path
 
     def unstage(self, job_id: str) -> None:
         (self.staging / job_id).unlink(missing_ok=True)
+
+    def staged_ids(self, older_than: float) -> list[str]:
+        """Jobs with a staged file (or a leftover partial write) older than ``older_than`` seconds."""
+        cutoff, ids = time.time() - older_than, []
+        for path in self.staging.iterdir():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    if path.name.startswith("."):
+                        path.unlink(missing_ok=True)  # a write that never finished
+                    else:
+                        ids.append(path.name)
+            except FileNotFoundError:
+                continue
+        return ids[:1000]
 
     def keep(self, job_id: str, name: str) -> str:
         target = self.originals / name
@@ -102,11 +121,20 @@ class Library:
         self.retriever, self.answerer, self.files = retriever, answerer, files
         self.redis, self.prefix = redis_client, prefix
         self.max_file_bytes, self.embed_batch = max_file_bytes, embed_batch
+        self.running: dict[str, Lease] = {}  # job id → lease, of the jobs this process works on
+        self.written: dict[str, list[str]] = {}  # job id → chunk ids written, not yet current
 
     # ------------------------------------------------------------ helpers
 
-    def _bump_corpus(self) -> None:
-        self.redis.incr(f"{self.prefix}rag:corpus-version")
+    def _bump_corpus(self, required: bool = True) -> None:
+        """Invalidate cached answers. A job's finish does not need Redis (``required=False``): with
+        Redis down the cache is down too, and cached answers expire within their TTL."""
+        try:
+            self.redis.incr(f"{self.prefix}rag:corpus-version")
+        except Exception:
+            if required:
+                raise
+            log.warning("could not bump the corpus version (Redis); cached answers expire by TTL", exc_info=True)
 
     def _collection(self, identity: Identity, ref: str, field: str = "collection") -> CollectionView:
         try:
@@ -252,7 +280,7 @@ class Library:
                                        document_id=same.id, chunk_count=same.chunk_count)
             return self.board.get(job_id)[0]
         identity_key = hashlib.sha256(f"{identity.user_id}|{view.id}|{content_hash}".encode()).hexdigest()
-        running = self.board.inflight(identity_key)
+        running = self.board.active(identity_key)
         if running:
             found = self.board.get(running)
             if found is not None and found[0].status in (JobStatus.QUEUED, JobStatus.RUNNING):
@@ -260,52 +288,98 @@ class Library:
         document_id = self.catalog.prepare(owner_id=identity.user_id, collection_id=view.id, source=filename,
                                            title=title, mime_type=mime_type, size_bytes=len(content),
                                            metadata=metadata)
-        job_id = self.board.create({**spec, "document_id": document_id, "identity_key": identity_key})
-        self.files.stage(job_id, content)
-        self.board.inflight(identity_key, job_id)
-        enqueue(job_id)
+        job_id = new_job_id()
+        self.files.stage(job_id, content)  # before the row: a worker polling SQL may take it at once
+        try:
+            self.board.create({**spec, "document_id": document_id}, job_id=job_id, active_key=identity_key)
+        except DuplicateJob as duplicate:  # the same content submitted concurrently
+            self.files.unstage(job_id)
+            return self.board.get(duplicate.job_id)[0]
+        except Exception:
+            self.files.unstage(job_id)
+            raise
+        try:
+            enqueue(job_id)  # a wake-up only: workers also poll SQL, so a lost message loses nothing
+        except Exception:
+            log.warning("could not publish ingestion job %s; workers will find it by polling", job_id,
+                        exc_info=True)
         return self.board.get(job_id)[0]
 
-    def job(self, identity: Identity, job_id: str) -> Job:
+    def _owned_job(self, identity: Identity, job_id: str) -> tuple[Job, dict[str, Any]]:
         found = self.board.get(job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
         if found is None or not (identity.is_admin or found[1].get("owner_id") == identity.user_id):
             raise NotFound("Ingestion job not found.", {"resource": "job"})
-        return found[0]
+        return found
+
+    def job(self, identity: Identity, job_id: str) -> Job:
+        return self._owned_job(identity, job_id)[0]
+
+    def cancel_job(self, identity: Identity, job_id: str) -> Job:
+        """Cancel a QUEUED job at once, or ask a RUNNING one's worker to stop (within seconds);
+        a finished job is answered as it is."""
+        job, spec = self._owned_job(identity, job_id)
+        if self.board.cancel(job_id) == "cancelled":
+            self._finished(job_id, spec, "cancelled by request")
+        return self.board.get(job_id)[0]
 
     # ------------------------------------------------------------ ingestion: the worker
 
     def run_job(self, job_id: str, enqueue: Enqueue) -> str:
-        """Process one job delivered from the queue; returns what happened (for logs and tests)."""
+        """Process one job if it can be taken now; returns what happened (for logs and tests)."""
         outcome, lease = self.board.acquire(job_id)
-        if outcome == "failed":
+        if outcome in ("failed", "cancelled"):
             found = self.board.get(job_id)
             if found is not None:
-                self._finished(job_id, found[1], found[0].error or "failed")
+                self._finished(job_id, found[1], found[0].error or outcome)
             return outcome
         if lease is None:
-            return outcome  # missing, finished, or alive in another worker
+            return outcome  # missing, finished, deferred (owner at quota), or alive in another worker
+        self.running[job_id] = lease
         heartbeat = self._start_heartbeat(lease)
         spec = lease.spec
         try:
             self._index(lease)
             return "done"
+        except JobCancelled:
+            self._discard_partial(lease)
+            if self.board.cancelled(lease):
+                self._finished(job_id, spec, "cancelled by request")
+            return "cancelled"
         except LeaseLost:
             return "lost"
         except IngestionError as exc:
-            if self.board.failed(lease, str(exc)):
+            self._discard_partial(lease)
+            if self.board.failed(lease, str(exc), exc.code):
                 self._finished(job_id, spec, str(exc))
             return "failed"
         except Exception as exc:  # transient (store down...) until attempts run out
             log.exception("ingestion job %s failed", job_id)
             reason = f"{type(exc).__name__}: {exc}"[:300]
             if self.board.retry_later(lease, reason):
-                enqueue(job_id)
+                try:
+                    enqueue(job_id)
+                except Exception:  # the poll finds it
+                    log.warning("could not republish ingestion job %s", job_id, exc_info=True)
                 return "retry"
+            self._discard_partial(lease)
             self._finished(job_id, spec, reason)
             return "failed"
         finally:
+            self.running.pop(job_id, None)
+            self.written.pop(job_id, None)
             if heartbeat is not None:
                 heartbeat.kill()
+
+    def release_all(self) -> list[str]:
+        """A clean stop: every job this process runs goes back to QUEUED without using an attempt."""
+        released = []
+        for job_id, lease in list(self.running.items()):
+            try:
+                if self.board.release(lease):
+                    released.append(job_id)
+            except Exception:  # the lease lapses instead and the reaper requeues it
+                log.warning("could not release ingestion job %s", job_id, exc_info=True)
+        return released
 
     def _start_heartbeat(self, lease: Lease):
         if not offloading():
@@ -320,31 +394,49 @@ class Library:
 
         return eventlet.spawn(beat)
 
+    def _discard_partial(self, lease: Lease) -> None:
+        """Chunks this attempt may have written, never made current: removed."""
+        written = self.written.pop(lease.job_id, None)
+        if not written:
+            return
+        try:
+            offload(self.store.haystack.delete_documents, written)
+        except Exception:  # invisible anyway (not the catalog's version); logged for the operator
+            log.warning("could not remove partial chunks of job %s", lease.job_id, exc_info=True)
+
     def _finished(self, job_id: str, spec: dict[str, Any], error: str | None) -> None:
         if error and spec.get("document_id"):
             self.catalog.mark_failed(spec["document_id"], error)
-        if spec.get("identity_key"):
-            self.board.release_inflight(spec["identity_key"])
         self.files.unstage(job_id)
 
     def _progress(self, lease: Lease, value: float) -> None:
         if not self.board.progress(lease, value):
+            if self.board.cancel_requested(lease.job_id):
+                raise JobCancelled(lease.job_id)
             raise LeaseLost(lease.job_id)
+
+    @staticmethod
+    def _version(lease: Lease) -> str:
+        return f"{lease.spec['content_hash'][:16]}{lease.job_id[:8]}"
 
     def _index(self, lease: Lease) -> None:
         spec, job_id = lease.spec, lease.job_id
         document_id = spec["document_id"]
-        version = f"{spec['content_hash'][:16]}{job_id[:8]}"
-        data = self.files.staged(job_id)
+        version = self._version(lease)
         meta = ChunkMeta(document_id=document_id, version=version, collection_id=spec["collection_id"],
                          owner_id=spec["owner_id"], title=spec["title"], mime_type=spec["mime_type"],
                          user=spec.get("metadata") or {})
-        chunks = offload(self.indexer.prepare, data, spec["mime_type"], meta)
+        try:
+            chunks = self.indexer.prepare_file(self.files.staged_path(job_id), spec["mime_type"], meta,
+                                               should_stop=lambda: self.board.cancel_requested(job_id))
+        except ConversionStopped:
+            raise JobCancelled(job_id) from None
         self._progress(lease, 0.05)
         embedded = []
         for start in range(0, len(chunks), self.embed_batch):
             embedded += offload(self.indexer.embed, chunks[start:start + self.embed_batch])
             self._progress(lease, 0.05 + 0.85 * len(embedded) / len(chunks))
+        self.written[job_id] = [chunk.id for chunk in embedded]
         offload(self.indexer.write, embedded)
         metrics.CHUNKS_EMBEDDED.inc(len(embedded))
         self._progress(lease, 0.95)
@@ -360,15 +452,24 @@ class Library:
             raise IngestionError("the document was deleted while it was being indexed") from None
         offload(self.store.remove_stale, document_id, version)  # old chunks: already invisible
         self.files.forget(previous)
-        self._bump_corpus()
+        self._bump_corpus(required=False)
         if self.board.done(lease, document_id, len(chunks)):
             self._finished(job_id, spec, None)
 
     def reap(self, enqueue: Enqueue) -> list[str]:
-        """Requeue jobs whose worker stopped heartbeating (called by a timer)."""
-        requeued = self.board.reap()
+        """Requeue jobs whose worker stopped heartbeating, end those out of attempts, and remove
+        staged files no active job needs (called by a timer)."""
+        requeued, ended = self.board.reap()
+        for job_id, spec, error in ended:
+            self._finished(job_id, spec, error)
         for job_id in requeued:
-            enqueue(job_id)
+            try:
+                enqueue(job_id)
+            except Exception:  # the poll finds it
+                log.warning("could not republish ingestion job %s", job_id, exc_info=True)
+        staged = self.files.staged_ids(older_than=60.0)
+        for job_id in set(staged) - self.board.active_ids(staged):
+            self.files.unstage(job_id)
         return requeued
 
     # ------------------------------------------------------------ retrieval

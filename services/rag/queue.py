@@ -1,17 +1,29 @@
-"""The durable ingestion queue, consumed ack-late by this process's own green threads.
+"""The ingestion queue and this process's job scheduler, in its own green threads.
+
+SQL (``services/rag/jobs.py``) is the truth about jobs; a queue message is a
+wake-up that says "a job is waiting". A message is acknowledged once the job
+it names is found durably recorded in SQL (or known to be gone), never before:
+if the database cannot be read the message goes back to the queue. Workers also
+poll SQL every ``AGENTHUB_RAG_INGEST_POLL_SECONDS``, so a job whose message was
+lost (a broker failure, a crash between commit and publish) still runs.
+
+The scheduler takes jobs oldest first, at most ``AGENTHUB_RAG_INGEST_CONCURRENCY``
+at a time in this process and at most ``AGENTHUB_RAG_INGEST_USER_QUOTA`` of one
+user across all processes (the SQL guard in ``JobBoard.acquire``), so one user's
+slow files cannot hold every slot.
 
 Why not a Nameko ``@event_handler``: its workers come from the container's one
-pool (``max_workers``), shared with RPCs. Twenty long uploads would take every
-slot and ``health`` or ``search`` would wait for them. Here a kombu consumer
-with ``prefetch_count = concurrency`` runs jobs in managed threads outside that
-pool; a message is acknowledged only after its job returns, so a process that
-dies leaves its jobs unacknowledged and the broker redelivers them
-(at-least-once; the job lease makes duplicates harmless).
+pool (``max_workers``), shared with RPCs; twenty long uploads would take every
+slot and ``health`` or ``search`` would wait for them. Jobs run here in managed
+threads outside that pool. A clean stop gives this process's jobs back
+(QUEUED, no attempt used); a crash leaves their leases to lapse and the reaper
+requeues them.
 
-Acknowledgements go through the consuming green thread (an AMQP channel is not
-shared between writers). Usage, in a service beside the ``RagLibrary`` provider::
+``AGENTHUB_QUEUE_TYPE=quorum`` declares the queue as a RabbitMQ quorum queue
+(replicated across a cluster's nodes; see docs/deployment.md). Usage, in a
+service beside the ``RagLibrary`` provider::
 
-    ingestion = IngestionQueue(RagLibrary)   # injects ``enqueue(job_id)``; runs library.run_job
+    ingestion = IngestionQueue(RagLibrary)   # injects ``enqueue(job_id)``
 """
 
 from __future__ import annotations
@@ -22,7 +34,8 @@ import time
 from collections.abc import Callable
 
 import eventlet
-from eventlet.queue import LightQueue
+from eventlet.queue import Empty, LightQueue
+from greenlet import GreenletExit
 from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
@@ -31,88 +44,137 @@ from nameko.extensions import DependencyProvider
 log = logging.getLogger("agenthub.rag.ingestion")
 
 EXCHANGE = Exchange("agenthub.rag.ingestion", type="direct", durable=True)
-QUEUE = Queue("agenthub.rag.ingestion", EXCHANGE, routing_key="job", durable=True)
+QUEUE_NAME = "agenthub.rag.ingestion"
+
+
+def ingestion_queue(queue_type: str = "classic") -> Queue:
+    """The durable ingestion queue; ``quorum`` makes it a replicated quorum queue."""
+    arguments = {"x-queue-type": "quorum"} if queue_type == "quorum" else None
+    return Queue(QUEUE_NAME, EXCHANGE, routing_key="job", durable=True, queue_arguments=arguments)
 
 
 class IngestionQueue(DependencyProvider):
-    """Publishes and consumes ingestion jobs; the library provider's ``run_job(job_id, enqueue)`` works them."""
+    """Publishes wake-ups, consumes them, and runs QUEUED jobs through ``library.run_job``."""
 
     def __init__(self, library_provider: type) -> None:
         self.library_provider = library_provider
-        self.handler: Callable[[str, Callable[[str], None]], str] | None = None
+        self.library = None
 
     def setup(self) -> None:
         from services.rag.settings import get_rag_settings
 
-        self.concurrency = get_rag_settings().rag_ingest_concurrency
+        settings = get_rag_settings()
+        self.concurrency = settings.rag_ingest_concurrency
+        self.poll_seconds = settings.rag_ingest_poll_seconds
+        self.queue = ingestion_queue(settings.queue_type)
         self.amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
         self.connection = Connection(self.amqp_uri, heartbeat=30, transport_options={"confirm_publish": True})
         self._stopping = False
-        self._acks: LightQueue = LightQueue()
+        self._wake: LightQueue = LightQueue()
+        self._running: dict[str, object] = {}  # job id → its green thread
 
     def start(self) -> None:
         provider = next(d for d in self.container.dependencies if isinstance(d, self.library_provider))
-        self.handler = provider.library.run_job
+        self.library = provider.library
         self.container.spawn_managed_thread(self._consume, identifier="rag.ingestion.consumer")
+        self.container.spawn_managed_thread(self._schedule, identifier="rag.ingestion.scheduler")
 
     def stop(self) -> None:
+        """A clean stop: this process's jobs go back to QUEUED without using an attempt."""
         self._stopping = True
+        self._notify()
+        if self.library is not None:
+            for job_id in self.library.release_all():
+                log.info("ingestion job", extra={"fields": {"job_id": job_id, "outcome": "stopped"}})
 
     def kill(self) -> None:
         self._stopping = True
 
     def enqueue(self, job_id: str) -> None:
-        """Publish a job, persistent and confirmed by the broker."""
+        """Publish a wake-up for a job already recorded in SQL, persistent and confirmed."""
         with producers[self.connection].acquire(block=True, timeout=10) as producer:
-            producer.publish({"job_id": job_id}, exchange=EXCHANGE, routing_key="job", declare=[QUEUE],
+            producer.publish({"job_id": job_id}, exchange=EXCHANGE, routing_key="job", declare=[self.queue],
                              serializer="json", delivery_mode=2, retry=True,
                              retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
 
     def get_dependency(self, worker_ctx) -> Callable[[str], None]:
         return self.enqueue
 
-    # ------------------------------------------------------------ consuming
+    def _notify(self) -> None:
+        self._wake.put(True)
+
+    # ------------------------------------------------------------ consuming wake-ups
 
     def _consume(self) -> None:
         while not self._stopping:
             try:
                 with Connection(self.amqp_uri, heartbeat=30) as connection:
-                    with connection.Consumer(QUEUE, callbacks=[self._on_message], accept=["json"],
-                                             prefetch_count=self.concurrency):
+                    with connection.Consumer(self.queue, callbacks=[self._on_message], accept=["json"],
+                                             prefetch_count=max(10, self.concurrency)):
                         while not self._stopping:
                             try:
                                 connection.drain_events(timeout=0.25)
                             except socket.timeout:
                                 connection.heartbeat_check()
-                            while not self._acks.empty():
-                                self._ack(self._acks.get_nowait())
-            except Exception:  # broker gone: retry; unacknowledged jobs are redelivered meanwhile
+            except Exception:  # broker gone: retry; the poll keeps jobs moving meanwhile
                 if self._stopping:
                     return
                 log.warning("ingestion consumer lost its connection; reconnecting", exc_info=True)
                 eventlet.sleep(1.0)
 
-    @staticmethod
-    def _ack(message) -> None:
-        try:
-            message.ack()
-        except Exception:  # its connection died: the broker redelivers it, the lease dedupes
-            log.warning("could not acknowledge an ingestion job", exc_info=True)
-
     def _on_message(self, body, message) -> None:
-        self.container.spawn_managed_thread(lambda: self._run(body, message), identifier="rag.ingestion.job")
-
-    def _run(self, body, message) -> None:
         job_id = body.get("job_id") if isinstance(body, dict) else None
-        started, outcome = time.perf_counter(), "malformed"
+        if not isinstance(job_id, str) or len(job_id) > 64:
+            log.info("ingestion job", extra={"fields": {"job_id": None, "outcome": "malformed"}})
+            message.ack()
+            return
         try:
-            if job_id and self.handler is not None:
-                outcome = self.handler(job_id, self.enqueue)
+            recorded = self.library.board.get(job_id) is not None
+        except Exception:  # the database is unreachable: keep the message for later
+            log.warning("ingestion job %s: its state cannot be read; the message goes back", job_id,
+                        exc_info=True)
+            eventlet.sleep(1.0)
+            message.requeue()
+            return
+        message.ack()  # the job is durable in SQL (or gone): the scheduler owns it from here
+        if not recorded:
+            log.info("ingestion job", extra={"fields": {"job_id": job_id, "outcome": "missing"}})
+        self._notify()
+
+    # ------------------------------------------------------------ scheduling
+
+    def _schedule(self) -> None:
+        while not self._stopping:
+            try:
+                free = self.concurrency - len(self._running)
+                for job_id in self.library.board.claimable(free, exclude=set(self._running)):
+                    if self._stopping:
+                        break
+                    self._running[job_id] = self.container.spawn_managed_thread(
+                        lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job")
+            except Exception:  # the database is down: try again at the next poll
+                log.warning("ingestion scheduler could not read jobs", exc_info=True)
+            try:
+                self._wake.get(timeout=self.poll_seconds)
+            except Empty:
+                pass
+            while not self._wake.empty():
+                self._wake.get_nowait()
+
+    def _run(self, job_id: str) -> None:
+        started, outcome = time.perf_counter(), "error"
+        try:
+            outcome = self.library.run_job(job_id, self.enqueue)
+        except GreenletExit:
+            outcome = "stopped"
+            raise
         except Exception:  # the job records its own failure; never kill the container
-            outcome = "error"
             log.exception("ingestion job %s raised", job_id)
         finally:
-            self._acks.put(message)
-            log.info("ingestion job", extra={"fields": {
-                "job_id": job_id, "outcome": outcome,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
+            self._running.pop(job_id, None)
+            if outcome not in ("deferred", "busy", "finished", "missing"):  # it ran: log it, fill the slot
+                log.info("ingestion job", extra={"fields": {
+                    "job_id": job_id, "outcome": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
+                if not self._stopping:
+                    self._notify()

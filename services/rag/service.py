@@ -2,7 +2,7 @@
 
 Identity comes only from ``self.caller`` (the verified token in the RPC
 context), never from arguments. Ingestion jobs run from a durable queue
-consumed ack-late outside the RPC worker pool (``services/rag/queue.py``); a
+recorded in SQL and run outside the RPC worker pool (``services/rag/queue.py``); a
 timer requeues jobs whose worker stopped heartbeating.
 """
 
@@ -87,6 +87,15 @@ class RagService:
     def job(self, job_id=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
         return _dump(self.library.job(identity, _id(job_id, "Job")))
+
+    @rpc
+    def cancel_job(self, job_id=None) -> dict:
+        """Owner or admin: a QUEUED job ends CANCELLED now, a RUNNING one within seconds."""
+        identity = self.caller.require(Permission.WRITE_RAG)
+        job = self.library.cancel_job(identity, _id(job_id, "Job"))
+        self.audit("ingestion_job.cancel", resource=f"job:{job.id}", identity=identity,
+                   detail={"status": job.status.value})
+        return _dump(job)
 
     @timer(interval=REAP_INTERVAL)
     def reap_expired_jobs(self) -> None:

@@ -40,3 +40,28 @@ def docx(*paragraphs: str) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def docx_bomb(inflated_bytes: int, paragraph: bytes = b"<w:p><w:r><w:t>boom</w:t></w:r></w:p>") -> bytes:
+    """A real .docx (python-docx's template) whose ``word/document.xml`` inflates to ``inflated_bytes``:
+    a few hundred KB on the wire per GB, streamed so building it never holds the XML in memory."""
+    import zipfile
+
+    template = zipfile.ZipFile(io.BytesIO(docx("seed")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for item in template.infolist():
+            if item.filename != "word/document.xml":
+                archive.writestr(item, template.read(item.filename))
+        head = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+        tail = b"</w:body></w:document>"
+        block = paragraph * (1024 * 1024 // len(paragraph))
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            member.write(head)
+            written = len(head) + len(tail)
+            while written + len(block) <= inflated_bytes:
+                member.write(block)
+                written += len(block)
+            member.write(tail)
+    return out.getvalue()

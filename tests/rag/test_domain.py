@@ -170,7 +170,8 @@ def test_a_file_without_text_fails_the_job_with_the_reason(library):
                                             content_base64=base64.b64encode(b"%PDF-1.4 broken").decode()), queue)
     queue.drain(library)
     job = library.job(alice, job.id)
-    assert job.status is JobStatus.FAILED and "text" in job.error
+    assert job.status is JobStatus.FAILED and job.error_code == "UNREADABLE_FILE", job
+    assert job.error == "the file could not be read: Stream has ended unexpectedly"
     assert library.document(alice, job.document_id).status.value == "FAILED"
 
 
@@ -234,3 +235,36 @@ def test_pdf_and_docx_are_converted(library, filename, data, mime_type):
     assert library.document(alice, job.document_id).mime_type == mime_type
     hits = library.search(alice, SearchInput(query="penguins antarctic winter", mode=SearchMode.KEYWORD))
     assert hits and hits[0].document_id == job.document_id
+
+
+def test_cancelling_a_queued_job_ends_it_and_removes_its_staged_file(library):
+    alice = user()
+    queue = Queue()
+    job = library.ingest_text(identity(alice), IngestTextInput(title="later.txt", text=VOLCANO + " Later."), queue)
+    assert (library.files.staging / job.id).exists()
+    with pytest.raises(NotFound):
+        library.cancel_job(identity(user()), job.id)
+    cancelled = library.cancel_job(identity(alice), job.id)
+    assert cancelled.status is JobStatus.CANCELLED and cancelled.error_code == "CANCELLED"
+    assert queue.drain(library) == ["finished"]  # its wake-up arrives late: nothing runs
+    assert not (library.files.staging / job.id).exists()
+    assert library.document(identity(alice), job.document_id).status.value == "FAILED"
+    assert library.cancel_job(identity(alice), job.id).status is JobStatus.CANCELLED
+
+
+def test_the_reaper_removes_staged_files_no_active_job_needs(library):
+    import os
+    import time
+
+    orphan = library.files.staging / ("0" * 32)
+    orphan.write_bytes(b"left behind by a job that ended without cleaning up")
+    queue = Queue()
+    waiting = library.ingest_text(identity(user()), IngestTextInput(title="w.txt", text=BAKING + " Waiting."), queue)
+    old = time.time() - 3600
+    for path in (orphan, library.files.staging / waiting.id):
+        os.utime(path, (old, old))
+    library.reap(queue)
+    assert not orphan.exists()
+    assert (library.files.staging / waiting.id).exists()  # QUEUED: still needed
+    assert queue.drain(library) == ["done"]
+    assert not (library.files.staging / waiting.id).exists()

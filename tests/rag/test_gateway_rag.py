@@ -32,7 +32,7 @@ def wait_done(client, token: str, job_id: str, timeout: float = 90) -> dict:
     while True:
         job = gql(client, f"query($id: ID!) {{ ingestionJob(id: $id) {{ {JOB} }} }}", {"id": job_id}, token)
         job = job["data"]["ingestionJob"]
-        if job["status"] in ("DONE", "FAILED"):
+        if job["status"] in ("DONE", "FAILED", "CANCELLED"):
             return job
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
@@ -148,3 +148,22 @@ def test_multipart_without_a_preflight_header_is_refused(client):
         "map": '{"0": ["variables.f.0"]}'}, files={"0": ("a.txt", b"hello", "text/plain")})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_cancel_ingestion_job_through_graphql(client):
+    alice, bob = mint(f"alice-{uuid.uuid4().hex[:6]}"), mint(f"bob-{uuid.uuid4().hex[:6]}")
+    text = " ".join(f"Sentence {n} is about the tides of a quiet harbour town." for n in range(3000))
+    job = gql(client, f"""mutation($input: IngestTextInput!) {{ ingestText(input: $input) {{ {JOB} }} }}""",
+              {"input": {"title": "tides.txt", "text": text}}, alice)["data"]["ingestText"]
+    cancel = "mutation($id: ID!) { cancelIngestionJob(id: $id) { id status errorCode } }"
+    assert error_code(gql(client, cancel, {"id": job["id"]}, bob)) == "NOT_FOUND"
+    cancelled = gql(client, cancel, {"id": job["id"]}, alice)["data"]["cancelIngestionJob"]
+    assert cancelled["id"] == job["id"] and cancelled["status"] in ("CANCELLED", "RUNNING", "DONE")
+    deadline = time.monotonic() + 60
+    while cancelled["status"] == "RUNNING":
+        assert time.monotonic() < deadline, cancelled
+        time.sleep(0.2)
+        cancelled = gql(client, f"query($id: ID!) {{ ingestionJob(id: $id) {{ id status errorCode }} }}",
+                        {"id": job["id"]}, alice)["data"]["ingestionJob"]
+    if cancelled["status"] == "CANCELLED":  # it may have finished first on a fast machine
+        assert cancelled["errorCode"] == "CANCELLED"

@@ -37,7 +37,7 @@ class As:
 
     async def wait(self, job: dict, timeout: float = 90.0) -> dict:
         deadline = time.monotonic() + timeout
-        while job["status"] not in ("DONE", "FAILED"):
+        while job["status"] not in ("DONE", "FAILED", "CANCELLED"):
             assert time.monotonic() < deadline, f"job still {job['status']} after {timeout} s"
             await asyncio.sleep(0.2)
             job = await self("job", job["id"])

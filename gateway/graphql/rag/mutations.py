@@ -90,3 +90,10 @@ class RagMutation:
                          description="Delete a document (its owner, an editor of its collection, or an admin).")
     async def delete_document(self, info: Info[Context, None], id: strawberry.ID) -> Document:
         return Document.from_payload(await info.context.call("rag", "delete_document", str(id)))
+
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
+                         description="Cancel an ingestion job (its owner or an admin): a QUEUED job ends CANCELLED "
+                                     "at once, a RUNNING one within seconds, its partial chunks removed. A finished "
+                                     "job is returned as it is.")
+    async def cancel_ingestion_job(self, info: Info[Context, None], id: strawberry.ID) -> IngestionJob:
+        return IngestionJob.from_payload(await info.context.call("rag", "cancel_job", str(id)))

@@ -30,6 +30,6 @@ class RagSubscription:
             if state != last:
                 last = state
                 yield IngestionJob.from_payload(job)
-            if job["status"] in (JobStatus.DONE.value, JobStatus.FAILED.value):
+            if job["status"] in (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value):
                 return
             await asyncio.sleep(POLL_SECONDS)

@@ -88,7 +88,8 @@ class DocumentConnection:
                    total_count=page.total_count)
 
 
-@strawberry.type(description="An ingestion job: QUEUED, RUNNING, then DONE or FAILED; progress from 0 to 1.")
+@strawberry.type(description="An ingestion job: QUEUED, RUNNING, then DONE, FAILED or CANCELLED; progress from 0 "
+                             "to 1.")
 class IngestionJob:
     id: strawberry.ID
     status: JobStatus
@@ -96,6 +97,10 @@ class IngestionJob:
     document_id: strawberry.ID | None
     chunk_count: int | None
     error: str | None
+    error_code: str | None = strawberry.field(description="Why it FAILED, as a code: ZIP_TOO_LARGE, "
+                                                          "ZIP_RATIO_TOO_HIGH, TOO_MANY_ZIP_MEMBERS, TEXT_TOO_LONG, "
+                                                          "TOO_MANY_CHUNKS, MEMORY_LIMIT, CPU_LIMIT, TIME_LIMIT, "
+                                                          "UNREADABLE_FILE, NO_TEXT, CANCELLED, ...")
     attempts: int
     filename: str | None
 
@@ -103,7 +108,8 @@ class IngestionJob:
     def from_payload(cls, data: dict) -> "IngestionJob":
         m = rag.Job.model_validate(data)
         return cls(id=m.id, status=m.status, progress=m.progress, document_id=m.document_id,
-                   chunk_count=m.chunk_count, error=m.error, attempts=m.attempts, filename=m.filename)
+                   chunk_count=m.chunk_count, error=m.error, error_code=m.error_code, attempts=m.attempts,
+                   filename=m.filename)
 
 
 @strawberry.type(description="One uploaded file: its job, or a BAD_USER_INPUT error at this file's `job`.")
