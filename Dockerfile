@@ -8,6 +8,19 @@
 # outside AGENTHUB_ENV=development a missing or default secret stops the process.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# ---------------------------------------------------------------------------
+# console: the web console (web/console) built with Node, type-checked against
+# schema/schema.graphql; only its output (gateway/static/console) is copied on
+# ---------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS console
+WORKDIR /src/web/console
+COPY web/console/package.json web/console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY schema/schema.graphql /src/schema/schema.graphql
+COPY web/console/ ./
+RUN npm run build
 
 # ---------------------------------------------------------------------------
 # build: a virtualenv in /opt/venv with torch (CPU), the dependencies, the project
@@ -46,6 +59,7 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 
 # 3. the project itself (the `agenthub` command, the packages and their data files).
 COPY . .
+COPY --from=console /src/gateway/static/console ./gateway/static/console
 RUN pip install . \
     && cd / && python -c "import agenthub.cli, gateway.settings, schema.models, services.common.settings"
 
@@ -84,6 +98,7 @@ COPY --from=build /opt/venv /opt/venv
 # imports this same code). Owned by root: the application cannot rewrite its code.
 WORKDIR /app
 COPY . /app
+COPY --from=console /src/gateway/static/console /app/gateway/static/console
 RUN python -m compileall -q /app
 
 USER agenthub:agenthub

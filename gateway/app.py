@@ -24,7 +24,7 @@ from strawberry.types.unset import UNSET
 
 from agenthub import __version__, metrics, tracing
 from agenthub.ratelimit import AsyncLimiter
-from gateway import bad_request, graphiql
+from gateway import bad_request, console, graphiql
 from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
@@ -179,6 +179,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint),
             *rest_router.routes,  # the previous system's REST API (deprecated, supported)
             *([graphiql.vendor_mount()] if settings.development else []),
+            *console.routes(settings.console),  # last: the web console at / (AGENTHUB_CONSOLE=false: off)
         ],
         middleware=[Middleware(RequestContextMiddleware, instance=settings.instance)],
         lifespan=lifespan,

@@ -29,6 +29,7 @@ class GatewaySettings(CommonSettings):
     rate_limit_authenticated: LimitSpec = Field("600/minute", description="Per signed-in user or API key.")
     rate_limit_anonymous: LimitSpec = Field("120/minute", description="Per client IP, for anonymous callers.")
     api_key_cache_seconds: float = Field(60.0, ge=0, description="How long a verified API key is cached.")
+    console: bool = Field(True, description="Serve the web console (web/console) at /.")
     import_dir: Path | None = Field(
         None, description="The only directory REST's /api/rag/ingest reads server-side files from (unset: refused).")
 
