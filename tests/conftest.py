@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from tests.support.stack import Isolation, ServiceProcess, stop_all
+from tests.support.stack import Isolation, ServiceProcess, revive_crashed, stop_all
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
@@ -42,3 +42,11 @@ def echo_service(isolation):
     process = ServiceProcess(isolation, "tests.support.echo_service", "echo").wait_until_consuming()
     yield process
     process.stop()
+
+
+@pytest.fixture(autouse=True)
+def _revive_crashed_services():
+    """A service that crashed during an earlier test is started again first, and reported."""
+    for how in revive_crashed():
+        warnings.warn(f"restarted a crashed test service: {how}", pytest.PytestWarning, stacklevel=1)
+    yield

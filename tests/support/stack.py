@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,22 +92,45 @@ class Isolation:
             client.close()
 
 
+_RUNNING: "weakref.WeakSet[ServiceProcess]" = weakref.WeakSet()
+
+
 class ServiceProcess:
-    """``nameko run`` of one service module, as ``agenthub up`` runs it."""
+    """``nameko run`` of one service module, as ``agenthub up`` runs it.
+
+    One that crashes is started again before the next test (``revive_crashed``,
+    called by an autouse fixture), as ``agenthub up`` would: one crash fails the
+    test it happened in, not every test after it. ``stop`` means stopped for good.
+    """
 
     def __init__(self, isolation: Isolation, module: str, service: str, **env: str) -> None:
-        self.isolation, self.module, self.service = isolation, module, service
+        self.isolation, self.module, self.service, self.extra_env = isolation, module, service, env
         self.log_path = isolation.data_dir / f"{service}-{uuid.uuid4().hex[:6]}.log"
-        argv = [sys.executable, "-m", "nameko", "run", "--config", str(CONFIG_PATH), module]
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(argv, env=isolation.env(**env), cwd=ROOT,
-                                         stdout=self._log, stderr=subprocess.STDOUT)
+        self.stopped = False
+        self._spawn()
+        _RUNNING.add(self)
+
+    def _spawn(self) -> None:
+        argv = [sys.executable, "-m", "nameko", "run", "--config", str(CONFIG_PATH), self.module]
+        self.process = subprocess.Popen(argv, env=self.isolation.env(**self.extra_env), cwd=ROOT,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+
+    def revive(self, timeout: float = 180.0) -> str | None:
+        """Starts the service again if it ended on its own; returns how it had ended, or None."""
+        if self.stopped or self.process.poll() is None:
+            return None
+        how = f"{self.service} had exited with {self.process.returncode} (log: {self.log_path})"
+        self._spawn()
+        self.wait_until_consuming(timeout)
+        return how
 
     def wait_until_consuming(self, timeout: float = 60.0) -> "ServiceProcess":
         wait_for_consumer(self.isolation, self.service, timeout, process=self.process, log_path=self.log_path)
         return self
 
     def terminate(self) -> None:
+        self.stopped = True
         if self.process.poll() is None:
             self.process.terminate()
 
@@ -118,6 +142,11 @@ class ServiceProcess:
             self.process.kill()
             self.process.wait()
         self._log.close()
+
+
+def revive_crashed() -> list[str]:
+    """Restarts every test service that crashed and was not stopped; says which and how they ended."""
+    return [how for process in list(_RUNNING) if (how := process.revive())]
 
 
 def stop_all(processes: list["ServiceProcess"]) -> None:
