@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 import signal
 import sys
 import threading
@@ -24,6 +25,8 @@ from typing import Any
 from agenthub import metrics, tracing
 from schema.agent import RunMode
 from services.agent.config import AgentSettings
+
+log = logging.getLogger("agenthub.agent")
 
 
 class Backend(str, Enum):
@@ -145,6 +148,9 @@ class LocalModel:
         """Starts the worker and waits until the model is loaded."""
         if self.pid is not None:
             return
+        if self._process is not None:  # it died between two uses
+            log.warning("the local model's process had ended (%s); starting a new one",
+                        _describe_exit(self._process.returncode))
         self.close()
         subprocess = _plain_subprocess()
         self._process = subprocess.Popen(

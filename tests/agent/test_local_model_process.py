@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import pytest
 
@@ -12,6 +13,7 @@ from schema.agent import RunMode
 from services.agent.config import AgentSettings
 from services.agent.llm import LocalModel, ModelUnavailable, local_installed
 from services.agent.runner import RunState, Toolbox, run_fixed_plan
+from tests.support.servers import pending_stdin, wait_until
 
 pytestmark = [pytest.mark.unit, pytest.mark.skipif(not local_installed(), reason="the 'local' extra is not installed")]
 
@@ -33,14 +35,38 @@ def model():
     model.close()
 
 
-def test_a_crashed_model_process_is_an_error_naming_the_signal_and_the_next_use_restarts_it(model):
+def test_a_model_process_crashed_mid_generation_is_an_error_naming_the_signal(model):
     assert "".join(model.stream(PROMPT))
-    first = model.pid
-    os.kill(first, signal.SIGSEGV)
-    with pytest.raises(ModelUnavailable, match=r"process ended \(signal SIGSEGV\)"):
-        list(model.stream(PROMPT))
-    assert "".join(model.stream(PROMPT)), "the restarted model answered nothing"
-    assert model.pid not in (None, first)
+    worker = model.pid
+    os.kill(worker, signal.SIGSTOP)  # frozen until it has been handed the prompt
+    wait_until(lambda: _stopped(worker), 10, "the model process frozen")
+    outcome: list[object] = []
+
+    def generate() -> None:
+        try:
+            outcome.append("".join(model.stream(PROMPT)))
+        except ModelUnavailable as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=generate)
+    thread.start()
+    wait_until(lambda: pending_stdin(worker), 30, "the prompt sent")
+    os.kill(worker, signal.SIGSEGV)
+    os.kill(worker, signal.SIGCONT)
+    thread.join(30)
+    assert isinstance(outcome[0], ModelUnavailable), outcome
+    assert "process ended (signal SIGSEGV)" in str(outcome[0])
+    assert "".join(model.stream(PROMPT)), "the next use did not start a new model process"
+    assert model.pid not in (None, worker)
+
+
+def test_a_model_process_that_died_between_uses_is_replaced_unnoticed(model):
+    assert "".join(model.stream(PROMPT))
+    worker = model.pid
+    os.kill(worker, signal.SIGKILL)
+    wait_until(lambda: not _alive(worker), 10, "the model process dead")
+    assert "".join(model.stream(PROMPT))
+    assert model.pid not in (None, worker)
     assert model.count_tokens("two words") >= 2
 
 
@@ -86,3 +112,8 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] == "T"

@@ -18,6 +18,8 @@ A RabbitMQ node needs root (its files belong to the ``rabbitmq`` user):
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
 import shutil
 import signal
@@ -25,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import uuid
 from collections.abc import Callable
@@ -56,6 +59,18 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str, inter
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not within {timeout:g} s")
         time.sleep(interval)
+
+
+def pending_stdin(pid: int) -> int:
+    """Bytes written to process ``pid``'s stdin pipe and not read yet (Linux): lets a test see that a
+    frozen (SIGSTOP) process has been handed its work before it crashes it."""
+    fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        count = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, count)
+        return count[0]
+    finally:
+        os.close(fd)
 
 
 def port_open(port: int) -> bool:
