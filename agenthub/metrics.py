@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,28 @@ from collections.abc import Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
 
 log = logging.getLogger("agenthub.metrics")
+
+
+class _Off:
+    """A metric that records nothing: ``AGENTHUB_METRICS_DISABLED=1`` (``bench/observability.py``'s baseline)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def labels(self, *args, **kwargs) -> "_Off":
+        return self
+
+    def inc(self, *args, **kwargs) -> None:
+        pass
+
+    dec = set = observe = info = inc
+
+    def time(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+
+if os.environ.get("AGENTHUB_METRICS_DISABLED", "").lower() in ("1", "true", "yes"):
+    Counter = Gauge = Histogram = Info = _Off  # type: ignore[misc,assignment]
 
 CODES = frozenset({
     "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT",
@@ -77,6 +100,50 @@ LLM_TOKENS = Counter("agenthub_llm_tokens_total", "Model tokens, by backend and 
                      ["backend", "kind"])
 AGENT_RUNS = Counter("agenthub_agent_runs_total", "Agent runs, by mode and outcome.", ["mode", "outcome"])
 AGENT_STEPS = Counter("agenthub_agent_steps_total", "Agent steps (tool calls), by tool.", ["tool"])
+
+
+class IngestionJobs:
+    """Ingestion jobs by status and the age of the oldest queued one, read from SQL at scrape
+    time (``stats() -> ({status: count}, oldest queued epoch or None)``). Every rag instance
+    reads the same table: aggregate with ``max``, not ``sum``."""
+
+    def __init__(self, stats) -> None:
+        self.stats = stats
+
+    def describe(self) -> list:
+        return []  # nothing to query when registering
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        try:
+            counts, oldest = self.stats()
+        except Exception:  # the database is down: no series rather than a failed scrape
+            log.warning("ingestion job metrics unavailable", exc_info=True)
+            return
+        jobs = GaugeMetricFamily("agenthub_ingestion_jobs", "Ingestion jobs in the table, by status.",
+                                 labels=["status"])
+        for status, count in sorted(counts.items()):
+            jobs.add_metric([status], count)
+        yield jobs
+        yield GaugeMetricFamily("agenthub_ingestion_oldest_queued_seconds",
+                                "Age of the oldest queued ingestion job (0: none queued).",
+                                value=max(0.0, time.time() - oldest) if oldest else 0.0)
+
+
+_jobs_registered = False
+_jobs_lock = threading.Lock()
+
+
+def register_ingestion_jobs(stats) -> None:
+    """Once per process (the registry refuses a second collector of the same names)."""
+    global _jobs_registered
+    from prometheus_client import REGISTRY
+
+    with _jobs_lock:
+        if not _jobs_registered:
+            REGISTRY.register(IngestionJobs(stats))
+            _jobs_registered = True
 
 
 def code_of(error: BaseException | None) -> str:

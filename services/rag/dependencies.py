@@ -8,7 +8,20 @@ from __future__ import annotations
 import redis
 from nameko.extensions import DependencyProvider
 
+from agenthub import metrics
 from services.rag.settings import RagSettings, get_rag_settings
+
+
+def job_stats(engine) -> tuple[dict[str, int], float | None]:
+    """Jobs by status, and when the oldest queued one was created (epoch s): for /metrics."""
+    from sqlalchemy import func, select
+
+    from services.rag.jobs import JobRow
+
+    with engine.connect() as connection:
+        counts = dict(connection.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all())
+        oldest = connection.execute(select(func.min(JobRow.created_at)).where(JobRow.status == "QUEUED")).scalar()
+    return {str(status).lower(): int(count) for status, count in counts.items()}, oldest
 
 
 def build_library(settings: RagSettings, redis_client, store=None):
@@ -55,6 +68,8 @@ class RagLibrary(DependencyProvider):
         self.redis = redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10,
                                           health_check_interval=30)
         self.library = build_library(self.settings, self.redis)
+        engine = self.library.catalog.engine
+        metrics.register_ingestion_jobs(lambda: job_stats(engine))
 
     def stop(self) -> None:
         self.library.store.close()

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY, generate_latest
 
-import agenthub.metrics  # noqa: F401 - declares the families
+from agenthub.metrics import IngestionJobs  # the module declares the other families
 from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.unit
@@ -30,6 +30,9 @@ def declared() -> tuple[set[str], set[str]]:
         if match and not match[1].endswith("_created"):  # the creation time of a counter without labels
             families.add(match[1])
             series.update(match[1] + suffix for suffix in SUFFIXES.get(match[2], ("",)))
+    for family in IngestionJobs(lambda: ({"queued": 1}, 0.0)).collect():  # registered by rag processes only
+        families.add(family.name)
+        series.add(family.name)
     return families, series
 
 
