@@ -50,7 +50,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False,
-                            proxy_headers=True, timeout_graceful_shutdown=10)
+                            proxy_headers=True, timeout_graceful_shutdown=10,
+                            ws_max_size=settings.max_json_bytes)  # one WebSocket message: the JSON body limit
     server = uvicorn.Server(config)
     if args.reuse_port:
         from agenthub.scale import shared_socket

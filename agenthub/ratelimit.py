@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-# KEYS[1] window key; ARGV: now_ms, window_ms, limit, member, cost(0 = peek, 1 = hit)
+# KEYS[1] window key; ARGV: now_ms, window_ms, limit, member, cost (0 = peek; N: N units, all or none)
 SLIDING_WINDOW = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -25,16 +25,17 @@ local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
-if count >= limit then
+local cost = tonumber(ARGV[5])
+if count + math.max(cost, 1) > limit then
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   local retry = window
   if oldest[2] then retry = tonumber(oldest[2]) + window - now end
   return {0, count, retry}
 end
-if tonumber(ARGV[5]) > 0 then
-  redis.call('ZADD', key, now, ARGV[4])
+if cost > 0 then
+  for i = 1, cost do redis.call('ZADD', key, now, ARGV[4] .. ':' .. i) end
   redis.call('PEXPIRE', key, window)
-  count = count + 1
+  count = count + cost
 end
 return {1, count, 0}
 """
@@ -78,9 +79,9 @@ def _decision(reply) -> Decision:
     return Decision(bool(allowed), count, max(1, math.ceil(retry_ms / 1000)) if not allowed else 0)
 
 
-def _args(limit: Limit, hit: bool, now: float | None) -> list:
+def _args(limit: Limit, cost: int, now: float | None) -> list:
     now_ms = int((now if now is not None else time.time()) * 1000)
-    return [now_ms, limit.seconds * 1000, limit.requests, f"{now_ms}-{uuid.uuid4().hex}", 1 if hit else 0]
+    return [now_ms, limit.seconds * 1000, limit.requests, f"{now_ms}-{uuid.uuid4().hex}", cost]
 
 
 class SyncLimiter:
@@ -90,11 +91,11 @@ class SyncLimiter:
         self.prefix = prefix
         self._script = client.register_script(SLIDING_WINDOW)
 
-    def hit(self, name: str, limit: Limit, now: float | None = None) -> Decision:
-        return _decision(self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, True, now)))
+    def hit(self, name: str, limit: Limit, now: float | None = None, cost: int = 1) -> Decision:
+        return _decision(self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, cost, now)))
 
     def peek(self, name: str, limit: Limit, now: float | None = None) -> Decision:
-        return _decision(self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, False, now)))
+        return _decision(self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, 0, now)))
 
 
 class AsyncLimiter:
@@ -104,5 +105,6 @@ class AsyncLimiter:
         self.prefix = prefix
         self._script = client.register_script(SLIDING_WINDOW)
 
-    async def hit(self, name: str, limit: Limit, now: float | None = None) -> Decision:
-        return _decision(await self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, True, now)))
+    async def hit(self, name: str, limit: Limit, now: float | None = None, cost: int = 1) -> Decision:
+        """Take ``cost`` units at once, or none when fewer are left."""
+        return _decision(await self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, cost, now)))

@@ -6,11 +6,14 @@ object describes everything a process reads from its environment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schema.permissions import parse_role_grants
 
 
 DEVELOPMENT_JWT_SECRET = "agenthub-development-only-secret-do-not-deploy"
@@ -45,6 +48,15 @@ class CommonSettings(BaseSettings):
     jwt_issuer: str = "agenthub"
     jwt_audience: str = "agenthub-api"
     access_token_ttl: int = Field(900, ge=30, description="Access token lifetime, seconds.")
+    role_grants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Permissions added to roles, e.g. {"user": ["query:sql"]}; every process must agree.')
+
+    @field_validator("role_grants")
+    @classmethod
+    def _known_grants(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        parse_role_grants(json.dumps(value))  # unknown roles or permissions stop the process at start
+        return value
 
     @property
     def development(self) -> bool:

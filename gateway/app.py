@@ -29,11 +29,13 @@ from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
 from gateway.graphql.errors import apply_convention
+from gateway.graphql.live import RevocationWatch
 from gateway.graphql.rag.download import DOWNLOAD_PATH, download
 from gateway.graphql.schema import build_schema
-from gateway.health import check_services
+from gateway.health import SharedHealth, check_services
+from gateway.limits import EdgeLimits
 from gateway.requests import RequestContextMiddleware
-from gateway.rest import router as rest_router
+from gateway.rest import edge_refusal, router as rest_router
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from schema.errors import Unauthenticated
@@ -161,9 +163,12 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         app.state.redis = redis
         app.state.edge = EdgeAuthenticator(settings, redis, rpc)
         app.state.limiter = AsyncLimiter(redis, settings.redis_prefix)
+        app.state.live = RevocationWatch(redis, settings.redis_prefix)
+        app.state.health = SharedHealth(rpc, settings.ready_timeout, settings.health_cache_seconds)
         try:
             yield
         finally:
+            await app.state.live.close()
             await rpc.close()
             await redis.aclose()
             tracing.shutdown()
@@ -181,7 +186,9 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             *([graphiql.vendor_mount()] if settings.development else []),
             *console.routes(settings.console),  # last: the web console at / (AGENTHUB_CONSOLE=false: off)
         ],
-        middleware=[Middleware(RequestContextMiddleware, instance=settings.instance)],
+        # Request ids outermost (a refusal is logged too), then the limits before anything reads a body.
+        middleware=[Middleware(RequestContextMiddleware, instance=settings.instance),
+                    Middleware(EdgeLimits, settings=settings, shape=edge_refusal)],
         lifespan=lifespan,
     )
     app.state.settings = settings

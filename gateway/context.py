@@ -38,6 +38,7 @@ class Context:
     auth_error: AgentHubError | None = None
     connection_params: dict[str, Any] | None = None
     denials: list[tuple[str, str]] = field(default_factory=list)
+    open_subscriptions: int = 0  # on this WebSocket (gateway/graphql/live.py)
 
     @property
     def client_ip(self) -> str | None:

@@ -40,3 +40,32 @@ async def check_service(rpc: RpcClient, name: str, timeout: float,
 async def check_services(rpc: RpcClient, timeout: float,
                          context: Mapping[str, Any] | None = None) -> list[ServiceStatus]:
     return list(await asyncio.gather(*(check_service(rpc, name, timeout, context) for name in SERVICES)))
+
+
+class SharedHealth:
+    """One health poll answers every caller for ``ttl`` seconds (and concurrent callers share one poll):
+    40 ``health`` subscribers cost three RPCs per interval, not 120, and a flood of anonymous
+    ``health`` queries costs the services nothing more."""
+
+    def __init__(self, rpc: RpcClient, timeout: float, ttl: float) -> None:
+        self.rpc, self.timeout, self.ttl = rpc, timeout, ttl
+        self._value: list[ServiceStatus] | None = None
+        self._at = 0.0
+        self._inflight: asyncio.Future | None = None
+        self.polls = 0
+
+    async def statuses(self) -> list[ServiceStatus]:
+        if self._value is not None and time.monotonic() - self._at < self.ttl:
+            return self._value
+        if self._inflight is None:
+            self._inflight = asyncio.ensure_future(self._poll())
+        return await asyncio.shield(self._inflight)
+
+    async def _poll(self) -> list[ServiceStatus]:
+        try:
+            self.polls += 1
+            value = await check_services(self.rpc, self.timeout)
+            self._value, self._at = value, time.monotonic()
+            return value
+        finally:
+            self._inflight = None

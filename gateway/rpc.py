@@ -17,6 +17,9 @@ What it guarantees to the gateway:
   request id and the call-id stack to the service;
 * registered domain errors come back as their own types (``schema.errors``),
   anything else as ``RemoteError``;
+* a request body over ``max_message_bytes`` (64 MiB, half RabbitMQ's 128 MiB
+  ``max_message_size``) is refused here with ``PayloadTooLarge``: the broker
+  would close the shared channel for it, failing every call in flight;
 * on connection loss every pending call fails at once with
   ``ServiceUnavailable`` and the client reconnects with capped, jittered backoff.
 
@@ -48,11 +51,12 @@ from pamqp.commands import Basic
 
 from agenthub import metrics, tracing
 from agenthub.logs import redact_url
-from schema.errors import ServiceUnavailable, Timeout, from_wire
+from schema.errors import PayloadTooLarge, ServiceUnavailable, Timeout, from_wire
 
 log = logging.getLogger(__name__)
 
 CONTEXT_HEADER_PREFIX = "nameko."
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
 class RpcClient:
@@ -64,7 +68,9 @@ class RpcClient:
         default_timeout: float = 10.0,
         name: str = "gateway",
         max_backoff: float = 5.0,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
+        self.max_message_bytes = max_message_bytes
         self.amqp_uri = amqp_uri
         self.exchange_name = exchange
         self.default_timeout = default_timeout
@@ -224,6 +230,10 @@ class RpcClient:
         raw_channel = self._raw_channel
         if not self._ready.is_set() or raw_channel is None:
             raise ServiceUnavailable("The message broker is not reachable.", {"service": service})
+        body = json.dumps({"args": list(args), "kwargs": dict(kwargs or {})}).encode()
+        if len(body) > self.max_message_bytes:
+            raise PayloadTooLarge(f"The request to {service} is larger than {self.max_message_bytes} bytes.",
+                                  {"service": service, "limit": self.max_message_bytes})
         correlation_id = str(uuid.uuid4())
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
@@ -238,7 +248,6 @@ class RpcClient:
             expiration=str(int(timeout * 1000)),  # ms, as aio-pika encoded it
             headers=headers,
         )
-        body = json.dumps({"args": list(args), "kwargs": dict(kwargs or {})}).encode()
         try:
             async with asyncio.timeout(timeout):  # one deadline for confirm + reply, no extra task
                 try:

@@ -20,6 +20,16 @@ class GatewaySettings(CommonSettings):
     max_query_depth: int = Field(10, ge=1)
     max_aliases: int = Field(15, ge=1)
     max_tokens: int = Field(2000, ge=1)
+    max_json_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON (non-multipart) request body, bytes.")
+    max_multipart_bytes: int = Field(100 * 1024 * 1024, ge=1024,
+                                     description="Largest multipart (upload) request, all files together, bytes.")
+    max_json_depth: int = Field(64, ge=4, description="Deepest nesting of arrays/objects in a JSON body.")
+    max_subscriptions_per_connection: int = Field(10, ge=1, description="Open subscriptions on one WebSocket.")
+    max_subscriptions_per_ip: int = Field(50, ge=1, description="Open subscriptions from one client address.")
+    subscription_max_seconds: float = Field(3600.0, gt=0, description="Longest life of one subscription.")
+    health_cache_seconds: float = Field(1.0, ge=0, description="How long one health poll answers every caller.")
+    introspection: bool | None = Field(
+        None, description="Serve GraphQL introspection (unset: only in development).")
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to open the GraphQL WebSocket (empty: same origin only).",
@@ -32,6 +42,10 @@ class GatewaySettings(CommonSettings):
     console: bool = Field(True, description="Serve the web console (web/console) at /.")
     import_dir: Path | None = Field(
         None, description="The only directory REST's /api/rag/ingest reads server-side files from (unset: refused).")
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.development if self.introspection is None else self.introspection
 
     @cached_property
     def authenticated_limit(self) -> Limit:

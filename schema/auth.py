@@ -34,6 +34,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from schema.permissions import Permission, Role
+from schema.validation import plain_text
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 T = TypeVar("T")
@@ -77,7 +78,9 @@ class LoginInput(_Input):
 class ApiKeyInput(_Input):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Permission] = Field(min_length=1, max_length=len(Permission))
-    expires_at: datetime | None = None
+    expires_at: datetime | None = None  # none: the longest allowed (AGENTHUB_API_KEY_MAX_DAYS)
+
+    _plain = field_validator("name")(classmethod(lambda cls, v: plain_text(v)))
 
 
 class AuditFilter(_Input):

@@ -66,6 +66,13 @@ class BadUserInput(AgentHubError):
 
 
 @register
+class PayloadTooLarge(AgentHubError):
+    """A request or message over a size limit; ``details["limit"]`` is the limit in bytes."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+@register
 class NotFound(AgentHubError):
     code = "NOT_FOUND"
 

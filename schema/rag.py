@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.errors import BadUserInput
+from schema.validation import plain_text
 
 MAX_TOP_K = 50
 DEFAULT_TOP_K = 5
@@ -108,6 +109,8 @@ class IngestTextInput(_Input):
     collection: str | None = Field(None, max_length=200)
     metadata: dict[str, Any] | None = None
 
+    _plain = field_validator("title")(classmethod(lambda cls, v: plain_text(v)))
+
     _metadata = field_validator("metadata")(classmethod(lambda cls, v: _check_metadata(v)))
 
 
@@ -125,14 +128,16 @@ class UploadInput(_Input):
     @classmethod
     def _plain_name(cls, value: str) -> str:
         name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
-        if not name or name in {".", ".."} or any(ord(c) < 32 for c in name):
+        if not name or name in {".", ".."}:
             raise ValueError("must be a file name")
-        return name
+        return plain_text(name)
 
 
 class CreateCollectionInput(_Input):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/]+$")
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^/]+$")
     visibility: Visibility = Visibility.PRIVATE
+
+    _plain = field_validator("name")(classmethod(lambda cls, v: plain_text(v)))
 
 
 class AddMemberInput(_Input):

@@ -7,6 +7,7 @@ broke. Nothing is rewritten: a value is accepted as sent, or refused.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -14,6 +15,18 @@ from pydantic import BaseModel, ValidationError
 from schema.errors import BadUserInput
 
 M = TypeVar("M", bound=BaseModel)
+
+# Control characters (C0, DEL, C1) and the bidirectional overrides/isolates that make
+# "gpj.exe" read as "exe.jpg": refused in titles, names and file names, which end up in
+# headers (Content-Disposition), logs and other users' screens.
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def plain_text(value: str | None) -> str | None:
+    """A field validator: refuses control characters and bidi controls, changes nothing."""
+    if value is not None and UNSAFE_TEXT.search(value):
+        raise ValueError("must not contain control characters or bidirectional text controls")
+    return value
 
 
 def camel(name: str) -> str:

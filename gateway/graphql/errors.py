@@ -19,7 +19,7 @@ log = logging.getLogger("agenthub.gateway")
 
 CODES = frozenset({
     "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT",
-    "RATE_LIMITED", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL",
+    "RATE_LIMITED", "PAYLOAD_TOO_LARGE", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL",
 })
 MASKED_MESSAGE = "Unexpected error."
 

@@ -1,15 +1,17 @@
 """Per GraphQL operation: re-check revocation on long-lived WebSockets, apply
 the rate limit, and audit permission denials.
 
-Counting per operation (not per field or alias) means an aliased or batched
-request cannot multiply its budget.
+One budget per owner: a user's tokens and API keys all draw on ``user:<id>``,
+so more keys do not mean more requests. An operation costs the sum of its root
+fields' costs (``FIELD_COSTS``, default 1), aliases included: fifteen aliased
+``ask`` fields cost fifteen ``ask``s, not one request.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from graphql import GraphQLError
+from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
@@ -17,6 +19,43 @@ from agenthub import metrics
 from gateway.requests import annotate
 from schema.errors import RateLimited, Unauthenticated
 from schema.models import Outcome
+
+
+# What a root field costs against the caller's budget: model calls and ingestion cost more than reads.
+FIELD_COSTS = {
+    "ask": 10, "search": 3, "runAgent": 20, "agentRun": 20, "uploadDocuments": 10, "ingestText": 5,
+    "download": 5,  # GET /rag/documents/{id}/download
+}
+
+
+def operation_cost(document, operation_name: str | None, costs: dict[str, int] = FIELD_COSTS) -> int:
+    """The cost of the operation that will run: its root fields (through fragments), at least 1."""
+    if document is None:
+        return 1
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if not isinstance(d, OperationDefinitionNode)
+                 and getattr(d, "name", None) is not None}
+    operation = next((o for o in operations if operation_name is None or
+                      (o.name is not None and o.name.value == operation_name)), None)
+    if operation is None:
+        return 1
+    total, seen = 0, set()
+
+    def walk(selection_set) -> None:
+        nonlocal total
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += costs.get(selection.name.value, 1)
+            elif isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    walk(fragment.selection_set)
+
+    walk(operation.selection_set)
+    return max(1, total)
 
 
 class OperationGuard(SchemaExtension):
@@ -45,7 +84,11 @@ class OperationGuard(SchemaExtension):
         await audit_denials(context)
 
     async def _limit(self, context) -> None:
-        await enforce_rate_limit(context, self.execution_context.operation_name or "anonymous")
+        execution = self.execution_context
+        # Anonymous callers pay one unit per field: the costly fields would refuse them anyway.
+        costs = FIELD_COSTS if context.principal is not None else {}
+        cost = operation_cost(execution.graphql_document, execution.operation_name, costs)
+        await enforce_rate_limit(context, execution.operation_name or "anonymous", cost)
 
 
 async def audit_denials(context) -> None:
@@ -56,19 +99,18 @@ async def audit_denials(context) -> None:
     context.denials.clear()
 
 
-async def enforce_rate_limit(context, operation: str) -> None:
-    """Count one operation against the caller's budget; raise ``RateLimited`` when it is spent.
+async def enforce_rate_limit(context, operation: str, cost: int = 1) -> None:
+    """Count ``cost`` units against the owner's budget; raise ``RateLimited`` when it is spent.
 
     Shared by GraphQL operations and REST routes (gateway/rest), so both draw on one budget.
     """
     settings = context.settings
     principal = context.principal
     if principal is not None:
-        name = f"apikey:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
-        limit = settings.authenticated_limit
+        name, limit = f"user:{principal.user_id}", settings.authenticated_limit  # tokens and keys alike
     else:
         name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
-    decision = await context.limiter.hit(name, limit)
+    decision = await context.limiter.hit(name, limit, cost=min(cost, limit.requests))
     if decision.allowed:
         return
     annotate(outcome="RATE_LIMITED")

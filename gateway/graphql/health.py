@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
+from gateway.graphql.live import live
 from gateway.graphql.permissions import public
 from gateway.health import ServiceStatus, check_services
 from schema.errors import BadUserInput
@@ -44,7 +45,9 @@ class SystemHealth:
 
 async def system_health(info: Info[Context, None]) -> SystemHealth:
     context = info.context
-    statuses = await check_services(context.rpc, context.settings.ready_timeout, context.rpc_context())
+    shared = getattr(context.request.app.state, "health", None)
+    statuses = (await shared.statuses() if shared is not None
+                else await check_services(context.rpc, context.settings.ready_timeout, context.rpc_context()))
     overall = HealthStatus.UP if all(s.status is Status.UP for s in statuses) else HealthStatus.DOWN
     return SystemHealth(status=overall, services=[ServiceHealth.from_status(s) for s in statuses])
 
@@ -63,6 +66,11 @@ class HealthSubscription:
                      ) -> AsyncGenerator[SystemHealth, None]:
         if not 1.0 <= interval_seconds <= 3600:
             raise BadUserInput.for_fields({"intervalSeconds": "must be between 1 and 3600"})
-        while True:
-            yield await system_health(info)
-            await asyncio.sleep(interval_seconds)
+        async for health in live(info, _every(info, interval_seconds)):
+            yield health
+
+
+async def _every(info: Info[Context, None], interval_seconds: float) -> AsyncGenerator[SystemHealth, None]:
+    while True:
+        yield await system_health(info)
+        await asyncio.sleep(interval_seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -22,6 +23,7 @@ from gateway.graphql.errors import ErrorConvention
 from gateway.graphql.guard import OperationGuard
 from gateway.graphql.metrics import OperationMetrics
 from gateway.graphql.health import HealthQuery, HealthSubscription
+from gateway.graphql.inputs import InputLimits
 from gateway.graphql.rag.mutations import RagMutation
 from gateway.graphql.rag.queries import RagQuery
 from gateway.graphql.rag.subscriptions import RagSubscription
@@ -57,19 +59,23 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
+    extensions = [
+        OperationMetrics,  # first in, last out: it sees the errors with their codes
+        ErrorConvention,
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        OperationGuard,  # after ValidationCache: it appends to the validation errors
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: AddValidationRules(limit_rules),
+        InputLimits,
+    ]
+    if not settings.introspection_enabled:  # production: the schema is published as schema.graphql instead
+        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            OperationMetrics,  # first in, last out: it sees the errors with their codes
-            ErrorConvention,
-            lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
-            OperationGuard,  # after ValidationCache: it appends to the validation errors
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules(limit_rules),
-        ],
+        extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
     )
 

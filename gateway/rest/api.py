@@ -8,7 +8,7 @@ operation, in the same order and with the same code:
 1. identity from the edge (``Context.authenticate``, gateway/auth.py);
 2. the caller's rate limit (``enforce_rate_limit``, shared with GraphQL);
 3. the permission (``Identity.can``), a denial audited like GraphQL's;
-4. the body, bounded (gateway/rest/limits.py) and validated by the model;
+4. the body (already bounded by the edge limits, gateway/limits.py), validated by the model;
 5. the handler, which calls the services over the gateway's RPC client.
 
 Errors come back in the previous system's shapes (see ``docs/rest.md``).
@@ -29,9 +29,8 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.auth import credential_from
 from gateway.context import Context
-from gateway.graphql.guard import audit_denials, enforce_rate_limit
+from gateway.graphql.guard import FIELD_COSTS, audit_denials, enforce_rate_limit
 from gateway.requests import annotate, current_request_id
-from gateway.rest.limits import JSON_LIMIT, MULTIPART_LIMIT, PayloadTooLarge, limited
 from schema.errors import AgentHubError, Unauthenticated
 from schema.permissions import Permission
 
@@ -79,6 +78,7 @@ class RestRoute:
     body: type[BaseModel] | None = None  # JSON request body
     multipart: bool = False  # multipart/form-data, field ``files``
     status: int = 200
+    cost: str | None = None  # the GraphQL field whose rate-limit cost it has (guard.FIELD_COSTS)
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # code → (status, message), route-specific
 
     @property
@@ -155,6 +155,17 @@ def rest_credential(headers) -> str | None:
     return credential_from(headers)
 
 
+def refusal(route: RestRoute, status: int, error: AgentHubError) -> Response:
+    """An edge refusal (gateway/limits.py) of a request to ``route``, in the previous system's shape."""
+    if status == 413:
+        return JSONResponse({route.message_key: error.message}, status_code=413)
+    if status == 400:
+        return validation_error(route, {"body": error.message}).response()
+    if error.code == "UNAUTHENTICATED" and error.details.get("reason") == "missing":
+        return RestError(401, {"message": TOKEN_MISSING}).response()
+    return from_domain_error(route, error).response()
+
+
 def _pydantic_fields(exc: ValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
     for error in exc.errors():
@@ -164,7 +175,7 @@ def _pydantic_fields(exc: ValidationError) -> dict[str, str]:
 
 
 async def _json_body(route: RestRoute, request: Request) -> Any:
-    raw = await limited(request, JSON_LIMIT).body()
+    raw = await request.body()
     try:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError):
@@ -180,9 +191,7 @@ async def _files(route: RestRoute, request: Request) -> list[UploadFile]:
     if not content_type.lower().startswith("multipart/form-data"):
         raise validation_error(route, {"files": "send multipart/form-data with one 'files' field per file"})
     try:
-        form = await limited(request, MULTIPART_LIMIT).form(max_files=MAX_FILES, max_fields=MAX_FORM_FIELDS)
-    except PayloadTooLarge:
-        raise
+        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FORM_FIELDS)
     except Exception as exc:  # starlette's MultiPartException / HTTPException: a malformed or oversized form
         detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or "is not a valid multipart form"
         raise validation_error(route, {"files": str(detail)}) from None
@@ -203,7 +212,8 @@ def endpoint(route: RestRoute) -> Callable[[Request], Awaitable[Response]]:
             try:
                 credential = rest_credential(request.headers)
                 await context.authenticate(credential)
-                await enforce_rate_limit(context, f"rest:{route.name}")
+                cost = FIELD_COSTS.get(route.cost or "", 1) if context.principal is not None else 1
+                await enforce_rate_limit(context, f"rest:{route.name}", cost)
                 if route.needs_token:
                     _require(route, context, credential)
                 if route.body is not None:
@@ -218,9 +228,6 @@ def endpoint(route: RestRoute) -> Callable[[Request], Awaitable[Response]]:
         except RestError as exc:
             annotate(outcome=str(exc.status))
             return exc.response()
-        except PayloadTooLarge as exc:
-            annotate(outcome="413")
-            return JSONResponse({route.message_key: str(exc)}, status_code=413)
         except AgentHubError as exc:
             error = from_domain_error(route, exc)
             annotate(outcome=exc.code)

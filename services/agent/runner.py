@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schema.agent import Citation, ConversationMessage, EventType, MessageRole, RunMode, Step, Usage
+from schema.errors import Unauthenticated
 from services.agent.llm import ModelUnavailable
 from services.agent.sql import QueryFailed, SqlDatabase, UnsafeQuery
 from services.agent.store import RunEvents
@@ -62,13 +63,16 @@ class RunState:
     events: RunEvents
     deadline: float
     is_cancelled: Callable[[], bool] = lambda: False
+    still_valid: Callable[[], None] | None = None  # raises Unauthenticated once the caller's token is revoked
     steps: list[Step] = field(default_factory=list)
     citations: dict[str, Citation] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     _checked_at: float = 0.0
+    _identity_checked_at: float = 0.0
 
     def check(self, force: bool = False) -> None:
-        """Raise when the run timed out or was cancelled; the cancel flag is polled at most 5 times a second."""
+        """Raise when the run timed out, was cancelled or its caller's session ended; the cancel flag is
+        polled at most 5 times a second, the caller's token at most once a second."""
         now = time.monotonic()
         if now > self.deadline:
             raise RunFailed("The run took longer than its time limit.", code="TIMEOUT")
@@ -76,6 +80,18 @@ class RunState:
             self._checked_at = now
             if self.is_cancelled():
                 raise RunCancelled()
+        if force or now - self._identity_checked_at > 1.0:
+            self.check_identity()
+
+    def check_identity(self) -> None:
+        """Logout, session revocation and deactivation reach a running run here."""
+        self._identity_checked_at = time.monotonic()
+        if self.still_valid is None:
+            return
+        try:
+            self.still_valid()
+        except Unauthenticated:
+            raise RunFailed("Your session ended, so the run was stopped.", "UNAUTHENTICATED") from None
 
     def cite(self, hit: dict[str, Any]) -> int:
         """Numbers a passage for the model and emits CITATION the first time it is seen."""
@@ -99,8 +115,12 @@ class Toolbox:
         self.tool_timeout, self.top_k = tool_timeout, top_k
 
     def _call(self, tool: str, arguments: dict[str, Any], fn: Callable[[], tuple[Any, str]]) -> Any:
-        """Runs one tool: its errors become results the model can read, never crashes."""
+        """Runs one tool: its errors become results the model can read, never crashes.
+
+        The caller's token is checked again first: a run of a user who logged out or was
+        deactivated ends here instead of querying on their behalf."""
         self.state.check()
+        self.state.check_identity()
         self.state.events.emit(EventType.TOOL_CALL, tool=tool, data={"arguments": arguments})
         started = time.perf_counter()
         error = False

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -32,6 +33,7 @@ from schema.agent import (
 )
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, RateLimited, ServiceUnavailable
 from schema.models import Identity
+from schema.permissions import Permission
 from services.agent.config import AgentSettings
 from services.agent.llm import Backend, LocalModel, openai_generator, select_backend
 from services.agent.runner import (
@@ -45,7 +47,7 @@ from services.agent.runner import (
     run_fixed_plan,
     run_retrieval_only,
 )
-from services.agent.sql import SqlDatabase
+from services.agent.sql import OwnDatabase, SqlDatabase, same_database
 from services.agent.store import ConversationStore, RunEvents, RunStore, SystemPrompts, fit_history, last_seq
 
 log = logging.getLogger("agenthub.agent")
@@ -56,6 +58,15 @@ Spawn = Callable[[Callable[[], None], str], Any]
 """``spawn(fn, run_id)`` starts ``fn`` in the background and returns a handle with ``kill``/``wait``."""
 
 
+@dataclass(frozen=True)
+class RunTools:
+    """What one run may use, decided from the caller's permissions before it starts."""
+
+    search: Search | None
+    database: SqlDatabase | None
+    still_valid: Callable[[], None] | None = None
+
+
 class AgentRuntime:
     """Everything a run needs, built once per process."""
 
@@ -64,6 +75,9 @@ class AgentRuntime:
         self.backend = select_backend(settings)
         self.generator = openai_generator(settings) if self.backend is Backend.OPENAI else None
         self.local_model = LocalModel(settings) if self.backend is Backend.LOCAL else None
+        if settings.sql_url and same_database(settings.sql_url, settings.auth_database_url()):
+            raise OwnDatabase("AGENTHUB_SQL_URL is AgentHub's own auth database (AGENTHUB_DATABASE_URL): "
+                              "the agent refuses to query it.")
         self.database = (SqlDatabase.from_url(settings.sql_url, timeout=settings.sql_timeout,
                                               row_cap=settings.sql_row_cap, tables=settings.sql_tables)
                          if settings.sql_url else None)
@@ -94,14 +108,20 @@ class AgentRuntime:
         if self.database is not None:
             try:
                 self.database.load_schema()
+            except OwnDatabase:
+                raise  # a configuration error: the service does not start
             except Exception as error:
                 log.error("query_database: cannot read the database schema: %s: %s", type(error).__name__, error)
 
     # -- entrypoint operations -------------------------------------------------------------
 
-    def start(self, identity: Identity, message: str, conversation_id: str | None, search: Search | None
-              ) -> RunStarted:
+    def start(self, identity: Identity, message: str, conversation_id: str | None, search: Search | None,
+              still_valid: Callable[[], None] | None = None) -> RunStarted:
+        """Tools the caller may not use are not offered: searching needs ``read:rag``, the database
+        ``query:sql``; ``still_valid`` re-checks the caller's token before each tool call."""
         message = _validate_message(message)
+        search = search if identity.can(Permission.READ_RAG) else None
+        tools = RunTools(search, self.database if identity.can(Permission.QUERY_SQL) else None, still_valid)
         conversation = self.conversations.get(identity.user_id, conversation_id) if conversation_id else None
         if len(self.active) >= self.settings.agent_max_runs:
             raise ServiceUnavailable("The agent is busy with other runs. Try again shortly.", {"service": "agent"})
@@ -121,7 +141,7 @@ class AgentRuntime:
             events.emit(EventType.RUN_STARTED, data={"mode": record.mode.value, "model": record.model,
                                                       "conversationId": conversation.id})
             self.active[record.id] = self.spawn(
-                lambda: self._execute(record, identity.user_id, message, history, search, events), record.id)
+                lambda: self._execute(record, identity.user_id, message, history, tools, events), record.id)
         except Exception:
             self.runs.release_slot(identity.user_id, run_id)
             raise
@@ -152,7 +172,7 @@ class AgentRuntime:
         return self.runs.get(run_id, identity.user_id)
 
     def set_system_prompt(self, identity: Identity, prompt: str | None) -> str:
-        if not identity.is_admin:
+        if not identity.can(Permission.WRITE_SYSTEM):
             raise Forbidden("Only administrators may change the system prompt.")
         if prompt is not None and (not isinstance(prompt, str) or len(prompt) > MAX_SYSTEM_PROMPT_CHARS):
             raise BadUserInput.for_fields({"prompt": f"must be text of at most {MAX_SYSTEM_PROMPT_CHARS} characters"})
@@ -167,10 +187,10 @@ class AgentRuntime:
     # -- the run itself ----------------------------------------------------------------------
 
     def _execute(self, record: RunRecord, owner: str, message: str, history: list[ConversationMessage],
-                 search: Search | None, events: RunEvents) -> None:
+                 tools: "RunTools", events: RunEvents) -> None:
         state = RunState(events=events, deadline=time.monotonic() + self.settings.agent_run_timeout,
-                         is_cancelled=lambda: self.runs.cancel_requested(record.id))
-        toolbox = Toolbox(state, search, self.database, self.settings.agent_tool_timeout,
+                         is_cancelled=lambda: self.runs.cancel_requested(record.id), still_valid=tools.still_valid)
+        toolbox = Toolbox(state, tools.search, tools.database, self.settings.agent_tool_timeout,
                           self.settings.agent_search_top_k)
         ended = "failed"
         try:

@@ -41,9 +41,11 @@ class AgentService:
     def start_run(self, message: str, conversation_id: str | None = None) -> dict:
         """Starts a run and returns ``RunStarted`` at once; rag is called with the caller's identity."""
         identity = self.caller.require(Permission.WRITE_AGENT)
+        self.caller.require(Permission.READ_AGENT)  # its answer and events are read back: checked before it runs
         rag = self.rag  # bound to this worker's context: the caller's token travels with every search
         started = self.runtime.start(identity, message, conversation_id,
-                                     search=lambda query, top_k: rag.search(query, top_k=top_k))
+                                     search=lambda query, top_k: rag.search(query, top_k=top_k),
+                                     still_valid=self.caller.still_valid)
         return started.model_dump(mode="json")
 
     @rpc
@@ -92,7 +94,7 @@ class AgentService:
     @rpc
     def set_system_prompt(self, prompt: str | None) -> str:
         """Admins only; audited. ``None`` or empty restores the default."""
-        identity = self.caller.require(Permission.WRITE_AGENT)
+        identity = self.caller.require()  # the runtime refuses without write:system, audited here
         try:
             prompt = self.runtime.set_system_prompt(identity, prompt)
         except Forbidden:

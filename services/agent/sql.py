@@ -194,6 +194,28 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+class OwnDatabase(ValueError):
+    """AGENTHUB_SQL_URL names AgentHub's own auth database (password hashes, refresh tokens)."""
+
+
+# Tables that only AgentHub's auth database has together: never offered to a model.
+AUTH_TABLES = frozenset({"users", "sessions", "refresh_tokens", "api_keys", "audit_events"})
+
+
+def same_database(url: str, other: str) -> bool:
+    """Whether two SQLAlchemy URLs name the same database (same SQLite file, or same host/port/name)."""
+    from sqlalchemy.engine import make_url
+
+    a, b = make_url(url), make_url(other)
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        return bool(a.database and b.database) and Path(a.database).resolve() == Path(b.database).resolve()
+    local = {None, "", "localhost", "127.0.0.1", "::1"}
+    same_host = a.host == b.host or (a.host in local and b.host in local)
+    return same_host and (a.port or 5432) == (b.port or 5432) and (a.database or "") == (b.database or "")
+
+
 @dataclass
 class SqlDatabase:
     """One configured database: its guard, its described schema, and how to run a query."""
@@ -240,6 +262,10 @@ class SqlDatabase:
     def load_schema(self) -> None:
         """Reads table and column names once; the guard and the tool description use them."""
         columns = self._read_sqlite_schema() if self.dialect == "sqlite" else self._read_postgres_schema()
+        names = {t.lower() for t in columns}
+        if len(names & AUTH_TABLES) >= 3 or any(c.lower() == "password_hash" for cs in columns.values() for c, _ in cs):
+            raise OwnDatabase("AGENTHUB_SQL_URL points at AgentHub's own auth database (password hashes, "
+                              "refresh tokens): the agent refuses to query it.")
         wanted = {t.lower() for t in self.tables} if self.tables else None
         self._columns = {t: c for t, c in columns.items() if wanted is None or t.lower() in wanted}
 

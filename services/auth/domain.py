@@ -52,6 +52,7 @@ from schema.permissions import Role, permissions_of
 from services.auth import audit as audit_store
 from services.auth.models import ApiKey, AuditRow, RefreshToken, Session, User
 from services.auth.passwords import Passwords
+from services.auth.throttle import LoginThrottle
 from services.common.settings import ServiceSettings
 
 log = logging.getLogger("agenthub.auth")
@@ -176,8 +177,10 @@ class AuthDomain:
                                                 settings.password_parallelism)
         self.clock = clock or utcnow
         self.limiter = SyncLimiter(redis_client, settings.redis_prefix)
-        self.login_user_limit = Limit.parse(settings.login_user_rate_limit)
-        self.login_ip_limit = Limit.parse(settings.login_ip_rate_limit)
+        self.throttle = LoginThrottle(redis_client, settings.redis_prefix,
+                                      pair=Limit.parse(settings.login_user_rate_limit),
+                                      ip=Limit.parse(settings.login_ip_rate_limit),
+                                      username=Limit.parse(settings.login_username_rate_limit))
         self.register_limit = Limit.parse(settings.register_rate_limit)
 
     # -- helpers -----------------------------------------------------------
@@ -359,23 +362,16 @@ class AuthDomain:
 
     def login(self, data: LoginInput, meta: RequestMeta = RequestMeta()) -> TokenPair:
         key = data.username.lower()
-        limits = [("username", f"login:user:{key}", self.login_user_limit)]
-        if meta.ip:
-            limits.append(("ip", f"login:ip:{meta.ip}", self.login_ip_limit))
-        # over the limit: refused before the password is even checked, right or wrong
-        refused = [(scope, d) for scope, name, limit in limits
-                   if not (d := self.limiter.peek(name, limit)).allowed]
-        if refused:
-            raise self._rate_limited("login", refused, meta, {"username": data.username})
+        # The attempt is reserved before the password is checked (services/auth/throttle.py); over a
+        # limit the answer is RATE_LIMITED, right password or wrong.
+        reservation = self.throttle.reserve(key, meta.ip)
+        if not reservation.allowed:
+            raise self._rate_limited("login", [(reservation.scope, reservation)], meta, {"username": data.username})
 
         with self.sf() as session:
             user = session.scalar(select(User).where(User.username_key == key))
         valid = self.passwords.verify(user.password_hash if user else None, data.password)
         if not valid:
-            refused = [(scope, d) for scope, name, limit in limits
-                       if not (d := self.limiter.hit(name, limit)).allowed]
-            if refused:
-                raise self._rate_limited("login", refused, meta, {"username": data.username})
             self._audit(audit_row("login", outcome=Outcome.FAILURE, meta=meta,
                                   resource=f"user:{user.id}" if user else None,
                                   detail={"username": data.username, "reason": "bad credentials"}, at=self.now()))
@@ -401,7 +397,7 @@ class AuthDomain:
             session.add(RefreshToken(token_hash=digest(refresh_token), session_id=session_id, created_at=now))
             session.add(audit_row("login", meta=meta, actor=user.id, resource=f"session:{session_id}",
                                   detail={"rehashed": "true"} if new_hash else {}, at=now))
-        self.redis.delete(f"{self.prefix}rl:login:user:{key}")  # a success clears the username's failures
+        self.throttle.succeeded(reservation)  # not a failure; this address's failures are forgiven
         return self._token_pair(user, session_id, refresh_token)
 
     def refresh(self, refresh_token: Any, meta: RequestMeta = RequestMeta()) -> TokenPair:
@@ -493,14 +489,23 @@ class AuthDomain:
         if missing:
             raise BadUserInput.for_fields({"scopes": "not among your permissions: " + ", ".join(missing)})
         now = self.now()
-        expires_at = _as_utc(data.expires_at) if data.expires_at else None
-        if expires_at is not None and expires_at <= now:
+        longest = now + timedelta(days=self.settings.api_key_max_days)
+        expires_at = _as_utc(data.expires_at) if data.expires_at else longest
+        if expires_at <= now:
             raise BadUserInput.for_fields({"expiresAt": "must be in the future"})
+        if expires_at > longest:
+            raise BadUserInput.for_fields({"expiresAt": f"must be at most {self.settings.api_key_max_days} days away"})
         key_id, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
         row = ApiKey(id=key_id, user_id=identity.user_id, name=data.name, secret_hash=digest(secret),
                      scopes=scopes, created_at=now, expires_at=expires_at)
         with self.sf.begin() as session:
             self._user(session, identity)
+            active = session.scalar(select(func.count()).select_from(ApiKey).where(
+                ApiKey.user_id == identity.user_id, ApiKey.revoked_at.is_(None),
+                (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now)))
+            if active >= self.settings.api_key_max_per_user:
+                raise BadUserInput(f"You have {active} active API keys, the most allowed: revoke one first.",
+                                   {"reason": "too_many_keys", "limit": self.settings.api_key_max_per_user})
             session.add(row)
             session.add(audit_row("api_key.create", meta=meta, identity=identity, resource=f"api_key:{key_id}",
                                   detail={"name": data.name, "scopes": " ".join(scopes)}, at=now))

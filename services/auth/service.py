@@ -86,25 +86,25 @@ class AuthService:
 
     @api
     def sessions(self) -> list[dict]:
-        return [s.model_dump(mode="json") for s in self.auth.sessions(self.caller.require())]
+        return [s.model_dump(mode="json") for s in self.auth.sessions(self.caller.require(Permission.MANAGE_ACCOUNT))]
 
     @api
     def revoke_session(self, session_id) -> bool:
-        return self.auth.revoke_session(self.caller.require(), session_id, request_meta(self.caller))
+        return self.auth.revoke_session(self.caller.require(Permission.MANAGE_ACCOUNT), session_id, request_meta(self.caller))
 
     @api
     def create_api_key(self, data) -> dict:
-        identity = self.caller.require()
+        identity = self.caller.require(Permission.MANAGE_ACCOUNT)
         created = self.auth.create_api_key(identity, parse(ApiKeyInput, data), request_meta(self.caller))
         return created.model_dump(mode="json")
 
     @api
     def api_keys(self) -> list[dict]:
-        return [k.model_dump(mode="json") for k in self.auth.api_keys(self.caller.require())]
+        return [k.model_dump(mode="json") for k in self.auth.api_keys(self.caller.require(Permission.MANAGE_ACCOUNT))]
 
     @api
     def revoke_api_key(self, key_id) -> bool:
-        return self.auth.revoke_api_key(self.caller.require(), key_id, request_meta(self.caller))
+        return self.auth.revoke_api_key(self.caller.require(Permission.MANAGE_ACCOUNT), key_id, request_meta(self.caller))
 
     # -- admin -------------------------------------------------------------------
 

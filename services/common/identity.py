@@ -27,6 +27,7 @@ class Caller:
         self.user_agent: str | None = self.data.get("user_agent")
         self._codec, self._redis, self._prefix = codec, redis_client, prefix
         self._identity: Identity | None = None
+        self._claims: dict | None = None
 
     def identity(self) -> Identity | None:
         """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""
@@ -34,8 +35,15 @@ class Caller:
             claims = self._codec.verify(self.auth_token)
             if is_revoked(claims, self._redis.mget(revocation_keys(self._prefix, claims))):
                 raise Unauthenticated("The session has ended.", {"reason": "revoked"})
-            self._identity = identity_from_claims(claims)
+            self._identity, self._claims = identity_from_claims(claims), claims
         return self._identity
+
+    def still_valid(self) -> None:
+        """Raise ``Unauthenticated`` if the caller's token was revoked since (logout, session revoked,
+        user deactivated or role changed). Long work (an agent run) calls it before each step."""
+        if self._claims is not None and is_revoked(
+                self._claims, self._redis.mget(revocation_keys(self._prefix, self._claims))):
+            raise Unauthenticated("The session has ended.", {"reason": "revoked"})
 
     def require(self, permission: str | None = None) -> Identity:
         identity = self.identity()

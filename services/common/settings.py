@@ -24,8 +24,13 @@ class ServiceSettings(CommonSettings):
                           "PostgreSQL: postgresql+pg8000://user:pass@host/db (pure Python, greened).")
     refresh_token_ttl: int = Field(14 * 86400, ge=60, description="Refresh token (and idle session) lifetime, seconds.")
     api_key_token_ttl: int = Field(300, ge=30, description="Lifetime of the access token an API key is exchanged for.")
+    api_key_max_days: int = Field(365, ge=1, le=3650, description="Longest lifetime of an API key, days.")
+    api_key_max_per_user: int = Field(20, ge=1, description="Most active (unrevoked, unexpired) API keys per user.")
     api_key_cache_seconds: int = Field(60, ge=0, description="How long the gateway may cache an API key grant.")
-    login_user_rate_limit: LimitSpec = Field("5/minute", description="Failed logins allowed per username.")
+    login_user_rate_limit: LimitSpec = Field(
+        "5/minute", description="Failed logins per username and client address; then growing delays.")
+    login_username_rate_limit: LimitSpec = Field(
+        "100/hour", description="Failed logins per username from all addresses together.")
     login_ip_rate_limit: LimitSpec = Field("20/minute", description="Failed logins allowed per client IP.")
     register_rate_limit: LimitSpec = Field("5/hour", description="Registrations allowed per client IP.")
     password_time_cost: int = Field(3, ge=1, description="Argon2id iterations.")

@@ -104,7 +104,9 @@ def openai_stack(tmp_path_factory, llm) -> AgentStack:
     shutil.copy(SAMPLE_DB, sql_path)
     env = dict(AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url, AGENTHUB_LLM_MODEL="scripted",
                AGENTHUB_LLM_TIMEOUT="10", AGENTHUB_AGENT_MAX_STEPS="4", AGENTHUB_AGENT_RUN_TIMEOUT="20",
-               AGENTHUB_AGENT_TOOL_TIMEOUT="5", AGENTHUB_SQL_URL=f"sqlite:///{sql_path}", AGENTHUB_SQL_TIMEOUT="1")
+               AGENTHUB_AGENT_TOOL_TIMEOUT="5", AGENTHUB_SQL_URL=f"sqlite:///{sql_path}", AGENTHUB_SQL_TIMEOUT="1",
+               # the database tool is granted, not default: these tests run it as users
+               AGENTHUB_ROLE_GRANTS='{"user": ["query:sql"]}')
     stack = start_stack(tmp_path_factory, **env)
     stack.sql_path, stack.agent_env, stack.current_env = sql_path, env, env
     yield stack

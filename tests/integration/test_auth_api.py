@@ -49,7 +49,8 @@ def test_register_returns_a_user_with_the_user_role(gateway):
     name = f"New.User-{uuid.uuid4().hex[:6]}"
     user = gql(gateway, REGISTER, {"i": {"username": name, "password": PASSWORD, "email": "n@example.org"}})
     assert user["data"]["register"]["role"] == "USER"
-    assert set(user["data"]["register"]["permissions"]) == {"READ_AGENT", "WRITE_AGENT", "READ_RAG", "WRITE_RAG"}
+    assert set(user["data"]["register"]["permissions"]) == {"READ_AGENT", "WRITE_AGENT", "READ_RAG", "WRITE_RAG",
+                                                                 "MANAGE_ACCOUNT"}
     again = gql(gateway, REGISTER, {"i": {"username": name.upper(), "password": PASSWORD}})
     assert error_code(again) == "CONFLICT"
 

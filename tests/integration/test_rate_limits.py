@@ -1,4 +1,4 @@
-"""Rate limits per GraphQL operation, atomic in Redis."""
+"""Rate limits per owner, in cost units per GraphQL operation, atomic in Redis."""
 
 from __future__ import annotations
 
@@ -34,12 +34,19 @@ def test_fifty_simultaneous_calls_against_a_limit_of_ten_let_exactly_ten_through
     assert limited["data"] is None
 
 
-def test_aliases_do_not_multiply_the_budget(isolation, stack):
+def test_aliases_count_each(isolation, stack):
+    with TestClient(limited_gateway(isolation, rate_limit_anonymous="5/minute")) as client:
+        aliased = "{ a: health { status } b: health { status } c: health { status } d: health { status } }"
+        assert error_code(gql(client, aliased)) is None  # four fields, four units
+        assert error_code(gql(client, HEALTH)) is None
+        assert error_code(gql(client, HEALTH)) == "RATE_LIMITED"
+        assert error_code(gql(client, aliased)) == "RATE_LIMITED"
+
+
+def test_an_operation_dearer_than_the_whole_budget_takes_all_of_it(isolation, stack):
     with TestClient(limited_gateway(isolation, rate_limit_anonymous="3/minute")) as client:
         aliased = "{ a: health { status } b: health { status } c: health { status } d: health { status } }"
-        assert error_code(gql(client, aliased)) is None  # one operation, one unit
-        assert error_code(gql(client, HEALTH)) is None
-        assert error_code(gql(client, HEALTH)) is None
+        assert error_code(gql(client, aliased)) is None
         assert error_code(gql(client, HEALTH)) == "RATE_LIMITED"
 
 

@@ -40,7 +40,8 @@ def rest_isolation(tmp_path_factory) -> Isolation:
 def agent_env(llm: ScriptedLLM, sql_path: Path) -> dict[str, str]:
     return dict(AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url, AGENTHUB_LLM_MODEL="scripted",
                 AGENTHUB_LLM_TIMEOUT="10", AGENTHUB_AGENT_MAX_STEPS="4", AGENTHUB_AGENT_RUN_TIMEOUT="30",
-                AGENTHUB_AGENT_TOOL_TIMEOUT="10", AGENTHUB_SQL_URL=f"sqlite:///{sql_path}")
+                AGENTHUB_AGENT_TOOL_TIMEOUT="10", AGENTHUB_SQL_URL=f"sqlite:///{sql_path}",
+                AGENTHUB_ROLE_GRANTS='{"user": ["query:sql"]}')  # granted, not default
 
 
 @pytest.fixture(scope="session")

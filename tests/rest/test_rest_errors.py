@@ -77,7 +77,7 @@ GUEST_DENIED = [("POST", "/api/agent/query", {"user_request": "hi"}), ("POST", "
 
 @pytest.mark.parametrize("method,path,body", GUEST_DENIED)
 def test_missing_permission_is_403(rest, guest, method, path, body):
-    assert guest["user_info"]["role"] == "guest" and guest["user_info"]["permissions"] == ["read:agent"]
+    assert guest["user_info"]["role"] == "guest" and guest["user_info"]["permissions"] == ["manage:account", "read:agent"]
     response = send(rest, method, path, body, bearer(guest["token"]))
     assert response.status_code == 403
     assert response.json() == {"message": "Insufficient permissions!"}

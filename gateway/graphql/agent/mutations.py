@@ -15,10 +15,18 @@ from gateway.graphql.agent.stream import follow, redis_client
 from gateway.graphql.agent.types import AgentRun, AgentRunInput
 from gateway.graphql.permissions import requires
 from schema.agent import RunRecord, RunStarted, RunStatus
+from schema.errors import Forbidden
 from schema.permissions import Permission
 
 
 async def start_run(context: Context, input: AgentRunInput) -> RunStarted:
+    """Starts a run once every permission it needs is held: it writes (``write:agent``, checked by the
+    field) and its answer and events are read back (``read:agent``), so nothing runs to be refused after."""
+    principal = context.principal
+    if principal is not None and not principal.can(Permission.READ_AGENT):
+        context.denied(Permission.READ_AGENT.value, "runAgent")
+        raise Forbidden(f"This needs the '{Permission.READ_AGENT.value}' permission too.",
+                        {"requires": Permission.READ_AGENT.name})
     conversation_id = str(input.conversation_id) if input.conversation_id else None
     return RunStarted.model_validate(await context.call("agent", "start_run", input.message, conversation_id))
 
@@ -57,7 +65,7 @@ class AgentMutation:
     async def delete_conversation(self, info: Info[Context, None], id: strawberry.ID) -> bool:
         return await info.context.call("agent", "delete_conversation", str(id))
 
-    @strawberry.mutation(extensions=[requires(Permission.READ_SYSTEM)],
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_SYSTEM)],
                          description="Administrators only: replace the agent's system prompt (null: the default).")
     async def set_system_prompt(self, info: Info[Context, None], prompt: str | None) -> str:
         return await info.context.call("agent", "set_system_prompt", prompt)

@@ -11,6 +11,7 @@ from gateway.context import Context
 from gateway.graphql.agent.mutations import start_run, status_of
 from gateway.graphql.agent.stream import follow, redis_client
 from gateway.graphql.agent.types import AgentRunEvent, AgentRunInput
+from gateway.graphql.live import live
 from gateway.graphql.permissions import requires
 from schema.errors import BadUserInput
 from schema.permissions import Permission
@@ -24,8 +25,8 @@ class AgentSubscription:
                         ) -> AsyncGenerator[AgentRunEvent, None]:
         context = info.context
         started = await start_run(context, input)
-        async for event in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
-                                  status_of(context, started.run_id)):
+        async for event in live(info, follow(redis_client(context.request), context.settings.redis_prefix,
+                                             started.run_id, 0, status_of(context, started.run_id))):
             yield AgentRunEvent.from_event(event)
 
     @strawberry.subscription(extensions=[requires(Permission.READ_AGENT)],
@@ -38,6 +39,6 @@ class AgentSubscription:
         context = info.context
         status = status_of(context, str(run_id))
         await status()  # NOT_FOUND unless the run is the caller's
-        async for event in follow(redis_client(context.request), context.settings.redis_prefix, str(run_id),
-                                  after_seq, status):
+        async for event in live(info, follow(redis_client(context.request), context.settings.redis_prefix,
+                                             str(run_id), after_seq, status)):
             yield AgentRunEvent.from_event(event)

@@ -35,18 +35,20 @@ class AuthMutation:
     async def logout(self, info: Info[Context, None]) -> bool:
         return await info.context.call("auth", "logout")
 
-    @strawberry.mutation(extensions=[requires()], description="End one of my sessions.")
+    @strawberry.mutation(extensions=[requires(Permission.MANAGE_ACCOUNT)], description="End one of my sessions.")
     async def revoke_session(self, info: Info[Context, None], id: strawberry.ID) -> bool:
         return await info.context.call("auth", "revoke_session", str(id))
 
-    @strawberry.mutation(extensions=[requires()], description="Create an API key with some of my permissions.")
+    @strawberry.mutation(extensions=[requires(Permission.MANAGE_ACCOUNT)],
+                         description="Create an API key with some of my permissions.")
     async def create_api_key(self, info: Info[Context, None], input: CreateApiKeyInput) -> CreatedApiKey:
         data = {"name": input.name, "scopes": [s.value for s in input.scopes],
                 "expires_at": input.expires_at.isoformat() if input.expires_at else None}
         created = await info.context.call("auth", "create_api_key", data)
         return CreatedApiKey.from_pydantic(auth.CreatedApiKey.model_validate(created))
 
-    @strawberry.mutation(extensions=[requires()], description="Revoke one of my API keys; it fails from now on.")
+    @strawberry.mutation(extensions=[requires(Permission.MANAGE_ACCOUNT)],
+                         description="Revoke one of my API keys; it fails from now on.")
     async def revoke_api_key(self, info: Info[Context, None], id: strawberry.ID) -> bool:
         return await info.context.call("auth", "revoke_api_key", str(id))
 

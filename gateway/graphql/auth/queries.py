@@ -34,12 +34,13 @@ class AuthQuery:
             return User.from_pydantic(auth.UserOut.model_validate(profile))
         return User.from_pydantic(auth.UserOut.model_validate(await context.call("auth", "me")))
 
-    @strawberry.field(extensions=[requires()], description="My active sessions.")
+    @strawberry.field(extensions=[requires(Permission.MANAGE_ACCOUNT)], description="My active sessions.")
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
         return [Session.from_pydantic(auth.SessionOut.model_validate(s))
                 for s in await info.context.call("auth", "sessions")]
 
-    @strawberry.field(extensions=[requires()], description="My API keys (never the keys themselves).")
+    @strawberry.field(extensions=[requires(Permission.MANAGE_ACCOUNT)],
+                      description="My API keys (never the keys themselves).")
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
         return [ApiKey.from_pydantic(auth.ApiKeyOut.model_validate(k))
                 for k in await info.context.call("auth", "api_keys")]

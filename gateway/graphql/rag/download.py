@@ -18,8 +18,10 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.auth import credential_from
 from gateway.context import Context
+from gateway.graphql.guard import FIELD_COSTS, enforce_rate_limit
 from schema.errors import AgentHubError
 from schema.rag import Download
+from schema.validation import UNSAFE_TEXT
 
 DOWNLOAD_PATH = "/rag/documents/{document_id}/download"
 STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "BAD_USER_INPUT": 400,
@@ -33,6 +35,9 @@ def _error(exc: AgentHubError) -> JSONResponse:
 
 
 def content_disposition(filename: str) -> str:
+    """An attachment header for ``filename``; control and bidi characters (possible in names stored before
+    they were refused) become ``_``, so the header is always valid and never reads backwards."""
+    filename = UNSAFE_TEXT.sub("_", filename) or "download"
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
@@ -44,6 +49,7 @@ async def download(request: Request) -> Response:
     try:
         await context.authenticate(credential_from(request.headers))
         context.require_principal()
+        await enforce_rate_limit(context, "download", FIELD_COSTS["download"])
         payload = await context.call("rag", "download", request.path_params["document_id"], timeout=DOWNLOAD_TIMEOUT)
     except AgentHubError as exc:
         return _error(exc)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
+from gateway.graphql.live import live
 from gateway.graphql.permissions import requires
 from gateway.graphql.rag.types import IngestionJob
 from schema.permissions import Permission
@@ -23,13 +24,18 @@ class RagSubscription:
                              description="The job now, then every change, ending with DONE or FAILED.")
     async def ingestion_progress(self, info: Info[Context, None], job_id: strawberry.ID
                                  ) -> AsyncGenerator[IngestionJob, None]:
-        last = None
-        while True:
-            job = await info.context.call("rag", "job", str(job_id))
-            state = (job["status"], job["progress"], job.get("error"))
-            if state != last:
-                last = state
-                yield IngestionJob.from_payload(job)
-            if job["status"] in (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value):
-                return
-            await asyncio.sleep(POLL_SECONDS)
+        async for job in live(info, _progress(info, str(job_id))):
+            yield job
+
+
+async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[IngestionJob, None]:
+    last = None
+    while True:
+        job = await info.context.call("rag", "job", str(job_id))
+        state = (job["status"], job["progress"], job.get("error"))
+        if state != last:
+            last = state
+            yield IngestionJob.from_payload(job)
+        if job["status"] in (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+            return
+        await asyncio.sleep(POLL_SECONDS)

@@ -1,0 +1,135 @@
+"""Revocation reaches open subscriptions: logout, a revoked session or key, a
+deactivated user or a changed role end the principal's subscriptions within
+about a second.
+
+One ``RevocationWatch`` per gateway process polls Redis for every open
+subscription at once (one ``MGET`` per ``interval``, whatever the number of
+subscriptions), with the same keys the edge checks per request
+(``agenthub.tokens.revocation_keys``). Each subscription resolver wraps its
+stream in ``live(info, stream)``: when the watch sees its token revoked, the
+stream stops with ``UNAUTHENTICATED`` (``reason: revoked``).
+
+``live`` also bounds subscriptions: at most ``max_subscriptions_per_connection``
+open on one WebSocket and ``max_subscriptions_per_ip`` from one address (in this
+process), each ending after ``subscription_max_seconds``; over a cap the new
+subscription is refused with ``RATE_LIMITED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, TypeVar
+
+from starlette.websockets import WebSocket
+from strawberry.types import Info
+
+from agenthub.tokens import is_revoked, revocation_keys
+from schema.errors import RateLimited, Unauthenticated
+
+log = logging.getLogger("agenthub.gateway")
+T = TypeVar("T")
+
+
+class RevocationWatch:
+    def __init__(self, redis, prefix: str, interval: float = 0.5) -> None:
+        self.redis, self.prefix, self.interval = redis, prefix, interval
+        self._watched: dict[asyncio.Event, dict[str, Any]] = {}
+        self._task: asyncio.Task | None = None
+        self.per_ip: dict[str, int] = {}
+
+    def watch(self, claims: dict[str, Any]) -> asyncio.Event:
+        """An event set when ``claims``' token is revoked (until ``unwatch``)."""
+        revoked = asyncio.Event()
+        self._watched[revoked] = claims
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._poll(), name="revocation-watch")
+        return revoked
+
+    def unwatch(self, revoked: asyncio.Event) -> None:
+        self._watched.pop(revoked, None)
+
+    @property
+    def watching(self) -> int:
+        return len(self._watched)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _poll(self) -> None:
+        while self._watched:
+            await asyncio.sleep(self.interval)
+            watched = list(self._watched.items())
+            if not watched:
+                break
+            slices, keys = [], []
+            for _, claims in watched:
+                own = revocation_keys(self.prefix, claims)
+                slices.append((len(keys), len(own)))
+                keys.extend(own)
+            try:
+                values = await self.redis.mget(keys)
+            except Exception as exc:  # Redis away: keep the streams; the next poll tries again
+                log.warning("revocation watch: Redis unavailable", extra={"fields": {"error": repr(exc)}})
+                continue
+            for (event, claims), (start, length) in zip(watched, slices):
+                if is_revoked(claims, values[start:start + length]):
+                    event.set()
+                    self._watched.pop(event, None)
+
+
+async def live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """``stream``, bounded (see the module docstring) and ended with ``UNAUTHENTICATED`` as soon as the
+    caller's token is revoked."""
+    context = info.context
+    watch: RevocationWatch | None = getattr(context.request.app.state, "live", None)
+    if watch is None or not isinstance(context.request, WebSocket):
+        async for item in stream:
+            yield item
+        return
+    settings = context.settings
+    ip = context.client_ip or "-"
+    if context.open_subscriptions >= settings.max_subscriptions_per_connection:
+        raise RateLimited(f"At most {settings.max_subscriptions_per_connection} subscriptions per connection.",
+                          {"retryAfter": 1, "reason": "subscriptions_per_connection"})
+    if watch.per_ip.get(ip, 0) >= settings.max_subscriptions_per_ip:
+        raise RateLimited(f"At most {settings.max_subscriptions_per_ip} subscriptions per client address.",
+                          {"retryAfter": 5, "reason": "subscriptions_per_ip"})
+    context.open_subscriptions += 1
+    watch.per_ip[ip] = watch.per_ip.get(ip, 0) + 1
+    revoked = watch.watch(context.claims) if context.claims is not None else asyncio.Event()
+    waiting = asyncio.ensure_future(revoked.wait())
+    deadline = asyncio.get_running_loop().time() + settings.subscription_max_seconds
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(stream))
+            left = deadline - asyncio.get_running_loop().time()
+            await asyncio.wait({step, waiting}, timeout=max(0.0, left), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                    await step
+                if revoked.is_set():
+                    raise Unauthenticated("The session has ended.", {"reason": "revoked"})
+                return  # its maximum lifetime: completed; the client subscribes again if it still wants
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        waiting.cancel()
+        watch.unwatch(revoked)
+        context.open_subscriptions -= 1
+        watch.per_ip[ip] -= 1
+        if watch.per_ip[ip] <= 0:
+            del watch.per_ip[ip]
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
