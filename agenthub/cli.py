@@ -92,12 +92,30 @@ def _read_password(args: argparse.Namespace) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
+def _missing_sqlite_database(url: str):
+    """The SQLite file a URL names when it does not exist yet; None otherwise (or for a server)."""
+    from pathlib import Path
+
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = Path(url[len(prefix):].split("?", 1)[0])
+    return None if path.exists() else path
+
+
 def cmd_admin_create(args: argparse.Namespace) -> int:
     from schema.errors import AgentHubError
     from services.auth.accounts import create_admin_at
     from services.common.settings import ServiceSettings
 
     settings = ServiceSettings()
+    missing = _missing_sqlite_database(settings.auth_database_url())
+    if missing is not None and not args.new_database:
+        print(f"agenthub: no auth database at {missing} (the data directory is {settings.data_dir}: "
+              "AGENTHUB_DATA_DIR, relative to the project root). Start the stack once (`make up`) so it "
+              "creates it, point AGENTHUB_DATA_DIR or AGENTHUB_DATABASE_URL at the running stack's, or "
+              "pass --new-database to create an empty one there.", file=sys.stderr)
+        return 2
     try:
         user = create_admin_at(settings.auth_database_url(), args.username, _read_password(args),
                                email=args.email, settings=settings)
@@ -108,6 +126,13 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
         return 1
     print(f"created admin {user.username} ({user.id})")
     return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    from agenthub import shell
+    from agenthub.supervisor import CONFIG_PATH
+
+    return shell.main(args.config or str(CONFIG_PATH), args.interface)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -232,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--email", default=None)
     create.add_argument("--password-file", default=None, help="read the password from this file (else stdin)")
+    create.add_argument("--new-database", action="store_true",
+                        help="create the auth database if there is none (else refuse: the stack keeps it elsewhere)")
     create.set_defaults(func=cmd_admin_create)
 
     status = commands.add_parser("status", help="services, instances, queues and health, from the broker "
@@ -247,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     export_audit.add_argument("--until", type=_utc_time, default=None, help="ISO 8601, exclusive (UTC unless zoned)")
     export_audit.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     export_audit.set_defaults(func=cmd_audit_export)
+
+    shell = commands.add_parser("shell", help="Nameko's shell on the services (n.rpc.auth.health()), no secrets shown")
+    shell.add_argument("--config", default=None, help="default: the services' config.yaml")
+    shell.add_argument("--interface", choices=["bpython", "ipython", "plain"], default=None)
+    shell.set_defaults(func=cmd_shell)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the auth database schema")
     migrate.set_defaults(func=cmd_migrate)

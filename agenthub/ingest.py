@@ -34,15 +34,22 @@ class Tracked:
     error: str | None = None
 
 
-def collect(paths: list[str]) -> list[Path]:
-    """Files named, and supported files found under folders named (hidden ones skipped)."""
+def collect(paths: list[str], skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Files named, and supported files found under folders named. Each file of a folder that is
+    left out goes into ``skipped`` with the reason (hidden, or an unsupported extension)."""
     found: list[Path] = []
+    skipped = skipped if skipped is not None else []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file()
-                                and p.suffix.lower() in SUPPORTED_SUFFIXES
-                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+            for candidate in sorted(p for p in path.rglob("*") if p.is_file()):
+                if any(part.startswith(".") for part in candidate.relative_to(path).parts):
+                    skipped.append((candidate, "hidden"))
+                elif candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    skipped.append((candidate, f"unsupported extension {candidate.suffix or '(none)'!r}; "
+                                               f"supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}"))
+                else:
+                    found.append(candidate)
         elif path.is_file():
             found.append(path)
         else:
@@ -92,10 +99,22 @@ def _upload(client: httpx.Client, batch: list[Tracked], collection: str | None) 
 def ingest(paths: list[str], *, url: str, api_key: str, collection: str | None = None,
            batch_size: int = 20, poll_seconds: float = 0.5, console: Console | None = None) -> int:
     console = console or Console(stderr=True)
-    items = [Tracked(path) for path in collect(paths)]
+    skipped: list[tuple[Path, str]] = []
+    items = [Tracked(path) for path in collect(paths, skipped)]
+    for path, reason in skipped:
+        console.print(f"skipped {path}: {reason}", highlight=False, soft_wrap=True)
     if not items:
         console.print("agenthub: nothing to ingest")
         return 1
+    try:
+        return _ingest(items, skipped, url=url, api_key=api_key, collection=collection, batch_size=batch_size,
+                       poll_seconds=poll_seconds, console=console)
+    except httpx.TransportError as exc:  # connection refused, DNS, timeout: name the URL tried
+        raise RuntimeError(f"cannot reach the gateway at {url}: {exc} (set --url or AGENTHUB_URL)") from exc
+
+
+def _ingest(items: list[Tracked], skipped: list[tuple[Path, str]], *, url: str, api_key: str,
+            collection: str | None, batch_size: int, poll_seconds: float, console: Console) -> int:
     headers = {"authorization": f"Bearer {api_key}"}
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=120) as client:
         if collection:
@@ -125,5 +144,6 @@ def ingest(paths: list[str], *, url: str, api_key: str, collection: str | None =
     failed = [item for item in items if item.status != "DONE"]
     for item in failed:
         console.print(f"[red]{item.path}[/red]: {item.status}: {item.error}")
-    console.print(f"{len(items) - len(failed)} of {len(items)} files ingested")
+    console.print(f"{len(items) - len(failed)} of {len(items)} files ingested"
+                  + (f"; {len(skipped)} skipped (listed above)" if skipped else ""), soft_wrap=True)
     return 1 if failed else 0

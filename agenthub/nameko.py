@@ -9,6 +9,7 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+warnings.filterwarnings("ignore", message="DSA is deprecated")  # dnspython (via eventlet) on new cryptography
 
 from nameko.cli.main import main  # noqa: E402
 

@@ -7,6 +7,7 @@ object describes everything a process reads from its environment.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,16 @@ from schema.permissions import parse_role_grants
 
 
 DEVELOPMENT_JWT_SECRET = "agenthub-development-only-secret-do-not-deploy"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_base_dir() -> Path:
+    """What a relative ``AGENTHUB_DATA_DIR`` is relative to: the project root in a source checkout
+    (where ``make up`` keeps ``var/``), else the user's data directory. Never the current directory,
+    so every command run from anywhere finds the same databases as ``agenthub up``."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "agenthub"
 
 
 class InsecureConfiguration(SystemExit):
@@ -34,7 +45,7 @@ class CommonSettings(BaseSettings):
     rpc_exchange: str = "nameko-rpc"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = Field("agenthub:", description="Prefix of every Redis key this deployment writes.")
-    data_dir: Path = Path("var")
+    data_dir: Path = Field(Path("var"), description="Absolute, or relative to the project root (see data_base_dir).")
     log_level: str = "INFO"
     instance: str | None = Field(
         None, description="This process's name when several run (agenthub up --scale sets gateway-2): "
@@ -57,6 +68,12 @@ class CommonSettings(BaseSettings):
     def _known_grants(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         parse_role_grants(json.dumps(value))  # unknown roles or permissions stop the process at start
         return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _anchor_data_dir(cls, value: Path) -> Path:
+        value = value.expanduser()
+        return value if value.is_absolute() else data_base_dir() / value
 
     @property
     def development(self) -> bool:

@@ -9,6 +9,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agenthub import metrics, tracing
@@ -17,6 +18,7 @@ log = logging.getLogger("agenthub.gateway")
 
 REQUEST_ID_HEADER = "x-request-id"
 INSTANCE_HEADER = "x-agenthub-instance"
+QUIET_PATHS = frozenset({"/healthz", "/readyz"})
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -98,6 +100,10 @@ class RequestContextMiddleware:
             metrics.WEBSOCKETS.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client went away mid-request: its business, not an error of ours (and nothing to
+            # answer); without this, uvicorn logs "Exception in ASGI application" with a traceback.
+            fields["outcome"] = "CLIENT_DISCONNECTED"
         except Exception as exc:
             failure = exc
             fields["outcome"] = "INTERNAL"
@@ -115,8 +121,10 @@ class RequestContextMiddleware:
             fields.setdefault("outcome", "ok")
             if failure is not None:
                 log.error("request", extra={"fields": fields}, exc_info=failure)
-            elif scope.get("path") != "/healthz":
-                log.info("request", extra={"fields": fields})
+            else:
+                # Probes (load balancers, `agenthub up` waiting for readiness) repeat forever: DEBUG.
+                quiet = scope.get("path") in QUIET_PATHS
+                log.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": fields})
             span.end(failure)
             tracing.current.reset(trace_token)
             tracing.request_id.reset(trace_request_token)

@@ -11,12 +11,15 @@ import time
 
 import redis
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
 
 from agenthub import __version__, metrics, tracing
 from services.common.health import BUSY
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
+
+QUIET_METHODS = frozenset({"health"})
 
 
 class Redis(DependencyProvider):
@@ -82,8 +85,14 @@ class RequestLog(DependencyProvider):
             "outcome": "ok" if error is None else getattr(error, "code", type(error).__name__),
         }
         unexpected = error is not None and not hasattr(error, "code")
-        log.log(logging.ERROR if unexpected else logging.INFO, "rpc", extra={"fields": fields},
-                exc_info=exc_info if unexpected else None)
+        if unexpected:
+            level = logging.ERROR
+        elif error is None and (worker_ctx.entrypoint.method_name in QUIET_METHODS
+                                or not isinstance(worker_ctx.entrypoint, Rpc)):
+            level = logging.DEBUG  # health polls and timers: periodic, say something only when it matters
+        else:
+            level = logging.INFO  # a client mistake is one line with its code, no traceback
+        log.log(level, "rpc", extra={"fields": fields}, exc_info=exc_info if unexpected else None)
 
     def worker_teardown(self, worker_ctx) -> None:
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).dec()

@@ -19,6 +19,8 @@ import logging
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 
+from schema.errors import AgentHubError
+
 log = logging.getLogger("agenthub.rpc")
 
 
@@ -66,4 +68,9 @@ class Rpc(nameko_rpc.Rpc):
     rpc_consumer = _RpcConsumer()
 
 
-rpc = Rpc.decorator
+def rpc(fn=None, **kwargs):
+    """``@rpc`` or ``@rpc(...)``; AgentHub's coded errors are expected (a client's mistake), so
+    Nameko does not log them as failures with a traceback."""
+    kwargs.setdefault("expected_exceptions", (AgentHubError,))
+    decorator = Rpc.decorator(**kwargs)
+    return decorator if fn is None else decorator(fn)

@@ -8,6 +8,7 @@ timer requeues jobs whose worker stopped heartbeating.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from nameko.timer import timer
@@ -33,6 +34,8 @@ from services.common.identity import CallerProvider
 from services.common.rpc import rpc
 from services.rag.dependencies import RagLibrary
 from services.rag.queue import IngestionQueue
+
+log = logging.getLogger("agenthub.rag")
 
 # The reaper's period is fixed when the class is defined; a third of the lease.
 REAP_INTERVAL = max(0.5, float(os.environ.get("AGENTHUB_RAG_JOB_LEASE_SECONDS", "30")) / 3)
@@ -99,7 +102,9 @@ class RagService:
 
     @timer(interval=REAP_INTERVAL)
     def reap_expired_jobs(self) -> None:
-        self.library.reap(self.enqueue)
+        requeued = self.library.reap(self.enqueue)
+        if requeued:  # silent when there was nothing to do: it runs every few seconds
+            log.info("requeued jobs whose lease lapsed", extra={"fields": {"jobs": requeued}})
 
     # ------------------------------------------------------------ collections
 

@@ -35,7 +35,8 @@ def database_env(request, tmp_path):
 
 def test_admin_create_with_the_password_on_stdin(database_env):
     env, url = database_env
-    created = agenthub("admin", "create", "--username", "Root.Admin", env=env, stdin="a long passphrase\n")
+    created = agenthub("admin", "create", "--username", "Root.Admin", "--new-database", env=env,
+                       stdin="a long passphrase\n")
     assert created.returncode == 0, created.stderr
     assert "created admin Root.Admin" in created.stdout
     engine = create_engine(url)
@@ -56,11 +57,13 @@ def test_admin_create_from_a_password_file_and_validation(database_env, tmp_path
     env, _ = database_env
     secret = tmp_path / "password"
     secret.write_text("short\n")
-    refused = agenthub("admin", "create", "--username", "ops", "--password-file", str(secret), env=env)
+    refused = agenthub("admin", "create", "--username", "ops", "--password-file", str(secret), "--new-database",
+                       env=env)
     assert refused.returncode == 1
     assert "BAD_USER_INPUT: password: must be at least 8 characters" in refused.stderr
     secret.write_text("long enough passphrase\n")
-    assert agenthub("admin", "create", "--username", "ops", "--password-file", str(secret), env=env).returncode == 0
+    assert agenthub("admin", "create", "--username", "ops", "--password-file", str(secret), "--new-database",
+                    env=env).returncode == 0
 
 
 def test_migrate_reports_the_revision(database_env):
@@ -98,3 +101,35 @@ def test_audit_export_writes_a_time_range_as_json_lines(database_env, tmp_path):
     assert [json.loads(line)["action"] for line in everything.stdout.splitlines()] == ["day0", "day1", "day2", "day3"]
     bad = agenthub("audit", "export", "--since", "yesterday", env=env)
     assert bad.returncode == 2 and "not an ISO 8601" in bad.stderr
+
+
+def test_admin_create_refuses_to_invent_a_database_where_the_stack_keeps_none(tmp_path):
+    data = tmp_path / "data"
+    env = dict(os.environ, AGENTHUB_ENV="development", AGENTHUB_DATA_DIR=str(data),
+               PYTHONWARNINGS="ignore::DeprecationWarning", PYTHONPATH=str(ROOT))
+    env.pop("AGENTHUB_DATABASE_URL", None)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    refused = subprocess.run([sys.executable, "-m", "agenthub", "admin", "create", "--username", "ops"],
+                             input="a long passphrase\n", env=env, cwd=elsewhere, capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 2
+    assert f"no auth database at {data / 'auth.db'}" in refused.stderr
+    assert "--new-database" in refused.stderr
+    assert not (data / "auth.db").exists() and not (elsewhere / "var").exists()
+
+    assert agenthub("migrate", env=env).returncode == 0  # what the stack does at start
+    created = agenthub("admin", "create", "--username", "ops", env=env, stdin="a long passphrase\n")
+    assert created.returncode == 0, created.stderr
+
+
+def test_agenthub_shell_shows_no_secret_and_no_deprecation_warning(isolation, stack):
+    env = isolation.env()
+    env.pop("PYTHONWARNINGS", None)
+    shell = subprocess.run([sys.executable, "-m", "agenthub", "shell"], input="print(n.rpc.auth.health()['status'])\n",
+                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    output = shell.stdout + shell.stderr
+    assert shell.returncode == 0, output
+    assert "UP" in shell.stdout
+    assert "guest:guest" not in output and "guest:***@" in output
+    assert "Deprecat" not in output and "deprecat" not in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import uuid
@@ -54,9 +55,12 @@ def test_ingest_a_folder_then_search_it(gateway, api_key, tmp_path):
     (folder / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep so they do not drift apart.")
     (folder / "sub" / "bees.txt").write_text("Honey bees dance to tell each other where the flowers are.")
     (folder / ".hidden.txt").write_text("not this one")
+    (folder / "data.csv").write_text("a,b\n1,2\n")
     result = run_ingest(gateway, api_key, str(folder), "--collection", "field-notes")
     assert result.returncode == 0, result.stderr
-    assert "2 of 2 files ingested" in result.stderr
+    assert "2 of 2 files ingested; 2 skipped" in result.stderr
+    assert f"skipped {folder / '.hidden.txt'}: hidden" in result.stderr
+    assert f"skipped {folder / 'data.csv'}: unsupported extension '.csv'" in result.stderr
 
     hits = call(gateway.url, '{ search(query: "why do otters hold hands", collections: ["field-notes"], topK: 1) '
                              "{ title content } }", token=api_key)
@@ -77,3 +81,16 @@ def test_without_an_api_key_it_says_what_to_do(gateway, tmp_path):
                             env={"PATH": "/usr/bin:/bin"}, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "AGENTHUB_API_KEY" in result.stderr
+
+
+def test_an_unreachable_gateway_is_named(api_key, tmp_path):
+    (tmp_path / "a.txt").write_text("text")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    result = subprocess.run([sys.executable, "-m", "agenthub", "ingest", "--url", dead, str(tmp_path / "a.txt")],
+                            env={"AGENTHUB_API_KEY": api_key, "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"},
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"cannot reach the gateway at {dead}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -21,7 +21,7 @@ SECRETS = {"AGENTHUB_JWT_SECRET": "ci-0123456789abcdef0123456789abcdef", "POSTGR
 
 
 def config(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker-compose", "-f", "compose.yml", "--profile", "migrate", "config", "-q"],
+    return subprocess.run(["docker-compose", "-f", "compose.yml", "config", "-q"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -37,3 +37,15 @@ def test_compose_refuses_a_missing_secret(missing):
     result = config(env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_migrations_run_as_a_job_before_auth():
+    import yaml
+
+    result = subprocess.run(["docker-compose", "-f", "compose.yml", "config"], cwd=ROOT,
+                            env={**os.environ, **SECRETS}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["migrate"]["command"] == ["agenthub", "migrate"]
+    assert "profiles" not in services["migrate"]
+    assert services["auth"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

@@ -39,3 +39,13 @@ def test_development_runs_with_the_default_secret():
 def test_secrets_do_not_appear_in_the_settings_repr():
     settings = GatewaySettings(env="production", jwt_secret="p" * 40)
     assert "p" * 40 not in repr(settings)
+
+
+def test_a_relative_data_dir_is_anchored_to_the_project_root_not_the_current_directory(tmp_path, monkeypatch):
+    from agenthub.settings import PROJECT_ROOT, CommonSettings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTHUB_DATA_DIR", raising=False)
+    assert CommonSettings().data_dir == PROJECT_ROOT / "var"
+    assert CommonSettings(data_dir="other").data_dir == PROJECT_ROOT / "other"
+    assert CommonSettings(data_dir=str(tmp_path / "abs")).data_dir == tmp_path / "abs"
