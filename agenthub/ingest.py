@@ -134,7 +134,7 @@ def _ingest(items: list[Tracked], skipped: list[tuple[Path, str]], *, url: str, 
                     else:
                         item.status, item.progress, item.error = data["status"], data["progress"], data["error"]
                     bar.update(tasks[id(item)], completed=item.progress, status=item.status)
-                    if item.status in ("DONE", "FAILED"):
+                    if item.status in ("DONE", "FAILED", "CANCELLED"):
                         pending.remove(item)
                 if pending:
                     time.sleep(poll_seconds)

@@ -300,3 +300,11 @@ class JobBoard:
         with self.sessions() as session:
             return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids),
                                                                JobRow.status.in_(ACTIVE))))
+
+    def queued_ids(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` are still QUEUED (their wake-up messages are still worth holding)."""
+        if not job_ids:
+            return set()
+        with self.sessions() as session:
+            return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids),
+                                                               JobRow.status == JobStatus.QUEUED.value)))

@@ -1,11 +1,13 @@
 """The ingestion queue and this process's job scheduler, in its own green threads.
 
 SQL (``services/rag/jobs.py``) is the truth about jobs; a queue message is a
-wake-up that says "a job is waiting". A message is acknowledged once the job
-it names is found durably recorded in SQL (or known to be gone), never before:
-if the database cannot be read the message goes back to the queue. Workers also
-poll SQL every ``AGENTHUB_RAG_INGEST_POLL_SECONDS``, so a job whose message was
-lost (a broker failure, a crash between commit and publish) still runs.
+wake-up that says "a job is waiting". A message is acknowledged only once SQL
+says its job was taken by some process, or ended, or never existed; if the
+database cannot be read it goes back to the queue. So the queue's length
+measures the backlog (KEDA scales rag on it) while no message ever decides
+whether a job runs: workers poll SQL every ``AGENTHUB_RAG_INGEST_POLL_SECONDS``,
+and a job whose message was lost (a broker failure, a crash between commit and
+publish) still runs.
 
 The scheduler takes jobs oldest first, at most ``AGENTHUB_RAG_INGEST_CONCURRENCY``
 at a time in this process and at most ``AGENTHUB_RAG_INGEST_USER_QUOTA`` of one
@@ -41,6 +43,8 @@ from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
+from schema.rag import JobStatus
+
 log = logging.getLogger("agenthub.rag.ingestion")
 
 EXCHANGE = Exchange("agenthub.rag.ingestion", type="direct", durable=True)
@@ -72,6 +76,7 @@ class IngestionQueue(DependencyProvider):
         self._stopping = False
         self._wake: LightQueue = LightQueue()
         self._running: dict[str, object] = {}  # job id → its green thread
+        self._held: dict[str, object] = {}
 
     def start(self) -> None:
         provider = next(d for d in self.container.dependencies if isinstance(d, self.library_provider))
@@ -107,20 +112,35 @@ class IngestionQueue(DependencyProvider):
 
     def _consume(self) -> None:
         while not self._stopping:
+            self._held: dict[str, object] = {}  # job id → its unacknowledged message (this connection's)
             try:
                 with Connection(self.amqp_uri, heartbeat=30) as connection:
                     with connection.Consumer(self.queue, callbacks=[self._on_message], accept=["json"],
-                                             prefetch_count=max(10, self.concurrency)):
+                                             prefetch_count=self.concurrency):
+                        next_check = time.monotonic() + self.poll_seconds
                         while not self._stopping:
                             try:
                                 connection.drain_events(timeout=0.25)
                             except socket.timeout:
                                 connection.heartbeat_check()
+                            if self._held and time.monotonic() >= next_check:
+                                next_check = time.monotonic() + self.poll_seconds
+                                self._release_taken()
             except Exception:  # broker gone: retry; the poll keeps jobs moving meanwhile
                 if self._stopping:
                     return
                 log.warning("ingestion consumer lost its connection; reconnecting", exc_info=True)
                 eventlet.sleep(1.0)
+
+    def _release_taken(self) -> None:
+        """Acknowledge the held messages whose jobs are no longer QUEUED (taken by any process, or ended)."""
+        try:
+            waiting = self.library.board.queued_ids(list(self._held))
+        except Exception:  # the database is down: keep holding them
+            log.warning("ingestion consumer could not read jobs", exc_info=True)
+            return
+        for job_id in [j for j in self._held if j not in waiting]:
+            self._held.pop(job_id).ack()
 
     def _on_message(self, body, message) -> None:
         job_id = body.get("job_id") if isinstance(body, dict) else None
@@ -129,16 +149,22 @@ class IngestionQueue(DependencyProvider):
             message.ack()
             return
         try:
-            recorded = self.library.board.get(job_id) is not None
+            recorded = self.library.board.get(job_id)
         except Exception:  # the database is unreachable: keep the message for later
             log.warning("ingestion job %s: its state cannot be read; the message goes back", job_id,
                         exc_info=True)
             eventlet.sleep(1.0)
             message.requeue()
             return
-        message.ack()  # the job is durable in SQL (or gone): the scheduler owns it from here
-        if not recorded:
-            log.info("ingestion job", extra={"fields": {"job_id": job_id, "outcome": "missing"}})
+        if recorded is None or recorded[0].status is not JobStatus.QUEUED or job_id in self._held:
+            message.ack()  # taken, ended, gone, or a duplicate: nothing left to wake
+            if recorded is None:
+                log.info("ingestion job", extra={"fields": {"job_id": job_id, "outcome": "missing"}})
+            return
+        # Durable in SQL and waiting: held unacknowledged until some process takes the job, so the
+        # messages beyond this consumer's prefetch stay ready in the queue and its length keeps
+        # measuring the backlog (what KEDA scales rag on).
+        self._held[job_id] = message
         self._notify()
 
     # ------------------------------------------------------------ scheduling

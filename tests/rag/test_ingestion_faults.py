@@ -11,10 +11,8 @@ import asyncio
 import base64
 import hashlib
 import json
-import socket
 import subprocess
 import time
-from pathlib import Path
 
 import kombu
 import psutil
@@ -26,6 +24,7 @@ from services.rag.library import Files
 from tests.rag import samples
 from tests.rag.test_jobs_rpc import OwnRag, text_of
 from tests.rag.test_service_rpc import As, someone
+from tests.support.servers import RedisServer
 from tests.support.stack import RABBITMQCTL
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -129,6 +128,8 @@ async def test_two_slow_files_do_not_block_another_users_small_job_and_cancel_st
           f"(slow jobs: {first['status']} {first['progress']:.2f}, {second['status']})")
     assert small["status"] == "DONE", small
     assert first["status"] == "RUNNING" and second["status"] == "QUEUED", (first, second)
+    # the QUEUED job's wake-up is held, not acknowledged, until some process takes the job
+    assert int(ingestion_queue_info(rag, "messages_unacknowledged")[0]) >= 1
 
     # bob may not cancel alice's job: it does not exist for him
     with pytest.raises(Exception) as denied:
@@ -149,12 +150,13 @@ async def test_two_slow_files_do_not_block_another_users_small_job_and_cancel_st
     await gone_from_staging(rag, {first["id"], second["id"]})
     again = await alice("cancel_job", first["id"])
     assert again["status"] == "CANCELLED"
+    await queue_drained(rag)
 
 
 async def test_a_clean_stop_gives_the_job_back_without_using_an_attempt(rag, client):
     """With one attempt per job, a stop that used it would leave the job FAILED on restart."""
     alice = As(client, someone())
-    job = await alice("ingest_text", title="long.txt", text=text_of(400 * 1024, seed=21), timeout=60)
+    job = await alice("ingest_text", title="long.txt", text=text_of(300 * 1024, seed=21), timeout=60)
     await job_when(alice, job["id"], lambda j: j["status"] == "RUNNING" and j["progress"] >= 0.06,
                    what="job running")
     process = rag.processes[-1]
@@ -176,31 +178,6 @@ async def test_a_clean_stop_gives_the_job_back_without_using_an_attempt(rag, cli
 
 
 # ---------------------------------------------------------------- Redis down, quorum queue
-
-
-class PrivateRedis:
-    """A Redis server of this test's own, so it can be stopped without touching the shared one."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.pidfile = directory / "redis.pid"
-        subprocess.run(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--daemonize", "yes", "--pidfile", str(self.pidfile),
-                        "--dir", str(directory)], check=True, timeout=30)
-        deadline = time.monotonic() + 30
-        while not self.pidfile.exists():
-            assert time.monotonic() < deadline, "private redis did not start"
-            time.sleep(0.05)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        if self.pidfile.exists():
-            pid = int(self.pidfile.read_text().strip() or 0)
-            process = psutil.Process(pid)
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def submit_directly(rag: OwnRag, owner: str, text: str, publish: bool) -> str:
@@ -227,19 +204,27 @@ def submit_directly(rag: OwnRag, owner: str, text: str, publish: bool) -> str:
     return job_id
 
 
-def queue_type(rag: OwnRag) -> str:
-    out = subprocess.run([RABBITMQCTL, "-q", "list_queues", "-p", rag.isolation.vhost, "name", "type"],
+def ingestion_queue_info(rag: OwnRag, *fields: str) -> list[str]:
+    out = subprocess.run([RABBITMQCTL, "-q", "list_queues", "-p", rag.isolation.vhost, "name", *fields],
                          check=True, capture_output=True, text=True, timeout=60).stdout
-    return dict(line.split() for line in out.splitlines() if line.strip()).get("agenthub.rag.ingestion", "")
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    return rows.get("agenthub.rag.ingestion", [])
+
+
+async def queue_drained(rag: OwnRag) -> None:
+    """Every wake-up acknowledged once its job was taken: nothing ready, nothing held."""
+    async def check():
+        return ingestion_queue_info(rag, "messages_ready", "messages_unacknowledged") == ["0", "0"]
+    await until(check, 30, "ingestion queue drained", every=1.0)
 
 
 async def test_with_redis_down_a_consumed_or_lost_message_still_runs_its_job_on_a_quorum_queue(
         tmp_path_factory):
-    redis_server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    redis_server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     rag = OwnRag(tmp_path_factory, AGENTHUB_REDIS_URL=redis_server.url, AGENTHUB_QUEUE_TYPE="quorum")
     try:
         rag.start()
-        redis_server.stop()  # from here on Redis is gone for good
+        redis_server.stop(keep_data=False)  # from here on Redis is gone for good
         owner = someone()
         consumed = submit_directly(rag, owner, "Harbour seals rest on sandbanks at low tide.", publish=True)
         lost = submit_directly(rag, owner, "Grey seals pup on remote beaches in autumn.", publish=False)
@@ -252,7 +237,8 @@ async def test_with_redis_down_a_consumed_or_lost_message_still_runs_its_job_on_
         jobs = await until(both_done, 120, "jobs with Redis down", every=0.25)
         assert [j.status.value for j in jobs] == ["DONE", "DONE"], jobs
         await gone_from_staging(rag, {consumed, lost})
-        assert queue_type(rag) == "quorum"
+        assert ingestion_queue_info(rag, "type") == ["quorum"]
+        await queue_drained(rag)
     finally:
         rag.close()
-        redis_server.stop()
+        redis_server.kill()
