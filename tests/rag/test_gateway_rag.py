@@ -141,8 +141,10 @@ def test_too_many_files_in_one_request_is_bad_input(client):
 
 
 def test_multipart_without_a_preflight_header_is_refused(client):
-    """CSRF: a cross-site form can send multipart, but never a custom header."""
-    response = client.post("/graphql", data={
+    """CSRF: a cross-site form can send multipart, but never a custom header (even with a credential;
+    without one the edge refuses it first, tests/security/test_edge_limits.py)."""
+    token = mint(f"csrf-{uuid.uuid4().hex[:6]}")
+    response = client.post("/graphql", headers={"authorization": f"Bearer {token}"}, data={
         "operations": '{"query": "mutation($f: [Upload!]!) { uploadDocuments(files: $f) { id } }", '
                       '"variables": {"f": [null]}}',
         "map": '{"0": ["variables.f.0"]}'}, files={"0": ("a.txt", b"hello", "text/plain")})
