@@ -8,8 +8,11 @@ Three stacks side by side in the same run, each an auth service and a gateway
 * ``metrics+otlp``: also OpenTelemetry spans exported over OTLP/HTTP to a sink
   in this process that answers 200 and counts what it receives.
 
-Rounds alternate the order of the stacks; it prints requests/s of each (median)
-and the ratio to the baseline (target: at least 0.95, i.e. under 5 % overhead).
+Rounds alternate the order of the stacks; it prints, for each (median of the
+rounds), requests/s and the CPU time the gateway and auth processes spent per
+request, and their ratios to the baseline. Target: under 5 % overhead. On a
+machine shared with other work, requests/s mostly shows how the scheduler shared
+the cores; CPU per request is the figure that holds, and the verdict uses it.
 
 Usage::
 
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -33,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -75,6 +80,16 @@ class Stack:
         self.base = f"http://127.0.0.1:{self.port}"
         self.headers: dict[str, str] = {}
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) of this stack's gateway and auth processes so far."""
+        total = 0.0
+        for pid in (self.gateway.pid, self.auth.process.pid):
+            process = psutil.Process(pid)
+            for each in [process, *process.children(recursive=True)]:
+                times = each.cpu_times()
+                total += times.user + times.system
+        return total
+
     async def ready(self) -> None:
         await asyncio.to_thread(self.auth.wait_until_consuming, 240)
         await wait_ready(self.base, timeout=240, path="/healthz")
@@ -91,6 +106,36 @@ class Stack:
         self.isolation.destroy()
 
 
+def hook_cost(iterations: int = 20000) -> float:
+    """Seconds of CPU the instrumentation of one ``me`` request costs, measured in this process
+    (no exporter): what the gateway's middleware, GraphQL extension and RPC client and the auth
+    worker's RequestLog call, in the same order. A stable figure on a busy machine."""
+    from agenthub import metrics, tracing
+
+    started = time.process_time()
+    for _ in range(iterations):
+        server = tracing.start("POST /graphql", None, kind="server")
+        token = tracing.current.set(server.context)
+        client = tracing.start("auth.me", kind="client")
+        context = {"traceparent": client.context.traceparent}
+        worker = tracing.start("auth.me", context["traceparent"], kind="server")  # in auth
+        metrics.WORKERS_BUSY.labels("auth").inc()
+        metrics.RPC_HANDLED.labels("auth", "me", "ok").inc()
+        metrics.RPC_HANDLED_DURATION.labels("auth", "me").observe(0.0005)
+        metrics.WORKERS_BUSY.labels("auth").dec()
+        worker.end()
+        client.end()
+        metrics.RPC_CALLS.labels("auth", "me", "ok").inc()
+        metrics.RPC_CALL_DURATION.labels("auth", "me").observe(0.001)
+        metrics.GRAPHQL_OPERATIONS.labels("query", "me").inc()
+        metrics.GRAPHQL_DURATION.labels("query", "me").observe(0.002)
+        metrics.HTTP_REQUESTS.labels("/graphql", "POST", "200").inc()
+        metrics.HTTP_DURATION.labels("/graphql").observe(0.003)
+        tracing.current.reset(token)
+        server.end()
+    return (time.process_time() - started) / iterations
+
+
 async def run(args) -> int:
     sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -104,25 +149,35 @@ async def run(args) -> int:
     try:
         await asyncio.gather(*(stack.ready() for stack in stacks))
         figures: dict[str, list[float]] = {stack.name: [] for stack in stacks}
+        cpu_ms: dict[str, list[float]] = {stack.name: [] for stack in stacks}
+        seconds = max(1, round(args.seconds))  # what wrk runs for
         for round_ in range(args.rounds):
             order = stacks[round_ % len(stacks):] + stacks[:round_ % len(stacks)]
             for stack in order:
-                figures[stack.name].append(await measure(stack.base, ME, stack.headers, args.seconds,
-                                                          args.concurrency))
+                before = stack.cpu()
+                rps = await measure(stack.base, ME, stack.headers, seconds, args.concurrency)
+                figures[stack.name].append(rps)
+                cpu_ms[stack.name].append((stack.cpu() - before) * 1000 / max(1.0, rps * seconds))
         median = {name: sorted(values)[len(values) // 2] for name, values in figures.items()}
+        cpu = {name: sorted(values)[len(values) // 2] for name, values in cpu_ms.items()}
         driver = "wrk" if shutil.which("wrk") else "httpx"
         table = Table(title=f"me query, {args.concurrency} connections ({driver}), median of {args.rounds} rounds")
-        for column in ("stack", "requests/s", "ratio to baseline"):
+        for column in ("stack", "requests/s", "throughput ratio", "CPU ms/request", "CPU ratio"):
             table.add_column(column, justify="left" if column == "stack" else "right")
         for name, rps in median.items():
-            table.add_row(name, f"{rps:,.0f}", f"{rps / median['baseline']:.3f}")
+            table.add_row(name, f"{rps:,.0f}", f"{rps / median['baseline']:.3f}", f"{cpu[name]:.2f}",
+                          f"{cpu[name] / cpu['baseline']:.3f}")
         console = Console()
         console.print(table)
-        worst = min(median["metrics"], median["metrics+otlp"]) / median["baseline"]
-        verdict = "PASS" if worst >= TARGET else "MISS"
-        console.print(f"worst ratio = {worst:.3f}  (target ≥ {TARGET})  {verdict};  OTLP exports received: "
-                      f"{Sink.received}")
-        return 1 if args.check and worst < TARGET else 0
+        overhead = max(cpu["metrics"], cpu["metrics+otlp"]) / cpu["baseline"] - 1
+        verdict = "PASS" if overhead <= 1 - TARGET else "MISS"
+        hooks = hook_cost()
+        console.print(f"instrumentation alone (in-process, no exporter): {hooks * 1e6:.0f} µs CPU per me request "
+                      f"= {hooks * 1000 / cpu['baseline']:.1%} of the baseline's CPU per request")
+        console.print(f"worst CPU overhead per request = {overhead:+.1%}  (target ≤ {1 - TARGET:.0%})  {verdict};  "
+                      f"OTLP exports received: {Sink.received};  load average {os.getloadavg()[0]:.1f} "
+                      f"on {os.cpu_count()} cores")
+        return 1 if args.check and overhead > 1 - TARGET else 0
     finally:
         for stack in stacks:
             stack.stop()
