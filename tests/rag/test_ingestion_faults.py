@@ -68,7 +68,8 @@ async def gone_from_staging(rag: OwnRag, job_ids: set[str]) -> None:
 def rag(tmp_path_factory):
     """One rag with the default fairness (2 slots, 1 per user) and a single attempt per job: a
     clean stop that used an attempt would fail the job."""
-    rag = OwnRag(tmp_path_factory, AGENTHUB_RAG_JOB_MAX_ATTEMPTS="1", AGENTHUB_RAG_JOB_LEASE_SECONDS="6")
+    rag = OwnRag(tmp_path_factory, AGENTHUB_RAG_JOB_MAX_ATTEMPTS="1", AGENTHUB_RAG_JOB_LEASE_SECONDS="6",
+                 AGENTHUB_LOG_FORMAT="json")
     rag.start()
     yield rag
     rag.close()
