@@ -49,6 +49,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps $(WHEELHOUSE)/llama_cpp_python-*.whl
 	@echo "make install: AgentHub and its dependencies"
 	$(BIN)/pip install --quiet -e ".[dev,local]"
+	@echo "make install: the embedding model to ONNX, int8 (about 20 s)"
+	$(BIN)/agenthub export-embedder
 	touch $(STAMP)
 	@echo "make install: done"
 

@@ -225,6 +225,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_embedder(args: argparse.Namespace) -> int:
+    from services.rag.onnx_export import default_dir, export
+
+    directory = export(args.output or os.environ.get("AGENTHUB_EMBEDDER_DIR") or default_dir(), force=args.force)
+    print(f"agenthub: embedding model (ONNX, int8) in {directory}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -293,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", default="-")
     export.set_defaults(func=cmd_export_schema)
+
+    embedder = commands.add_parser("export-embedder",
+                                   help="export the embedding model to ONNX (int8) for the rag service")
+    embedder.add_argument("--output", default=None,
+                          help="default: AGENTHUB_EMBEDDER_DIR or share/agenthub/embedder in the environment")
+    embedder.add_argument("--force", action="store_true", help="export again even if a current export is there")
+    embedder.set_defaults(func=cmd_export_embedder)
     return parser
 
 

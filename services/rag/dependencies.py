@@ -37,7 +37,8 @@ def build_library(settings: RagSettings, redis_client, store=None):
     settings.rag_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(make_engine(settings.catalog_url()))
     store = store if store is not None else open_store(settings)
-    embedder = Embedder(batch_size=settings.rag_embed_batch)
+    embedder = Embedder(batch_size=settings.rag_embed_batch, model_dir=settings.embedder_dir,
+                        threads=settings.rag_embed_threads)
     embedder.warm_up()
     prefix = settings.redis_prefix
     retriever = Retriever(store, QueryEmbeddings(embedder, redis_client, prefix, settings.rag_cache_ttl), catalog)
@@ -63,6 +64,8 @@ class RagLibrary(DependencyProvider):
 
     def setup(self) -> None:
         from services.rag.embedding import native_logging
+        from services.rag.native import without_pytorch
+        without_pytorch()  # before anything imports Haystack
         native_logging()
         self.settings = get_rag_settings()
         self.redis = redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10,

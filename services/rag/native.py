@@ -1,0 +1,41 @@
+"""The rag service's native libraries, imported here and only here.
+
+Every rag module takes ``onnxruntime`` from this module, so that an import
+order between native libraries, when one matters, is decided in one place.
+
+``without_pytorch`` keeps PyTorch out of the rag process: it stays installed
+(the install-time export and the benchmarks' baseline use it), and Haystack
+imports it eagerly whenever it is importable (its ``LazyImport`` only defers
+the error of a *missing* package), which alone costs a few hundred MB.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+
+import onnxruntime  # noqa: I001  -- first: see the module docstring
+
+__all__ = ["onnxruntime", "without_pytorch"]
+
+BLOCKED = ("torch", "sentence_transformers")
+
+
+class _Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"{name} is kept out of the rag process (services/rag/native.py)", name=name)
+        return None
+
+
+def without_pytorch() -> None:
+    """From now on ``import torch`` fails in this process (Haystack then runs without it).
+
+    Call before anything imports Haystack: the rag service's dependency provider does.
+    """
+    if any(isinstance(finder, _Refuse) for finder in sys.meta_path):
+        return
+    loaded = [name for name in BLOCKED if name in sys.modules]
+    if loaded:
+        raise RuntimeError(f"{', '.join(loaded)} already imported: call without_pytorch() earlier")
+    sys.meta_path.insert(0, _Refuse())

@@ -1,0 +1,92 @@
+"""The ONNX embedder gives the model's answers without PyTorch in the rag process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from haystack import Document
+
+from tests.support.stack import REDIS_URL
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+SENTENCES = [
+    "The lease ends on the last day of March.",
+    "Refresh tokens are rotated on every use; presenting an old one revokes the session.",
+    "Kittens sleep most of the day.",
+    "a",
+    " ".join(["A very long passage about harbours, lanterns and copper signals."] * 60),  # truncated
+]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from services.rag.embedding import Embedder
+    embedder = Embedder(batch_size=2)
+    embedder.warm_up()
+    return embedder
+
+
+def test_vectors_match_the_pytorch_model(embedder):
+    from bench.common import TorchEmbedder
+    documents = [Document(content=text) for text in SENTENCES]
+    onnx = np.array([d.embedding for d in embedder.embed_documents(documents)])
+    torch = np.array([d.embedding for d in TorchEmbedder().embed_documents(documents)])
+    assert onnx.shape == (len(SENTENCES), 384)
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-3)
+    assert (onnx * torch).sum(axis=1).min() > 0.97  # int8: close to, not equal to, float32
+
+
+def test_order_batches_and_queries_agree(embedder):
+    documents = [Document(id=str(i), content=text) for i, text in enumerate(SENTENCES)]
+    embedded = embedder.embed_documents(documents)
+    assert [d.id for d in embedded] == [d.id for d in documents] and documents[0].embedding is None
+    for document in embedded:  # a query alone and the same text in a padded batch
+        alone = np.array(embedder.embed_query(document.content))
+        assert float(alone @ np.array(document.embedding)) > 0.98
+    similar = np.array(embedder.embed_query("When does the lease end?"))
+    scores = [similar @ np.array(d.embedding) for d in embedded]
+    assert int(np.argmax(scores)) == 0
+
+
+def test_the_rag_process_never_imports_pytorch(tmp_path):
+    """The service's own start-up (the dependency provider's ``setup``), then an ingestion."""
+    code = """
+import sys
+import services.rag.service  # what `nameko run` imports before the provider's setup
+from services.rag.dependencies import RagLibrary
+provider = RagLibrary()
+provider.setup()
+from services.rag.ingestion import ChunkMeta
+indexer = provider.library.indexer
+indexer.write(indexer.embed(indexer.prepare(b"Some text to embed.", "text/plain",
+                                            ChunkMeta("d", "v", "c", "o", "t", "text/plain"))))
+provider.stop()
+print(sorted(m for m in sys.modules if m == "torch" or m.startswith(("torch.", "sentence_transformers"))))
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENTHUB_ENV": "development", "AGENTHUB_DATA_DIR": str(tmp_path),
+           "AGENTHUB_REDIS_URL": REDIS_URL, "AGENTHUB_REDIS_PREFIX": f"rag-test-{uuid.uuid4().hex[:8]}:"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=170,
+                          env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_missing_export_is_made_at_first_start(tmp_path):
+    from services.rag.embedding import Embedder
+    from services.rag.onnx_export import MANIFEST_FILE, is_current
+    directory = tmp_path / "embedder"
+    assert not is_current(directory)
+    embedder = Embedder(model_dir=directory)
+    embedder.warm_up()  # exports in a child process
+    assert is_current(directory)
+    assert json.loads((directory / MANIFEST_FILE).read_text())["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert len(embedder.embed_query("exported")) == 384
