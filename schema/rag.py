@@ -32,6 +32,7 @@ class UploadLimits(BaseSettings):
 
     rag_max_file_bytes: int = Field(25 * 1024 * 1024, ge=1, description="Largest accepted file, in bytes.")
     rag_max_files: int = Field(20, ge=1, description="Most files in one upload request.")
+    rag_max_collections: int = Field(100, ge=1, description="Most collections one user may own.")
 
 
 # ---------------------------------------------------------------- enums
@@ -206,6 +207,7 @@ class Collection(BaseModel):
     owner: str
     role: AccessRole
     created_at: datetime
+    subscribed: bool = False  # the caller searches it by default (another user's PUBLIC collection)
     members: list[CollectionMember] = Field(default_factory=list)  # shown to its owner and admins only
 
 

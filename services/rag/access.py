@@ -1,7 +1,9 @@
 """Who may read what, as a Haystack metadata filter that goes *into* the retrieval query.
 
 A caller reads a chunk when they own its document, or may read its collection
-(owner, member, or the collection is PUBLIC); admins read everything. Stores
+(owner, member, or the collection is PUBLIC); admins read everything. Search,
+ask and agent runs read less by default (``Scope.for_search``): another user's
+PUBLIC collection only when the caller names it or subscribed to it. Stores
 apply the filter while retrieving, so top-k, scores and counts never involve
 a document the caller may not read.
 """
@@ -26,6 +28,15 @@ class Scope:
         if identity.is_admin:
             return cls(identity.user_id, True, frozenset())
         return cls(identity.user_id, False, frozenset(catalog.readable_collection_ids(identity.user_id)))
+
+    @classmethod
+    def for_search(cls, identity: Identity, catalog, named: list[str] | None = None) -> "Scope":
+        """What search, ask and agent runs read: the collections searched by default
+        (``Catalog.searched_collection_ids``) plus the ones the caller named, already checked readable."""
+        if identity.is_admin:
+            return cls(identity.user_id, True, frozenset())
+        return cls(identity.user_id, False,
+                   frozenset(catalog.searched_collection_ids(identity.user_id)) | frozenset(named or ()))
 
     def can_read(self, owner_id: str, collection_id: str) -> bool:
         return self.admin or owner_id == self.user_id or collection_id in self.collection_ids

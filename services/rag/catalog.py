@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        create_engine, event, func, or_, select, update)
+                        and_, create_engine, event, func, or_, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -55,6 +55,16 @@ class MemberRow(Base):
                                                primary_key=True)
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(10))
+
+
+class SubscriptionRow(Base):
+    """A user's choice to search another user's PUBLIC collection by default."""
+
+    __tablename__ = "rag_subscriptions"
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"),
+                                               primary_key=True, index=True)
 
 
 class DocumentRow(Base):
@@ -178,6 +188,41 @@ class Catalog:
                 CollectionRow.owner_id == user_id,
                 CollectionRow.visibility == Visibility.PUBLIC.value,
                 CollectionRow.id.in_(member_of)))))
+
+    def searched_collection_ids(self, user_id: str) -> list[str]:
+        """What a non-admin's search, ask and agent runs read unless they name collections: their own,
+        those they are a member of, and the PUBLIC ones they subscribed to. Public collections of others
+        are readable, not searched: their text enters my answers only by my choice."""
+        with self.sessions() as session:
+            member_of = select(MemberRow.collection_id).where(MemberRow.user_id == user_id)
+            subscribed = select(SubscriptionRow.collection_id).where(SubscriptionRow.user_id == user_id)
+            return list(session.scalars(select(CollectionRow.id).where(or_(
+                CollectionRow.owner_id == user_id,
+                CollectionRow.id.in_(member_of),
+                and_(CollectionRow.visibility == Visibility.PUBLIC.value, CollectionRow.id.in_(subscribed))))))
+
+    def subscribed_ids(self, user_id: str) -> set[str]:
+        with self.sessions() as session:
+            return set(session.scalars(select(SubscriptionRow.collection_id).where(
+                SubscriptionRow.user_id == user_id)))
+
+    def subscribe(self, user_id: str, collection_id: str) -> None:
+        with self.sessions.begin() as session:
+            if session.get(SubscriptionRow, (user_id, collection_id)) is None:
+                session.add(SubscriptionRow(user_id=user_id, collection_id=collection_id))
+
+    def unsubscribe(self, user_id: str, collection_id: str) -> bool:
+        with self.sessions.begin() as session:
+            row = session.get(SubscriptionRow, (user_id, collection_id))
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def owned_count(self, owner_id: str) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(CollectionRow).where(
+                CollectionRow.owner_id == owner_id)) or 0
 
     def collection(self, ref: str, user_id: str, admin: bool) -> CollectionView | None:
         """A collection by id or name, as the caller sees it; None when not readable.

@@ -26,7 +26,7 @@ from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.models import Identity
 from schema.rag import (AddMemberInput, Answer, AskInput, Collection, CollectionMember, CreateCollectionInput,
                         Document, DocumentPage, DocumentsInput, DocumentStatus, Download, IngestTextInput, Job,
-                        JobStatus, SearchHit, SearchInput, UploadInput)
+                        JobStatus, SearchHit, SearchInput, UploadInput, UploadLimits, Visibility)
 from services.rag import text as mime
 from services.rag.access import Scope
 from services.rag.answers import Answerer
@@ -39,6 +39,8 @@ from services.rag.retrieval import Retriever
 
 log = logging.getLogger("agenthub.rag")
 Enqueue = Callable[[str], None]
+
+_LIMITS = UploadLimits()
 
 
 class LeaseLost(Exception):
@@ -166,19 +168,34 @@ class Library:
                         created_at=row.created_at, updated_at=row.updated_at, metadata=row.meta or {})
 
     @staticmethod
-    def _collection_payload(view: CollectionView) -> Collection:
+    def _collection_payload(view: CollectionView, subscribed: bool = False) -> Collection:
         return Collection(id=view.id, name=view.name, visibility=view.visibility, owner=view.owner_id,
-                          role=view.role, created_at=view.created_at,
+                          role=view.role, created_at=view.created_at, subscribed=subscribed,
                           members=[CollectionMember(user_id=u, role=r) for u, r in view.members])
 
     # ------------------------------------------------------------ collections
 
     def collections(self, identity: Identity) -> list[Collection]:
         self.catalog.default_collection(identity.user_id)
-        return [self._collection_payload(v) for v in self.catalog.readable_collections(identity.user_id,
-                                                                                      identity.is_admin)]
+        subscribed = self.catalog.subscribed_ids(identity.user_id)
+        return [self._collection_payload(v, v.id in subscribed)
+                for v in self.catalog.readable_collections(identity.user_id, identity.is_admin)]
+
+    def subscribe(self, identity: Identity, ref: str) -> Collection:
+        """Search another user's PUBLIC collection by default from now on (my choice, undone by unsubscribe)."""
+        view = self._collection(identity, ref)
+        if view.owner_id == identity.user_id or view.visibility is not Visibility.PUBLIC:
+            raise BadUserInput.for_fields({"collection": "only another user's PUBLIC collection can be subscribed to"})
+        self.catalog.subscribe(identity.user_id, view.id)
+        return self._collection_payload(view, True)
+
+    def unsubscribe(self, identity: Identity, ref: str) -> bool:
+        return self.catalog.unsubscribe(identity.user_id, self._collection(identity, ref).id)
 
     def create_collection(self, identity: Identity, data: CreateCollectionInput) -> Collection:
+        if self.catalog.owned_count(identity.user_id) >= _LIMITS.rag_max_collections:
+            raise BadUserInput(f"You have {_LIMITS.rag_max_collections} collections, the most allowed.",
+                               {"reason": "too_many_collections", "limit": _LIMITS.rag_max_collections})
         try:
             view = self.catalog.create_collection(identity.user_id, data.name, data.visibility)
         except DuplicateCollection:
@@ -481,12 +498,14 @@ class Library:
 
     def search(self, identity: Identity, data: SearchInput) -> list[SearchHit]:
         collection_ids = self._collection_ids(identity, data.collections)
-        hits = self.retriever.search(Scope.of(identity, self.catalog), data.query, top_k=data.top_k,
+        hits = self.retriever.search(Scope.for_search(identity, self.catalog, collection_ids), data.query,
+                                     top_k=data.top_k,
                                      mode=data.mode, collection_ids=collection_ids, filters=data.filters)
         return [SearchHit(chunk_id=h.chunk_id, document_id=h.document_id, title=h.title, content=h.content,
                           score=round(h.score, 6)) for h in hits]
 
     def ask(self, identity: Identity, data: AskInput) -> Answer:
         collection_ids = self._collection_ids(identity, data.collections)
-        return self.answerer.ask(Scope.of(identity, self.catalog), data.question, top_k=data.top_k,
+        return self.answerer.ask(Scope.for_search(identity, self.catalog, collection_ids), data.question,
+                                 top_k=data.top_k,
                                  collection_ids=collection_ids)

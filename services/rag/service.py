@@ -131,6 +131,22 @@ class RagService:
                    detail={"member": data.user_id, "role": data.role.value})
         return _dump(result)
 
+    @rpc
+    def subscribe_collection(self, collection=None) -> dict:
+        identity = self.caller.require(Permission.READ_RAG)
+        if not isinstance(collection, str) or not 0 < len(collection) <= 200:
+            raise BadUserInput.for_fields({"collection": "must be a collection id or name"})
+        result = self.library.subscribe(identity, collection)
+        self.audit("collection.subscribe", resource=f"collection:{result.id}", identity=identity)
+        return _dump(result)
+
+    @rpc
+    def unsubscribe_collection(self, collection=None) -> bool:
+        identity = self.caller.require(Permission.READ_RAG)
+        if not isinstance(collection, str) or not 0 < len(collection) <= 200:
+            raise BadUserInput.for_fields({"collection": "must be a collection id or name"})
+        return self.library.unsubscribe(identity, collection)
+
     # ------------------------------------------------------------ documents
 
     @rpc

@@ -86,6 +86,17 @@ class RagMutation:
         return Collection.from_payload(await info.context.call(
             "rag", "add_collection_member", collection=collection, user_id=str(user_id), role=role.value))
 
+    @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
+                         description="Search another user's PUBLIC collection by default from now on "
+                                     "(otherwise it is searched only when named).")
+    async def subscribe_collection(self, info: Info[Context, None], collection: str) -> Collection:
+        return Collection.from_payload(await info.context.call("rag", "subscribe_collection", collection=collection))
+
+    @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
+                         description="Stop searching a subscribed collection by default; false if I was not subscribed.")
+    async def unsubscribe_collection(self, info: Info[Context, None], collection: str) -> bool:
+        return await info.context.call("rag", "unsubscribe_collection", collection=collection)
+
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
                          description="Delete a document (its owner, an editor of its collection, or an admin).")
     async def delete_document(self, info: Info[Context, None], id: strawberry.ID) -> Document:

@@ -38,13 +38,14 @@ class Collection:
     owner: strawberry.ID
     role: AccessRole
     created_at: datetime
+    subscribed: bool = strawberry.field(description="Searched by default because I subscribed to it.")
     members: list[CollectionMember] = strawberry.field(description="Shown to the owner and admins only.")
 
     @classmethod
     def from_payload(cls, data: dict) -> "Collection":
         model = rag.Collection.model_validate(data)
         return cls(id=model.id, name=model.name, visibility=model.visibility, owner=model.owner, role=model.role,
-                   created_at=model.created_at,
+                   created_at=model.created_at, subscribed=model.subscribed,
                    members=[CollectionMember(user_id=m.user_id, role=m.role) for m in model.members])
 
 
