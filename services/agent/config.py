@@ -34,6 +34,8 @@ class AgentSettings(ServiceSettings):
     agent_history_tokens: int = Field(2000, ge=0, description="Token budget of the history sent to the model.")
     agent_conversation_ttl: int = Field(30 * 86400, ge=3600, description="Seconds an idle conversation is kept.")
     agent_search_top_k: int = Field(5, ge=1, le=50)
+    agent_min_relevance: float = Field(0.3, ge=-1, le=1, description="Without a model: cosine similarity below "
+                                       "which a passage is not quoted (as AGENTHUB_RAG_MIN_RELEVANCE for ask).")
     agent_max_runs: int = Field(32, ge=1, description="Runs one agent process executes at once.")
     agent_max_runs_per_user: int = Field(3, ge=1, description="Runs one user may have running at once.")
 

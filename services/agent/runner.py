@@ -113,9 +113,9 @@ class Toolbox:
     """The run's tools: each call is recorded as a step and streamed as TOOL_CALL / TOOL_RESULT."""
 
     def __init__(self, state: RunState, search: Search | None, database: SqlDatabase | None,
-                 tool_timeout: float, top_k: int = 5) -> None:
+                 tool_timeout: float, top_k: int = 5, min_relevance: float | None = None) -> None:
         self.state, self.search, self.database = state, search, database
-        self.tool_timeout, self.top_k = tool_timeout, top_k
+        self.tool_timeout, self.top_k, self.min_relevance = tool_timeout, top_k, min_relevance
 
     def _call(self, tool: str, arguments: dict[str, Any], fn: Callable[[], tuple[Any, str]]) -> Any:
         """Runs one tool: its errors become results the model can read, never crashes.
@@ -148,13 +148,20 @@ class Toolbox:
                                data={"summary": summary, "durationMs": duration_ms, "error": error})
         return result
 
-    def search_documents(self, query: str, top_k: int | None = None) -> dict[str, Any]:
+    def search_documents(self, query: str, top_k: int | None = None, relevant_only: bool = False) -> dict[str, Any]:
+        """``relevant_only`` (no model to judge the passages): a semantic search whose hits below
+        ``min_relevance`` cosine similarity are dropped, as rag's extractive ``ask`` does."""
         top_k = max(1, min(int(top_k or self.top_k), 20))
+        floor = self.min_relevance if relevant_only else None
 
         def run() -> tuple[Any, str]:
             if self.search is None:
                 raise RuntimeError("document search is not available")
-            hits = _hits(self.search(query, top_k))
+            if floor is None:
+                hits = _hits(self.search(query, top_k))
+            else:
+                hits = [hit for hit in _hits(self.search(query, top_k, mode="SEMANTIC"))
+                        if float(hit.get("score") or 0.0) >= floor]
             # Retrieved text is data someone wrote, maybe another user: marked so, never instructions.
             passages = [{"n": self.state.cite(hit), "title": hit.get("title") or "",
                          "document_id": hit.get("document_id"), "trust": UNTRUSTED,
@@ -310,7 +317,7 @@ NO_MODEL_NOTICE = "No language model is configured, so this answer quotes the mo
 
 def run_retrieval_only(state: RunState, toolbox: Toolbox, message: str) -> RunOutcome:
     """No model: quote the sentences of the retrieved passages that best match the question."""
-    found = toolbox.search_documents(message)
+    found = toolbox.search_documents(message, relevant_only=True)
     return _quote_passages(state, message, found.get("passages") or [], NO_MODEL_NOTICE)
 
 

@@ -191,7 +191,7 @@ class AgentRuntime:
         state = RunState(events=events, deadline=time.monotonic() + self.settings.agent_run_timeout,
                          is_cancelled=lambda: self.runs.cancel_requested(record.id), still_valid=tools.still_valid)
         toolbox = Toolbox(state, tools.search, tools.database, self.settings.agent_tool_timeout,
-                          self.settings.agent_search_top_k)
+                          self.settings.agent_search_top_k, self.settings.agent_min_relevance)
         ended = "failed"
         try:
             with _hard_limit(self.settings.agent_run_timeout + 10):

@@ -44,7 +44,7 @@ class AgentService:
         self.caller.require(Permission.READ_AGENT)  # its answer and events are read back: checked before it runs
         rag = self.rag  # bound to this worker's context: the caller's token travels with every search
         started = self.runtime.start(identity, message, conversation_id,
-                                     search=lambda query, top_k: rag.search(query, top_k=top_k),
+                                     search=lambda query, top_k, **options: rag.search(query, top_k=top_k, **options),
                                      still_valid=self.caller.still_valid)
         return started.model_dump(mode="json")
 

@@ -112,12 +112,14 @@ def _check_chunks(count: int, limits: Limits) -> None:
 # ---------------------------------------------------------------- the parsing itself (child side)
 
 def _converter(mime_type: str):
-    from haystack.components.converters import (DOCXToDocument, HTMLToDocument, MarkdownToDocument,
-                                                PyPDFToDocument, TextFileToDocument)
+    from haystack.components.converters import (DOCXToDocument, MarkdownToDocument, PyPDFToDocument,
+                                                TextFileToDocument)
+
+    from services.rag.html import HTMLToText
     return {
         mime.TEXT: lambda: TextFileToDocument(encoding="utf-8"),
         mime.MARKDOWN: lambda: MarkdownToDocument(progress_bar=False, encoding="utf-8"),
-        mime.HTML: lambda: HTMLToDocument(),
+        mime.HTML: lambda: HTMLToText(),  # not HTMLToDocument: trafilatura drops list items
         mime.PDF: lambda: PyPDFToDocument(),
         mime.DOCX: lambda: DOCXToDocument(),
     }[mime_type]()
