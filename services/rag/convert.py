@@ -12,8 +12,10 @@ must cost one job, never the rag process or other users' jobs. So:
 * the extracted text and the chunk count are capped per document.
 
 Every refusal is a ``ConversionRefused`` with a code and a message a user can
-act on; the job ends FAILED with both and nothing is written. Plain text is
-split in-process (nothing to parse), under the same caps.
+act on; the job ends FAILED with both and nothing is written. Plain text up
+to 1 MiB is split in-process (nothing to parse, no child to start), under the
+same caps; larger text goes to the child like everything else, so its CPU is
+bounded and a cancel stops it at once.
 
 Usage::
 
@@ -45,6 +47,7 @@ log = logging.getLogger("agenthub.rag.convert")
 
 MIB = 1024 * 1024
 CHILD_REFUSED = 3  # the child's exit status when it wrote a refusal
+IN_PROCESS_TEXT_BYTES = 1024 * 1024  # plain text up to this is split in-process: no child to start
 
 
 class ConversionRefused(Exception):
@@ -245,13 +248,14 @@ def _refusal_of(returncode: int, limits: Limits) -> ConversionRefused:
 
 def split_file(path: str | Path, mime_type: str, limits: Limits, *, chunk_words: int, overlap: int,
                should_stop: Callable[[], bool] = lambda: False, poll: float = 0.25) -> list[dict[str, Any]]:
-    """The file's chunks, converted in a limited child process (plain text in-process).
+    """The file's chunks, converted in a limited child process (plain text up to 1 MiB in-process:
+    nothing to parse, and splitting it takes well under a second).
 
     Call it on the eventlet hub, not offloaded: it blocks only the calling green thread (it polls
     with sleeps). ``should_stop`` is asked about once a second; when it says yes the child is
     killed and ``ConversionStopped`` is raised.
     """
-    if mime_type == mime.TEXT:
+    if mime_type == mime.TEXT and os.path.getsize(path) <= IN_PROCESS_TEXT_BYTES:
         from services.rag.embedding import offload
         return offload(extract_chunks, Path(path).read_bytes(), mime_type, limits, chunk_words, overlap)
     if mime_type == mime.DOCX:
