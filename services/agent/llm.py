@@ -170,9 +170,24 @@ class LocalModel:
         return json.loads(line)
 
     def _request(self, request: dict) -> None:
+        """Sends one request, starting the worker if needed.
+
+        A worker whose pipe is broken died between two uses (its exit status may
+        not be collected yet): it is replaced once, and logged.
+        """
+        self.warm_up()
+        line = json.dumps(request) + "\n"
         try:
-            offload(self._write, json.dumps(request) + "\n")
-        except OSError:  # broken pipe: the worker is gone; _read says how
+            offload(self._write, line)
+            return
+        except OSError:
+            how = _describe_exit(self._process.poll()) if self._process.poll() is not None else "its pipe broke"
+            log.warning("the local model's process had ended (%s); starting a new one", how)
+            self.close()
+        self.warm_up()
+        try:
+            offload(self._write, line)
+        except OSError:  # broken pipe again: _read says how it ended
             pass
 
     def _write(self, text: str) -> None:
@@ -189,7 +204,6 @@ class LocalModel:
     def stream(self, prompt: str, stop: list[str] | None = None) -> Iterator[str]:
         """Yields text pieces as the model produces them; raises ``ModelUnavailable`` if it cannot."""
         with self._lock, metrics.llm_call(Backend.LOCAL.value), tracing.span("llm.local", kind="client"):
-            self.warm_up()
             stop = ["\n\n", "Question:"] if stop is None else stop
             self._request({"op": "generate", "prompt": prompt, "stop": stop, "max_tokens": self.max_tokens,
                            "temperature": self.temperature})
@@ -208,7 +222,6 @@ class LocalModel:
 
     def count_tokens(self, text: str) -> int:
         with self._lock:
-            self.warm_up()
             self._request({"op": "count", "text": text})
             return int(self._read()["count"])
 
