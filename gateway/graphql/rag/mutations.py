@@ -4,7 +4,9 @@ file fails alone."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -17,10 +19,22 @@ from gateway.graphql.rag.types import (Collection, Document, FileIngestion, Inge
                                        MemberRole, Visibility)
 from schema.errors import BadUserInput
 from schema.permissions import Permission
-from schema.rag import UploadLimits
+from schema.rag import JobStatus, UploadLimits
 
 UPLOAD_TIMEOUT = 120.0
+WAIT_SECONDS = 60.0       # ingestText(wait: true) answers by then, ended or not
+WAIT_POLL_SECONDS = 0.2
 _limits = UploadLimits()
+
+
+async def wait_for_job(context: Context, job: dict, timeout: float) -> dict:
+    """Poll the job until it ends or ``timeout`` passes; the job as last seen."""
+    deadline = time.monotonic() + timeout
+    ended = (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+    while job["status"] not in ended and time.monotonic() < deadline:
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        job = await context.call("rag", "job", str(job["id"]))
+    return job
 
 
 def _unset(value):
@@ -66,11 +80,16 @@ class RagMutation:
             results.append(await ingest_file(info.context, upload, collection, metadata))
         return results
 
-    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)], description="Ingest a text as a document.")
-    async def ingest_text(self, info: Info[Context, None], input: IngestTextInput) -> IngestionJob:
+    @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
+                         description="Ingest a text as a document. With wait: true, return when its job has "
+                                     f"ended (DONE, FAILED or CANCELLED), or after {WAIT_SECONDS:.0f} s with the job as it is.")
+    async def ingest_text(self, info: Info[Context, None], input: IngestTextInput,
+                          wait: bool = False) -> IngestionJob:
         job = await info.context.call("rag", "ingest_text", title=input.title, text=input.text,
                                       collection=_unset(input.collection), metadata=_unset(input.metadata),
                                       timeout=UPLOAD_TIMEOUT)
+        if wait:
+            job = await wait_for_job(info.context, job, WAIT_SECONDS)
         return IngestionJob.from_payload(job)
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)], description="A new collection of mine.")
