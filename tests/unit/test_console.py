@@ -50,3 +50,21 @@ def test_without_a_build_the_root_says_how_to_build_it(tmp_path):
     from starlette.applications import Starlette
     response = TestClient(Starlette(routes=routes)).get("/")
     assert response.status_code == 503 and "npm run build" in response.text
+
+
+def test_the_console_operations_are_valid_against_the_exported_schema():
+    """The same check `npm run build` makes (graphql-codegen), without Node: an API change that
+    breaks an operation of web/console fails here too, in the change that makes it."""
+    from pathlib import Path
+
+    from graphql import build_schema, parse, validate
+
+    root = Path(__file__).resolve().parents[2]
+    schema = build_schema((root / "schema" / "schema.graphql").read_text())
+    sources = sorted((root / "web" / "console" / "src").rglob("*.ts*"))
+    operations = [match for path in sources if "/gql/" not in str(path)
+                  for match in re.findall(r"graphql\(`(.*?)`\)", path.read_text(), re.S)]
+    assert len(operations) >= 30
+    for operation in operations:
+        errors = validate(schema, parse(operation))
+        assert not errors, f"{operation.split('{')[0].strip()}: {[e.message for e in errors]}"

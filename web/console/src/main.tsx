@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { refresh, session, logout, request } from "./api";
+import { clearSession, refresh, session, logout, request } from "./api";
 import { graphql } from "./gql";
 import type { MeQuery } from "./gql/graphql";
 import { SignIn } from "./pages/SignIn";
@@ -35,7 +35,7 @@ function App() {
     const onHash = () => setPage(route());
     window.addEventListener("hashchange", onHash);
     const off = session.onChange((signedIn) => {
-      if (signedIn) request(Me).then((d) => setMe(d.me)).catch(() => setMe(null));
+      if (signedIn) request(Me).then((d) => setMe(d.me)).catch(() => clearSession());
       else setMe(null);
     });
     // A reload keeps the refresh token (sessionStorage): trade it for a fresh access token.
@@ -47,7 +47,7 @@ function App() {
     document.title = `${PAGES.find((p) => p.path === page)?.label ?? "Sign in"} · AgentHub`;
   }, [page]);
 
-  if (!ready) return <p class="muted" role="status">Loading…</p>;
+  if (!ready || (session.signedIn && !me)) return <p class="muted" role="status">Loading…</p>;
   if (!session.signedIn || !me) return <SignIn />;
 
   const admin = me.permissions.includes("MANAGE_USERS") || me.permissions.includes("READ_SYSTEM");

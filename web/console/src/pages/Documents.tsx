@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { download, request, subscribe, upload } from "../api";
 import { graphql } from "../gql";
-import type { CollectionsQuery, DocumentsQuery, SearchQuery } from "../gql/graphql";
+import type { CollectionsQuery, DocumentsQuery, IngestionStatus, SearchQuery } from "../gql/graphql";
 import { ErrorText, Section, useAction, when } from "../ui";
 
 const Collections = graphql(`
@@ -32,6 +32,7 @@ const Search = graphql(`
     search(query: $query, collections: $collections, topK: 10) { chunkId documentId title content score }
   }
 `);
+const CancelJob = graphql(`mutation CancelIngestionJob($id: ID!) { cancelIngestionJob(id: $id) { id status } }`);
 const Progress = graphql(`
   subscription IngestionProgress($jobId: ID!) {
     ingestionProgress(jobId: $jobId) { id status progress error chunkCount documentId }
@@ -39,7 +40,7 @@ const Progress = graphql(`
 `);
 
 type Row = {
-  key: string; name: string; phase: "uploading" | "QUEUED" | "RUNNING" | "DONE" | "FAILED" | "refused";
+  key: string; name: string; jobId?: string; phase: "uploading" | IngestionStatus | "refused";
   progress: number; detail: string;
 };
 
@@ -74,14 +75,14 @@ export function Documents() {
       results.forEach((result, i) => {
         const key = fresh[i].key;
         if (!result.jobId) return patch(key, { phase: "refused", progress: 0, detail: result.error ?? "refused" });
-        patch(key, { phase: "QUEUED", progress: 0.3 });
+        patch(key, { phase: "QUEUED", progress: 0.3, jobId: result.jobId });
         const stop = subscribe(Progress, { jobId: result.jobId }, {
           next: ({ ingestionProgress: job }) => {
             patch(key, {
               phase: job.status, progress: 0.3 + 0.7 * job.progress,
               detail: job.status === "DONE" ? `${job.chunkCount ?? 0} chunks` : job.error ?? "",
             });
-            if (job.status === "DONE" || job.status === "FAILED") { stop(); void loadDocs(); }
+            if (job.status === "DONE" || job.status === "FAILED" || job.status === "CANCELLED") { stop(); void loadDocs(); }
           },
           error: (e) => patch(key, { detail: e.message }),
         });
@@ -128,6 +129,10 @@ export function Documents() {
               <progress max={1} value={r.progress} aria-label={`${r.name} progress`} />
               <span class={`phase ${r.phase === "refused" || r.phase === "FAILED" ? "error" : ""}`}>{r.phase}</span>
               {r.detail && <span class="detail">{r.detail}</span>}
+              {r.jobId && (r.phase === "QUEUED" || r.phase === "RUNNING") && (
+                <button type="button" aria-label={`Cancel ${r.name}`}
+                  onClick={() => void uploads.run(() => request(CancelJob, { id: r.jobId! }))}>Cancel</button>
+              )}
             </li>
           ))}
         </ul>
