@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import kombu
-import redis
 
 from agenthub.logs import redact_url
+from agenthub.redis_client import sync_client
 from agenthub.settings import CommonSettings
 
 
@@ -35,7 +35,7 @@ def check_broker(settings: CommonSettings) -> Unreachable | None:
 
 
 def check_redis(settings: CommonSettings) -> Unreachable | None:
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    client = sync_client(settings, max_connections=1)
     try:
         client.ping()
     except Exception as exc:  # any failure means unreachable; the message says which

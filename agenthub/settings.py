@@ -45,6 +45,15 @@ class CommonSettings(BaseSettings):
     rpc_exchange: str = "nameko-rpc"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = Field("agenthub:", description="Prefix of every Redis key this deployment writes.")
+    redis_max_connections: int = Field(200, ge=1, description="Connections in each process's Redis pool.")
+    redis_pool_timeout: float = Field(
+        5.0, gt=0, description="How long a request waits for a free pooled Redis connection, seconds.")
+    redis_socket_timeout: float = Field(5.0, gt=0, description="Redis read/write timeout, seconds.")
+    redis_connect_timeout: float = Field(2.0, gt=0, description="Redis connect timeout, seconds.")
+    redis_retries: int = Field(3, ge=0, le=20, description="Retries (exponential backoff) of a Redis command "
+                                                           "whose connection failed or timed out.")
+    redis_health_check_interval: int = Field(
+        10, ge=0, description="A pooled Redis connection idle this long is PINGed before use, seconds (0: never).")
     data_dir: Path = Field(Path("var"), description="Absolute, or relative to the project root (see data_base_dir).")
     log_level: str = "INFO"
     instance: str | None = Field(

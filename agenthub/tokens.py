@@ -98,8 +98,30 @@ def api_key_revoked_key(prefix: str, api_key_id: str) -> str:
 
 def user_version_key(prefix: str, user_id: str) -> str:
     """The user's current token version. Bumped on role change and deactivation,
-    it invalidates every token issued before (their ``ver`` no longer matches)."""
+    it invalidates every token issued before (their ``ver`` no longer matches).
+    Only bumped versions are written: with the revocation epoch present, a missing
+    key is version 0."""
     return f"{prefix}auth:user-version:{user_id}"
+
+
+def revocation_epoch_key(prefix: str) -> str:
+    """Written by auth last, with the whole revocation state republished from its database;
+    its value is the Redis server's ``run_id`` then. Missing (Redis restarted empty, or
+    flushed), the revocation keys cannot be trusted to be complete: the edge asks auth to
+    republish before it accepts any token. From another ``run_id`` (Redis restarted with
+    older data), auth's timer republishes within seconds."""
+    return f"{prefix}auth:revocation-epoch"
+
+
+SET_MAX_SCRIPT = """
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+"""Token versions only grow: a slow writer holding an old version never lowers the key."""
 
 
 def profile_key(prefix: str, user_id: str) -> str:
@@ -122,10 +144,17 @@ def revocation_keys(prefix: str, claims: dict[str, Any]) -> list[str]:
 
 
 def is_revoked(claims: dict[str, Any], values: list[Any]) -> bool:
+    """Revoked by what Redis holds; pair with ``revocation_unknown`` (a missing key is not "valid")."""
     version, session_revoked, key_revoked = values
     if version is not None and int(version) != int(claims.get("ver", 0)):
         return True
     return session_revoked is not None or key_revoked is not None
+
+
+def revocation_unknown(epoch: Any) -> bool:
+    """True when Redis cannot answer for any token: the epoch is missing, so the revocation
+    state may be incomplete. The caller asks auth to republish, or refuses; it never accepts."""
+    return epoch is None
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from cross_web import HTTPException
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -25,6 +24,7 @@ from strawberry.types.unset import UNSET
 from agenthub import __version__, metrics, tracing
 from agenthub.ratelimit import AsyncLimiter
 from gateway import bad_request, console, graphiql
+from agenthub.redis_client import async_client
 from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
@@ -32,7 +32,7 @@ from gateway.graphql.errors import apply_convention
 from gateway.graphql.live import RevocationWatch
 from gateway.graphql.rag.download import DOWNLOAD_PATH, download
 from gateway.graphql.schema import build_schema
-from gateway.health import SharedHealth, check_services
+from gateway.health import SharedHealth, check_services, redis_down
 from gateway.limits import EdgeLimits
 from gateway.requests import RequestContextMiddleware
 from gateway.rest import edge_refusal, router as rest_router
@@ -126,16 +126,20 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the broker is connected and every service answers ``health`` in time."""
+    """Readiness: the broker is connected, Redis answers, and every service answers ``health`` in time."""
     rpc: RpcClient = request.app.state.rpc
     settings: GatewaySettings = request.app.state.settings
+    redis_problem = await redis_down(request.app.state.redis, settings.ready_timeout)
+    redis_state = {"redis": "DOWN" if redis_problem else "UP"}
     if not rpc.connected:
-        return JSONResponse({"status": "DOWN", "broker": "DOWN", "down": ["broker"]}, status_code=503)
+        down = ["broker", *(["redis"] if redis_problem else [])]
+        return JSONResponse({"status": "DOWN", "broker": "DOWN", **redis_state, "down": down}, status_code=503)
     statuses = await check_services(rpc, settings.ready_timeout)
-    down = [s.name for s in statuses if s.status is not Status.UP]
+    down = [*(["redis"] if redis_problem else []), *(s.name for s in statuses if s.status is not Status.UP)]
     body = {
         "status": "DOWN" if down else "UP",
         "broker": "UP",
+        **redis_state,
         "down": down,
         "services": {s.name: {"status": s.status.value, "detail": s.detail} for s in statuses},
     }
@@ -158,13 +162,13 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
                         default_timeout=settings.rpc_timeout, name="gateway")
         await rpc.start(wait=settings.broker_connect_wait)
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        redis = async_client(settings)
         app.state.rpc = rpc
         app.state.redis = redis
         app.state.edge = EdgeAuthenticator(settings, redis, rpc)
         app.state.limiter = AsyncLimiter(redis, settings.redis_prefix)
         app.state.live = RevocationWatch(redis, settings.redis_prefix)
-        app.state.health = SharedHealth(rpc, settings.ready_timeout, settings.health_cache_seconds)
+        app.state.health = SharedHealth(rpc, settings.ready_timeout, settings.health_cache_seconds, redis)
         try:
             yield
         finally:

@@ -2,7 +2,10 @@
 
 * ``Authorization: Bearer <JWT>``: verified here (signature, algorithm, ``aud``,
   ``iss``, expiry), then one Redis MGET for revocation (session ended, user's
-  token version bumped, API key revoked).
+  token version bumped, API key revoked) and the revocation epoch. Revocation
+  never fails open: when the epoch or the user's version is missing (Redis
+  restarted empty), auth republishes from its database before anything is
+  decided; Redis unreachable is ``SERVICE_UNAVAILABLE``, never "valid".
 * ``Authorization: Bearer ah_…`` or ``X-API-Key: ah_…``: the auth service
   verifies the key once and returns a short-lived access token carrying the
   key's scopes; it is cached here (by the key's SHA-256) for at most
@@ -15,6 +18,7 @@ A bad credential is never silently ignored: the caller becomes anonymous with an
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -23,7 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agenthub.tokens import TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_keys
+from redis.exceptions import RedisError
+
+from agenthub.redis_client import is_redis_down, redis_unavailable
+from agenthub.tokens import (TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_epoch_key,
+                             revocation_keys, revocation_unknown)
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from schema.auth import ApiKeyGrant
@@ -81,6 +89,7 @@ class EdgeAuthenticator:
         self.rpc = rpc
         self.cache_seconds = settings.api_key_cache_seconds
         self._grants: OrderedDict[str, ApiKeyGrant] = OrderedDict()
+        self._republishing: asyncio.Future | None = None
 
     async def authenticate(self, credential: str | None) -> Authenticated | None:
         if not credential:
@@ -89,14 +98,39 @@ class EdgeAuthenticator:
             raise Unauthenticated("The credential is invalid.", {"reason": "invalid"})
         token = await self._api_key_token(credential) if credential.startswith(API_KEY_PREFIX) else credential
         claims = self.codec.verify(token)
-        # One round trip: the revocation facts and the cached profile.
-        *revocation, profile = await self.redis.mget(
-            [*revocation_keys(self.prefix, claims), profile_key(self.prefix, claims["sub"])])
-        self._raise_if_revoked(claims, revocation)
-        return Authenticated(identity_from_claims(claims), token, claims, _profile(profile, claims))
+        # One round trip: the epoch, the revocation facts and the cached profile.
+        profile = await self._check(claims, [profile_key(self.prefix, claims["sub"])])
+        return Authenticated(identity_from_claims(claims), token, claims, _profile(profile[0], claims))
 
     async def check_revocation(self, claims: dict[str, Any]) -> None:
-        self._raise_if_revoked(claims, await self.redis.mget(revocation_keys(self.prefix, claims)))
+        await self._check(claims)
+
+    async def _check(self, claims: dict[str, Any], extra_keys: list[str] = ()) -> list[Any]:
+        """Raises unless the token is known not to be revoked; returns the values of ``extra_keys``."""
+        keys = [revocation_epoch_key(self.prefix), *revocation_keys(self.prefix, claims), *extra_keys]
+        epoch, *values = await self._mget(keys)
+        if revocation_unknown(epoch):
+            await self._republish()
+            epoch, *values = await self._mget(keys)
+            if revocation_unknown(epoch):  # republished, and already gone again: cannot decide
+                raise redis_unavailable()
+        self._raise_if_revoked(claims, values[:3])
+        return values[3:]
+
+    async def _republish(self) -> None:
+        """Asks auth to republish from its database: one call in flight, however many requests wait."""
+        if self._republishing is None or self._republishing.done():
+            self._republishing = asyncio.ensure_future(self.rpc.call("auth", "publish_revocations"))
+        await asyncio.shield(self._republishing)
+
+    async def _mget(self, keys: list[str]) -> list[Any]:
+        """Redis down means "cannot decide": SERVICE_UNAVAILABLE, never anonymous and never valid."""
+        try:
+            return await self.redis.mget(keys)
+        except RedisError as exc:
+            if not is_redis_down(exc):
+                raise
+            raise redis_unavailable() from None
 
     @staticmethod
     def _raise_if_revoked(claims: dict[str, Any], values: list[Any]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agenthub import __version__
 from gateway.rpc import RpcClient
 from schema.models import ServiceHealth, Status
 
@@ -37,6 +38,29 @@ async def check_service(rpc: RpcClient, name: str, timeout: float,
     return ServiceStatus(name, health.status, health.version, latency, detail)
 
 
+async def redis_down(redis, timeout: float) -> str:
+    """Why the gateway's Redis does not answer a PING within ``timeout``; empty when it does."""
+    try:
+        await asyncio.wait_for(redis.ping(), timeout)
+    except Exception as exc:  # DOWN is the answer, whatever the failure
+        return f"redis: {str(exc)[:160] or type(exc).__name__}"
+    return ""
+
+
+async def check_gateway(rpc: RpcClient, redis, timeout: float) -> ServiceStatus:
+    """The gateway itself and what it depends on directly: the broker and Redis."""
+    started = time.perf_counter()
+    down = [] if rpc.connected else ["broker"]
+    redis_problem = await redis_down(redis, timeout)
+    if redis_problem:
+        down.append("redis")
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    if not down:
+        return ServiceStatus("gateway", Status.UP, __version__, latency)
+    detail = f"dependencies down: {', '.join(down)}" + (f" ({redis_problem})" if redis_problem else "")
+    return ServiceStatus("gateway", Status.DOWN, __version__, latency, detail)
+
+
 async def check_services(rpc: RpcClient, timeout: float,
                          context: Mapping[str, Any] | None = None) -> list[ServiceStatus]:
     return list(await asyncio.gather(*(check_service(rpc, name, timeout, context) for name in SERVICES)))
@@ -47,8 +71,8 @@ class SharedHealth:
     40 ``health`` subscribers cost three RPCs per interval, not 120, and a flood of anonymous
     ``health`` queries costs the services nothing more."""
 
-    def __init__(self, rpc: RpcClient, timeout: float, ttl: float) -> None:
-        self.rpc, self.timeout, self.ttl = rpc, timeout, ttl
+    def __init__(self, rpc: RpcClient, timeout: float, ttl: float, redis=None) -> None:
+        self.rpc, self.timeout, self.ttl, self.redis = rpc, timeout, ttl, redis
         self._value: list[ServiceStatus] | None = None
         self._at = 0.0
         self._inflight: asyncio.Future | None = None
@@ -64,7 +88,12 @@ class SharedHealth:
     async def _poll(self) -> list[ServiceStatus]:
         try:
             self.polls += 1
-            value = await check_services(self.rpc, self.timeout)
+            if self.redis is None:
+                value = await check_services(self.rpc, self.timeout)
+            else:  # the gateway itself first: its broker and Redis
+                gateway, services = await asyncio.gather(check_gateway(self.rpc, self.redis, self.timeout),
+                                                         check_services(self.rpc, self.timeout))
+                value = [gateway, *services]
             self._value, self._at = value, time.monotonic()
             return value
         finally:

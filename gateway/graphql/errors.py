@@ -12,6 +12,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
+from agenthub.redis_client import is_redis_down, redis_unavailable
 from gateway.requests import annotate, current_request_id
 from schema.errors import AgentHubError
 
@@ -33,6 +34,13 @@ def conventional(error: GraphQLError) -> GraphQLError:
         return error
     if original is None and code in CODES:
         return error
+    if original is not None and is_redis_down(original):
+        log.warning("redis unavailable", extra={"fields": {"request_id": current_request_id(), "path": error.path,
+                                                           "error": str(original)[:200]}})
+        unavailable = redis_unavailable()
+        return GraphQLError(message=unavailable.message, nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path, original_error=None,
+                            extensions=unavailable.extensions)
     if original is None:
         # Parse and validation errors (including depth, alias and token limits)
         # are the client's: keep graphql-core's message, which names the problem.

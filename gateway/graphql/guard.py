@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
 from agenthub import metrics
+from agenthub.redis_client import is_redis_down, redis_unavailable
 from gateway.requests import annotate
-from schema.errors import RateLimited, Unauthenticated
+from schema.errors import AgentHubError, RateLimited, ServiceUnavailable
 from schema.models import Outcome
 
 
@@ -68,15 +70,23 @@ class OperationGuard(SchemaExtension):
         if isinstance(context.request, WebSocket) and context.claims:
             try:  # a WebSocket outlives revocations: check again for each operation
                 await context.edge.check_revocation(context.claims)
-            except Unauthenticated as exc:
+            except AgentHubError as exc:  # revoked, or cannot tell (Redis or auth down): signed out, never valid
                 context.principal, context.auth_token, context.claims, context.auth_error = None, None, None, exc
         try:
             await self._limit(context)
+        except ServiceUnavailable as exc:
+            # Redis is down: no budget can be counted. Only the health probe, which
+            # needs no Redis and must say what is down, goes on without one.
+            if not _only_health(self.execution_context):
+                self._refuse(exc)
         except RateLimited as exc:
-            errors = list(self.execution_context.pre_execution_errors or [])
-            errors.append(GraphQLError(exc.message, original_error=exc))
-            self.execution_context.pre_execution_errors = errors
+            self._refuse(exc)
         yield
+
+    def _refuse(self, exc: AgentHubError) -> None:
+        errors = list(self.execution_context.pre_execution_errors or [])
+        errors.append(GraphQLError(exc.message, original_error=exc))
+        self.execution_context.pre_execution_errors = errors
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
@@ -89,6 +99,23 @@ class OperationGuard(SchemaExtension):
         costs = FIELD_COSTS if context.principal is not None else {}
         cost = operation_cost(execution.graphql_document, execution.operation_name, costs)
         await enforce_rate_limit(context, execution.operation_name or "anonymous", cost)
+
+
+UNLIMITED_FIELDS = frozenset({"health", "__typename"})
+
+
+def _only_health(execution_context) -> bool:
+    """True when the operation asks for nothing but ``health`` (no fragments at its root)."""
+    document = execution_context.graphql_document
+    if document is None:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    name = execution_context.operation_name
+    chosen = [o for o in operations if name is None or (o.name and o.name.value == name)]
+    if len(chosen) != 1:
+        return False
+    selections = chosen[0].selection_set.selections
+    return all(isinstance(s, FieldNode) and s.name.value in UNLIMITED_FIELDS for s in selections)
 
 
 async def audit_denials(context) -> None:
@@ -110,14 +137,20 @@ async def enforce_rate_limit(context, operation: str, cost: int = 1) -> None:
         name, limit = f"user:{principal.user_id}", settings.authenticated_limit  # tokens and keys alike
     else:
         name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
-    decision = await context.limiter.hit(name, limit, cost=min(cost, limit.requests))
-    if decision.allowed:
-        return
-    annotate(outcome="RATE_LIMITED")
-    metrics.RATE_LIMITED.labels("authenticated" if principal is not None else "anonymous").inc()
-    # Audit the first refusal of each window, not every request of a flood.
-    first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
-                                         nx=True, ex=decision.retry_after)
+    try:
+        decision = await context.limiter.hit(name, limit, cost=min(cost, limit.requests))
+        if decision.allowed:
+            return
+        annotate(outcome="RATE_LIMITED")
+        metrics.RATE_LIMITED.labels("authenticated" if principal is not None else "anonymous").inc()
+        # Audit the first refusal of each window, not every request of a flood.
+        first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
+                                             nx=True, ex=decision.retry_after)
+    except RedisError as exc:
+        if not is_redis_down(exc):
+            raise
+        annotate(outcome="SERVICE_UNAVAILABLE")
+        raise redis_unavailable() from None
     if first:
         await context.audit("rate_limited", outcome=Outcome.DENIED, resource=name, detail={"operation": operation})
     raise RateLimited(f"Too many requests; retry in {decision.retry_after} s.",

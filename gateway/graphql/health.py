@@ -12,7 +12,7 @@ from strawberry.types import Info
 from gateway.context import Context
 from gateway.graphql.live import live
 from gateway.graphql.permissions import public
-from gateway.health import ServiceStatus, check_services
+from gateway.health import ServiceStatus, check_gateway, check_services
 from schema.errors import BadUserInput
 from schema.models import Status
 
@@ -23,7 +23,7 @@ class HealthStatus(Enum):
     DOWN = "DOWN"
 
 
-@strawberry.type(description="One service as seen from the gateway.")
+@strawberry.type(description="The gateway itself (first: its broker and Redis) or one service, as seen from the gateway.")
 class ServiceHealth:
     name: str
     status: HealthStatus
@@ -46,8 +46,13 @@ class SystemHealth:
 async def system_health(info: Info[Context, None]) -> SystemHealth:
     context = info.context
     shared = getattr(context.request.app.state, "health", None)
-    statuses = (await shared.statuses() if shared is not None
-                else await check_services(context.rpc, context.settings.ready_timeout, context.rpc_context()))
+    if shared is not None:
+        statuses = await shared.statuses()
+    else:
+        gateway, services = await asyncio.gather(
+            check_gateway(context.rpc, context.edge.redis, context.settings.ready_timeout),
+            check_services(context.rpc, context.settings.ready_timeout, context.rpc_context()))
+        statuses = [gateway, *services]
     overall = HealthStatus.UP if all(s.status is Status.UP for s in statuses) else HealthStatus.DOWN
     return SystemHealth(status=overall, services=[ServiceHealth.from_status(s) for s in statuses])
 

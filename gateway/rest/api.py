@@ -27,6 +27,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from agenthub.redis_client import is_redis_down, redis_unavailable
 from gateway.auth import credential_from
 from gateway.context import Context
 from gateway.graphql.guard import FIELD_COSTS, audit_denials, enforce_rate_limit
@@ -233,6 +234,9 @@ def endpoint(route: RestRoute) -> Callable[[Request], Awaitable[Response]]:
             annotate(outcome=exc.code)
             return error.response()
         except Exception as exc:  # never a stack trace to the client
+            if is_redis_down(exc):
+                annotate(outcome="SERVICE_UNAVAILABLE")
+                return from_domain_error(route, redis_unavailable()).response()
             annotate(outcome="INTERNAL")
             return _internal(exc).response()
         if isinstance(result, Response):

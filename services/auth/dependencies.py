@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from nameko.extensions import DependencyProvider
 
+from agenthub.redis_client import sync_client
 from agenthub.tokens import TokenCodec
 from services.auth.db import make_engine, migrate, session_factory
 from services.auth.domain import AuthDomain, RequestMeta
@@ -24,10 +24,13 @@ class Auth(DependencyProvider):
         migrate(url)
         max_workers = int(self.container.config.get("max_workers", 10) or 10)
         self.engine = make_engine(url, pool_size=max_workers)
-        self.redis = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
-                                          health_check_interval=30)
+        self.redis = sync_client(settings)
         self.domain = AuthDomain(session_factory(self.engine), self.redis, settings, TokenCodec(settings))
-        self.domain.republish_revocations()
+        try:
+            self.domain.republish_revocations()
+        except Exception as exc:  # Redis is down: the service's timer republishes once it is back
+            self.domain.unpublished = True
+            log.warning("revocations not republished at start", extra={"fields": {"error": str(exc)[:200]}})
 
     def stop(self) -> None:
         self.engine.dispose()

@@ -12,7 +12,10 @@ Rules that hold everywhere:
 * No Redis call and no password hashing happens while a database transaction
   is open (SQLite's lock must never be held across an eventlet switch).
 * Revocation is written to Redis after the commit; ``republish_revocations``
-  rebuilds the Redis side from the database at start (Redis keeps nothing on disk).
+  rebuilds the Redis side from the database (the truth) and writes the
+  revocation epoch last. It runs at start, whenever the edge finds the epoch or
+  a user's version missing (``publish_revocations``), and from the service's
+  timer when the epoch is gone or a publish failed while Redis was down.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import hmac
 import json
 import logging
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -39,8 +43,10 @@ from agenthub.ratelimit import Limit, SyncLimiter
 from agenthub.tokens import (
     PROFILE_TTL_SECONDS,
     TokenCodec,
+    SET_MAX_SCRIPT,
     api_key_revoked_key,
     profile_key,
+    revocation_epoch_key,
     session_revoked_key,
     user_version_key,
 )
@@ -182,6 +188,9 @@ class AuthDomain:
                                       ip=Limit.parse(settings.login_ip_rate_limit),
                                       username=Limit.parse(settings.login_username_rate_limit))
         self.register_limit = Limit.parse(settings.register_rate_limit)
+        self._set_max = redis_client.register_script(SET_MAX_SCRIPT)
+        self._republish_lock = threading.Lock()  # greened under eventlet: one republish at a time
+        self.unpublished = False  # a revocation reached the database but not Redis: republish when it is back
 
     # -- helpers -----------------------------------------------------------
 
@@ -211,19 +220,27 @@ class AuthDomain:
         return TokenPair(access_token=self._issue(user, session_id), refresh_token=refresh_token,
                          expires_in=self.settings.access_token_ttl)
 
+    def _revocation_write(self, pipe) -> None:
+        """Runs a revocation's Redis writes; if Redis fails, the next republish must happen."""
+        try:
+            pipe.execute()
+        except Exception:
+            self.unpublished = True
+            raise
+
     def _publish_session_revoked(self, session_ids: list[str]) -> None:
         if session_ids:
             ttl = self.settings.access_token_ttl + 60
             pipe = self.redis.pipeline(transaction=False)
             for session_id in session_ids:
                 pipe.set(session_revoked_key(self.prefix, session_id), "1", ex=ttl)
-            pipe.execute()
+            self._revocation_write(pipe)
 
     def _publish_user_version(self, user_id: str, version: int) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(user_version_key(self.prefix, user_id), str(version))
+        self._set_max(keys=[user_version_key(self.prefix, user_id)], args=[version], client=pipe)
         pipe.delete(profile_key(self.prefix, user_id))
-        pipe.execute()
+        self._revocation_write(pipe)
 
     def _publish_profile(self, user: User) -> None:
         """What the gateway needs to answer ``me`` at the edge (nothing secret)."""
@@ -236,7 +253,9 @@ class AuthDomain:
         ttl = None
         if expires_at is not None:
             ttl = max(1, int((expires_at - self.now()).total_seconds()) + 60)
-        self.redis.set(api_key_revoked_key(self.prefix, key_id), "1", ex=ttl)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(api_key_revoked_key(self.prefix, key_id), "1", ex=ttl)
+        self._revocation_write(pipe)
 
     def _user(self, session, identity: Identity) -> User:
         user = session.get(User, identity.user_id)
@@ -631,8 +650,10 @@ class AuthDomain:
     # -- start -----------------------------------------------------------------
 
     def republish_revocations(self) -> dict[str, int]:
-        """Write the database's revocation state to Redis (which keeps nothing across restarts)."""
+        """Write the database's revocation state to Redis (which keeps nothing across restarts),
+        then the epoch: all of it or none (MULTI/EXEC)."""
         now = self.now()
+        self.unpublished = False  # cleared first: a revocation failing meanwhile sets it again
         window = timedelta(seconds=self.settings.access_token_ttl + 60)
         with self.sf() as session:
             versions = session.execute(select(User.id, User.token_version).where(User.token_version > 0)).all()
@@ -640,16 +661,36 @@ class AuthDomain:
                 Session.revoked_at.is_not(None), Session.revoked_at > now - window)).all()
             keys = session.execute(select(ApiKey.id, ApiKey.expires_at).where(
                 ApiKey.revoked_at.is_not(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))).all()
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=True)
         for user_id, version in versions:
-            pipe.set(user_version_key(self.prefix, user_id), str(version))
+            self._set_max(keys=[user_version_key(self.prefix, user_id)], args=[version], client=pipe)
         for session_id, revoked_at in ended:
             ttl = max(1, int((revoked_at + window - now).total_seconds()))
             pipe.set(session_revoked_key(self.prefix, session_id), "1", ex=ttl)
         for key_id, expires_at in keys:
             ttl = None if expires_at is None else max(1, int((expires_at - now).total_seconds()) + 60)
             pipe.set(api_key_revoked_key(self.prefix, key_id), "1", ex=ttl)
-        pipe.execute()
+        pipe.set(revocation_epoch_key(self.prefix), self._redis_run_id())
+        try:
+            pipe.execute()
+        except Exception:
+            self.unpublished = True
+            raise
         counts = {"userVersions": len(versions), "sessions": len(ended), "apiKeys": len(keys)}
         log.info("revocations republished", extra={"fields": counts})
         return counts
+
+    def _redis_run_id(self) -> str:
+        """Changes whenever the Redis server restarts, whatever data it reloads."""
+        return str(self.redis.info("server").get("run_id", ""))
+
+    def ensure_published(self) -> bool:
+        """Republishes when the epoch is missing or from an earlier Redis run, or when a
+        revocation could not be written; once, however many callers ask at the same moment.
+        True when it republished."""
+        with self._republish_lock:
+            epoch = self.redis.get(revocation_epoch_key(self.prefix))
+            if not self.unpublished and epoch is not None and epoch.decode() == self._redis_run_id():
+                return False
+            self.republish_revocations()
+            return True

@@ -37,6 +37,8 @@ PURGE_INTERVAL = ServiceSettings().audit_purge_interval
 # domain errors are answers, not faults: Nameko logs them as warnings, not as errors
 api = rpc(expected_exceptions=(AgentHubError,))
 
+REVOCATION_CHECK_SECONDS = 2
+
 
 class AuthService:
     name = "auth"
@@ -133,6 +135,21 @@ class AuthService:
         return self.auth.audit_log(audit_filter, page).model_dump(mode="json")
 
     # -- other services and the gateway --------------------------------------------
+
+    @api
+    def publish_revocations(self) -> bool:
+        """The edge found the revocation epoch missing in Redis: republish from the database
+        (the truth) unless another caller just did. True when this call republished."""
+        return self.auth.ensure_published()
+
+    @timer(interval=REVOCATION_CHECK_SECONDS)
+    def keep_revocations_published(self) -> None:
+        """Redis restarted empty, or a revocation failed to reach it: republish within seconds."""
+        try:
+            if self.auth.ensure_published():
+                log.warning("revocation state republished (Redis had lost it or missed a write)")
+        except Exception as exc:  # Redis still down: the next tick tries again
+            log.info("revocations not republished yet", extra={"fields": {"error": str(exc)[:200]}})
 
     @api
     def record_audit(self, event) -> None:

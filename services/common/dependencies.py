@@ -15,6 +15,7 @@ from nameko.rpc import Rpc
 
 from agenthub import __version__, metrics, tracing
 from services.common.health import BUSY
+from agenthub.redis_client import sync_client
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
@@ -27,9 +28,7 @@ class Redis(DependencyProvider):
 
     def setup(self) -> None:
         settings = get_settings()
-        self.client = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-        )
+        self.client = sync_client(settings)
 
     def stop(self) -> None:
         self.client.close()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import redis
 from nameko.extensions import DependencyProvider
 
-from agenthub.tokens import TokenCodec, identity_from_claims, is_revoked, revocation_keys
-from schema.errors import Forbidden, Unauthenticated
+from agenthub.redis_client import sync_client
+from agenthub.tokens import (TokenCodec, identity_from_claims, is_revoked, revocation_epoch_key, revocation_keys,
+                             revocation_unknown)
+from schema.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from schema.models import Identity
 from services.common.settings import get_settings
 
@@ -33,7 +35,14 @@ class Caller:
         """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""
         if self._identity is None and self.auth_token:
             claims = self._codec.verify(self.auth_token)
-            if is_revoked(claims, self._redis.mget(revocation_keys(self._prefix, claims))):
+            epoch, *values = self._redis.mget([revocation_epoch_key(self._prefix),
+                                               *revocation_keys(self._prefix, claims)])
+            if revocation_unknown(epoch):
+                # Redis lost the revocation state; auth republishes it within seconds.
+                # Until then nothing is accepted: missing is never "valid".
+                raise ServiceUnavailable("Sign-in state is being restored. Try again shortly.",
+                                         {"dependency": "redis"})
+            if is_revoked(claims, values):
                 raise Unauthenticated("The session has ended.", {"reason": "revoked"})
             self._identity, self._claims = identity_from_claims(claims), claims
         return self._identity
@@ -61,7 +70,7 @@ class CallerProvider(DependencyProvider):
         settings = get_settings()
         self.codec = TokenCodec(settings)
         self.prefix = settings.redis_prefix
-        self.redis = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self.redis = sync_client(settings)
 
     def stop(self) -> None:
         self.redis.close()

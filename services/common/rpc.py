@@ -10,6 +10,9 @@ only after their reply is handed to the broker.
 A reply that cannot be published (the broker went down while the worker ran)
 is logged and its request requeued, not acked: Nameko's own responder lets
 that error kill the whole service process.
+
+A Redis outage inside any RPC reaches the caller as the typed
+``ServiceUnavailable`` naming ``redis``, never as an unexpected error.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import logging
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 
-from schema.errors import AgentHubError
+from agenthub.redis_client import is_redis_down, redis_unavailable
+from schema.errors import AgentHubError, ServiceUnavailable
 
 log = logging.getLogger("agenthub.rpc")
 
@@ -34,6 +38,8 @@ class _Responder(nameko_rpc.Responder):
 
 class _RpcConsumer(nameko_rpc.RpcConsumer):
     def handle_result(self, message, result, exc_info):
+        if exc_info is not None and is_redis_down(exc_info[1]):
+            exc_info = (ServiceUnavailable, redis_unavailable(), exc_info[2])
         config = self.container.config
         responder = _Responder(
             config[nameko_rpc.AMQP_URI_CONFIG_KEY],

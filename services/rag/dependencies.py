@@ -5,10 +5,10 @@ starts consuming."""
 
 from __future__ import annotations
 
-import redis
 from nameko.extensions import DependencyProvider
 
 from agenthub import metrics
+from agenthub.redis_client import sync_client
 from services.rag.settings import RagSettings, get_rag_settings
 
 
@@ -68,8 +68,7 @@ class RagLibrary(DependencyProvider):
         without_pytorch()  # before anything imports Haystack
         native_logging()
         self.settings = get_rag_settings()
-        self.redis = redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10,
-                                          health_check_interval=30)
+        self.redis = sync_client(self.settings, socket_timeout=10)
         self.library = build_library(self.settings, self.redis)
         engine = self.library.catalog.engine
         metrics.register_ingestion_jobs(lambda: job_stats(engine))

@@ -29,6 +29,7 @@ from gateway.app import create_app
 from gateway.rpc import RpcClient
 from schema.agent import TERMINAL_EVENTS, RunEvent
 from tests.agent.scripted_llm import ScriptedLLM
+from tests.support.accounts import mark_revocations_published
 from tests.support.gateway import gateway_settings
 from tests.support.stack import Isolation, ServiceProcess
 
@@ -77,6 +78,7 @@ class AgentStack:
 
 def start_stack(tmp_path_factory, with_rag: bool = True, **env: str) -> AgentStack:
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("agent-stack")).create()
+    mark_revocations_published(isolation.redis_prefix)  # no auth service in these stacks
     processes: list[ServiceProcess] = []
     try:
         if with_rag:

@@ -67,7 +67,7 @@ def test_up_serves_the_health_query_and_stops_cleanly_on_sigint(own_isolation, t
         with urllib.request.urlopen(request, timeout=10) as response:
             health = json.loads(response.read())["data"]["health"]
         assert health["status"] == "UP"
-        assert sorted(s["name"] for s in health["services"]) == ["agent", "auth", "rag"]
+        assert sorted(s["name"] for s in health["services"]) == ["agent", "auth", "gateway", "rag"]
         assert all(s["status"] == "UP" for s in health["services"])
 
         process.send_signal(signal.SIGINT)

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from agenthub.tokens import TokenCodec
 from gateway.app import create_app
+from tests.support.accounts import mark_revocations_published
 from tests.support.gateway import error_code, gateway_settings, gql
 
 pytestmark = pytest.mark.integration
@@ -19,6 +20,7 @@ HEALTH = "{ health { status } }"
 
 def limited_gateway(isolation, **limits):
     prefix = f"{isolation.redis_prefix}{uuid.uuid4().hex[:6]}:"
+    mark_revocations_published(prefix)  # auth publishes under the isolation's own prefix only
     return create_app(gateway_settings(isolation, redis_prefix=prefix, **limits))
 
 

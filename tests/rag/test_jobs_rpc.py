@@ -11,6 +11,7 @@ import pytest
 
 from gateway.rpc import RpcClient
 from tests.rag.test_service_rpc import As, someone
+from tests.support.accounts import mark_revocations_published
 from tests.support.stack import Isolation, ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -32,6 +33,7 @@ def text_of(size: int, seed: int = 7) -> str:
 class OwnRag:
     def __init__(self, tmp_path_factory, **env: str) -> None:
         self.isolation = Isolation(data_dir=tmp_path_factory.mktemp("rag-own")).create()
+        mark_revocations_published(self.isolation.redis_prefix)  # no auth service here
         self.env = env
         self.processes: list[ServiceProcess] = []
 

@@ -12,9 +12,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
-from schema.agent import TERMINAL_EVENTS, RunEvent, RunStatus, entry_id, run_events_key
+from agenthub.redis_client import async_client, is_redis_down
+from schema.agent import TERMINAL_EVENTS, EventType, RunEvent, RunStatus, entry_id, run_events_key
 
 BLOCK_MS = 2000  # below the client's socket timeout
 IDLE_CHECK_SECONDS = 10.0
@@ -26,7 +28,7 @@ def redis_client(connection: HTTPConnection) -> Redis:
     client = getattr(state, "redis", None) or getattr(state, "agent_redis", None)
     if client is None:
         settings = state.settings
-        client = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=BLOCK_MS / 1000 + 3)
+        client = async_client(settings, socket_timeout=BLOCK_MS / 1000 + 3)
         state.agent_redis = client
     return client
 
@@ -46,24 +48,46 @@ async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
     When the stream is silent for a while, ``run_status()`` (the agent's
     ``get_run``) says whether the run still runs: a run whose agent died is
     marked FAILED there, and its RUN_FAILED event then arrives here.
+
+    Redis lost (down, or restarted without the stream): the relay ends with a
+    ``RUN_FAILED`` event that says so; the run's record stays in the agent's
+    database (``agentRun(id)``).
     """
     key = run_events_key(prefix, run_id)
     last = entry_id(after_seq) if after_seq else "0-0"
-    if not await client.exists(key) and await run_status() is not RunStatus.RUNNING:
-        return  # an ended run whose events have expired: nothing to replay, nothing to wait for
-    quiet_since = time.monotonic()
-    while True:
-        reply = await client.xread({key: last}, count=500, block=BLOCK_MS)
-        if not reply:
-            if time.monotonic() - quiet_since >= IDLE_CHECK_SECONDS:
-                quiet_since = time.monotonic()
-                if await run_status() is not RunStatus.RUNNING and not await client.xread({key: last}, count=1):
-                    return  # ended, and nothing more will come
-            continue
+    seq = after_seq
+    try:
+        if not await client.exists(key) and await run_status() is not RunStatus.RUNNING:
+            return  # an ended run whose events have expired: nothing to replay, nothing to wait for
         quiet_since = time.monotonic()
-        for entry, fields in reply[0][1]:
-            last = entry
-            event = RunEvent.from_entry(run_id, entry, fields)
-            yield event
-            if event.type in TERMINAL_EVENTS:
-                return
+        while True:
+            reply = await client.xread({key: last}, count=500, block=BLOCK_MS)
+            if not reply:
+                if time.monotonic() - quiet_since >= IDLE_CHECK_SECONDS:
+                    quiet_since = time.monotonic()
+                    status = await run_status()
+                    if status is not RunStatus.RUNNING and not await client.xread({key: last}, count=1):
+                        # ended without its terminal event reaching the stream (Redis lost it)
+                        yield _lost(run_id, seq, "EVENTS_LOST", f"The run's live events were lost (Redis "
+                                    f"restarted); it ended {status.value}: read agentRun for its result.")
+                        return
+                continue
+            quiet_since = time.monotonic()
+            for entry, fields in reply[0][1]:
+                last = entry
+                event = RunEvent.from_entry(run_id, entry, fields)
+                seq = event.seq
+                yield event
+                if event.type in TERMINAL_EVENTS:
+                    return
+    except RedisError as exc:
+        if not is_redis_down(exc):
+            raise
+        yield _lost(run_id, seq, "SERVICE_UNAVAILABLE", "The run's live events are unavailable (redis is down). "
+                                                        "The run's result stays available: read agentRun later.")
+
+
+def _lost(run_id: str, seq: int, code: str, message: str) -> RunEvent:
+    """The clear end of a relay whose stream Redis lost (not stored: the stream is gone)."""
+    return RunEvent(run_id=run_id, seq=seq + 1, type=EventType.RUN_FAILED,
+                    data={"code": code, "message": message, "dependency": "redis"})
