@@ -136,12 +136,17 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from services.agent.config import AgentSettings
+    from services.agent.db import migrations as agent_migrations
     from services.auth.db import current_revision, migrate
-    from services.common.settings import ServiceSettings
 
-    url = ServiceSettings().auth_database_url()
+    settings = AgentSettings()
+    url = settings.auth_database_url()
     migrate(url)
     print(f"auth database at revision {current_revision(url)}")
+    agent_url = settings.agent_database()
+    agent_migrations.migrate(agent_url)
+    print(f"agent database at revision {agent_migrations.current_revision(agent_url)}")
     return 0
 
 
@@ -288,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--interface", choices=["bpython", "ipython", "plain"], default=None)
     shell.set_defaults(func=cmd_shell)
 
-    migrate = commands.add_parser("migrate", help="create or upgrade the auth database schema")
+    migrate = commands.add_parser("migrate", help="create or upgrade the auth and agent database schemas")
     migrate.set_defaults(func=cmd_migrate)
 
     probe = commands.add_parser("probe", help="health check of this container's service: exit 0 healthy, 1 not")

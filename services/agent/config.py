@@ -39,10 +39,20 @@ class AgentSettings(ServiceSettings):
     agent_max_runs: int = Field(32, ge=1, description="Runs one agent process executes at once.")
     agent_max_runs_per_user: int = Field(3, ge=1, description="Runs one user may have running at once.")
 
+    agent_database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the agent's own database (conversations, run records, system "
+                          "prompt); default sqlite:///{data_dir}/agent.db. PostgreSQL: postgresql://user@host/db.")
+
     sql_url: str | None = Field(None, description="sqlite:///path or postgresql://user@host/db for query_database.")
     sql_tables: list[str] | None = Field(None, description="Tables the agent may read; default: all user tables.")
     sql_timeout: float = Field(5.0, gt=0, le=60)
     sql_row_cap: int = Field(200, ge=1, le=10000)
+
+    def agent_database(self) -> str:
+        """The configured agent database URL, or the SQLite file in ``data_dir``."""
+        if self.agent_database_url:
+            return self.agent_database_url
+        return f"sqlite:///{(self.data_dir / 'agent.db').resolve()}"
 
 
 @lru_cache(maxsize=1)

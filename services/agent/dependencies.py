@@ -5,25 +5,31 @@ from __future__ import annotations
 import contextvars
 import functools
 
-import redis
 from nameko.extensions import DependencyProvider
 
+from agenthub.redis_client import sync_client
 from services.agent.config import get_agent_settings
+from services.agent.db import migrations
 from services.agent.runtime import AgentRuntime
+from services.common.db import make_engine, session_factory
 
 
 class Runtime(DependencyProvider):
     """Injects the process's ``AgentRuntime``; runs are the container's managed threads.
 
-    Managed threads are stopped with the container: ``stop()`` first ends the
-    runs in flight with ``RUN_FAILED`` so no run stays RUNNING forever.
+    ``setup()`` migrates the agent database first (conversations and run records
+    live there). Managed threads are stopped with the container: ``stop()`` first
+    ends the runs in flight with ``RUN_FAILED`` so no run stays RUNNING forever.
     """
 
     def setup(self) -> None:
         settings = get_agent_settings()
-        self.client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10,
-                                           health_check_interval=30)
-        self.runtime = AgentRuntime(settings, self.client, self._spawn)
+        url = settings.agent_database()
+        migrations.migrate(url)
+        max_workers = int(self.container.config.get("max_workers", 10) or 10)
+        self.engine = make_engine(url, pool_size=max_workers)
+        self.client = sync_client(settings, socket_timeout=10)
+        self.runtime = AgentRuntime(settings, self.client, session_factory(self.engine), self._spawn)
 
     def start(self) -> None:
         self.runtime.warm_up()
@@ -36,6 +42,7 @@ class Runtime(DependencyProvider):
     def stop(self) -> None:
         self.runtime.stop()
         self.client.close()
+        self.engine.dispose()
 
     def get_dependency(self, worker_ctx) -> AgentRuntime:
         return self.runtime

@@ -2,9 +2,9 @@
 
 Why not one long RPC: a run can last minutes; an RPC that long would hold a
 worker, outlive its caller's timeout and, if the broker redelivered it, run
-twice. Instead ``start`` records the run, writes ``RUN_STARTED`` and spawns
-the run; every later step goes to the run's Redis stream, which the gateway
-relays. Cancel works from any agent instance through a flag in Redis, and
+twice. Instead ``start`` records the run (in SQL), writes ``RUN_STARTED`` and
+spawns the run; every later step goes to the run's Redis stream, which the
+gateway relays. Cancel works from any agent instance through a flag in Redis, and
 at once on the instance that runs it.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from sqlalchemy.orm import sessionmaker
 
 from agenthub import metrics
 from schema.agent import (
@@ -70,7 +71,7 @@ class RunTools:
 class AgentRuntime:
     """Everything a run needs, built once per process."""
 
-    def __init__(self, settings: AgentSettings, client: redis.Redis, spawn: Spawn) -> None:
+    def __init__(self, settings: AgentSettings, client: redis.Redis, sessions: sessionmaker, spawn: Spawn) -> None:
         self.settings, self.client, self.spawn = settings, client, spawn
         self.backend = select_backend(settings)
         self.generator = openai_generator(settings) if self.backend is Backend.OPENAI else None
@@ -82,9 +83,9 @@ class AgentRuntime:
                                               row_cap=settings.sql_row_cap, tables=settings.sql_tables)
                          if settings.sql_url else None)
         prefix = settings.redis_prefix
-        self.runs = RunStore(client, prefix, settings.agent_run_ttl)
-        self.conversations = ConversationStore(client, prefix, settings.agent_conversation_ttl)
-        self.prompts = SystemPrompts(client, prefix)
+        self.runs = RunStore(sessions, client, prefix, settings.agent_run_ttl)
+        self.conversations = ConversationStore(sessions, settings.agent_conversation_ttl)
+        self.prompts = SystemPrompts(sessions)
         self.active: dict[str, Any] = {}
 
     @property

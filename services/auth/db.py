@@ -1,123 +1,38 @@
-"""Engine, sessions and migrations of the auth database.
+"""Engine, sessions and migrations of the auth database (the shared helper is
+``services.common.db``).
 
 ``migrate(url)`` brings any database to the newest schema (Alembic ``upgrade
-head``); on PostgreSQL it holds an advisory lock while it does, so several
-instances starting at once migrate one after another (the later ones find
-nothing to do); on SQLite a lock file next to the database does the same. The service runs it at start; ``agenthub migrate`` too.
-
-Drivers: SQLite (the stdlib module; local and quick) or PostgreSQL through
-pg8000, which is pure Python and so greened by eventlet — never psycopg2, whose
-C-level waits would block the hub.
+head``) under a PostgreSQL advisory lock (a lock file on SQLite); the service runs it at start,
+``agenthub migrate`` too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import sessionmaker
+from services.common.db import Migrations, make_engine, normalize_url, session_factory
+
+__all__ = ["MIGRATIONS", "make_engine", "normalize_url", "session_factory", "migrate", "downgrade",
+           "current_revision", "head_revision"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_ID = 0x41474854  # "AGHT": one lock id for every AgentHub auth migration
-
-
-def normalize_url(url: str) -> str:
-    """A plain ``postgresql://`` or ``postgres://`` URL uses pg8000, never psycopg2."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
-        parsed = parsed.set(drivername="postgresql+pg8000")
-    return parsed.render_as_string(hide_password=False)
-
-
-def make_engine(url: str, pool_size: int = 10) -> Engine:
-    url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_recycle=1800)
-
-
-def session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-def _config(connection) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    return config
-
-
-@contextlib.contextmanager
-def _sqlite_file_lock(url: str) -> Iterator[None]:
-    """SQLite has no advisory lock: several processes starting at once (``agenthub up
-    --scale auth=2``) take turns on a lock file next to the database instead."""
-    parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        yield
-        return
-    path = Path(parsed.database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".migrate-lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
-        yield
-
-
-def _run(url: str, action) -> None:
-    engine = make_engine(url, pool_size=1)
-    try:
-        with _sqlite_file_lock(url), engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # released at commit: the whole migration runs in this one transaction
-                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
-            action(_config(connection))
-    finally:
-        engine.dispose()
+_migrations = Migrations(MIGRATIONS, ADVISORY_LOCK_ID)
 
 
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision`` (default: the newest)."""
-    _run(url, lambda config: command.upgrade(config, revision))
+    _migrations.migrate(url, revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Downgrade the database at ``url`` (default: to an empty schema)."""
-    _run(url, lambda config: command.downgrade(config, revision))
+    _migrations.downgrade(url, revision)
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()
+    return _migrations.current_revision(url)
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return _migrations.head_revision()

@@ -245,15 +245,19 @@ async def test_a_run_whose_agent_died_is_marked_failed(openai_rpc, openai_stack)
     import redis as redis_sync
 
     from schema.agent import RunMode, RunRecord, RunStatus
+    from services.agent.config import AgentSettings
     from services.agent.store import RunEvents, RunStore
+    from services.common.db import make_engine, session_factory
     from tests.support.stack import REDIS_URL
 
     client = redis_sync.Redis.from_url(REDIS_URL)
     prefix = openai_stack.isolation.redis_prefix
     run_id = uuid.uuid4().hex
-    RunStore(client, prefix, 3600).create(
+    engine = make_engine(AgentSettings(data_dir=openai_stack.isolation.data_dir).agent_database())
+    RunStore(session_factory(engine), client, prefix, 3600).create(
         RunRecord(id=run_id, conversation_id="c", status=RunStatus.RUNNING, mode=RunMode.AGENT,
                   created_at=time.time() - 300, deadline_at=time.time() - 1), owner="orphan-owner")
+    engine.dispose()
     events = RunEvents(client, prefix, run_id, 3600)
     events.emit(EventType.RUN_STARTED)
     events.emit(EventType.TOKEN, delta="half an ans")

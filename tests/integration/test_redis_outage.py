@@ -194,6 +194,31 @@ def test_an_open_socket_is_refused_after_an_empty_restart_and_logout(outage, red
         assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", message
 
 
+def test_conversations_and_runs_survive_an_empty_redis_restart(outage, redis_server):
+    _, client = outage
+    token = sign_in(client, "conv_user")["accessToken"]
+    run = gql(client, "mutation { runAgent(input: {message: \"What do my documents say?\"}) "
+                      "{ id conversationId status } }", token=token)
+    assert "errors" not in run, run
+    run = run["data"]["runAgent"]
+    conversations = "{ conversations { nodes { id title } } }"
+    before = gql(client, conversations, token=token)["data"]["conversations"]["nodes"]
+    assert [c["id"] for c in before] == [run["conversationId"]]
+
+    redis_server.stop(keep_data=False)
+    redis_server.start()
+
+    wait_for_me(client, token, timeout=10)
+    assert gql(client, conversations, token=token)["data"]["conversations"]["nodes"] == before
+    conversation = gql(client, "query($id: ID!) { conversation(id: $id) { messages { role content } } }",
+                       {"id": run["conversationId"]}, token=token)
+    assert "errors" not in conversation, conversation
+    roles = [m["role"] for m in conversation["data"]["conversation"]["messages"]]
+    assert roles == ["USER", "ASSISTANT"], conversation
+    again = gql(client, "query($id: ID!) { agentRun(id: $id) { id status } }", {"id": run["id"]}, token=token)
+    assert again["data"]["agentRun"] == {"id": run["id"], "status": run["status"]}, again
+
+
 def load(url: str, token: str, clients: int, seconds: float) -> dict[str, int]:
     """``clients`` concurrent clients asking ``me`` for ``seconds``: counts of HTTP statuses and error codes."""
     import asyncio
