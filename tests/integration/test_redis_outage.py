@@ -11,6 +11,7 @@ and no conversation or run record is lost.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -18,6 +19,8 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.app import create_app
+from gateway.rpc import RpcClient
+from schema.errors import ServiceUnavailable
 from tests.support.accounts import PASSPHRASE, create_admin
 from tests.support.gateway import error_code, gateway_settings, gql
 from tests.support.servers import RedisServer, wait_until
@@ -70,6 +73,19 @@ def assert_redis_unavailable(body: dict) -> None:
     assert extensions["code"] == "SERVICE_UNAVAILABLE" and extensions["dependency"] == "redis", body
 
 
+async def rpc_error(isolation, service: str, method: str, *args) -> Exception | None:
+    """What a direct RPC raises (None if it succeeds)."""
+    rpc = RpcClient(isolation.amqp_uri, default_timeout=20.0, name="redis-outage-test")
+    await rpc.start(wait=10)
+    try:
+        await rpc.call(service, method, list(args))
+    except Exception as exc:  # the error is the answer here
+        return exc
+    finally:
+        await rpc.close()
+    return None
+
+
 def timed(fn, *args, **kwargs):
     started = time.monotonic()
     result = fn(*args, **kwargs)
@@ -94,14 +110,21 @@ def test_redis_down_is_service_unavailable_naming_redis_and_recovers(outage, red
 
     redis_server.stop(keep_data=True)
     try:
+        answered = []
         for credential in (None, token, "not-a-token"):
             response, seconds = timed(client.post, "/graphql", json={"query": ME},
                                       headers={"authorization": f"Bearer {credential}"} if credential else {})
             assert response.status_code == 200, response.text
             assert_redis_unavailable(response.json())
             assert seconds < DOWN_BOUND, seconds
+            answered.append(seconds)
+        print(f"\nRedis down: SERVICE_UNAVAILABLE answered in {max(answered):.2f} s at most")
         login = gql(client, LOGIN, {"u": "outage_user", "p": PASSPHRASE})
         assert_redis_unavailable(login)
+        # Inside a service too: the typed error naming redis, never an unexpected one.
+        error = asyncio.run(rpc_error(outage[0], "auth", "login", {"username": "outage_user",
+                                                                    "password": PASSPHRASE}))
+        assert isinstance(error, ServiceUnavailable) and error.details == {"dependency": "redis"}, error
 
         health, seconds = timed(gql, client, HEALTH, token=token)
         assert seconds < DOWN_BOUND
@@ -118,7 +141,8 @@ def test_redis_down_is_service_unavailable_naming_redis_and_recovers(outage, red
         redis_server.start()
 
     # Back with its data: works at once, and no pooled connection fails once (stale).
-    assert wait_for_me(client, token, timeout=10) < 10
+    recovery = wait_for_me(client, token, timeout=10)
+    print(f"restart with data: me answered again after {recovery:.2f} s")
     for _ in range(30):
         body = gql(client, ME, token=token)
         assert "errors" not in body, body
