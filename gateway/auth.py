@@ -3,9 +3,9 @@
 * ``Authorization: Bearer <JWT>``: verified here (signature, algorithm, ``aud``,
   ``iss``, expiry), then one Redis MGET for revocation (session ended, user's
   token version bumped, API key revoked) and the revocation epoch. Revocation
-  never fails open: when the epoch or the user's version is missing (Redis
-  restarted empty), auth republishes from its database before anything is
-  decided; Redis unreachable is ``SERVICE_UNAVAILABLE``, never "valid".
+  never fails open: when the epoch is missing (Redis restarted empty), auth
+  republishes from its database before anything is decided; Redis unreachable
+  is ``SERVICE_UNAVAILABLE``, never "valid".
 * ``Authorization: Bearer ah_…`` or ``X-API-Key: ah_…``: the auth service
   verifies the key once and returns a short-lived access token carrying the
   key's scopes; it is cached here (by the key's SHA-256) for at most
