@@ -7,7 +7,8 @@ reapers never both win, and progress or results from a worker that lost its
 lease are ignored.
 
 * ``acquire``: QUEUED (or RUNNING with a lapsed lease) → RUNNING, ``attempts + 1``,
-  only while the owner runs fewer than ``user_quota`` jobs.
+  only while the owner runs fewer than ``user_quota`` jobs (on PostgreSQL under a
+  per-owner transaction lock, so concurrent acquisitions cannot both pass).
 * ``heartbeat``/``progress``: only by the lease's holder.
 * ``done``/``failed``/``cancelled``: end states; ``retry_later`` back to QUEUED
   until ``max_attempts``; ``release`` (a clean stop) back to QUEUED *without*
@@ -20,13 +21,14 @@ lease are ignored.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, Float, Index, Integer, String, Text, and_, delete, func, or_, select,
-                        update)
+                        text, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -95,10 +97,19 @@ class JobBoard:
         _Base.metadata.create_all(engine)
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
-    def _update(self, job_id: str, *conditions, **values: Any) -> bool:
-        """One guarded UPDATE; True when it matched (the transition happened)."""
+    def _update(self, job_id: str, *conditions, lock_owner: str | None = None, **values: Any) -> bool:
+        """One guarded UPDATE; True when it matched (the transition happened).
+
+        ``lock_owner``: on PostgreSQL, first take a transaction lock on that owner, so two processes
+        acquiring that owner's jobs at once take turns and the quota count is exact (SQLite
+        serialises writers anyway).
+        """
         values.setdefault("updated_at", self.clock())
         with self.engine.begin() as connection:
+            if lock_owner is not None and connection.dialect.name == "postgresql":
+                key = int.from_bytes(hashlib.sha256(f"rag-owner:{lock_owner}".encode()).digest()[:8], "big",
+                                     signed=True)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             result = connection.execute(update(JobRow).where(JobRow.id == job_id, *conditions).values(**values))
             return result.rowcount == 1
 
@@ -195,7 +206,7 @@ class JobBoard:
                        and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now))
         token = uuid.uuid4().hex
         if self._update(job_id, takeable, JobRow.cancel_requested.is_(False), JobRow.attempts < self.max_attempts,
-                        owner_running < self.user_quota,
+                        owner_running < self.user_quota, lock_owner=spec.get("owner_id", ""),
                         status=JobStatus.RUNNING.value, attempts=JobRow.attempts + 1, lease_owner=token,
                         lease_until=now + self.lease_seconds, progress=0.0, updated_at=now):
             return "acquired", Lease(job_id, token, spec)

@@ -132,3 +132,25 @@ def test_one_active_job_per_content(engine, clock):
     jobs.done(jobs.acquire(first)[1], "d1", 1)
     assert jobs.active("k" * 64) is None
     assert job(jobs, active_key="k" * 64) != first
+
+
+def test_concurrent_acquisitions_never_exceed_the_quota(engine):
+    """Two workers taking two jobs of one owner at the same moment, many times: one wins each round."""
+    import threading
+
+    jobs = JobBoard(engine, lease_seconds=10, max_attempts=2, user_quota=1)
+    for round_ in range(10):
+        owner = f"owner-{round_}"
+        ids = [job(jobs, owner), job(jobs, owner)]
+        barrier, outcomes = threading.Barrier(2), []
+
+        def take(job_id: str) -> None:
+            barrier.wait(timeout=10)
+            outcomes.append(jobs.acquire(job_id)[0])
+
+        threads = [threading.Thread(target=take, args=(job_id,)) for job_id in ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(outcomes) == ["acquired", "deferred"], (round_, outcomes)
