@@ -58,7 +58,7 @@ def stack_up(tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, "the stack did not become ready"
             time.sleep(0.5)
-        yield port, env
+        yield port, env, tmp_path / "up.log"
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -70,7 +70,7 @@ def stack_up(tmp_path_factory):
 
 
 def test_the_readme_examples_work_as_written(stack_up, tmp_path):
-    port, env = stack_up
+    port, env, _ = stack_up
     blocks = readme_blocks()
     assert len(blocks) >= 5, "the README lost its examples"
     work = tmp_path / "reader"
@@ -94,7 +94,7 @@ def test_the_readme_examples_work_as_written(stack_up, tmp_path):
 
 
 def test_the_login_line_prints_the_error_when_login_fails(stack_up, tmp_path):
-    port, env = stack_up
+    port, env, _ = stack_up
     sign_in = next(block for block in readme_blocks() if "TOKEN=$(" in block)
     q_line = next(line for line in sign_in.splitlines() if line.startswith("Q()"))
     login = sign_in[sign_in.index("TOKEN=$("):].split("\n\n")[0].replace("a long passphrase", "wrong passphrase")
@@ -103,3 +103,29 @@ def test_the_login_line_prints_the_error_when_login_fails(stack_up, tmp_path):
                             timeout=120)
     assert result.returncode != 0
     assert "login failed:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_development_log_is_readable(stack_up):
+    """After the README's session (and a client mistake): one readable line per event, no noise."""
+    port, _env, log_path = stack_up
+    base = f"http://127.0.0.1:{port}"
+    token = httpx.post(f"{base}/graphql", json={"query": 'mutation { login(input: {username: "ada", password: '
+                                                          '"a long passphrase"}) { accessToken } }'},
+                       timeout=30).json()["data"]["login"]["accessToken"]
+    missing = httpx.post(f"{base}/graphql", json={"query": '{ ingestionJob(id: "no-such-job") { id } }'},
+                         headers={"authorization": f"Bearer {token}"}, timeout=30).json()
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    bad = httpx.post(f"{base}/graphql", content=b'{"query": ', headers={"content-type": "application/json"})
+    assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    deadline = time.monotonic() + 30
+    while "rag.job" not in log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = log_path.read_text()
+    lines = log.splitlines()
+    assert any(" rag " in line and "rag.job" in line and "outcome=NOT_FOUND" in line for line in lines), log[-3000:]
+    assert "Traceback" not in log and "(expected) error" not in log
+    assert not any(line.lstrip().startswith("{") for line in lines)  # console lines, not JSON
+    assert "/readyz" not in log  # probes are DEBUG
+    assert not [line for line in lines if " INFO " in line and ".health" in line]  # health polls too
+    assert "reap_expired_jobs" not in log
+    assert "Loading weights" not in log and "it/s]" not in log  # no progress bars
