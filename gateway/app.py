@@ -167,7 +167,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         app.state.redis = redis
         app.state.edge = EdgeAuthenticator(settings, redis, rpc)
         app.state.limiter = AsyncLimiter(redis, settings.redis_prefix)
-        app.state.live = RevocationWatch(redis, settings.redis_prefix)
+        app.state.live = RevocationWatch(redis, settings.redis_prefix, republish=app.state.edge.republish)
         app.state.health = SharedHealth(rpc, settings.ready_timeout, settings.health_cache_seconds, redis)
         try:
             yield

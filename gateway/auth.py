@@ -110,14 +110,14 @@ class EdgeAuthenticator:
         keys = [revocation_epoch_key(self.prefix), *revocation_keys(self.prefix, claims), *extra_keys]
         epoch, *values = await self._mget(keys)
         if revocation_unknown(epoch):
-            await self._republish()
+            await self.republish()
             epoch, *values = await self._mget(keys)
             if revocation_unknown(epoch):  # republished, and already gone again: cannot decide
                 raise redis_unavailable()
         self._raise_if_revoked(claims, values[:3])
         return values[3:]
 
-    async def _republish(self) -> None:
+    async def republish(self) -> None:
         """Asks auth to republish from its database: one call in flight, however many requests wait."""
         if self._republishing is None or self._republishing.done():
             self._republishing = asyncio.ensure_future(self.rpc.call("auth", "publish_revocations"))

@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket
 from strawberry.types import Info
 
-from agenthub.tokens import is_revoked, revocation_keys
+from agenthub.tokens import is_revoked, revocation_epoch_key, revocation_keys, revocation_unknown
 from schema.errors import RateLimited, Unauthenticated
 
 log = logging.getLogger("agenthub.gateway")
@@ -34,8 +34,10 @@ T = TypeVar("T")
 
 
 class RevocationWatch:
-    def __init__(self, redis, prefix: str, interval: float = 0.5) -> None:
+    def __init__(self, redis, prefix: str, interval: float = 0.5,
+                 republish: Callable[[], Awaitable[None]] | None = None) -> None:
         self.redis, self.prefix, self.interval = redis, prefix, interval
+        self.republish = republish  # the edge's: auth rewrites the revocation state when its epoch is gone
         self._watched: dict[asyncio.Event, dict[str, Any]] = {}
         self._task: asyncio.Task | None = None
         self.per_ip: dict[str, int] = {}
@@ -67,7 +69,7 @@ class RevocationWatch:
             watched = list(self._watched.items())
             if not watched:
                 break
-            slices, keys = [], []
+            slices, keys = [], [revocation_epoch_key(self.prefix)]
             for _, claims in watched:
                 own = revocation_keys(self.prefix, claims)
                 slices.append((len(keys), len(own)))
@@ -76,6 +78,11 @@ class RevocationWatch:
                 values = await self.redis.mget(keys)
             except Exception as exc:  # Redis away: keep the streams; the next poll tries again
                 log.warning("revocation watch: Redis unavailable", extra={"fields": {"error": repr(exc)}})
+                continue
+            if revocation_unknown(values[0]) and self.republish is not None:
+                # Redis lost the revocation state (restarted empty): have auth rewrite it, then look again
+                with contextlib.suppress(Exception):
+                    await self.republish()
                 continue
             for (event, claims), (start, length) in zip(watched, slices):
                 if is_revoked(claims, values[start:start + length]):

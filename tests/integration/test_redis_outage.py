@@ -300,3 +300,35 @@ def test_200_concurrent_clients_on_me_get_no_5xx(outage, redis_server):
     # uvicorn drops an idle keep-alive connection on a starved machine is not the server failing.
     assert not [k for k in counts if k.startswith(("http:5", "error:"))], counts
     assert not [k for k in counts if k != "http:200" and not k.startswith("transport:")], counts
+
+
+def test_a_live_stream_ends_with_a_clear_event_when_redis_goes(redis_server):
+    """The gateway's relay of a run's stream: Redis stops mid-run, the relay ends with RUN_FAILED saying so."""
+    from agenthub.redis_client import async_client
+    from agenthub.settings import CommonSettings
+    from gateway.graphql.agent.stream import follow
+    from schema.agent import EventType, RunStatus, entry_id, run_events_key
+
+    async def scenario() -> list:
+        client = async_client(CommonSettings(env="development", redis_url=redis_server.url))
+        key = run_events_key("stream-test:", "run1")
+        await client.xadd(key, {"type": "RUN_STARTED", "data": "{}"}, id=entry_id(1))
+        seen = []
+
+        async def running() -> RunStatus:
+            return RunStatus.RUNNING
+
+        async for event in follow(client, "stream-test:", "run1", 0, running):
+            seen.append(event)
+            if len(seen) == 1:
+                await asyncio.to_thread(redis_server.stop, False)
+        await client.aclose()
+        return seen
+
+    try:
+        events = asyncio.run(asyncio.wait_for(scenario(), 30))
+    finally:
+        redis_server.start()
+    assert [e.type for e in events] == [EventType.RUN_STARTED, EventType.RUN_FAILED], events
+    assert events[-1].seq == 2
+    assert events[-1].data["code"] == "SERVICE_UNAVAILABLE" and events[-1].data["dependency"] == "redis"
