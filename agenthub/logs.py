@@ -64,6 +64,7 @@ class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = dict(getattr(record, "fields", {}) or {})
         request_id = fields.pop("request_id", None) or getattr(record, "request_id", None)  # context (tracing)
+        trace_id = fields.pop("trace_id", None) or getattr(record, "trace_id", None)
         message = record.getMessage()
         if message in ("request", "rpc") and ("operation" in fields or "path" in fields):
             operation = fields.pop("operation", None)
@@ -79,8 +80,10 @@ class ConsoleFormatter(logging.Formatter):
         extras = " ".join(f"{key}={value}" for key, value in fields.items() if value is not None)
         if extras:
             parts.append(self._paint(extras, _DIM))
-        if request_id and request_id != "-":
-            parts.append(self._paint(f"[{request_id}]", _DIM))
+        ids = " ".join(value for value in (request_id if request_id != "-" else None,
+                                           f"trace={trace_id}" if trace_id else None) if value)
+        if ids:
+            parts.append(self._paint(f"[{ids}]", _DIM))
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

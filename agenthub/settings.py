@@ -60,6 +60,11 @@ class CommonSettings(BaseSettings):
         None, description="This process's name when several run (agenthub up --scale sets gateway-2): "
                           "in health replies and the gateway's X-AgentHub-Instance header.")
 
+    metrics_port: int | None = Field(None, ge=0, le=65535,
+                                     description="Serve Prometheus metrics on this port (the next free one if taken); "
+                                                 "unset: no metrics server.")
+    metrics_host: str = Field("127.0.0.1", description="Address of the metrics server (0.0.0.0 in containers).")
+
     # Tokens: every deployable verifies them; only auth signs them.
     jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
     jwt_secret: SecretStr | None = Field(None, description="HS256 key, at least 32 bytes.")

@@ -159,6 +159,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tracing.configure("gateway")
+        metrics.serve(settings.metrics_port, settings.metrics_host)  # besides /metrics: one port per process
         rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
                         default_timeout=settings.rpc_timeout, name="gateway")
         await rpc.start(wait=settings.broker_connect_wait)

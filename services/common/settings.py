@@ -13,11 +13,6 @@ from agenthub.settings import CommonSettings
 class ServiceSettings(CommonSettings):
     """Everything a service reads from its environment besides AMQP (config.yaml)."""
 
-    metrics_port: int | None = Field(None, ge=0, le=65535,
-                                     description="Serve Prometheus metrics on this port (the next free one if taken); "
-                                                 "unset: no metrics server.")
-    metrics_host: str = Field("127.0.0.1", description="Address of the metrics server (0.0.0.0 in containers).")
-
     # -- auth -------------------------------------------------------------
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the auth database; default sqlite:///{data_dir}/auth.db. "

@@ -62,7 +62,8 @@ class Collector:
 def traced_stack(tmp_path_factory, llm):
     collector = Collector()
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("traced")).create()
-    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "AGENTHUB_LOG_FORMAT": "json"}
     processes = [
         ServiceProcess(isolation, "services.rag.service", "rag", **otel),
         ServiceProcess(isolation, "services.agent.service", "agent", AGENTHUB_LLM_BACKEND="openai",

@@ -104,8 +104,8 @@ def test_each_service_instance_serves_its_own_series(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     isolation = Isolation(data_dir=tmp_path).create()
-    processes = [ServiceProcess(isolation, "services.auth.service", "auth", AGENTHUB_METRICS_PORT=str(port))
-                 for _ in range(2)]
+    processes = [ServiceProcess(isolation, "services.auth.service", "auth", AGENTHUB_METRICS_PORT=str(port),
+                                AGENTHUB_LOG_FORMAT="json") for _ in range(2)]
     try:
         for process in processes:
             process.wait_until_consuming(timeout=240)
@@ -159,3 +159,19 @@ def test_websocket_connections_and_active_subscriptions(gateway):
     assert settled("agenthub_websocket_connections", before_ws)
     text = gateway.get("/metrics").text
     assert value(text, "agenthub_graphql_operations_total", type="subscription", operation="health") >= 1
+
+
+def test_a_gateway_process_serves_its_metrics_on_its_own_port_when_asked(settings, stack):
+    """Several gateways share one HTTP port with --scale (SO_REUSEPORT): a scrape of /metrics
+    reaches any of them, so each also serves its own series on AGENTHUB_METRICS_PORT."""
+    from starlette.testclient import TestClient
+
+    from gateway.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with TestClient(create_app(settings.model_copy(update={"metrics_port": port}))) as client:
+        client.post("/graphql", json={"query": "{ health { status } }"})
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert value(text, "agenthub_graphql_operations_total", type="query", operation="health") >= 1
