@@ -8,6 +8,7 @@ a small job's latency behind two slow files, cancel latency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import hashlib
 import json
@@ -24,6 +25,7 @@ from services.rag.library import Files
 from tests.rag import samples
 from tests.rag.test_jobs_rpc import OwnRag, text_of
 from tests.rag.test_service_rpc import As, someone
+from tests.support.postgres import fresh_database
 from tests.support.servers import RedisServer
 from tests.support.stack import RABBITMQCTL
 
@@ -51,7 +53,11 @@ async def job_when(alice: As, job_id: str, condition, timeout: float = 120.0, wh
 
 
 def board_of(rag: OwnRag) -> JobBoard:
-    return JobBoard(make_engine(f"sqlite:///{rag.isolation.data_dir / 'rag' / 'catalog.sqlite3'}"))
+    return JobBoard(make_engine(catalog_url(rag)))
+
+
+def catalog_url(rag: OwnRag) -> str:
+    return rag.env.get("AGENTHUB_RAG_DATABASE_URL") or f"sqlite:///{rag.isolation.data_dir / 'rag' / 'catalog.sqlite3'}"
 
 
 def staged(rag: OwnRag) -> list[str]:
@@ -183,7 +189,7 @@ async def test_a_clean_stop_gives_the_job_back_without_using_an_attempt(rag, cli
 
 def submit_directly(rag: OwnRag, owner: str, text: str, publish: bool) -> str:
     """A job recorded in SQL as the submission records it; its wake-up published or lost."""
-    engine = make_engine(f"sqlite:///{rag.isolation.data_dir / 'rag' / 'catalog.sqlite3'}")
+    engine = make_engine(catalog_url(rag))
     catalog, board, files = Catalog(engine), JobBoard(engine), Files(rag.isolation.data_dir / "rag")
     collection = catalog.default_collection(owner)
     content = text.encode()
@@ -219,17 +225,22 @@ async def queue_drained(rag: OwnRag) -> None:
     await until(check, 30, "ingestion queue drained", every=1.0)
 
 
-async def test_with_redis_down_a_consumed_or_lost_message_still_runs_its_job_on_a_quorum_queue(
+async def test_with_redis_down_a_consumed_or_lost_message_still_runs_its_job_on_postgresql_and_a_quorum_queue(
         tmp_path_factory):
-    redis_server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    rag = OwnRag(tmp_path_factory, AGENTHUB_REDIS_URL=redis_server.url, AGENTHUB_QUEUE_TYPE="quorum")
-    try:
+    with contextlib.ExitStack() as cleanup:
+        redis_server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+        cleanup.callback(redis_server.kill)
+        database = cleanup.enter_context(fresh_database())
+        rag = OwnRag(tmp_path_factory, AGENTHUB_REDIS_URL=redis_server.url, AGENTHUB_QUEUE_TYPE="quorum",
+                     AGENTHUB_RAG_DATABASE_URL=database)
+        cleanup.callback(rag.close)
         rag.start()
         redis_server.stop(keep_data=False)  # from here on Redis is gone for good
         owner = someone()
         consumed = submit_directly(rag, owner, "Harbour seals rest on sandbanks at low tide.", publish=True)
         lost = submit_directly(rag, owner, "Grey seals pup on remote beaches in autumn.", publish=False)
         board = board_of(rag)
+        cleanup.callback(board.engine.dispose)
 
         async def both_done():
             jobs = [board.get(job_id)[0] for job_id in (consumed, lost)]
@@ -240,6 +251,3 @@ async def test_with_redis_down_a_consumed_or_lost_message_still_runs_its_job_on_
         await gone_from_staging(rag, {consumed, lost})
         assert ingestion_queue_info(rag, "type") == ["quorum"]
         await queue_drained(rag)
-    finally:
-        rag.close()
-        redis_server.kill()
