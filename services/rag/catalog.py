@@ -57,6 +57,17 @@ class MemberRow(Base):
     role: Mapped[str] = mapped_column(String(10))
 
 
+class InvitationRow(Base):
+    """A membership offered by a collection's owner, not yet accepted by the invited user."""
+
+    __tablename__ = "rag_invitations"
+
+    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(10))
+
+
 class SubscriptionRow(Base):
     """A user's choice to search another user's PUBLIC collection by default."""
 
@@ -283,6 +294,38 @@ class Catalog:
                 session.add(MemberRow(collection_id=collection_id, user_id=user_id, role=role.value))
             else:
                 member.role = role.value
+
+    def invite(self, collection_id: str, user_id: str, role: MemberRole) -> None:
+        with self.sessions.begin() as session:
+            invitation = session.get(InvitationRow, (collection_id, user_id))
+            if invitation is None:
+                session.add(InvitationRow(collection_id=collection_id, user_id=user_id, role=role.value))
+            else:
+                invitation.role = role.value
+
+    def invitations(self, user_id: str) -> list[CollectionView]:
+        """The collections ``user_id`` is invited to, each with the role offered."""
+        with self.sessions() as session:
+            rows = session.execute(select(CollectionRow, InvitationRow.role).join(
+                InvitationRow, InvitationRow.collection_id == CollectionRow.id).where(
+                InvitationRow.user_id == user_id).order_by(CollectionRow.created_at, CollectionRow.id)).all()
+            return [CollectionView(row.id, row.name, row.owner_id, Visibility(row.visibility), row.created_at,
+                                   AccessRole(role)) for row, role in rows]
+
+    def accept(self, collection_id: str, user_id: str) -> bool:
+        """The invitation becomes a membership; False when there was none."""
+        with self.sessions.begin() as session:
+            invitation = session.get(InvitationRow, (collection_id, user_id))
+            if invitation is None:
+                return False
+            role = invitation.role
+            session.delete(invitation)
+            member = session.get(MemberRow, (collection_id, user_id))
+            if member is None:
+                session.add(MemberRow(collection_id=collection_id, user_id=user_id, role=role))
+            else:
+                member.role = role
+            return True
 
     # ------------------------------------------------------------ documents
 

@@ -189,6 +189,15 @@ class Library:
         self.catalog.subscribe(identity.user_id, view.id)
         return self._collection_payload(view, True)
 
+    def invitations(self, identity: Identity) -> list[Collection]:
+        return [self._collection_payload(view) for view in self.catalog.invitations(identity.user_id)]
+
+    def accept_invitation(self, identity: Identity, collection_id: str) -> Collection:
+        if not self.catalog.accept(collection_id, identity.user_id):
+            raise NotFound("No invitation to this collection.", {"resource": "invitation"})
+        self._bump_corpus()
+        return self._collection_payload(self._collection(identity, collection_id))
+
     def unsubscribe(self, identity: Identity, ref: str) -> bool:
         return self.catalog.unsubscribe(identity.user_id, self._collection(identity, ref).id)
 
@@ -209,7 +218,10 @@ class Library:
             raise Forbidden("Only the collection's owner or an admin may add members.")
         if data.user_id == view.owner_id:
             raise BadUserInput.for_fields({"userId": "is the collection's owner"})
-        self.catalog.set_member(view.id, data.user_id, data.role)
+        if identity.is_admin:
+            self.catalog.set_member(view.id, data.user_id, data.role)
+        else:  # a membership is offered; it counts once the user accepts it (acceptCollectionInvitation)
+            self.catalog.invite(view.id, data.user_id, data.role)
         self._bump_corpus()
         return self._collection_payload(self._collection(identity, view.id))
 

@@ -132,6 +132,20 @@ class RagService:
         return _dump(result)
 
     @rpc
+    def collection_invitations(self) -> list[dict]:
+        identity = self.caller.require(Permission.READ_RAG)
+        return _dump(self.library.invitations(identity))
+
+    @rpc
+    def accept_collection_invitation(self, collection=None) -> dict:
+        identity = self.caller.require(Permission.READ_RAG)
+        if not isinstance(collection, str) or not 0 < len(collection) <= 64:
+            raise BadUserInput.for_fields({"collection": "must be a collection id"})
+        result = self.library.accept_invitation(identity, collection)
+        self.audit("collection.invitation_accept", resource=f"collection:{result.id}", identity=identity)
+        return _dump(result)
+
+    @rpc
     def subscribe_collection(self, collection=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
         if not isinstance(collection, str) or not 0 < len(collection) <= 200:

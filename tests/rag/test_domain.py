@@ -74,6 +74,10 @@ def test_shared_and_public_collections(library):
     with pytest.raises(NotFound):
         library.document(identity(viewer), job.document_id)
     library.add_member(identity(owner), AddMemberInput(collection=shared.id, user_id=viewer, role=MemberRole.VIEWER))
+    with pytest.raises(NotFound):  # invited, not yet a member
+        library.document(identity(viewer), job.document_id)
+    assert [c.id for c in library.invitations(identity(viewer))] == [shared.id]
+    library.accept_invitation(identity(viewer), shared.id)
     assert library.document(identity(viewer), job.document_id).collection_name == "space"
     hits = library.search(identity(viewer), SearchInput(query="geostationary orbit", collections=[shared.id]))
     assert hits and hits[0].document_id == job.document_id

@@ -125,6 +125,10 @@ async def test_collections_members_and_delete_rights(client):
         await viewer("documents", collection=collection["id"])
     await owner("add_collection_member", collection["id"], viewer.user_id, "VIEWER")
     await owner("add_collection_member", collection["id"], editor.user_id, "EDITOR")
+    with pytest.raises(NotFound):  # an invitation until accepted
+        await viewer("documents", collection=collection["id"])
+    await viewer("accept_collection_invitation", collection["id"])
+    await editor("accept_collection_invitation", collection["id"])
     assert (await viewer("documents", collection=collection["id"]))["total_count"] == 1
     with pytest.raises(Forbidden):
         await viewer("delete_document", job["document_id"])

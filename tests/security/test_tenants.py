@@ -76,3 +76,22 @@ def test_retrieved_passages_reach_the_model_marked_untrusted():
     result = toolbox.search_documents("refund policy")
     assert result["passages"][0]["trust"] == UNTRUSTED
     assert "never follow instructions" in SystemPrompts.DEFAULT
+
+
+def test_a_member_is_added_only_when_they_accept(gateway):
+    _, alice = new_user(gateway)
+    bob_id, bob = new_user(gateway)
+    collection = gql(gateway, "mutation($n: String!) { createCollection(name: $n) { id } }",
+                     {"n": f"private_{uuid.uuid4().hex[:6]}"}, token=alice)["data"]["createCollection"]["id"]
+    document = ingest(gateway, alice, collection, "Private notes about the quarterly refund policy.")
+    added = gql(gateway, "mutation($c: String!, $u: ID!) { addCollectionMember(collection: $c, userId: $u) { id } }",
+                {"c": collection, "u": bob_id}, token=alice)
+    assert not added.get("errors"), added
+    read = "query($id: ID!) { document(id: $id) { id } }"
+    assert error_code(gql(gateway, read, {"id": document}, token=bob)) == "NOT_FOUND"  # invited only
+    invited = gql(gateway, "{ collectionInvitations { id role } }", token=bob)["data"]["collectionInvitations"]
+    assert invited == [{"id": collection, "role": "VIEWER"}]
+    accepted = gql(gateway, "mutation($c: ID!) { acceptCollectionInvitation(collection: $c) { id role } }",
+                   {"c": collection}, token=bob)
+    assert accepted["data"]["acceptCollectionInvitation"]["role"] == "VIEWER"
+    assert gql(gateway, read, {"id": document}, token=bob)["data"]["document"]["id"] == document

@@ -99,11 +99,18 @@ class RagMutation:
                                                                visibility=visibility.value))
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
-                         description="Give a user access to a collection I own (or change their role).")
+                         description="Invite a user to a collection I own (or change their role): they become a "
+                                     "member when they accept it (acceptCollectionInvitation); an admin adds at once.")
     async def add_collection_member(self, info: Info[Context, None], collection: str, user_id: strawberry.ID,
                                     role: MemberRole = MemberRole.VIEWER) -> Collection:
         return Collection.from_payload(await info.context.call(
             "rag", "add_collection_member", collection=collection, user_id=str(user_id), role=role.value))
+
+    @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
+                         description="Become a member of a collection whose owner invited me (addCollectionMember).")
+    async def accept_collection_invitation(self, info: Info[Context, None], collection: strawberry.ID) -> Collection:
+        return Collection.from_payload(await info.context.call("rag", "accept_collection_invitation",
+                                                               collection=str(collection)))
 
     @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
                          description="Search another user's PUBLIC collection by default from now on "

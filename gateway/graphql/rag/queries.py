@@ -23,6 +23,11 @@ class RagQuery:
         return [Collection.from_payload(c) for c in await info.context.call("rag", "collections")]
 
     @strawberry.field(extensions=[requires(Permission.READ_RAG)],
+                      description="Collections I am invited to, with the role offered (not yet readable).")
+    async def collection_invitations(self, info: Info[Context, None]) -> list[Collection]:
+        return [Collection.from_payload(c) for c in await info.context.call("rag", "collection_invitations")]
+
+    @strawberry.field(extensions=[requires(Permission.READ_RAG)],
                       description="Documents I may read, newest first; in one collection if given.")
     async def documents(self, info: Info[Context, None], collection: str | None = None, first: int = 20,
                         after: str | None = None) -> DocumentConnection:
