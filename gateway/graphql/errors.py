@@ -67,12 +67,25 @@ def apply_convention(result: object) -> None:
         annotate(outcome=",".join(sorted({str((e.extensions or {}).get("code")) for e in result.errors})))
 
 
+def _root_fields(document) -> str:
+    """``ask`` or ``login,me``: the root fields of an unnamed operation (at most three)."""
+    names = [selection.name.value
+             for definition in getattr(document, "definitions", None) or []
+             if getattr(definition, "selection_set", None) is not None and hasattr(definition, "operation")
+             for selection in definition.selection_set.selections if hasattr(selection, "name")]
+    return ",".join(names[:3]) + (",…" if len(names) > 3 else "")
+
+
 class ErrorConvention(SchemaExtension):
     """Applies ``conventional`` to every result, queries and subscriptions alike."""
 
     def on_operation(self) -> Iterator[None]:
         annotate(operation=self.execution_context.operation_name or "anonymous")
         yield
+        if not self.execution_context.operation_name:  # a log line that says what was asked
+            fields = _root_fields(self.execution_context.graphql_document)
+            if fields:
+                annotate(operation=fields)
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)):
             apply_convention(result)

@@ -123,6 +123,7 @@ def test_the_development_log_is_readable(stack_up):
     log = log_path.read_text()
     lines = log.splitlines()
     assert any(" rag " in line and "rag.job" in line and "outcome=NOT_FOUND" in line for line in lines), log[-3000:]
+    assert any(" gateway " in line and " ingestText /graphql " in line for line in lines)  # what was asked
     assert "Traceback" not in log and "(expected) error" not in log
     assert not any(line.lstrip().startswith("{") for line in lines)  # console lines, not JSON
     assert "/readyz" not in log  # probes are DEBUG
