@@ -185,6 +185,34 @@ def test_agent_streams_shows_a_tool_step_and_resumes_after_a_reload(page, llm):
     expect(run.locator('.steps li[data-tool="search_documents"]')).to_be_visible()
 
 
+def test_a_dropped_socket_mid_run_follows_the_same_run(page, llm):
+    """graphql-ws would subscribe agentRun again after a reconnect, starting a second run: the
+    console instead follows the run it has with agentRunEvents after the last seq."""
+    marker = f"drop-{uuid.uuid4().hex[:6]}"
+    llm.script(marker, [Text(PIECES, delay=0.25)])
+    sockets = []
+
+    def through(route):  # every new socket passes through this page-side proxy
+        sockets.append((route, route.connect_to_server()))
+
+    page.route_web_socket("**/graphql", through)  # stays: it only passes messages on
+    go(page, "Agent")
+    page.get_by_role("button", name="New conversation").click()
+    page.get_by_label("Message to the agent").fill(f"Tell me about orchards {marker}")
+    page.get_by_role("button", name="Send").click()
+    run = page.get_by_role("article", name="Current run")
+    expect(run.get_by_test_id("answer")).to_contain_text("word3")
+    route, server = sockets[0]  # the run's own socket: the only one opened since the route
+    route.close(code=4000, reason="dropped by the test")
+    server.close()
+    before = run.get_by_test_id("answer").locator(".answer").inner_text()
+    assert "word23" not in before and run.get_attribute("data-status") == "RUNNING"
+    expect(run).to_have_attribute("data-status", "FINISHED", timeout=60_000)
+    # The rest came over another socket (this one is closed and never retried), each token once:
+    assert run.get_by_test_id("answer").locator(".answer").inner_text().strip() == "".join(PIECES).strip()
+    assert len(llm.requests_for(marker)) == 1  # and started no second run
+
+
 def test_create_an_api_key_shown_once_then_revoke_it(page):
     go(page, "Account")
     page.get_by_label("Key name").fill("ci-key")

@@ -226,21 +226,24 @@ function resetSocket() {
   socket = null;
 }
 
+function newClient(retryAttempts: number): Client {
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${ENDPOINT}`;
+  return createClient({
+    url,
+    lazy: true,
+    retryAttempts,
+    shouldRetry: () => true,
+    // Browsers cannot set headers on a WebSocket: the token goes in connection_init.
+    connectionParams: async () => {
+      if (!accessToken) await refresh();
+      return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
+    },
+  });
+}
+
+/** The shared socket: after a drop it reconnects and subscribes again with the same variables. */
 function ws(): Client {
-  if (!socket) {
-    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${ENDPOINT}`;
-    socket = createClient({
-      url,
-      lazy: true,
-      retryAttempts: 5,
-      // Browsers cannot set headers on a WebSocket: the token goes in connection_init.
-      connectionParams: async () => {
-        if (!accessToken) await refresh();
-        return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
-      },
-      shouldRetry: () => true,
-    });
-  }
+  socket ??= newClient(5);
   return socket;
 }
 
@@ -249,8 +252,12 @@ export function subscribe<R, V>(
   doc: TypedDocumentString<R, V>,
   variables: V,
   handlers: { next: (data: R) => void; error?: (error: ApiError) => void; complete?: () => void },
+  options: { once?: boolean } = {},
 ): () => void {
-  return ws().subscribe<R>(
+  // once: a socket of its own that is never re-subscribed after a drop (agentRun would start a
+  // second run); the caller resumes another way (agentRunEvents after the last seq).
+  const client = options.once ? newClient(0) : ws();
+  const stop = client.subscribe<R>(
     { query: doc.toString(), variables: variables as Record<string, unknown> },
     {
       next: (result) => {
@@ -270,4 +277,5 @@ export function subscribe<R, V>(
       complete: () => handlers.complete?.(),
     },
   );
+  return options.once ? () => { stop(); void client.dispose(); } : stop;
 }

@@ -114,16 +114,16 @@ export function Agent() {
     error: (e: ApiError) => setStreamError(describe(e)),
     complete: () => { stop.current = null; },
   };
+  const resume = (runId: string, afterSeq: number) => {
+    stop.current = subscribe(Resume, { runId, afterSeq }, { next: (d) => onEvent(d.agentRunEvents), ...handlers });
+  };
 
   useEffect(() => {
     void loadList();
     if (current) open(current);
     const saved = liveRef.current;
     if (saved?.runId && saved.status === "RUNNING") {
-      // Reloaded mid-run: the events after the last one shown, then the live ones.
-      stop.current = subscribe(Resume, { runId: saved.runId, afterSeq: saved.seq }, {
-        next: (d) => onEvent(d.agentRunEvents), ...handlers,
-      });
+      resume(saved.runId, saved.seq); // reloaded mid-run: the events after the last one shown, then live ones
     }
     return () => stop.current?.();
   }, []);
@@ -137,8 +137,15 @@ export function Agent() {
     setLive(fresh);
     sessionStorage.setItem(KEY, JSON.stringify(fresh));
     stop.current = subscribe(Start, { input: { message, conversationId: current } }, {
-      next: (d) => onEvent(d.agentRun), ...handlers,
-    });
+      next: (d) => onEvent(d.agentRun),
+      complete: handlers.complete,
+      error: (e) => {
+        // The socket dropped mid-run: follow the same run from the last event seen.
+        const now = liveRef.current;
+        if (e.code === "NETWORK" && now?.runId && now.status === "RUNNING") resume(now.runId, now.seq);
+        else handlers.error(e);
+      },
+    }, { once: true });
     setMessage("");
   };
 
