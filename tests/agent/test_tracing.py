@@ -1,4 +1,5 @@
-"""One request, one trace: gateway → agent → rag and the model call, across RabbitMQ.
+"""One request, one trace: gateway → agent → rag and the model call, across RabbitMQ;
+and the same run counted in the agent's and rag's metrics.
 
 The gateway runs in this process with an in-memory span exporter; agent and rag
 are real ``nameko run`` processes exporting over OTLP/HTTP to a collector in this
@@ -8,14 +9,17 @@ test (``OTEL_EXPORTER_OTLP_ENDPOINT``), and their JSON logs are read from disk.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from agenthub import tracing
@@ -65,7 +69,7 @@ def traced_stack(tmp_path_factory, llm):
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("traced")).create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200",
-            "AGENTHUB_LOG_FORMAT": "json"}
+            "AGENTHUB_LOG_FORMAT": "json", "AGENTHUB_METRICS_PORT": str(free_port())}
     processes = [
         ServiceProcess(isolation, "services.rag.service", "rag", **otel),
         ServiceProcess(isolation, "services.agent.service", "agent", AGENTHUB_LLM_BACKEND="openai",
@@ -81,6 +85,22 @@ def traced_stack(tmp_path_factory, llm):
             process.stop()
         isolation.destroy()
         collector.server.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def metrics_text(process: ServiceProcess) -> str:
+    url = next(line["url"] for line in log_lines(process) if line.get("msg") == "metrics served")
+    return httpx.get(url, timeout=10).text
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
 def log_lines(process: ServiceProcess) -> list[dict]:
@@ -133,6 +153,17 @@ def test_one_request_is_one_trace_across_gateway_agent_rag_and_the_model(traced_
     assert spans["agent.start_run"][4] == f"{call.context.span_id:016x}"  # the gateway's RPC span
     assert spans["rag.search"][4] == spans["agent.start_run"][3]  # agent → rag
     assert spans["llm.openai"][4] == spans["agent.start_run"][3]  # the model call, in the run
+
+    # the same run in the services' metrics (each process on its own port)
+    agent_metrics, rag_metrics = metrics_text(agent), metrics_text(rag)
+    assert value(agent_metrics, "agenthub_agent_runs_total", mode="agent", outcome="finished") >= 1
+    assert value(agent_metrics, "agenthub_agent_steps_total", tool="search_documents") >= 1
+    assert value(agent_metrics, "agenthub_llm_calls_total", backend="openai", outcome="ok") >= 2
+    assert value(agent_metrics, "agenthub_llm_tokens_total", backend="openai", kind="completion") >= 1
+    assert value(agent_metrics, "agenthub_rpc_handled_total", service="agent", method="start_run", outcome="ok") >= 1
+    assert value(rag_metrics, "agenthub_search_duration_seconds_count", mode="hybrid") >= 1
+    assert value(rag_metrics, "agenthub_rpc_handled_total", service="rag", method="search", outcome="ok") >= 1
+    assert "agenthub_ingestion_oldest_queued_seconds 0.0" in rag_metrics
 
     # every service log line about it carries the trace id and the request id
     request_id = request_lines[0].fields["request_id"]
