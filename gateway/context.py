@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -103,7 +104,9 @@ class Context:
             detail=detail or {}, at=time.time(),
         )
         try:
-            await self.rpc.publish_event("gateway", "audit", event.model_dump(mode="json"))
+            # shielded: a cancelled caller (a closed WebSocket) must not cut a publish in half, which
+            # would break the channel every other call shares
+            await asyncio.shield(self.rpc.publish_event("gateway", "audit", event.model_dump(mode="json")))
         except Exception:  # the broker is down: the request's own log line still records it
             log.warning("audit event not delivered", extra={"fields": {"request_id": self.request_id,
                                                                         "action": action}})

@@ -152,3 +152,31 @@ def test_production_serves_no_introspection_unless_allowed(isolation, stack):
     with TestClient(create_app(gateway_settings(isolation, env="production", jwt_secret=secret,
                                                 introspection=True))) as client:
         assert gql(client, query)["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_a_subscription_ends_at_its_maximum_lifetime(isolation, stack):
+    settings = gateway_settings(isolation, subscription_max_seconds=1.5, rate_limit_anonymous="100000/minute")
+    with TestClient(create_app(settings)) as client:
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert ws.receive_json()["type"] == "connection_ack"
+            started = time.monotonic()
+            _subscribe(ws, "1", "subscription { health(intervalSeconds: 1) { status } }")
+            while (message := ws.receive_json())["type"] == "next":
+                pass
+            assert message == {"id": "1", "type": "complete"}
+            assert 1.4 < time.monotonic() - started < 4
+
+
+def test_a_key_without_read_agent_cannot_start_a_run_over_the_socket(gateway):
+    _, token = new_user(gateway)
+    key = create_key(gateway, token, ["WRITE_AGENT"])
+    with gateway.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        _subscribe(ws, "1", "subscription { agentRun(input: {message: \"SELECT everything\"}) { type } }")
+        message = ws.receive_json()
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "FORBIDDEN" and errors[0]["extensions"]["requires"] == "READ_AGENT"
+    conversations = gql(gateway, "{ conversations { nodes { id } } }", token=token)
+    assert conversations.get("data") and conversations["data"]["conversations"]["nodes"] == [], conversations
