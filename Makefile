@@ -67,7 +67,7 @@ schema: install
 	$(BIN)/agenthub export-schema -o schema/schema.graphql
 
 bench: install
-	$(BIN)/python -m bench.rpc
+	$(BIN)/python bench/all.py
 
 # GraphiQL's browser builds, pinned in web/graphiql/package.json (and its lockfile), copied into the
 # gateway so it serves them offline. Only to change versions: the copied files are committed.

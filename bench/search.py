@@ -4,15 +4,17 @@ The gateway and the rag service run as real processes on their own RabbitMQ
 vhost and data directory. Before each size the rag service is stopped, the
 embedded store and catalog in its data directory are filled up to that many
 chunks (half of them the searching user's, half other users' private ones, so
-the access filter has work to do), and the service is started again (it loads
-the store from disk). Chunk texts are drawn from a Zipf-like vocabulary and
+the access filter has work to do), and the service is started again (it opens
+the store from disk; the time the store takes to open is measured apart,
+without the service's own start-up). Chunk texts are drawn from a Zipf-like vocabulary and
 their embeddings are random unit vectors: embedding 50k chunks for real would
 take ten minutes and does not change what a search costs. Queries are embedded
 for real (each query string is new, so no cache hit).
 
 Baseline in the same run: ``{ __typename }`` through the same gateway, so the
-table separates the gateway/RPC cost from the search itself. Target: hybrid
-p50 under 100 ms at 10k chunks.
+table separates the gateway/RPC cost from the search itself. Targets: hybrid
+p50 ≤ 100 ms at 10k chunks, ≤ 15 ms at 50k, ≤ 50 ms at 1M; the store opens
+with 1M chunks in under 10 s. The rag process's RSS is printed per size.
 
 Usage::
 
@@ -39,6 +41,7 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -47,8 +50,8 @@ from agenthub.tokens import TokenCodec  # noqa: E402
 from bench.common import free_port, wait_ready  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
-TARGET_MS = 100.0
-TARGET_SIZE = 10_000
+TARGETS_MS = {10_000: 100.0, 50_000: 15.0, 1_000_000: 50.0}  # hybrid p50 through the gateway
+OPEN_TARGET_S = 10.0  # the store opening with 1M chunks
 CHUNKS_PER_DOCUMENT = 10
 USER = "bench-searcher"
 VOCABULARY = [f"{a}{b}" for a in ("har", "lan", "mer", "cop", "sig", "win", "gar", "eng", "val", "thu", "let",
@@ -59,8 +62,9 @@ WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
 QUERY = "query($q: String!) { search(query: $q, topK: 5) { chunkId documentId score } }"
 
 
-def fill_store(data_dir: Path, upto: int, rng: random.Random) -> int:
-    """Add documents of synthetic chunks to the catalog and the store until there are ``upto`` chunks."""
+def fill_store(data_dir: Path, upto: int, rng: random.Random) -> tuple[int, float]:
+    """Add documents of synthetic chunks to the catalog and the store until there are ``upto`` chunks,
+    5,000 at a time; then the seconds the store takes to open again (the service's start-up share)."""
     from haystack import Document
 
     from services.rag.catalog import Catalog, DocumentRow, make_engine
@@ -69,35 +73,41 @@ def fill_store(data_dir: Path, upto: int, rng: random.Random) -> int:
     rag_dir = data_dir / "rag"
     rag_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(make_engine(f"sqlite:///{rag_dir / 'catalog.sqlite3'}"))
-    store = EmbeddedStore(rag_dir / "chunks.sqlite3")
+    store = EmbeddedStore(rag_dir / "chunks")
     try:
         present = store.count()
         owners = {owner: catalog.default_collection(owner).id for owner in (USER, "bench-other")}
-        rows, chunks = [], []
-        while present + len(chunks) < upto:
-            owner = USER if rng.random() < 0.5 else "bench-other"
-            document_id = uuid.uuid4().hex
-            rows.append(DocumentRow(id=document_id, owner_id=owner, collection_id=owners[owner],
-                                    source=f"{document_id}.txt", title=f"synthetic {document_id[:6]}",
-                                    mime_type="text/plain", size_bytes=0, content_hash=document_id * 2,
-                                    version="v1", chunk_count=CHUNKS_PER_DOCUMENT, status="READY", meta={}))
-            vectors = np.random.default_rng(rng.randrange(1 << 30)).normal(size=(CHUNKS_PER_DOCUMENT, 384))
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            for index in range(CHUNKS_PER_DOCUMENT):
-                text = " ".join(rng.choices(VOCABULARY, WEIGHTS, k=90)) + "."
-                chunks.append(Document(id=f"{document_id}-v1-{index}", content=text, embedding=vectors[index].tolist(),
-                                       meta={"document_id": document_id, "version": "v1",
-                                             "collection_id": owners[owner], "owner_id": owner,
-                                             "title": rows[-1].title, "mime_type": "text/plain",
-                                             "chunk_index": index, "user": {}}))
-        with catalog.sessions.begin() as session:
-            session.add_all(rows)
-        for start in range(0, len(chunks), 5000):
-            store.write(chunks[start:start + 5000])
-        return store.count()
+        while present < upto:
+            rows, chunks = [], []
+            while present + len(chunks) < upto and len(chunks) < 5000:
+                owner = USER if rng.random() < 0.5 else "bench-other"
+                document_id = uuid.uuid4().hex
+                rows.append(DocumentRow(id=document_id, owner_id=owner, collection_id=owners[owner],
+                                        source=f"{document_id}.txt", title=f"synthetic {document_id[:6]}",
+                                        mime_type="text/plain", size_bytes=0, content_hash=document_id * 2,
+                                        version="v1", chunk_count=CHUNKS_PER_DOCUMENT, status="READY", meta={}))
+                vectors = np.random.default_rng(rng.randrange(1 << 30)).normal(size=(CHUNKS_PER_DOCUMENT, 384))
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                for index in range(CHUNKS_PER_DOCUMENT):
+                    text = " ".join(rng.choices(VOCABULARY, WEIGHTS, k=90)) + "."
+                    chunks.append(Document(id=f"{document_id}-v1-{index}", content=text, embedding=vectors[index],
+                                           meta={"document_id": document_id, "version": "v1",
+                                                 "collection_id": owners[owner], "owner_id": owner,
+                                                 "title": rows[-1].title, "mime_type": "text/plain",
+                                                 "chunk_index": index, "user": {}}))
+            with catalog.sessions.begin() as session:
+                session.add_all(rows)
+            store.write(chunks)
+            present += len(chunks)
     finally:
         store.close()
         catalog.close()
+    started = time.perf_counter()
+    store = EmbeddedStore(rag_dir / "chunks")
+    opened = time.perf_counter() - started
+    total = store.count()
+    store.close()
+    return total, opened
 
 
 async def latencies(base: str, body_for, headers: dict, count: int) -> list[float]:
@@ -139,15 +149,17 @@ async def run(args) -> int:
             if rag is not None:
                 rag.stop()
             started = time.perf_counter()
-            total = fill_store(isolation.data_dir, size, rng)
-            console.print(f"[dim]{total:,} chunks in the store ({time.perf_counter() - started:.0f} s to fill)[/]")
-            rag = ServiceProcess(isolation, "services.rag.service", "rag", **env).wait_until_consuming(timeout=300)
+            total, opened = fill_store(isolation.data_dir, size, rng)
+            console.print(f"[dim]{total:,} chunks in the store ({time.perf_counter() - started:.0f} s to fill, "
+                          f"{opened:.1f} s to open)[/]")
+            rag = ServiceProcess(isolation, "services.rag.service", "rag", **env).wait_until_consuming(timeout=600)
             await latencies(base, lambda n: {"query": QUERY, "variables": {"q": f"warm {n}"}}, headers, 10)
             trivial = await latencies(base, lambda n: {"query": "{ __typename }"}, headers, args.queries)
             words = lambda n: " ".join(random.Random(n).choices(VOCABULARY, k=3)) + f" {n}"  # noqa: E731
             search = await latencies(base, lambda n: {"query": QUERY, "variables": {"q": words(n + size)}}, headers,
                                      args.queries)
-            results.append((total, trivial, search))
+            rss = psutil.Process(rag.process.pid).memory_info().rss / 2**20
+            results.append((total, trivial, search, opened, rss))
     finally:
         if rag is not None:
             rag.stop()
@@ -158,23 +170,30 @@ async def run(args) -> int:
 
     table = Table(title=f"Hybrid search through the gateway, {args.queries} sequential queries per size")
     for column in ("chunks", "trivial p50 ms", "search p50 ms", "search p99 ms", "search / trivial (p50)",
-                   "p50 growth vs first size"):
+                   "p50 growth vs first size", "store opens in s", "rag RSS MB"):
         table.add_column(column, justify="right")
     first_p50 = statistics.median(results[0][2])
-    verdict_p50 = None
-    for total, trivial, search in results:
+    missed = False
+    verdicts = []
+    for total, trivial, search, opened, rss in results:
         p50 = statistics.median(search)
         table.add_row(f"{total:,}", f"{statistics.median(trivial):.1f}", f"{p50:.1f}",
                       f"{percentile(search, 0.99):.1f}", f"{p50 / statistics.median(trivial):.1f}×",
-                      f"{p50 / first_p50:.2f}×")
-        if total >= TARGET_SIZE and verdict_p50 is None:
-            verdict_p50 = p50
+                      f"{p50 / first_p50:.2f}×", f"{opened:.1f}", f"{rss:.0f}")
+        if total in TARGETS_MS:
+            ok = p50 <= TARGETS_MS[total]
+            missed |= not ok
+            verdicts.append(f"p50 at {total:,} chunks = {p50:.1f} ms  (target ≤ {TARGETS_MS[total]:.0f} ms)  "
+                            f"{'PASS' if ok else 'MISS'}")
+        if total >= 1_000_000:
+            ok = opened < OPEN_TARGET_S
+            missed |= not ok
+            verdicts.append(f"store opens with {total:,} chunks in {opened:.1f} s  (target < {OPEN_TARGET_S:.0f} s)  "
+                            f"{'PASS' if ok else 'MISS'}")
     console.print(table)
-    if verdict_p50 is not None:
-        verdict = "PASS" if verdict_p50 < TARGET_MS else "MISS"
-        console.print(f"p50 at ≥{TARGET_SIZE:,} chunks = {verdict_p50:.1f} ms  (target < {TARGET_MS:.0f} ms)  {verdict}")
-        return 1 if args.check and verdict == "MISS" else 0
-    return 0
+    for line in verdicts:
+        console.print(line)
+    return 1 if args.check and missed else 0
 
 
 def main() -> int:

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from haystack import Document
-from haystack.components.writers import DocumentWriter
-from haystack.document_stores.types import DuplicatePolicy
 
 from services.rag.convert import ConversionRefused, ConversionStopped, Limits, extract_chunks, split_file
 from services.rag.embedding import Embedder
@@ -94,4 +92,4 @@ class Indexer:
 
     def write(self, chunks: list[Document]) -> None:
         """Blocking (I/O): the chunks into the store, overwriting those of a retried attempt."""
-        DocumentWriter(document_store=self.store.haystack, policy=DuplicatePolicy.OVERWRITE).run(documents=chunks)
+        self.store.write(chunks)

@@ -429,7 +429,7 @@ class Library:
         if not written:
             return
         try:
-            offload(self.store.haystack.delete_documents, written)
+            offload(self.store.delete_chunks, written)
         except Exception:  # invisible anyway (not the catalog's version); logged for the operator
             log.warning("could not remove partial chunks of job %s", lease.job_id, exc_info=True)
 

@@ -1,7 +1,11 @@
-"""The rag service's native libraries, imported here and only here.
+"""The rag service's native libraries, imported here and only here, in this order.
 
-Every rag module takes ``onnxruntime`` from this module, so that an import
-order between native libraries, when one matters, is decided in one place.
+ONNX Runtime must be loaded before USearch: the other way round the process
+dies with SIGSEGV at the first ONNX Runtime import (measured with
+onnxruntime 1.32 and usearch 2.26). Every rag module takes ``onnxruntime``,
+``tantivy`` and ``usearch_index`` from this module, so no import order
+elsewhere can get it wrong; ``tests/rag/test_native.py`` checks it in fresh
+processes.
 
 ``without_pytorch`` keeps PyTorch out of the rag process: it stays installed
 (the install-time export and the benchmarks' baseline use it), and Haystack
@@ -15,8 +19,10 @@ import importlib.abc
 import sys
 
 import onnxruntime  # noqa: I001  -- first: see the module docstring
+import tantivy  # noqa: I001
+import usearch.index as usearch_index  # noqa: I001  -- after onnxruntime, always
 
-__all__ = ["onnxruntime", "without_pytorch"]
+__all__ = ["onnxruntime", "tantivy", "usearch_index", "without_pytorch"]
 
 BLOCKED = ("torch", "sentence_transformers")
 

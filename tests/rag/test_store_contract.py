@@ -20,7 +20,7 @@ ES_URL = os.environ.get("AGENTHUB_ELASTICSEARCH_URL")
 
 def _embedded(tmp_path, name):
     from services.rag.stores.embedded import EmbeddedStore
-    return EmbeddedStore(tmp_path / f"{name}.sqlite3")
+    return EmbeddedStore(tmp_path / name)
 
 
 def _elastic(tmp_path, name):
@@ -117,6 +117,8 @@ def test_remove_stale_keeps_only_the_current_version(open_store):
     assert store.count() == 3  # the other document's chunk is untouched
     store.delete_document("doc")
     assert store.count() == 1
+    store.delete_chunks(["other-old-0", "never-written"])
+    assert store.count() == 0
 
 
 def test_chunks_survive_a_restart(open_store):

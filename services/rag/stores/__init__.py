@@ -11,7 +11,7 @@ def open_store(settings) -> ChunkStore:
         from services.rag.stores.elastic import ElasticStore
         return ElasticStore(settings.elasticsearch_url, index=settings.elasticsearch_index)
     from services.rag.stores.embedded import EmbeddedStore
-    return EmbeddedStore(settings.rag_dir / "chunks.sqlite3")
+    return EmbeddedStore(settings.rag_dir / "chunks")
 
 
 __all__ = ["ChunkStore", "open_store"]

@@ -25,6 +25,9 @@ class ChunkStore(Protocol):
 
     def delete_document(self, document_id: str) -> None: ...
 
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        """Delete these chunks (an abandoned attempt's, never made current)."""
+
     def count(self, filters: dict[str, Any] | None = None) -> int: ...
 
     def bm25_retriever(self, top_k: int) -> Any:

@@ -58,6 +58,10 @@ class ElasticStore:
     def delete_document(self, document_id: str) -> None:
         self.haystack.delete_by_filter(document_filter(document_id), refresh=True)
 
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        if chunk_ids:
+            self.haystack.delete_documents(chunk_ids, refresh=True)
+
     def count(self, filters: dict[str, Any] | None = None) -> int:
         if filters is None:
             return self.haystack.count_documents()
