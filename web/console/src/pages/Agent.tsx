@@ -19,6 +19,7 @@ const Resume = graphql(`
     agentRunEvents(runId: $runId, afterSeq: $afterSeq) { runId seq type delta tool data }
   }
 `);
+const DeleteConversation = graphql(`mutation DeleteConversation($id: ID!) { deleteConversation(id: $id) }`);
 const Cancel = graphql(`mutation CancelAgentRun($runId: ID!) { cancelAgentRun(runId: $runId) { id status } }`);
 
 type Step = { tool: string; arguments: unknown; summary: string | null; error: boolean };
@@ -164,7 +165,13 @@ export function Agent() {
             {conversations.map((c) => (
               <li><a href="#/agent" aria-current={c.id === current ? "true" : undefined}
                 onClick={(e) => { e.preventDefault(); open(c.id); if (liveRef.current?.status !== "RUNNING") setLive(null); }}>
-                {c.title || "Untitled"}</a> <span class="muted">{when(c.updatedAt)}</span></li>
+                {c.title || "Untitled"}</a> <span class="muted">{when(c.updatedAt)}</span>{" "}
+                <button type="button" class="link" aria-label={`Delete conversation ${c.title || "Untitled"}`}
+                  onClick={() => confirm(`Delete “${c.title || "Untitled"}”?`) && void run(async () => {
+                    await request(DeleteConversation, { id: c.id });
+                    if (c.id === current) { open(null); setLive(null); sessionStorage.removeItem(KEY); }
+                    await loadList();
+                  })}>delete</button></li>
             ))}
           </ul>
         </nav>

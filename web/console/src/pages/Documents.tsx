@@ -5,8 +5,14 @@ import type { CollectionsQuery, DocumentsQuery, IngestionStatus, SearchQuery } f
 import { ErrorText, Section, useAction, when } from "../ui";
 
 const Collections = graphql(`
-  query Collections { collections { id name visibility role owner members { userId role } } }
+  query Collections {
+    collections { id name visibility role owner subscribed members { userId role } }
+    collectionInvitations { id name visibility owner }
+  }
 `);
+const Subscribe = graphql(`mutation SubscribeCollection($collection: String!) { subscribeCollection(collection: $collection) { id } }`);
+const Unsubscribe = graphql(`mutation UnsubscribeCollection($collection: String!) { unsubscribeCollection(collection: $collection) }`);
+const Accept = graphql(`mutation AcceptInvitation($collection: ID!) { acceptCollectionInvitation(collection: $collection) { id } }`);
 const CreateCollection = graphql(`
   mutation CreateCollection($name: String!, $visibility: CollectionVisibility!) {
     createCollection(name: $name, visibility: $visibility) { id }
@@ -46,6 +52,7 @@ type Row = {
 
 export function Documents() {
   const [collections, setCollections] = useState<CollectionsQuery["collections"]>([]);
+  const [invitations, setInvitations] = useState<CollectionsQuery["collectionInvitations"]>([]);
   const [collection, setCollection] = useState<string>("");
   const [docs, setDocs] = useState<DocumentsQuery["documents"] | null>(null);
   const [rows, setRows] = useState<Row[]>([]);
@@ -56,7 +63,12 @@ export function Documents() {
   const uploads = useAction();
   const find = useAction();
 
-  const loadCollections = () => list.run(async () => setCollections((await request(Collections)).collections));
+  const loadCollections = () => list.run(async () => {
+    const data = await request(Collections);
+    setCollections(data.collections);
+    setInvitations(data.collectionInvitations);
+  });
+  const act = (fn: () => Promise<unknown>) => list.run(async () => { await fn(); await loadCollections(); });
   const loadDocs = () => list.run(async () => setDocs((await request(DocumentsList, { collection: collection || null })).documents));
   useEffect(() => { void loadCollections(); }, []);
   useEffect(() => { void loadDocs(); }, [collection]);
@@ -103,9 +115,21 @@ export function Documents() {
         <label>Show collection
           <select value={collection} onChange={(e) => setCollection(e.currentTarget.value)}>
             <option value="">All I may read</option>
-            {collections.map((c) => <option value={c.name}>{c.name} ({c.visibility.toLowerCase()}, {c.role.toLowerCase()})</option>)}
+            {collections.map((c) => <option value={c.name}>{c.name} ({c.visibility.toLowerCase()}, {c.role.toLowerCase()}{c.subscribed ? ", subscribed" : ""})</option>)}
           </select>
         </label>
+        {invitations.length > 0 && (
+          <ul aria-label="Invitations">{invitations.map((c) => (
+            <li>Invitation to <strong>{c.name}</strong> ({c.visibility.toLowerCase()}){" "}
+              <button type="button" onClick={() => void act(() => request(Accept, { collection: c.id }))}>Accept {c.name}</button></li>
+          ))}</ul>
+        )}
+        {collections.filter((c) => c.name === collection && c.role === "READER").map((c) => (
+          <p>{c.subscribed ? "Searched by default (subscribed). " : "Another user's public collection: searched only when chosen. "}
+            <button type="button" onClick={() => void act(() => c.subscribed
+              ? request(Unsubscribe, { collection: c.name }) : request(Subscribe, { collection: c.name }))}>
+              {c.subscribed ? "Unsubscribe" : "Subscribe"}</button></p>
+        ))}
         {collections.filter((c) => c.name === collection && (c.role === "OWNER" || c.role === "ADMIN")).map((c) => (
           <MemberForm collection={c.name} members={c.members} onChanged={loadCollections} />
         ))}
@@ -219,7 +243,7 @@ function MemberForm({ collection, members, onChanged }: { collection: string; me
         <select aria-label="Member role" value={role} onChange={(e) => setRole(e.currentTarget.value as "VIEWER" | "EDITOR")}>
           <option value="VIEWER">Viewer</option><option value="EDITOR">Editor</option>
         </select>
-        <button type="submit" disabled={busy}>Add member</button>
+        <button type="submit" disabled={busy}>Invite member</button>
         <ErrorText error={error} />
       </form>
     </div>
