@@ -14,7 +14,7 @@ import os
 from nameko.timer import timer
 
 from agenthub import __version__
-from schema.errors import Forbidden, NotFound
+from schema.errors import BadUserInput, Forbidden, NotFound
 from schema.models import Outcome
 from schema.permissions import Permission
 from schema.rag import (

@@ -211,7 +211,7 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_read(edge):
     assert status == 401 and body == {"message": "Token is missing!"}
 
 
-def test_a_signed_in_upload_over_the_request_limit_is_413(edge, token):
+def test_a_signed_in_upload_over_the_request_limit_is_413(edge, token, stack):  # auth answers for the token
     head = _head(edge, "/graphql", "multipart/form-data; boundary=x", 101 * MB,
                  f"graphql-preflight: 1\r\nauthorization: Bearer {token}\r\n")
     status, body, _ = raw_request(edge, head, plain(101 * MB))
