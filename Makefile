@@ -16,6 +16,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 WHEELHOUSE ?= $(HOME)/.cache/agenthub/wheels/portable-1
 
 # The web console's build output and what it is built from (see the console target below).
+NODE        ?= node
 CONSOLE_OUT := gateway/static/console/index.html
 CONSOLE_SRC := $(wildcard web/console/src/*.ts web/console/src/*.tsx web/console/src/*.css web/console/src/pages/*.tsx) \
                web/console/package-lock.json web/console/index.html web/console/vite.config.ts schema/schema.graphql
@@ -25,11 +26,13 @@ CONSOLE_SRC := $(wildcard web/console/src/*.ts web/console/src/*.tsx web/console
 install: $(STAMP) $(CONSOLE_OUT)
 
 # The web console (web/console), built into the gateway package when Node.js >= 18 is here; the
-# build is committed, so without Node the gateway serves the last one (and this says so once).
+# build is committed, so without Node (or without the npm registry) the gateway serves the last one
+# and this says so once. `make console` builds it and fails on any error.
 $(CONSOLE_OUT): $(CONSOLE_SRC)
-	@if node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' 2>/dev/null; then \
+	@if $(NODE) -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' 2>/dev/null; then \
 	  echo "make install: building the web console (npm ci && npm run build in web/console)"; \
-	  cd web/console && npm ci --no-audit --no-fund && npm run build; \
+	  (cd web/console && npm ci --no-audit --no-fund && npm run build) \
+	  || echo "make install: the console build FAILED (above); the committed build is served"; \
 	else \
 	  echo "make install: no Node.js >= 18 here: the web console is not rebuilt (the committed build is served)"; \
 	fi
