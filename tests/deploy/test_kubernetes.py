@@ -108,13 +108,13 @@ def test_secrets_by_reference_and_only_the_gateway_exposed(overlay):
 def test_keda_scales_real_queues(overlay):
     with warnings.catch_warnings():  # the rag module imports eventlet, which warns that it is deprecated
         warnings.simplefilter("ignore")
-        from services.rag.queue import QUEUE
+        from services.rag.queue import QUEUE_NAME
 
     docs = RENDERED[overlay]
     deployments = by_kind(docs, "Deployment")
     scaled = by_kind(docs, "ScaledObject")
     assert set(scaled) == set(SERVICES)
-    expected = {"auth": {"rpc-auth"}, "agent": {"rpc-agent"}, "rag": {"rpc-rag", QUEUE.name}}
+    expected = {"auth": {"rpc-auth"}, "agent": {"rpc-agent"}, "rag": {"rpc-rag", QUEUE_NAME}}
     auth = by_kind(docs, "TriggerAuthentication")
     for name, obj in scaled.items():
         assert obj["spec"]["scaleTargetRef"]["name"] in deployments
