@@ -40,6 +40,7 @@ from services.rag import native  # noqa: E402,F401  -- the rag service's native 
 from agenthub.settings import CommonSettings  # noqa: E402
 from agenthub.tokens import TokenCodec  # noqa: E402
 from bench.common import TorchEmbedder, free_port, service_embedder, wait_ready  # noqa: E402
+from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGET = 0.8
@@ -115,6 +116,7 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
 async def run(args) -> int:
     documents = texts(args.documents, args.kib * 1024)
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-ingest-"))).create()
+    mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
     rag, gateway = None, None
     try:

@@ -48,6 +48,7 @@ from rich.table import Table  # noqa: E402
 from agenthub.settings import CommonSettings  # noqa: E402
 from agenthub.tokens import TokenCodec  # noqa: E402
 from bench.common import free_port, wait_ready  # noqa: E402
+from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGETS_MS = {10_000: 100.0, 50_000: 15.0, 1_000_000: 50.0}  # hybrid p50 through the gateway
@@ -130,6 +131,7 @@ def percentile(values: list[float], q: float) -> float:
 async def run(args) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-search-"))).create()
+    mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
                AGENTHUB_LOG_LEVEL="WARNING")
     rng = random.Random(42)
