@@ -12,12 +12,7 @@ from tests.faults.conftest import Client, outcome, start_servers, wait_for_ok
 from tests.faults.test_crashes import CONVERSATIONS, INGEST, JOB, ME, RUN, Loop, document, finished_jobs
 from tests.support.servers import wait_until
 
-pytestmark = [
-    pytest.mark.faults, pytest.mark.timeout(600),
-    # Measured before that work landed: HTTP 500 on every authenticated request while Redis is down.
-    pytest.mark.xfail(reason="needs the Redis-fault work of issue 9 items 3, 4 and 6 (client factory, "
-                             "revocation epoch, conversations in SQL), not on main yet", strict=False),
-]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
 OUTAGE_SECONDS = 20
 AFTERWARDS = 50  # requests that must all succeed once Redis is back: no stale pooled connection fails
