@@ -51,6 +51,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False,
                             proxy_headers=True, timeout_graceful_shutdown=10,
+                            timeout_keep_alive=settings.keep_alive_timeout,
                             ws_max_size=settings.max_json_bytes)  # one WebSocket message: the JSON body limit
     server = uvicorn.Server(config)
     if args.reuse_port:

@@ -15,6 +15,9 @@ class GatewaySettings(CommonSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     rpc_timeout: float = Field(10.0, gt=0, description="Default timeout of one RPC, in seconds.")
+    keep_alive_timeout: float = Field(
+        75.0, gt=0, le=3600, description="Seconds an idle HTTP keep-alive connection stays open (uvicorn's 5 s "
+                                         "drops connections a busy client is about to reuse: ReadError).")
     ready_timeout: float = Field(1.0, gt=0, description="How long /readyz waits for each service's health.")
     broker_connect_wait: float = Field(5.0, ge=0, description="How long start-up waits for the broker before serving anyway.")
     max_query_depth: int = Field(10, ge=1)
