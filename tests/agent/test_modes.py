@@ -59,7 +59,9 @@ async def test_a_run_past_its_time_limit_fails_with_timeout(openai_stack, reader
     started = await call(client, "start_run", f"Take your time {marker}", token=token)
     events = await wait_events(client, started["run_id"], token)
     assert events[-1].type is EventType.RUN_FAILED and events[-1].data["code"] == "TIMEOUT"
-    assert 5 < len([e for e in events if e.type is EventType.TOKEN]) < 40
+    # Streamed before the limit, stopped long before the script's 100 tokens; how many arrive in
+    # 2 s depends on the machine's load (5 were seen on a loaded 2-core machine), so no lower bound.
+    assert 0 < len([e for e in events if e.type is EventType.TOKEN]) < 40
 
 
 async def test_none_mode_answers_extractively_with_citations(openai_stack, reader):
