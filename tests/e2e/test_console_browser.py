@@ -237,6 +237,29 @@ def test_the_access_token_is_rotated_before_it_expires(page):
     expect(page.locator("tr", has_text="(this one)")).to_have_count(1)
 
 
+def test_an_expired_access_token_is_refreshed_and_the_call_retried(page):
+    """With the page's clock stopped its rotation timer never fires; once the 30 s token has expired
+    the server answers UNAUTHENTICATED reason expired, and the console refreshes and retries."""
+    page.clock.install()
+    page.reload()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    try:
+        page.clock.pause_at(page.evaluate("Date.now()") + 100)
+        page.wait_for_timeout(37_000)  # the token's 30 s and the server's 5 s leeway: nothing to poll for
+        with page.expect_request(lambda r: "mutation Refresh" in (r.post_data or ""), timeout=30_000):
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Documents").click()
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+            for _ in range(100):  # effects run after a frame or a 100 ms timeout, both on the stopped clock
+                page.clock.run_for(150)
+                if page.locator("tr", has_text="(this one)").count():
+                    break
+                page.wait_for_timeout(200)
+        expect(page.locator("tr", has_text="(this one)")).to_have_count(1)
+        expect(page.get_by_role("alert")).to_have_count(0)
+    finally:
+        page.clock.resume()
+
+
 def test_sign_out_and_protected_pages_refuse(page):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to AgentHub")).to_be_visible()
