@@ -52,9 +52,10 @@ def start_servers(tmp_path_factory, **env: str):
     """A private node, Redis and stack; a generator for module fixtures (stops all at the end)."""
     base = tmp_path_factory.mktemp("faults")
     rabbit = RabbitNode().start()
-    redis_server = RedisServer(base / "redis").start()
+    redis_server = RedisServer(base / "redis")
     stack = None
     try:
+        redis_server.start()
         isolation = private_isolation(base / "data", rabbit, redis_server)
         stack = Stack(isolation, **{**FAULT_ENV, **env}).start()
         servers = Servers(rabbit, redis_server, stack)

@@ -126,9 +126,13 @@ class RabbitNode:
                    RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "enabled_plugins"),
                    RABBITMQ_PID_FILE=str(self.base / "node.pid"))
         subprocess.run([RABBITMQ_SERVER, "-detached"], env=env, check=True, timeout=60, cwd="/tmp")
-        wait_until(self._booted, timeout, f"RabbitMQ node {self.node} booted (logs: {self.base / 'log'})",
-                   interval=1)
-        wait_until(lambda: port_open(self.port), 30, f"RabbitMQ node {self.node} listening on {self.port}")
+        try:
+            wait_until(self._booted, timeout, f"RabbitMQ node {self.node} booted (logs: {self.base / 'log'})",
+                       interval=1)
+            wait_until(lambda: port_open(self.port), 30, f"RabbitMQ node {self.node} listening on {self.port}")
+        except BaseException:  # never leave a half-started node behind
+            self.stop()
+            raise
         return self
 
     def _booted(self) -> bool:
