@@ -15,7 +15,7 @@ from services.agent.llm import LocalModel, ModelUnavailable, local_installed
 from services.agent.runner import RunState, Toolbox, run_fixed_plan
 from tests.support.servers import pending_stdin, wait_until
 
-pytestmark = [pytest.mark.unit, pytest.mark.skipif(not local_installed(), reason="the 'local' extra is not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not local_installed(), reason="the 'local' extra is not installed")]
 
 PROMPT = "Context: Sea otters hold hands while they sleep.\nQuestion: Why do otters hold hands?\nAnswer:"
 
