@@ -46,7 +46,7 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from aiormq.abc import DeliveredMessage
-from aiormq.exceptions import DeliveryError, PublishError
+from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 from pamqp.commands import Basic
 
 from agenthub import metrics, tracing
@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 CONTEXT_HEADER_PREFIX = "nameko."
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# What a publish raises when the broker goes away under it. aiormq's ChannelInvalidStateError (a closed
+# channel, before the close callback has run) is a RuntimeError, not an AMQPError.
+BROKER_ERRORS = (aio_pika.exceptions.AMQPError, ChannelInvalidStateError, ConnectionError)
 
 
 class RpcClient:
@@ -274,7 +277,7 @@ class RpcClient:
                                          {"service": service}) from None
             raise Timeout(f"{service}.{method} did not answer within {timeout:g} s.",
                           {"service": service}) from None
-        except aio_pika.exceptions.AMQPError as exc:
+        except BROKER_ERRORS as exc:
             raise ServiceUnavailable("The message broker connection failed.", {"service": service}) from exc
         finally:
             self._pending.pop(correlation_id, None)
@@ -309,16 +312,16 @@ class RpcClient:
         """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``)."""
         if not self._ready.is_set() or self._channel is None:
             raise ServiceUnavailable("The message broker is not reachable.")
-        exchange = self._event_exchanges.get(source)
-        if exchange is None:
-            exchange = await self._channel.declare_exchange(
-                f"{source}.events", aio_pika.ExchangeType.TOPIC, durable=True)
-            self._event_exchanges[source] = exchange
         message = aio_pika.Message(body=json.dumps(payload).encode(), content_type="application/json",
                                    content_encoding="utf-8", delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
         try:
+            exchange = self._event_exchanges.get(source)
+            if exchange is None:
+                exchange = await self._channel.declare_exchange(
+                    f"{source}.events", aio_pika.ExchangeType.TOPIC, durable=True)
+                self._event_exchanges[source] = exchange
             await exchange.publish(message, event_type, mandatory=False)
-        except aio_pika.exceptions.AMQPError as exc:
+        except BROKER_ERRORS as exc:
             raise ServiceUnavailable("The message broker connection failed.") from exc
 
     async def _on_reply(self, message: DeliveredMessage) -> None:

@@ -128,3 +128,14 @@ async def test_recovers_after_the_broker_closes_its_connection(client, isolation
     assert client.connected
     assert client.reconnects >= 1
     assert await client.call("echo", "echo", ["back"]) == "back"
+
+
+async def test_a_channel_closed_under_a_call_is_service_unavailable(client, echo_service):
+    """The broker's stop closes the channel a moment before the client hears of it; a call in that
+    moment raised aiormq's ChannelInvalidStateError (a RuntimeError), which clients saw as INTERNAL."""
+    closed = client._raw_channel
+    await closed.close()
+    client._raw_channel = closed  # as if the close callback had not run yet
+    client._ready.set()
+    with pytest.raises(ServiceUnavailable):
+        await client.call("echo", "echo", [1], timeout=5)
