@@ -10,22 +10,20 @@ Screenshots of each page go to var/screenshots/ (CI artefacts, not committed).
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.agent.scripted_llm import ScriptedLLM, Text, ToolCalls
+from tests.agent.scripted_llm import Text, ToolCalls
 from tests.rag.samples import docx, pdf
 from tests.support.accounts import PASSPHRASE, create_admin
+from tests.support.browser import local_page
 from tests.support.gateway import GatewayProcess
 from tests.support.stack import ROOT, Isolation, ServiceProcess, stop_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "var" / "screenshots"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 expect = sync_api.expect
@@ -34,13 +32,6 @@ USER = f"ada-{uuid.uuid4().hex[:6]}"
 PASSWORD = "a long console passphrase"
 ADMIN = f"root-{uuid.uuid4().hex[:6]}"
 PIECES = [f"word{i} " for i in range(24)]  # streamed 0.25 s apart: about 6 s, time to reload mid-run
-
-
-@pytest.fixture(scope="module")
-def llm():
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -69,28 +60,11 @@ def console_stack(tmp_path_factory, llm):
 
 @pytest.fixture(scope="module")
 def page(console_stack):
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1100, "height": 800})
-        page.outside, page.console = [], []
-        page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"))
-
-        def local_only(route):
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                page.outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", local_only)
-        page.set_default_timeout(60_000)
+    with local_page(viewport={"width": 1100, "height": 800}) as page:
         page.base = console_stack.url
         yield page
         assert page.outside == [], f"requests left the machine: {page.outside}"
-        browser.close()
 
 
 def shot(page, name: str) -> None:

@@ -7,16 +7,13 @@ reference would fail the test instead of being silently fetched.
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 
+from tests.support.browser import local_page
 from tests.support.gateway import GatewayProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 
 
@@ -29,29 +26,10 @@ def gateway(isolation, stack):
 
 @pytest.fixture
 def page(gateway):
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.outside = []
-        page.console = []
-        page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"))
+    with local_page() as page:
         page.sockets = []
         page.on("websocket", lambda socket: page.sockets.append(socket.url))
-
-        def local_only(route):
-            host = urlparse(route.request.url).hostname
-            if host in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                page.outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", local_only)
-        page.set_default_timeout(60_000)
         yield page
-        browser.close()
 
 
 def run_in_graphiql(page, url: str, operation: str) -> None:

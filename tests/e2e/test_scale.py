@@ -25,7 +25,7 @@ import pytest
 import websockets
 
 from gateway.rpc import RpcClient
-from tests.agent.scripted_llm import ScriptedLLM, Text
+from tests.agent.scripted_llm import Text
 from tests.support.postgres import fresh_database
 from tests.support.scaled import INSTANCE_HEADER, ScaledStack
 from tests.support.stack import ROOT, Isolation, consumer_count
@@ -35,13 +35,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.scale, pytest.mark.timeout(900)]
 SCALE = "gateway=2,auth=2,agent=2,rag=1"
 EVENT_FIELDS = "runId seq type delta"
 TRIES = 60  # fresh connections tried to reach a given gateway instance (each 1/2)
-
-
-@pytest.fixture(scope="module")
-def llm():
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import redis
 
 from schema.models import Identity
 from schema.permissions import permissions_of
+from services.rag.catalog import make_engine
+from tests.support.postgres import fresh_database
 from tests.support.stack import REDIS_URL
 
 
@@ -59,3 +61,17 @@ class Queue:
         while self.jobs:
             outcomes.append(library.run_job(self.jobs.pop(0), self))
         return outcomes
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """The rag catalog's SQL engine on SQLite and on a fresh database of the real PostgreSQL."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
+        yield engine
+        engine.dispose()
+    else:
+        with fresh_database() as url:
+            engine = make_engine(url)
+            yield engine
+            engine.dispose()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schema.rag import JobStatus
-from services.rag.catalog import make_engine
 from services.rag.jobs import DuplicateJob, JobBoard
-from tests.support.postgres import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -18,19 +16,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
-        yield engine
-        engine.dispose()
-    else:
-        with fresh_database() as url:
-            engine = make_engine(url)
-            yield engine
-            engine.dispose()
 
 
 @pytest.fixture

@@ -7,25 +7,10 @@ import time
 import pytest
 
 from agenthub.metrics import IngestionJobs
-from services.rag.catalog import make_engine
 from services.rag.dependencies import job_stats
 from services.rag.jobs import JobBoard
-from tests.support.postgres import fresh_database
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
-        yield engine
-        engine.dispose()
-    else:
-        with fresh_database() as url:
-            engine = make_engine(url)
-            yield engine
-            engine.dispose()
 
 
 def samples(collector) -> dict:
