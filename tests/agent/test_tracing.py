@@ -9,7 +9,6 @@ test (``OTEL_EXPORTER_OTLP_ENDPOINT``), and their JSON logs are read from disk.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -28,7 +27,7 @@ from tests.agent.conftest import mint
 from tests.agent.scripted_llm import Text, ToolCalls
 from tests.support.accounts import mark_revocations_published
 from tests.support.gateway import gateway_settings
-from tests.support.stack import Isolation, ServiceProcess
+from tests.support.stack import Isolation, ServiceProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -85,12 +84,6 @@ def traced_stack(tmp_path_factory, llm):
             process.stop()
         isolation.destroy()
         collector.server.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def metrics_text(process: ServiceProcess) -> str:

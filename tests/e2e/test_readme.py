@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.stack import ROOT, Isolation
+from tests.support.stack import ROOT, Isolation, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -29,13 +29,6 @@ def readme_blocks() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     text = text[text.index("## A first query"):]
     return re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

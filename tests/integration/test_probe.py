@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.gateway import GatewayProcess
-from tests.support.scaled import free_port
+from tests.support.stack import free_port
 from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.integration

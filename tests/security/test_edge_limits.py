@@ -37,17 +37,7 @@ def edge(isolation):
     gateway = GatewayProcess(isolation, AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute",
                              AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert gateway.process.poll() is None, "the gateway exited"
-            try:
-                if httpx.get(f"{gateway.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.3)
-        yield gateway
+        yield gateway.wait_ready(timeout=180, path="/healthz")
     finally:
         gateway.stop()
 

@@ -49,12 +49,13 @@ class GatewayProcess:
             self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
                                             env=isolation.env(**env), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 60) -> "GatewayProcess":
+    def wait_ready(self, timeout: float = 60, path: str = "/readyz") -> "GatewayProcess":
+        """Until ``path`` answers 200: ``/healthz`` for a gateway started without services."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the gateway exited"
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{path}", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,9 @@ import httpx
 import psutil
 
 from agenthub.scale import parse_scale
-from tests.support.stack import ROOT, Isolation, consumer_count
+from tests.support.stack import ROOT, Isolation, consumer_count, free_port
 
 INSTANCE_HEADER = "x-agenthub-instance"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ScaledStack:

@@ -37,16 +37,10 @@ import httpx
 import psutil
 import redis
 
-from tests.support.stack import RABBITMQCTL, ROOT, Isolation
+from tests.support.stack import RABBITMQCTL, ROOT, Isolation, free_port
 
 RABBITMQ_SERVER = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.2):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -178,3 +179,10 @@ def wait_for_consumer(isolation: Isolation, service: str, timeout: float = 60.0,
             return
         time.sleep(0.2)
     raise TimeoutError(f"service {service} did not start consuming within {timeout} s")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
