@@ -61,7 +61,7 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 COPY . .
 COPY --from=console /src/gateway/static/console ./gateway/static/console
 RUN pip install . \
-    && cd / && python -c "import agenthub.cli, gateway.settings, schema.models, services.common.settings" \
+    && cd / && python -c "import agenthub.cli, core.settings, gateway.settings, schema.models, services.common.settings" \
     && agenthub export-embedder
 
 # ---------------------------------------------------------------------------

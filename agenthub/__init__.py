@@ -1,3 +1,5 @@
-"""AgentHub: the command line, shared settings and process supervision."""
+"""AgentHub's top: the command line and the process supervisor. Nothing else imports this package."""
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

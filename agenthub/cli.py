@@ -11,7 +11,7 @@ import warnings
 def cmd_up(args: argparse.Namespace) -> int:
     from agenthub.preflight import preflight
     from agenthub.scale import ScaleError, resolve_scale
-    from agenthub.settings import CommonSettings, InsecureConfiguration, SupervisorSettings
+    from core.settings import CommonSettings, InsecureConfiguration, SupervisorSettings
     from agenthub.supervisor import RestartPolicy, Supervisor
     from gateway.settings import GatewaySettings
     from services.common.settings import ServiceSettings
@@ -41,7 +41,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_gateway(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from agenthub import logs
+    from core import logs
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
 
@@ -166,7 +166,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from agenthub.settings import CommonSettings
+    from core.settings import CommonSettings
     from agenthub.status import collect, render
 
     settings = CommonSettings()

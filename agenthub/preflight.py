@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import kombu
 
-from agenthub.logs import redact_url
-from agenthub.redis_client import sync_client
-from agenthub.settings import CommonSettings
+from core.logs import redact_url
+from core.redis_client import sync_client
+from core.settings import CommonSettings
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def check_gateway(ready: bool, port: int, timeout: float) -> str:
 
 def probe(target: str, ready: bool = False, timeout: float = 5.0) -> str:
     """The reason it is healthy; raises ``ProbeFailed`` with the reason it is not."""
-    from agenthub.settings import CommonSettings
+    from core.settings import CommonSettings
 
     if target == "gateway":
         return check_gateway(ready, int(os.environ.get("AGENTHUB_PORT") or 8000), timeout)

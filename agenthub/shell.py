@@ -22,7 +22,7 @@ def main(config_path: str, interface: str | None = None) -> int:
     from nameko.cli.shell import ShellRunner, make_nameko_helper
     from nameko.constants import AMQP_URI_CONFIG_KEY
 
-    from agenthub.logs import redact_url
+    from core.logs import redact_url
 
     setup_yaml_parser()  # ${AGENTHUB_…:default} substitution, as `nameko run` does
     with open(config_path, encoding="utf-8") as handle:

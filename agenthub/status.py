@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import Any
 
-from agenthub.logs import redact_url
+from core.logs import redact_url
 
 SERVICES = ("auth", "agent", "rag")
 INGESTION_QUEUE = "agenthub.rag.ingestion"

@@ -46,8 +46,8 @@ import redis  # noqa: E402
 import uvicorn  # noqa: E402
 import websockets  # noqa: E402
 
-from agenthub.settings import CommonSettings  # noqa: E402
-from agenthub.tokens import TokenCodec  # noqa: E402
+from core.settings import CommonSettings  # noqa: E402
+from core.tokens import TokenCodec  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.rpc import RpcClient  # noqa: E402
 from tests.agent.scripted_llm import ScriptedLLM, Text, ToolCalls  # noqa: E402

@@ -37,8 +37,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from services.rag import native  # noqa: E402,F401  -- the rag service's native import order
-from agenthub.settings import CommonSettings  # noqa: E402
-from agenthub.tokens import TokenCodec  # noqa: E402
+from core.settings import CommonSettings  # noqa: E402
+from core.tokens import TokenCodec  # noqa: E402
 from bench.common import TorchEmbedder, free_port, service_embedder, wait_ready  # noqa: E402
 from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402

@@ -110,7 +110,7 @@ def hook_cost(iterations: int = 20000) -> float:
     """Seconds of CPU the instrumentation of one ``me`` request costs, measured in this process
     (no exporter): what the gateway's middleware, GraphQL extension and RPC client and the auth
     worker's RequestLog call, in the same order. A stable figure on a busy machine."""
-    from agenthub import metrics, tracing
+    from core import metrics, tracing
 
     started = time.process_time()
     for _ in range(iterations):

@@ -21,10 +21,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from agenthub import __version__, metrics, tracing
-from agenthub.ratelimit import AsyncLimiter
+from core import __version__, metrics, tracing
+from core.ratelimit import AsyncLimiter
 from gateway import bad_request, console, graphiql
-from agenthub.redis_client import async_client
+from core.redis_client import async_client
 from gateway.auth import EdgeAuthenticator, credential_from
 
 from gateway.context import Context
@@ -147,7 +147,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus metrics of this gateway process (``agenthub.metrics``)."""
+    """Prometheus metrics of this gateway process (``core.metrics``)."""
     body, content_type = metrics.latest()
     return Response(body, media_type=content_type)
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from agenthub.redis_client import is_redis_down, redis_unavailable
-from agenthub.tokens import (TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_epoch_key,
+from core.redis_client import is_redis_down, redis_unavailable
+from core.tokens import (TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_epoch_key,
                              revocation_keys, revocation_unknown)
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings

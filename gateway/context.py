@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
-from agenthub.ratelimit import AsyncLimiter
+from core.ratelimit import AsyncLimiter
 from gateway.auth import EdgeAuthenticator
 from gateway.requests import annotate, current_request_id
 from gateway.rpc import RpcClient

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agenthub import __version__
+from core import __version__
 from gateway.rpc import RpcClient
 from schema.models import ServiceHealth, Status
 

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agenthub import metrics, tracing
+from core import metrics, tracing
 
 log = logging.getLogger("agenthub.gateway")
 

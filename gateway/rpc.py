@@ -49,8 +49,8 @@ from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 from pamqp.commands import Basic
 
-from agenthub import metrics, tracing
-from agenthub.logs import redact_url
+from core import metrics, tracing
+from core.logs import redact_url
 from schema.errors import PayloadTooLarge, ServiceUnavailable, Timeout, from_wire
 
 log = logging.getLogger(__name__)

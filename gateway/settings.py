@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from agenthub.ratelimit import Limit, LimitSpec
-from agenthub.settings import CommonSettings
+from core.ratelimit import Limit, LimitSpec
+from core.settings import CommonSettings
 
 
 class GatewaySettings(CommonSettings):

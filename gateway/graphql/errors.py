@@ -12,7 +12,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
-from agenthub.redis_client import is_redis_down, redis_unavailable
+from core.redis_client import is_redis_down, redis_unavailable
 from gateway.requests import annotate, current_request_id
 from schema.errors import AgentHubError
 

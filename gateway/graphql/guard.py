@@ -16,8 +16,8 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
-from agenthub import metrics
-from agenthub.redis_client import is_redis_down, redis_unavailable
+from core import metrics
+from core.redis_client import is_redis_down, redis_unavailable
 from gateway.requests import annotate
 from schema.errors import AgentHubError, RateLimited, ServiceUnavailable
 from schema.models import Outcome

@@ -5,7 +5,7 @@ about a second.
 One ``RevocationWatch`` per gateway process polls Redis for every open
 subscription at once (one ``MGET`` per ``interval``, whatever the number of
 subscriptions), with the same keys the edge checks per request
-(``agenthub.tokens.revocation_keys``). Each subscription resolver wraps its
+(``core.tokens.revocation_keys``). Each subscription resolver wraps its
 stream in ``live(info, stream)``: when the watch sees its token revoked, the
 stream stops with ``UNAUTHENTICATED`` (``reason: revoked``).
 
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from starlette.websockets import WebSocket
 from strawberry.types import Info
 
-from agenthub.tokens import is_revoked, revocation_epoch_key, revocation_keys, revocation_unknown
+from core.tokens import is_revoked, revocation_epoch_key, revocation_keys, revocation_unknown
 from schema.errors import RateLimited, Unauthenticated
 
 log = logging.getLogger("agenthub.gateway")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from agenthub import metrics
+from core import metrics
 
 
 def operation_labels(execution_context) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from agenthub.redis_client import is_redis_down, redis_unavailable
+from core.redis_client import is_redis_down, redis_unavailable
 from gateway.auth import credential_from
 from gateway.context import Context
 from gateway.graphql.guard import FIELD_COSTS, audit_denials, enforce_rate_limit

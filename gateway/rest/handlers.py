@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from agenthub import __version__
+from core import __version__
 from gateway.graphql.agent.mutations import run_to_end
 from gateway.graphql.agent.types import AgentRunInput
 from gateway.graphql.rag.mutations import UPLOAD_TIMEOUT, ingest_file

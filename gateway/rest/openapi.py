@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from agenthub import __version__
+from core import __version__
 from gateway.rest import models
 from gateway.rest.api import MAX_FILES, SERVICE_NAMES, RestRoute
 

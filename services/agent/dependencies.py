@@ -7,7 +7,7 @@ import functools
 
 from nameko.extensions import DependencyProvider
 
-from agenthub.redis_client import sync_client
+from core.redis_client import sync_client
 from services.agent.config import get_agent_settings
 from services.agent.db import migrations
 from services.agent.runtime import AgentRuntime

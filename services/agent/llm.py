@@ -18,11 +18,12 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
-from agenthub import metrics, tracing
+from core import metrics, tracing
+from core.offload import offload
 from schema.agent import RunMode
 from services.agent.config import AgentSettings
 
@@ -52,16 +53,6 @@ def select_backend(settings: AgentSettings) -> Backend:
         return Backend.OPENAI
     return Backend.LOCAL if local_installed() else Backend.NONE
 
-
-def offload(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run CPU-bound or blocking C code off the eventlet hub when the process is greened."""
-    try:
-        from eventlet import patcher, tpool
-    except ImportError:  # pragma: no cover - eventlet is a service dependency
-        return fn(*args, **kwargs)
-    if patcher.is_monkey_patched("thread"):
-        return tpool.execute(fn, *args, **kwargs)
-    return fn(*args, **kwargs)
 
 
 def openai_generator(settings: AgentSettings):

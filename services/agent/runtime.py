@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from sqlalchemy.orm import sessionmaker
 
-from agenthub import metrics
+from core import metrics
 from schema.agent import (
     MAX_MESSAGE_CHARS,
     MAX_SYSTEM_PROMPT_CHARS,

@@ -7,7 +7,7 @@ returns the run id at once; events follow on the run's Redis stream.
 
 from nameko.rpc import RpcProxy
 
-from agenthub import __version__
+from core import __version__
 from schema.agent import RunEvent
 from schema.errors import BadUserInput, Forbidden
 from schema.models import Outcome

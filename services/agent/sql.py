@@ -317,7 +317,7 @@ class SqlDatabase:
     def query(self, sql: str) -> QueryResult:
         checked = self.guard.check(sql)
         if self.dialect == "sqlite":
-            from services.agent.llm import offload
+            from core.offload import offload
 
             tree = sqlglot.parse_one(checked, read="sqlite")
             ctes = frozenset(cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE))

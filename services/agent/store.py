@@ -14,7 +14,6 @@ is ``NotFound``, exactly like one that does not exist.
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ import redis
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import sessionmaker
 
+from core.cursor import decode_cursor, encode_cursor
 from schema.agent import (
     Conversation,
     ConversationMessage,
@@ -195,7 +195,7 @@ class ConversationStore:
             rows = session.scalars(query.order_by(ConversationRow.updated_at.desc(), ConversationRow.id.desc())
                                    .limit(first + 1)).all()
         items = [_conversation(row) for row in rows[:first]]
-        end_cursor = _encode_cursor(items[-1].id) if items else None
+        end_cursor = encode_cursor(items[-1].id) if items else None
         return ConversationPage(items=items, has_next_page=len(rows) > first, end_cursor=end_cursor)
 
 
@@ -259,15 +259,8 @@ def _is_id(value: str) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
 
 
-def _encode_cursor(conversation_id: str) -> str:
-    return base64.urlsafe_b64encode(f"conversation:{conversation_id}".encode()).decode()
-
-
 def _decode_cursor(cursor: str) -> str:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-    except Exception:
-        kind, value = "", ""
-    if kind != "conversation" or not _is_id(value):
-        raise BadUserInput.for_fields({"after": "is not a valid cursor"})
-    return value
+    (conversation_id,) = decode_cursor(cursor, 1)
+    if not _is_id(conversation_id):
+        raise BadUserInput.for_fields({"after": "is not a cursor this API returned"})
+    return conversation_id

@@ -6,8 +6,8 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
-from agenthub.redis_client import sync_client
-from agenthub.tokens import TokenCodec
+from core.redis_client import sync_client
+from core.tokens import TokenCodec
 from services.auth.db import make_engine, migrate, session_factory
 from services.auth.domain import AuthDomain, RequestMeta
 from services.common.settings import get_settings

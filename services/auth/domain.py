@@ -20,8 +20,6 @@ Rules that hold everywhere:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -39,8 +37,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from agenthub.ratelimit import Limit, SyncLimiter
-from agenthub.tokens import (
+from core.cursor import decode_cursor, encode_cursor
+from core.ratelimit import Limit, SyncLimiter
+from core.tokens import (
     PROFILE_TTL_SECONDS,
     TokenCodec,
     SET_MAX_SCRIPT,
@@ -100,21 +99,6 @@ def _identifier(value: Any, field: str) -> str:
         raise BadUserInput.for_fields({field: f"must be an id of 1-{MAX_ID_LENGTH} characters"})
     return value
 
-
-def encode_cursor(*parts: Any) -> str:
-    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        parts = json.loads(raw)
-        if not isinstance(parts, list) or len(parts) != size or not all(isinstance(p, str) for p in parts):
-            raise ValueError
-        return parts
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadUserInput.for_fields({"after": "is not a valid cursor"}) from None
 
 
 def _redact(detail: dict[str, Any]) -> dict[str, str]:

@@ -8,24 +8,11 @@ heartbeats; outside eventlet (tests, the CLI) it is a plain call.
 from __future__ import annotations
 
 import secrets
-import sys
-from collections.abc import Callable
-from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-R = TypeVar("R")
-
-
-def offload(fn: Callable[..., R], *args) -> R:
-    """Run ``fn`` in a real OS thread when the process is greened, else call it."""
-    if "eventlet" in sys.modules:
-        from eventlet import patcher, tpool
-
-        if patcher.is_monkey_patched("thread"):
-            return tpool.execute(fn, *args)
-    return fn(*args)
+from core.offload import offload
 
 
 class Passwords:

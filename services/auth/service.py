@@ -15,7 +15,7 @@ from nameko.events import event_handler
 from nameko.timer import timer
 from sqlalchemy import text
 
-from agenthub import __version__
+from core import __version__
 from schema.auth import ApiKeyInput, AuditFilter, LoginInput, PageArgs, RegisterInput
 from schema.errors import AgentHubError, BadUserInput
 from schema.models import AuditEvent

@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from agenthub.ratelimit import Limit
+from core.ratelimit import Limit
 
 MAX_PENALTY_MS = 86_400_000
 

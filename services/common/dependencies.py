@@ -13,9 +13,9 @@ import redis
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 
-from agenthub import __version__, metrics, tracing
+from core import __version__, metrics, tracing
 from services.common.health import BUSY
-from agenthub.redis_client import sync_client
+from core.redis_client import sync_client
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")

@@ -20,7 +20,7 @@ Check = Callable[[], str]
 @lru_cache(maxsize=1)
 def instance_name() -> str:
     """``AGENTHUB_INSTANCE`` (``agenthub up --scale`` sets ``auth-2``), else ``host:pid``."""
-    from agenthub.settings import CommonSettings
+    from core.settings import CommonSettings
 
     return CommonSettings().instance or f"{socket.gethostname()}:{os.getpid()}"
 

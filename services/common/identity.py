@@ -9,8 +9,8 @@ from __future__ import annotations
 import redis
 from nameko.extensions import DependencyProvider
 
-from agenthub.redis_client import sync_client
-from agenthub.tokens import (TokenCodec, identity_from_claims, is_revoked, revocation_epoch_key, revocation_keys,
+from core.redis_client import sync_client
+from core.tokens import (TokenCodec, identity_from_claims, is_revoked, revocation_epoch_key, revocation_keys,
                              revocation_unknown)
 from schema.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from schema.models import Identity

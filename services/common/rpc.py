@@ -22,7 +22,7 @@ import logging
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 
-from agenthub.redis_client import is_redis_down, redis_unavailable
+from core.redis_client import is_redis_down, redis_unavailable
 from schema.errors import AgentHubError, ServiceUnavailable
 
 log = logging.getLogger("agenthub.rpc")

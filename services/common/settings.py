@@ -6,8 +6,8 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from agenthub.ratelimit import LimitSpec
-from agenthub.settings import CommonSettings
+from core.ratelimit import LimitSpec
+from core.settings import CommonSettings
 
 
 class ServiceSettings(CommonSettings):

@@ -256,7 +256,7 @@ def split_file(path: str | Path, mime_type: str, limits: Limits, *, chunk_words:
     killed and ``ConversionStopped`` is raised.
     """
     if mime_type == mime.TEXT and os.path.getsize(path) <= IN_PROCESS_TEXT_BYTES:
-        from services.rag.embedding import offload
+        from core.offload import offload
         return offload(extract_chunks, Path(path).read_bytes(), mime_type, limits, chunk_words, overlap)
     if mime_type == mime.DOCX:
         check_zip(path, limits)  # here too: a bomb is refused without even starting the child

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
-from agenthub import metrics
-from agenthub.redis_client import sync_client
+from core import metrics
+from core.redis_client import sync_client
 from services.rag.settings import RagSettings, get_rag_settings
 
 

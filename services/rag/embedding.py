@@ -14,10 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -27,20 +25,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 from eventlet import patcher  # noqa: E402
 
-T = TypeVar("T")
+from core.offload import offload, offloading  # noqa: E402
+
 DIMENSIONS = 384
-
-
-def offloading() -> bool:
-    return patcher.is_monkey_patched("thread")
-
-
-def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``fn`` off the eventlet hub when there is one."""
-    if offloading():
-        from eventlet import tpool
-        return tpool.execute(fn, *args, **kwargs)
-    return fn(*args, **kwargs)
 
 
 def native_lock():

@@ -21,7 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agenthub import metrics
+from core import metrics
+from core.cursor import decode_cursor, encode_cursor
+from core.offload import offload, offloading
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.models import Identity
 from schema.rag import (AddMemberInput, Answer, AskInput, Collection, CollectionMember, CreateCollectionInput,
@@ -32,7 +34,6 @@ from services.rag.access import Scope
 from services.rag.answers import Answerer
 from services.rag.catalog import (AmbiguousCollection, Catalog, CollectionView, DocumentGone, DocumentRow,
                                   DuplicateCollection)
-from services.rag.embedding import offload, offloading
 from services.rag.ingestion import ChunkMeta, ConversionStopped, IngestionError, Indexer
 from services.rag.jobs import DuplicateJob, JobBoard, Lease, new_job_id
 from services.rag.retrieval import Retriever
@@ -102,16 +103,16 @@ class Files:
 
 
 def _cursor(row: DocumentRow) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
+    return encode_cursor(row.created_at, row.id)
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     if not cursor:
         return None
+    created, document_id = decode_cursor(cursor, 2)
     try:
-        created, document_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         return datetime.fromisoformat(created), document_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise BadUserInput.for_fields({"after": "is not a cursor this API returned"}) from None
 
 

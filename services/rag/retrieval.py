@@ -15,10 +15,11 @@ import numpy as np
 from haystack import Document, Pipeline
 from haystack.components.joiners import DocumentJoiner
 
-from agenthub import metrics
+from core import metrics
 from schema.rag import SearchMode
 from services.rag.access import Scope, collections_filter, combine, metadata_filter
-from services.rag.embedding import native_lock, offload
+from core.offload import offload
+from services.rag.embedding import native_lock
 
 OVERFETCH = 2
 

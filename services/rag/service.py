@@ -13,7 +13,7 @@ import os
 
 from nameko.timer import timer
 
-from agenthub import __version__
+from core import __version__
 from schema.errors import BadUserInput, Forbidden, NotFound
 from schema.models import Outcome
 from schema.permissions import Permission

@@ -23,8 +23,8 @@ import pytest
 import uvicorn
 import websockets
 
-from agenthub.settings import CommonSettings
-from agenthub.tokens import TokenCodec
+from core.settings import CommonSettings
+from core.tokens import TokenCodec
 from gateway.app import create_app
 from gateway.rpc import RpcClient
 from schema.agent import TERMINAL_EVENTS, RunEvent

@@ -9,8 +9,8 @@ import uuid
 import pytest
 import redis
 
-from agenthub.settings import CommonSettings
-from agenthub.tokens import TokenCodec, session_revoked_key
+from core.settings import CommonSettings
+from core.tokens import TokenCodec, session_revoked_key
 from schema.agent import EventType
 from tests.agent.conftest import call, wait_events
 from tests.agent.scripted_llm import Text

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from agenthub import tracing
+from core import tracing
 from gateway.app import create_app
 from tests.agent.conftest import mint
 from tests.agent.scripted_llm import Text, ToolCalls

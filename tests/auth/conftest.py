@@ -16,7 +16,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from agenthub.tokens import TokenCodec
+from core.tokens import TokenCodec
 from services.auth import db
 from services.auth.domain import AuthDomain
 from services.auth.passwords import Passwords

@@ -326,7 +326,7 @@ async def test_a_starting_instance_republishes_revocations_redis_lost(auth, auth
     instance to start (here a second one, sharing the database) writes them back."""
     import redis
 
-    from agenthub.tokens import session_revoked_key
+    from core.tokens import session_revoked_key
     from tests.auth.conftest import SERVICE_ENV
     from tests.support.stack import REDIS_URL, ServiceProcess
 

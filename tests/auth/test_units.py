@@ -8,8 +8,10 @@ from schema.auth import RegisterInput
 from schema.errors import BadUserInput
 from schema.validation import parse
 from services.auth.db import normalize_url
-from services.auth.domain import _redact, decode_cursor, encode_cursor
-from services.auth.passwords import Passwords, offload
+from core.cursor import decode_cursor, encode_cursor
+from services.auth.domain import _redact
+from core.offload import offload
+from services.auth.passwords import Passwords
 from services.common.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit

@@ -194,7 +194,7 @@ def test_me_is_answered_at_the_edge_only_from_a_profile_of_the_tokens_version(ga
 
     import redis
 
-    from agenthub.tokens import profile_key
+    from core.tokens import profile_key
     from tests.support.stack import REDIS_URL
 
     user_id, pair = new_user(gateway)

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.testclient import TestClient
 
-from agenthub.settings import DEVELOPMENT_JWT_SECRET
-from agenthub.tokens import TokenCodec, session_revoked_key, user_version_key
+from core.settings import DEVELOPMENT_JWT_SECRET
+from core.tokens import TokenCodec, session_revoked_key, user_version_key
 from gateway.app import create_app
 from tests.support.accounts import create_admin
 from tests.support.gateway import error_code, gateway_settings, gql

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from starlette.testclient import TestClient
 
-from agenthub.tokens import TokenCodec
+from core.tokens import TokenCodec
 from gateway.app import create_app
 from tests.support.accounts import mark_revocations_published
 from tests.support.gateway import error_code, gateway_settings, gql

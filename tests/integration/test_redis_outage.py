@@ -304,8 +304,8 @@ def test_200_concurrent_clients_on_me_get_no_5xx(outage, redis_server):
 
 def test_a_live_stream_ends_with_a_clear_event_when_redis_goes(redis_server):
     """The gateway's relay of a run's stream: Redis stops mid-run, the relay ends with RUN_FAILED saying so."""
-    from agenthub.redis_client import async_client
-    from agenthub.settings import CommonSettings
+    from core.redis_client import async_client
+    from core.settings import CommonSettings
     from gateway.graphql.agent.stream import follow
     from schema.agent import EventType, RunStatus, entry_id, run_events_key
 

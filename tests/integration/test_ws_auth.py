@@ -8,7 +8,7 @@ import pytest
 import redis
 from starlette.websockets import WebSocketDisconnect
 
-from agenthub.tokens import TokenCodec, session_revoked_key
+from core.tokens import TokenCodec, session_revoked_key
 from tests.support.accounts import create_admin
 from tests.support.stack import REDIS_URL
 

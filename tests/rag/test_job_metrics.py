@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from agenthub.metrics import IngestionJobs
+from core.metrics import IngestionJobs
 from services.rag.dependencies import job_stats
 from services.rag.jobs import JobBoard
 

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from agenthub.settings import CommonSettings
-from agenthub.tokens import TokenCodec
+from core.settings import CommonSettings
+from core.tokens import TokenCodec
 from gateway.rpc import RpcClient
 from schema.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 

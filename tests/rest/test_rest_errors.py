@@ -43,7 +43,7 @@ def test_bad_token_is_401_invalid(rest, method, path, body):
 
 
 def test_expired_token_is_401_invalid(rest, rest_settings):
-    from agenthub.tokens import TokenCodec
+    from core.tokens import TokenCodec
     expired = TokenCodec(rest_settings).issue(subject=str(uuid.uuid4()), role="user", session_id="s", ttl=-60).token
     response = rest.post("/api/rag/query", json={"query": "x"}, headers=bearer(expired))
     assert response.status_code == 401 and response.json() == {"message": "Token is invalid or expired!"}

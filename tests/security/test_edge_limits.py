@@ -17,8 +17,8 @@ import uuid
 import httpx
 import pytest
 
-from agenthub.settings import DEVELOPMENT_JWT_SECRET
-from agenthub.tokens import TokenCodec
+from core.settings import DEVELOPMENT_JWT_SECRET
+from core.tokens import TokenCodec
 from gateway.limits import json_depth
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings

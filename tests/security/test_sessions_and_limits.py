@@ -45,7 +45,7 @@ def test_the_delay_grows_for_an_address_that_keeps_guessing(isolation, stack):
     from services.auth.throttle import LoginThrottle
     import redis
 
-    from agenthub.ratelimit import Limit
+    from core.ratelimit import Limit
     from tests.support.stack import REDIS_URL
 
     client = redis.Redis.from_url(REDIS_URL)

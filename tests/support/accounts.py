@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from agenthub.tokens import revocation_epoch_key
+from core.tokens import revocation_epoch_key
 from services.auth.accounts import create_admin_at
 from services.common.settings import ServiceSettings
 from tests.support.stack import REDIS_URL, Isolation

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from agenthub import logs
+from core import logs
 
 pytestmark = pytest.mark.unit
 

@@ -1,5 +1,5 @@
 """The monitoring profile stays in step with the code: every series the dashboard, the alerts
-and docs/operations.md name is one agenthub/metrics.py declares, and the reverse for the docs."""
+and docs/operations.md name is one core/metrics.py declares, and the reverse for the docs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY, generate_latest
 
-from agenthub.metrics import IngestionJobs  # the module declares the other families
+from core.metrics import IngestionJobs  # the module declares the other families
 from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.unit

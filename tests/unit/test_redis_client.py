@@ -9,9 +9,9 @@ from graphql import GraphQLError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from agenthub.redis_client import async_client, is_redis_down, redis_unavailable, sync_client
-from agenthub.settings import CommonSettings
-from agenthub.tokens import revocation_unknown
+from core.redis_client import async_client, is_redis_down, redis_unavailable, sync_client
+from core.settings import CommonSettings
+from core.tokens import revocation_unknown
 from gateway.graphql.errors import conventional
 from schema.errors import ServiceUnavailable, from_wire
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agenthub.settings import DEVELOPMENT_JWT_SECRET, InsecureConfiguration
+from core.settings import DEVELOPMENT_JWT_SECRET, InsecureConfiguration
 from gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.unit
@@ -42,7 +42,7 @@ def test_secrets_do_not_appear_in_the_settings_repr():
 
 
 def test_a_relative_data_dir_is_anchored_to_the_project_root_not_the_current_directory(tmp_path, monkeypatch):
-    from agenthub.settings import PROJECT_ROOT, CommonSettings
+    from core.settings import PROJECT_ROOT, CommonSettings
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AGENTHUB_DATA_DIR", raising=False)

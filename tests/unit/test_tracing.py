@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from agenthub import tracing
-from agenthub.logs import JsonFormatter
+from core import tracing
+from core.logs import JsonFormatter
 
 pytestmark = pytest.mark.unit
 

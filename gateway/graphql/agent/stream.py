@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
-from agenthub.redis_client import async_client, is_redis_down
+from core.redis_client import async_client, is_redis_down
 from schema.agent import TERMINAL_EVENTS, EventType, RunEvent, RunStatus, entry_id, run_events_key
 
 BLOCK_MS = 2000  # below the client's socket timeout

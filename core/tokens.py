@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from agenthub.settings import CommonSettings
+from core.settings import CommonSettings
 from schema.errors import Unauthenticated
 from schema.models import Identity
 from schema.permissions import permissions_of

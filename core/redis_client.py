@@ -28,7 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from agenthub.settings import CommonSettings
+from core.settings import CommonSettings
 from schema.errors import ServiceUnavailable
 
 RETRY_ON = (RedisConnectionError, RedisTimeoutError)

@@ -34,7 +34,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update(getattr(record, "fields", {}) or {})
-        for key in ("request_id", "trace_id"):  # from the context (agenthub.tracing), unless given
+        for key in ("request_id", "trace_id"):  # from the context (core.tracing), unless given
             if entry.get(key) is None and getattr(record, key, None):
                 entry[key] = getattr(record, key)
         if record.exc_info:

@@ -6,7 +6,7 @@ when an exporter is configured.
   (``nameko.traceparent``). A service's worker continues it and replaces it with
   its own span, so its own calls (agent → rag) and the model call are children.
 * Every log line carries ``trace_id`` and ``request_id`` (a log record factory reads
-  them from a context variable; ``agenthub.logs`` prints them).
+  them from a context variable; ``core.logs`` prints them).
 * Spans are exported only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (OTLP over
   HTTP; the standard ``OTEL_*`` variables apply) or a test passes an exporter.
   Otherwise no OpenTelemetry code is imported: ids are random hex and a span is
