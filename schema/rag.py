@@ -72,6 +72,9 @@ class JobStatus(str, Enum):
     CANCELLED = "CANCELLED"
 
 
+ENDED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})  # a job in one never changes again
+
+
 class SearchMode(str, Enum):
     HYBRID = "HYBRID"
     KEYWORD = "KEYWORD"
@@ -207,8 +210,9 @@ class Collection(BaseModel):
     owner: str
     role: AccessRole
     created_at: datetime
-    subscribed: bool = False  # the caller searches it by default (another user's PUBLIC collection)
-    members: list[CollectionMember] = Field(default_factory=list)  # shown to its owner and admins only
+    # Another user's PUBLIC collection the caller searches by default.
+    subscribed: bool = Field(False, description="Searched by default because I subscribed to it.")
+    members: list[CollectionMember] = Field(default_factory=list, description="Shown to the owner and admins only.")
 
 
 class Document(BaseModel):
@@ -232,7 +236,7 @@ class DocumentPage(BaseModel):
     items: list[Document]
     end_cursor: str | None = None
     has_next_page: bool = False
-    total_count: int  # counts only what the caller may read
+    total_count: int = Field(description="How many documents I may read here.")
 
 
 class Job(BaseModel):
@@ -242,7 +246,10 @@ class Job(BaseModel):
     document_id: str | None = None
     chunk_count: int | None = None
     error: str | None = None
-    error_code: str | None = None
+    error_code: str | None = Field(None, description="Why it FAILED, as a code: ZIP_TOO_LARGE, ZIP_RATIO_TOO_HIGH, "
+                                                     "TOO_MANY_ZIP_MEMBERS, TEXT_TOO_LONG, TOO_MANY_CHUNKS, "
+                                                     "MEMORY_LIMIT, CPU_LIMIT, TIME_LIMIT, UNREADABLE_FILE, NO_TEXT, "
+                                                     "CANCELLED, ...")
     attempts: int = 0
     filename: str | None = None
 
@@ -266,8 +273,8 @@ class Citation(BaseModel):
 class Answer(BaseModel):
     answer: str
     mode: AnswerMode
+    found: bool = Field(True, description="False when nothing relevant was found; then there are no citations.")
     citations: list[Citation]
-    found: bool = True
 
 
 class Download(BaseModel):

@@ -28,12 +28,11 @@ from schema import auth
 from schema.agent import RunRecord, RunStatus
 from schema.errors import NotFound
 from schema.models import Status
-from schema.rag import MAX_TOP_K, Answer, Job, JobStatus, SearchHit, SearchMode
+from schema.rag import ENDED, MAX_TOP_K, Answer, AskInput, Job, JobStatus, SearchHit, SearchInput, SearchMode
 
 UPLOAD_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".md")
 WAIT_FOR_JOBS_SECONDS = 600.0  # /upload and /ingest answer when their jobs end, or give up after this
 CLEAR_MAX_DOCUMENTS = 10_000
-FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 # ---------------------------------------------------------------- auth
@@ -94,8 +93,9 @@ async def agent_query(call: RestCall) -> models.AgentQueryResponse:
 async def rag_query(call: RestCall) -> models.RagQueryResponse:
     body: models.RagQueryRequest = call.body
     context = call.context
-    answer = Answer.model_validate(await context.call("rag", "ask", question=body.query, collections=None,
-                                                      top_k=5, timeout=context.settings.rpc_timeout + 60))
+    answer = Answer.model_validate(await context.call(
+        "rag", "ask", question=body.query, collections=None, top_k=AskInput.model_fields["top_k"].default,
+        timeout=context.settings.rpc_timeout + 60))
     titles = list(dict.fromkeys(c.title for c in answer.citations))
     return models.RagQueryResponse(response=answer.answer, answer=answer.answer,
                                    context=[c.snippet for c in answer.citations], sources=titles)
@@ -120,7 +120,7 @@ async def retrieve(call: RestCall) -> models.DocumentsResponse:
 async def lookup(call: RestCall) -> models.DocumentsResponse:
     """The old keyword lookup: the same search in KEYWORD mode."""
     body: models.LookupRequest = call.body
-    return await _search(call, body.query, 5, SearchMode.KEYWORD)
+    return await _search(call, body.query, SearchInput.model_fields["top_k"].default, SearchMode.KEYWORD)
 
 
 # ---------------------------------------------------------------- rag: writing
@@ -156,7 +156,7 @@ async def _wait(call: RestCall, files: list[TrackedFile]) -> list[Job | None]:
     deadline = time.monotonic() + WAIT_FOR_JOBS_SECONDS
     while True:
         jobs = await _jobs(call, files)
-        if all(job is None or job.status in FINISHED for job in jobs):
+        if all(job is None or job.status in ENDED for job in jobs):
             return jobs
         if time.monotonic() > deadline:
             raise RestError(504, {"error": "Ingestion is still running; poll upload_with_progress instead."})

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schema.rag import SearchInput
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -94,7 +96,8 @@ class RagQueryResponse(BaseModel):
 
 class RetrieveRequest(_Request):
     query: str = Field(min_length=1, max_length=1000)
-    top_k: int = Field(5, ge=1, le=100, description="At most 50 passages are returned (the search's own cap).")
+    top_k: int = Field(SearchInput.model_fields["top_k"].default, ge=1, le=100,
+                       description="At most 50 passages are returned (the search's own cap).")
 
 
 class LookupRequest(_Request):

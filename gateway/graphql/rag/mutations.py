@@ -17,9 +17,10 @@ from gateway.context import Context
 from gateway.graphql.permissions import requires
 from gateway.graphql.rag.types import (Collection, Document, FileIngestion, IngestionJob, IngestTextInput,
                                        MemberRole, Visibility)
+from schema import rag
 from schema.errors import BadUserInput
 from schema.permissions import Permission
-from schema.rag import JobStatus, UploadLimits
+from schema.rag import UploadLimits
 
 UPLOAD_TIMEOUT = 120.0
 WAIT_SECONDS = 60.0       # ingestText(wait: true) answers by then, ended or not
@@ -27,18 +28,13 @@ WAIT_POLL_SECONDS = 0.2
 _limits = UploadLimits()
 
 
-async def wait_for_job(context: Context, job: dict, timeout: float) -> dict:
+async def wait_for_job(context: Context, job: rag.Job, timeout: float) -> rag.Job:
     """Poll the job until it ends or ``timeout`` passes; the job as last seen."""
     deadline = time.monotonic() + timeout
-    ended = (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
-    while job["status"] not in ended and time.monotonic() < deadline:
+    while job.status not in rag.ENDED and time.monotonic() < deadline:
         await asyncio.sleep(WAIT_POLL_SECONDS)
-        job = await context.call("rag", "job", str(job["id"]))
+        job = rag.Job.model_validate(await context.call("rag", "job", job.id))
     return job
-
-
-def _unset(value):
-    return None if value is strawberry.UNSET else value
 
 
 async def _read_limited(upload, limit: int) -> bytes | None:
@@ -61,7 +57,12 @@ async def ingest_file(context: Context, upload, collection: str | None, metadata
                                  collection=collection, metadata=metadata, timeout=UPLOAD_TIMEOUT)
     except BadUserInput as exc:
         return FileIngestion(filename=filename, accepted=None, rejected=exc)
-    return FileIngestion(filename=filename, accepted=IngestionJob.from_payload(job), rejected=None)
+    return FileIngestion(filename=filename, accepted=IngestionJob.from_pydantic(rag.Job.model_validate(job)),
+                         rejected=None)
+
+
+def _collection(payload: dict) -> Collection:
+    return Collection.from_pydantic(rag.Collection.model_validate(payload))
 
 
 @strawberry.type
@@ -85,38 +86,40 @@ class RagMutation:
                                      f"ended (DONE, FAILED or CANCELLED), or after {WAIT_SECONDS:.0f} s with the job as it is.")
     async def ingest_text(self, info: Info[Context, None], input: IngestTextInput,
                           wait: bool = False) -> IngestionJob:
-        job = await info.context.call("rag", "ingest_text", title=input.title, text=input.text,
-                                      collection=_unset(input.collection), metadata=_unset(input.metadata),
-                                      timeout=UPLOAD_TIMEOUT)
+        job = rag.Job.model_validate(await info.context.call(
+            "rag", "ingest_text", title=input.title, text=input.text, collection=input.collection,
+            metadata=input.metadata, timeout=UPLOAD_TIMEOUT))
         if wait:
             job = await wait_for_job(info.context, job, WAIT_SECONDS)
-        return IngestionJob.from_payload(job)
+        return IngestionJob.from_pydantic(job)
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)], description="A new collection of mine.")
     async def create_collection(self, info: Info[Context, None], name: str,
-                                visibility: Visibility = Visibility.PRIVATE) -> Collection:
-        return Collection.from_payload(await info.context.call("rag", "create_collection", name=name,
-                                                               visibility=visibility.value))
+                                visibility: Visibility = rag.CreateCollectionInput.model_fields["visibility"].default
+                                ) -> Collection:
+        return _collection(await info.context.call("rag", "create_collection", name=name,
+                                                   visibility=visibility.value))
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
                          description="Invite a user to a collection I own (or change their role): they become a "
                                      "member when they accept it (acceptCollectionInvitation); an admin adds at once.")
     async def add_collection_member(self, info: Info[Context, None], collection: str, user_id: strawberry.ID,
-                                    role: MemberRole = MemberRole.VIEWER) -> Collection:
-        return Collection.from_payload(await info.context.call(
+                                    role: MemberRole = rag.AddMemberInput.model_fields["role"].default
+                                    ) -> Collection:
+        return _collection(await info.context.call(
             "rag", "add_collection_member", collection=collection, user_id=str(user_id), role=role.value))
 
     @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
                          description="Become a member of a collection whose owner invited me (addCollectionMember).")
     async def accept_collection_invitation(self, info: Info[Context, None], collection: strawberry.ID) -> Collection:
-        return Collection.from_payload(await info.context.call("rag", "accept_collection_invitation",
-                                                               collection=str(collection)))
+        return _collection(await info.context.call("rag", "accept_collection_invitation",
+                                                   collection=str(collection)))
 
     @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
                          description="Search another user's PUBLIC collection by default from now on "
                                      "(otherwise it is searched only when named).")
     async def subscribe_collection(self, info: Info[Context, None], collection: str) -> Collection:
-        return Collection.from_payload(await info.context.call("rag", "subscribe_collection", collection=collection))
+        return _collection(await info.context.call("rag", "subscribe_collection", collection=collection))
 
     @strawberry.mutation(extensions=[requires(Permission.READ_RAG)],
                          description="Stop searching a subscribed collection by default; false if I was not subscribed.")
@@ -126,11 +129,13 @@ class RagMutation:
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
                          description="Delete a document (its owner, an editor of its collection, or an admin).")
     async def delete_document(self, info: Info[Context, None], id: strawberry.ID) -> Document:
-        return Document.from_payload(await info.context.call("rag", "delete_document", str(id)))
+        return Document.from_pydantic(rag.Document.model_validate(
+            await info.context.call("rag", "delete_document", str(id))))
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_RAG)],
                          description="Cancel an ingestion job (its owner or an admin): a QUEUED job ends CANCELLED "
                                      "at once, a RUNNING one within seconds, its partial chunks removed. A finished "
                                      "job is returned as it is.")
     async def cancel_ingestion_job(self, info: Info[Context, None], id: strawberry.ID) -> IngestionJob:
-        return IngestionJob.from_payload(await info.context.call("rag", "cancel_job", str(id)))
+        return IngestionJob.from_pydantic(rag.Job.model_validate(
+            await info.context.call("rag", "cancel_job", str(id))))

@@ -12,8 +12,8 @@ from gateway.context import Context
 from gateway.graphql.live import live
 from gateway.graphql.permissions import requires
 from gateway.graphql.rag.types import IngestionJob
+from schema import rag
 from schema.permissions import Permission
-from schema.rag import JobStatus
 
 POLL_SECONDS = 0.5
 
@@ -31,11 +31,11 @@ class RagSubscription:
 async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[IngestionJob, None]:
     last = None
     while True:
-        job = await info.context.call("rag", "job", str(job_id))
-        state = (job["status"], job["progress"], job.get("error"))
+        job = rag.Job.model_validate(await info.context.call("rag", "job", str(job_id)))
+        state = (job.status, job.progress, job.error)
         if state != last:
             last = state
-            yield IngestionJob.from_payload(job)
-        if job["status"] in (JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+            yield IngestionJob.from_pydantic(job)
+        if job.status in rag.ENDED:
             return
         await asyncio.sleep(POLL_SECONDS)

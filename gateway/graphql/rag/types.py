@@ -1,16 +1,23 @@
-"""GraphQL types of the rag domain, built from the RPC models in schema/rag.py."""
+"""GraphQL types of the rag domain, derived from the RPC models in schema/rag.py
+(one declaration per field: names, types, defaults and descriptions come from the models).
+
+Only what GraphQL says differently is written here: the enums' GraphQL names,
+``ID`` where the model has ``str``, ``JSON`` where it has a dict, and the
+connection's ``nodes``/``pageInfo`` (the RPC page has ``items``/``end_cursor``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
+from strawberry.experimental.pydantic import input as pydantic_input
+from strawberry.experimental.pydantic import type as pydantic_type
 from strawberry.scalars import JSON
 
 from gateway.graphql.pagination import PageInfo
 from schema import rag
 from schema.errors import AgentHubError
 
+# strawberry.enum registers the GraphQL name on the model's own enum, so derived fields use it.
 Visibility = strawberry.enum(rag.Visibility, name="CollectionVisibility",
                              description="PRIVATE: its owner and members; PUBLIC: every signed-in user reads it.")
 MemberRole = strawberry.enum(rag.MemberRole, name="CollectionMemberRole",
@@ -24,93 +31,44 @@ AnswerMode = strawberry.enum(rag.AnswerMode, name="AnswerMode",
                              description="GENERATIVE: written by the configured LLM; EXTRACTIVE: quoted passages.")
 
 
-@strawberry.type
+@pydantic_type(model=rag.CollectionMember, all_fields=True)
 class CollectionMember:
     user_id: strawberry.ID
-    role: MemberRole
 
 
-@strawberry.type(description="A set of documents with one owner and one visibility.")
+@pydantic_type(model=rag.Collection, all_fields=True,
+               description="A set of documents with one owner and one visibility.")
 class Collection:
     id: strawberry.ID
-    name: str
-    visibility: Visibility
     owner: strawberry.ID
-    role: AccessRole
-    created_at: datetime
-    subscribed: bool = strawberry.field(description="Searched by default because I subscribed to it.")
-    members: list[CollectionMember] = strawberry.field(description="Shown to the owner and admins only.")
-
-    @classmethod
-    def from_payload(cls, data: dict) -> "Collection":
-        model = rag.Collection.model_validate(data)
-        return cls(id=model.id, name=model.name, visibility=model.visibility, owner=model.owner, role=model.role,
-                   created_at=model.created_at, subscribed=model.subscribed,
-                   members=[CollectionMember(user_id=m.user_id, role=m.role) for m in model.members])
 
 
-@strawberry.type(description="A document I may read.")
+@pydantic_type(model=rag.Document, all_fields=True, description="A document I may read.")
 class Document:
     id: strawberry.ID
-    title: str
     collection: strawberry.ID
-    collection_name: str
     owner: strawberry.ID
-    mime_type: str
-    size_bytes: int
-    content_hash: str
-    chunk_count: int
-    status: DocumentStatus
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
     metadata: JSON
 
-    @classmethod
-    def from_payload(cls, data: dict) -> "Document":
-        m = rag.Document.model_validate(data)
-        return cls(id=m.id, title=m.title, collection=m.collection, collection_name=m.collection_name,
-                   owner=m.owner, mime_type=m.mime_type, size_bytes=m.size_bytes, content_hash=m.content_hash,
-                   chunk_count=m.chunk_count, status=m.status, error=m.error, created_at=m.created_at,
-                   updated_at=m.updated_at, metadata=m.metadata)
 
-
-@strawberry.type
+@pydantic_type(model=rag.DocumentPage)
 class DocumentConnection:
     nodes: list[Document]
     page_info: PageInfo
-    total_count: int = strawberry.field(description="How many documents I may read here.")
+    total_count: strawberry.auto
 
-    @classmethod
-    def from_payload(cls, data: dict) -> "DocumentConnection":
-        page = rag.DocumentPage.model_validate(data)
-        return cls(nodes=[Document.from_payload(d.model_dump()) for d in page.items],
-                   page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
-                   total_count=page.total_count)
+    @staticmethod
+    def from_pydantic(page: rag.DocumentPage, extra: dict | None = None) -> DocumentConnection:
+        return DocumentConnection(nodes=[Document.from_pydantic(d) for d in page.items],
+                                  page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
+                                  total_count=page.total_count)
 
 
-@strawberry.type(description="An ingestion job: QUEUED, RUNNING, then DONE, FAILED or CANCELLED; progress from 0 "
-                             "to 1.")
+@pydantic_type(model=rag.Job, all_fields=True,
+               description="An ingestion job: QUEUED, RUNNING, then DONE, FAILED or CANCELLED; progress from 0 to 1.")
 class IngestionJob:
     id: strawberry.ID
-    status: JobStatus
-    progress: float
     document_id: strawberry.ID | None
-    chunk_count: int | None
-    error: str | None
-    error_code: str | None = strawberry.field(description="Why it FAILED, as a code: ZIP_TOO_LARGE, "
-                                                          "ZIP_RATIO_TOO_HIGH, TOO_MANY_ZIP_MEMBERS, TEXT_TOO_LONG, "
-                                                          "TOO_MANY_CHUNKS, MEMORY_LIMIT, CPU_LIMIT, TIME_LIMIT, "
-                                                          "UNREADABLE_FILE, NO_TEXT, CANCELLED, ...")
-    attempts: int
-    filename: str | None
-
-    @classmethod
-    def from_payload(cls, data: dict) -> "IngestionJob":
-        m = rag.Job.model_validate(data)
-        return cls(id=m.id, status=m.status, progress=m.progress, document_id=m.document_id,
-                   chunk_count=m.chunk_count, error=m.error, error_code=m.error_code, attempts=m.attempts,
-                   filename=m.filename)
 
 
 @strawberry.type(description="One uploaded file: its job, or a BAD_USER_INPUT error at this file's `job`.")
@@ -126,47 +84,29 @@ class FileIngestion:
         return self.accepted
 
 
-@strawberry.input
+@pydantic_input(model=rag.IngestTextInput, all_fields=True)
 class IngestTextInput:
-    title: str
-    text: str
-    collection: str | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
+    metadata: JSON | None
 
 
-@strawberry.type
+# The published SDL has these as optional without a default (an omitted one is None all the same);
+# the model's None default would print "= null". Kept so the schema stays as published.
+for _field in IngestTextInput.__strawberry_definition__.fields:
+    if _field.python_name in ("collection", "metadata"):
+        _field.default_value = strawberry.UNSET
+
+
+@pydantic_type(model=rag.SearchHit, all_fields=True)
 class SearchHit:
-    chunk_id: str
     document_id: strawberry.ID
-    title: str
-    content: str
-    score: float
-
-    @classmethod
-    def from_payload(cls, data: dict) -> "SearchHit":
-        m = rag.SearchHit.model_validate(data)
-        return cls(chunk_id=m.chunk_id, document_id=m.document_id, title=m.title, content=m.content, score=m.score)
 
 
-@strawberry.type(description="A retrieved passage; [n] in the answer is the n-th citation.")
+@pydantic_type(model=rag.Citation, all_fields=True,
+               description="A retrieved passage; [n] in the answer is the n-th citation.")
 class Citation:
     document_id: strawberry.ID
-    title: str
-    chunk_id: str
-    snippet: str
-    score: float
 
 
-@strawberry.type
+@pydantic_type(model=rag.Answer, all_fields=True)
 class Answer:
-    answer: str
-    mode: AnswerMode
-    found: bool = strawberry.field(description="False when nothing relevant was found; then there are no citations.")
-    citations: list[Citation]
-
-    @classmethod
-    def from_payload(cls, data: dict) -> "Answer":
-        m = rag.Answer.model_validate(data)
-        return cls(answer=m.answer, mode=m.mode, found=m.found,
-                   citations=[Citation(document_id=c.document_id, title=c.title, chunk_id=c.chunk_id,
-                                       snippet=c.snippet, score=c.score) for c in m.citations])
+    pass
