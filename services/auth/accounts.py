@@ -17,9 +17,11 @@ from schema.models import ActorType
 from schema.permissions import Role
 from schema.validation import parse
 from services.auth.db import make_engine, migrate, session_factory
-from services.auth.domain import audit_row, user_out, utcnow
+from services.auth.audit import audit_row
+from services.auth.common import utcnow
 from services.auth.models import User
 from services.auth.passwords import Passwords
+from services.auth.users import user_out
 from services.common.settings import ServiceSettings
 
 

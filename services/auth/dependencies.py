@@ -9,14 +9,16 @@ from nameko.extensions import DependencyProvider
 from core.redis_client import sync_client
 from core.tokens import TokenCodec
 from services.auth.db import make_engine, migrate, session_factory
-from services.auth.domain import AuthDomain, RequestMeta
+from services.auth.common import RequestMeta
+from services.auth.domain import AuthDomain
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.auth")
 
 
 class Auth(DependencyProvider):
-    """Migrates the database, connects, republishes revocations to Redis; injects ``AuthDomain``."""
+    """Migrates the database, connects, republishes revocations to Redis; injects ``AuthDomain``
+    (the aggregates: ``self.auth.users``, ``.sessions``, ``.api_keys``, ``.audit``, ``.revocations``)."""
 
     def setup(self) -> None:
         settings = get_settings()
@@ -25,11 +27,11 @@ class Auth(DependencyProvider):
         max_workers = int(self.container.config.get("max_workers", 10) or 10)
         self.engine = make_engine(url, pool_size=max_workers)
         self.redis = sync_client(settings)
-        self.domain = AuthDomain(session_factory(self.engine), self.redis, settings, TokenCodec(settings))
+        self.domain = AuthDomain.build(session_factory(self.engine), self.redis, settings, TokenCodec(settings))
         try:
-            self.domain.republish_revocations()
+            self.domain.revocations.republish_revocations()
         except Exception as exc:  # Redis is down: the service's timer republishes once it is back
-            self.domain.unpublished = True
+            self.domain.revocations.unpublished = True
             log.warning("revocations not republished at start", extra={"fields": {"error": str(exc)[:200]}})
 
     def stop(self) -> None:

@@ -62,51 +62,51 @@ class AuthService:
 
     @api
     def register(self, data) -> dict:
-        return self.auth.register(parse(RegisterInput, data), request_meta(self.caller)).model_dump(mode="json")
+        return self.auth.users.register(parse(RegisterInput, data), request_meta(self.caller)).model_dump(mode="json")
 
     @api
     def login(self, data) -> dict:
-        return self.auth.login(parse(LoginInput, data), request_meta(self.caller)).model_dump(mode="json")
+        return self.auth.sessions.login(parse(LoginInput, data), request_meta(self.caller)).model_dump(mode="json")
 
     @api
     def refresh(self, refresh_token) -> dict:
-        return self.auth.refresh(refresh_token, request_meta(self.caller)).model_dump(mode="json")
+        return self.auth.sessions.refresh(refresh_token, request_meta(self.caller)).model_dump(mode="json")
 
     @api
     def authenticate_api_key(self, key) -> dict:
-        return self.auth.authenticate_api_key(key, request_meta(self.caller)).model_dump(mode="json")
+        return self.auth.api_keys.authenticate_api_key(key, request_meta(self.caller)).model_dump(mode="json")
 
     # -- signed in ---------------------------------------------------------------
 
     @api
     def logout(self) -> bool:
-        return self.auth.logout(self.caller.require(), request_meta(self.caller))
+        return self.auth.sessions.logout(self.caller.require(), request_meta(self.caller))
 
     @api
     def me(self) -> dict:
-        return self.auth.me(self.caller.require()).model_dump(mode="json")
+        return self.auth.users.me(self.caller.require()).model_dump(mode="json")
 
     @api
     def sessions(self) -> list[dict]:
-        return [s.model_dump(mode="json") for s in self.auth.sessions(self.caller.require(Permission.MANAGE_ACCOUNT))]
+        return [s.model_dump(mode="json") for s in self.auth.sessions.sessions(self.caller.require(Permission.MANAGE_ACCOUNT))]
 
     @api
     def revoke_session(self, session_id) -> bool:
-        return self.auth.revoke_session(self.caller.require(Permission.MANAGE_ACCOUNT), session_id, request_meta(self.caller))
+        return self.auth.sessions.revoke_session(self.caller.require(Permission.MANAGE_ACCOUNT), session_id, request_meta(self.caller))
 
     @api
     def create_api_key(self, data) -> dict:
         identity = self.caller.require(Permission.MANAGE_ACCOUNT)
-        created = self.auth.create_api_key(identity, parse(ApiKeyInput, data), request_meta(self.caller))
+        created = self.auth.api_keys.create_api_key(identity, parse(ApiKeyInput, data), request_meta(self.caller))
         return created.model_dump(mode="json")
 
     @api
     def api_keys(self) -> list[dict]:
-        return [k.model_dump(mode="json") for k in self.auth.api_keys(self.caller.require(Permission.MANAGE_ACCOUNT))]
+        return [k.model_dump(mode="json") for k in self.auth.api_keys.api_keys(self.caller.require(Permission.MANAGE_ACCOUNT))]
 
     @api
     def revoke_api_key(self, key_id) -> bool:
-        return self.auth.revoke_api_key(self.caller.require(Permission.MANAGE_ACCOUNT), key_id, request_meta(self.caller))
+        return self.auth.api_keys.revoke_api_key(self.caller.require(Permission.MANAGE_ACCOUNT), key_id, request_meta(self.caller))
 
     # -- admin -------------------------------------------------------------------
 
@@ -114,25 +114,25 @@ class AuthService:
     def users(self, first=20, after=None, search=None) -> dict:
         self.caller.require(Permission.MANAGE_USERS)
         page = parse(PageArgs, _given(first=first, after=after))
-        return self.auth.users(page, search).model_dump(mode="json")
+        return self.auth.users.users(page, search).model_dump(mode="json")
 
     @api
     def set_user_role(self, user_id, role) -> dict:
         identity = self.caller.require(Permission.MANAGE_USERS)
-        return self.auth.set_user_role(identity, user_id, role, request_meta(self.caller)).model_dump(mode="json")
+        return self.auth.users.set_user_role(identity, user_id, role, request_meta(self.caller)).model_dump(mode="json")
 
     @api
     def set_user_active(self, user_id, active) -> dict:
         identity = self.caller.require(Permission.MANAGE_USERS)
-        return self.auth.set_user_active(identity, user_id, active,
-                                         request_meta(self.caller)).model_dump(mode="json")
+        return self.auth.users.set_user_active(identity, user_id, active,
+                                               request_meta(self.caller)).model_dump(mode="json")
 
     @api
     def audit_log(self, filter=None, first=20, after=None) -> dict:  # noqa: A002 - the contract's name
         self.caller.require(Permission.READ_SYSTEM)
         audit_filter = parse(AuditFilter, filter or {})
         page = parse(PageArgs, _given(first=first, after=after))
-        return self.auth.audit_log(audit_filter, page).model_dump(mode="json")
+        return self.auth.audit.audit_log(audit_filter, page).model_dump(mode="json")
 
     # -- other services and the gateway --------------------------------------------
 
@@ -140,20 +140,20 @@ class AuthService:
     def publish_revocations(self) -> bool:
         """The edge found the revocation epoch missing in Redis: republish from the database
         (the truth) unless another caller just did. True when this call republished."""
-        return self.auth.ensure_published()
+        return self.auth.revocations.ensure_published()
 
     @timer(interval=REVOCATION_CHECK_SECONDS)
     def keep_revocations_published(self) -> None:
         """Redis restarted empty, or a revocation failed to reach it: republish within seconds."""
         try:
-            if self.auth.ensure_published():
+            if self.auth.revocations.ensure_published():
                 log.warning("revocation state republished (Redis had lost it or missed a write)")
         except Exception as exc:  # Redis still down: the next tick tries again
             log.info("revocations not republished yet", extra={"fields": {"error": str(exc)[:200]}})
 
     @api
     def record_audit(self, event) -> None:
-        self.auth.record_audit(parse(AuditEvent, event))
+        self.auth.audit.record_audit(parse(AuditEvent, event))
 
     @event_handler("rag", AUDIT_EVENT_TYPE, reliable_delivery=True, requeue_on_error=True)
     def on_rag_audit(self, payload) -> None:
@@ -170,7 +170,7 @@ class AuthService:
     @timer(interval=PURGE_INTERVAL, eager=True)
     def purge_audit(self) -> None:
         """Retention: every instance runs it; deleting what is already gone costs one query."""
-        self.auth.purge_audit()
+        self.auth.audit.purge_audit()
 
     def _store_event(self, source: str, payload) -> None:
         try:
@@ -179,7 +179,7 @@ class AuthService:
             log.warning("invalid audit event dropped", extra={"fields": {"source": source, "error": str(exc)}})
             return
         try:
-            self.auth.record_audit(event)
+            self.auth.audit.record_audit(event)
         except Exception:
             time.sleep(1)  # greened: the database is down; back off before the broker redelivers
             raise

@@ -106,7 +106,7 @@ def make_domain(engine, redis_client, redis_prefix, passwords, clock):
                   **FAST_HASH, **overrides}
         settings = ServiceSettings(**values)
         hasher = passwords if not (set(overrides) & set(FAST_HASH)) else None
-        return AuthDomain(db.session_factory(engine), redis_client, settings, TokenCodec(settings), hasher, clock)
+        return AuthDomain.build(db.session_factory(engine), redis_client, settings, TokenCodec(settings), hasher, clock)
     return make
 
 

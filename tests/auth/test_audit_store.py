@@ -30,12 +30,12 @@ def test_a_redelivered_event_is_stored_once(domain, engine):
     event = AuditEvent(id=str(uuid.uuid4()), action="document.delete", actor="u-1", actor_type="user",
                        resource="document:1")
     for _ in range(3):
-        domain.record_audit(event)
+        domain.audit.record_audit(event)
     assert count(engine, id=event.id) == 1
     other = event.model_copy(update={"id": str(uuid.uuid4())})  # the same action done again is a new event
-    domain.record_audit(other)
+    domain.audit.record_audit(other)
     assert count(engine, action="document.delete") == 2
-    domain.record_audit(event.model_copy(update={"id": None}))  # an old sender without ids: stored, given one
+    domain.audit.record_audit(event.model_copy(update={"id": None}))  # an old sender without ids: stored, given one
     assert count(engine, action="document.delete") == 3
 
 
@@ -51,18 +51,18 @@ def test_retention_deletes_only_rows_past_the_limit(make_domain, engine, clock):
             "recent": 1, "fresh": 0}
     for name, age in ages.items():
         seconds = age if name.startswith("edge") else age * 86400
-        domain.record_audit(AuditEvent(id=str(uuid.uuid4()), action=name, at=(now - timedelta(seconds=seconds)).timestamp()))
-    assert domain.purge_audit() == 3
+        domain.audit.record_audit(AuditEvent(id=str(uuid.uuid4()), action=name, at=(now - timedelta(seconds=seconds)).timestamp()))
+    assert domain.audit.purge_audit() == 3
     with engine.connect() as connection:
         left = set(connection.execute(select(AuditRow.action)).scalars())
     assert left == {"edge-inside", "recent", "fresh"}
-    assert make_domain(audit_retention_days=0).purge_audit() == 0  # 0 keeps everything
-    assert domain.purge_audit() == 0
+    assert make_domain(audit_retention_days=0).audit.purge_audit() == 0  # 0 keeps everything
+    assert domain.audit.purge_audit() == 0
 
 
 def test_purge_works_in_batches(domain, engine, clock):
     for i in range(7):
-        domain.record_audit(AuditEvent(id=str(uuid.uuid4()), action=f"a{i}",
+        domain.audit.record_audit(AuditEvent(id=str(uuid.uuid4()), action=f"a{i}",
                                        at=(clock.now - timedelta(days=10)).timestamp()))
     assert audit_store.purge_before(db.session_factory(engine), clock.now, batch=3) == 7
     assert count(engine) == 0
@@ -71,7 +71,7 @@ def test_purge_works_in_batches(domain, engine, clock):
 def test_export_writes_a_time_range_as_json_lines_oldest_first(domain, engine, clock):
     start = clock.now
     for i in range(5):
-        domain.record_audit(AuditEvent(id=str(uuid.uuid4()), action=f"step{i}", detail={"n": str(i)},
+        domain.audit.record_audit(AuditEvent(id=str(uuid.uuid4()), action=f"step{i}", detail={"n": str(i)},
                                        at=(start + timedelta(minutes=i)).timestamp()))
     lines = list(audit_store.export_lines(db.session_factory(engine), start + timedelta(minutes=1),
                                           start + timedelta(minutes=4), chunk=2))

@@ -15,7 +15,7 @@ from schema.models import AuditEvent
 from schema.validation import parse
 from services.auth import db
 from services.auth.accounts import create_admin
-from services.auth.domain import RequestMeta
+from services.auth.common import RequestMeta
 from services.auth.models import ApiKey, AuditRow, RefreshToken, Session, User
 
 pytestmark = pytest.mark.integration
@@ -25,11 +25,11 @@ META = RequestMeta(ip="203.0.113.7", user_agent="pytest", request_id="req-1")
 
 
 def register(domain, username="alice", password=PASSWORD, email=None, meta=META):
-    return domain.register(parse(RegisterInput, {"username": username, "password": password, "email": email}), meta)
+    return domain.users.register(parse(RegisterInput, {"username": username, "password": password, "email": email}), meta)
 
 
 def login(domain, username="alice", password=PASSWORD, meta=META):
-    return domain.login(parse(LoginInput, {"username": username, "password": password}), meta)
+    return domain.sessions.login(parse(LoginInput, {"username": username, "password": password}), meta)
 
 
 def identity(domain, access_token):
@@ -61,7 +61,7 @@ def test_register_and_login_issue_a_verifiable_token(domain, engine):
     assert claims["sub"] == user.id and claims["role"] == "user" and claims["name"] == "Alice"
     assert claims["ver"] == 0 and claims["sid"]
     assert pair.expires_in == domain.settings.access_token_ttl and pair.token_type == "Bearer"
-    assert domain.me(identity(domain, pair.access_token)).username == "Alice"
+    assert domain.users.me(identity(domain, pair.access_token)).username == "Alice"
     with db.session_factory(engine)() as session:
         stored = session.scalar(select(User))
         assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
@@ -102,17 +102,17 @@ def test_password_is_rehashed_when_parameters_change(make_domain, engine):
 def test_refresh_rotates_and_reuse_ends_the_session(domain, engine, redis_client):
     register(domain)
     first = login(domain)
-    second = domain.refresh(first.refresh_token, META)
+    second = domain.sessions.refresh(first.refresh_token, META)
     assert second.refresh_token != first.refresh_token
-    third = domain.refresh(second.refresh_token, META)
+    third = domain.sessions.refresh(second.refresh_token, META)
     with pytest.raises(Unauthenticated) as raised:
-        domain.refresh(first.refresh_token, META)  # replayed
+        domain.sessions.refresh(first.refresh_token, META)  # replayed
     assert raised.value.details["reason"] == "reuse"
     sid = domain.codec.verify(third.access_token)["sid"]
     assert redis_client.exists(session_revoked_key(domain.prefix, sid))
     assert revoked(domain, third.access_token)
     with pytest.raises(Unauthenticated):
-        domain.refresh(third.refresh_token, META)  # the newest one died with the session
+        domain.sessions.refresh(third.refresh_token, META)  # the newest one died with the session
     with db.session_factory(engine)() as session:
         assert session.get(Session, sid).revoked_at is not None
         hashes = set(session.scalars(select(RefreshToken.token_hash)))
@@ -125,7 +125,7 @@ def test_refresh_token_expires_with_its_session(domain, clock):
     pair = login(domain)
     clock.advance(domain.settings.refresh_token_ttl + 1)
     with pytest.raises(Unauthenticated) as raised:
-        domain.refresh(pair.refresh_token, META)
+        domain.sessions.refresh(pair.refresh_token, META)
     assert raised.value.details["reason"] == "expired"
 
 
@@ -133,12 +133,12 @@ def test_logout_revokes_the_session_and_its_tokens(domain, redis_client):
     register(domain)
     pair = login(domain)
     me = identity(domain, pair.access_token)
-    assert domain.logout(me, META) is True
+    assert domain.sessions.logout(me, META) is True
     assert revoked(domain, pair.access_token)
     ttl = redis_client.ttl(session_revoked_key(domain.prefix, me.session_id))
     assert 0 < ttl <= domain.settings.access_token_ttl + 60
     with pytest.raises(Unauthenticated):
-        domain.refresh(pair.refresh_token, META)
+        domain.sessions.refresh(pair.refresh_token, META)
 
 
 def test_sessions_list_marks_the_current_one_and_only_owners_revoke(domain):
@@ -146,15 +146,15 @@ def test_sessions_list_marks_the_current_one_and_only_owners_revoke(domain):
     register(domain, "bob")
     one, two = login(domain), login(domain, meta=RequestMeta(ip="198.51.100.1", user_agent="other"))
     me = identity(domain, one.access_token)
-    listed = domain.sessions(me)
+    listed = domain.sessions.sessions(me)
     assert len(listed) == 2 and [s.current for s in listed].count(True) == 1
     assert next(s for s in listed if s.current).id == me.session_id
     bob = identity(domain, login(domain, "bob").access_token)
     other = identity(domain, two.access_token).session_id
     with pytest.raises(NotFound):
-        domain.revoke_session(bob, other, META)
-    assert domain.revoke_session(me, other, META)
-    assert [s.id for s in domain.sessions(me)] == [me.session_id]
+        domain.sessions.revoke_session(bob, other, META)
+    assert domain.sessions.revoke_session(me, other, META)
+    assert [s.id for s in domain.sessions.sessions(me)] == [me.session_id]
     assert revoked(domain, two.access_token) and not revoked(domain, one.access_token)
 
 
@@ -164,21 +164,21 @@ def test_role_change_bumps_the_version_and_refresh_reads_the_new_role(domain, en
     root = admin_identity(domain, engine)
     user = register(domain)
     pair = login(domain)
-    changed = domain.set_user_role(root, user.id, "guest", META)
+    changed = domain.users.set_user_role(root, user.id, "guest", META)
     assert changed.role.value == "guest" and changed.permissions == ["manage:account", "read:agent"]
     assert redis_client.get(user_version_key(domain.prefix, user.id)) == b"1"
     assert revoked(domain, pair.access_token)
-    fresh = domain.refresh(pair.refresh_token, META)
+    fresh = domain.sessions.refresh(pair.refresh_token, META)
     claims = domain.codec.verify(fresh.access_token)
     assert claims["role"] == "guest" and claims["ver"] == 1 and not revoked(domain, fresh.access_token)
     with pytest.raises(BadUserInput) as raised:
-        domain.set_user_role(root, user.id, "emperor", META)
+        domain.users.set_user_role(root, user.id, "emperor", META)
     assert "role" in raised.value.details["fields"]
     with pytest.raises(BadUserInput) as raised:
-        domain.set_user_role(root, root.user_id, "user", META)
+        domain.users.set_user_role(root, root.user_id, "user", META)
     assert "userId" in raised.value.details["fields"]
     with pytest.raises(NotFound):
-        domain.set_user_role(root, "no-such-user", "user", META)
+        domain.users.set_user_role(root, "no-such-user", "user", META)
 
 
 def test_deactivation_stops_tokens_logins_refreshes_and_api_keys(domain, engine):
@@ -186,25 +186,25 @@ def test_deactivation_stops_tokens_logins_refreshes_and_api_keys(domain, engine)
     user = register(domain)
     pair = login(domain)
     me = identity(domain, pair.access_token)
-    key = domain.create_api_key(me, ApiKeyInput(name="ci", scopes=["read:rag"]), META).key
-    grant = domain.authenticate_api_key(key, META)
+    key = domain.api_keys.create_api_key(me, ApiKeyInput(name="ci", scopes=["read:rag"]), META).key
+    grant = domain.api_keys.authenticate_api_key(key, META)
     assert not revoked(domain, grant.access_token)
 
-    domain.set_user_active(root, user.id, False, META)
+    domain.users.set_user_active(root, user.id, False, META)
     assert revoked(domain, pair.access_token) and revoked(domain, grant.access_token)
-    for attempt in (lambda: login(domain), lambda: domain.refresh(pair.refresh_token, META),
-                    lambda: domain.authenticate_api_key(key, META)):
+    for attempt in (lambda: login(domain), lambda: domain.sessions.refresh(pair.refresh_token, META),
+                    lambda: domain.api_keys.authenticate_api_key(key, META)):
         with pytest.raises(Unauthenticated):
             attempt()
     with pytest.raises(BadUserInput) as raised:
-        domain.set_user_active(root, root.user_id, False, META)
+        domain.users.set_user_active(root, root.user_id, False, META)
     assert "userId" in raised.value.details["fields"]
 
-    domain.set_user_active(root, user.id, True, META)
+    domain.users.set_user_active(root, user.id, True, META)
     again = login(domain)
     assert not revoked(domain, again.access_token)
     with pytest.raises(Unauthenticated):  # sessions ended by the deactivation stay ended
-        domain.refresh(pair.refresh_token, META)
+        domain.sessions.refresh(pair.refresh_token, META)
     actions = audit_actions(engine)
     assert ("user.deactivate", "success") in actions and ("user.activate", "success") in actions
 
@@ -216,17 +216,17 @@ def test_users_search_and_pages(domain, engine):
     register(domain, "zed", email="z@other.net")
     seen, after = [], None
     while True:
-        page = domain.users(PageArgs(first=3, after=after))
+        page = domain.users.users(PageArgs(first=3, after=after))
         seen += [u.username for u in page.items]
         if not page.has_next_page:
             break
         after = page.end_cursor
     assert seen == sorted(seen, key=str.lower) and len(seen) == 9 and "root" in seen
-    assert [u.username for u in domain.users(PageArgs(), "EXAMPLE.org").items] == [f"member{i}" for i in range(7)]
-    assert [u.username for u in domain.users(PageArgs(), "ZE").items] == ["zed"]
-    assert domain.users(PageArgs(), "%").items == []  # a wildcard is a character, not a pattern
+    assert [u.username for u in domain.users.users(PageArgs(), "EXAMPLE.org").items] == [f"member{i}" for i in range(7)]
+    assert [u.username for u in domain.users.users(PageArgs(), "ZE").items] == ["zed"]
+    assert domain.users.users(PageArgs(), "%").items == []  # a wildcard is a character, not a pattern
     with pytest.raises(BadUserInput) as raised:
-        domain.users(PageArgs(after="garbage!"))
+        domain.users.users(PageArgs(after="garbage!"))
     assert "after" in raised.value.details["fields"]
     assert root.can("manage:users")
 
@@ -248,40 +248,40 @@ def test_create_admin(engine, domain):
 def test_api_key_scopes_must_be_a_subset_and_expiry_in_the_future(domain, engine, clock):
     root = admin_identity(domain, engine)
     user = register(domain)
-    domain.set_user_role(root, user.id, "guest", META)
+    domain.users.set_user_role(root, user.id, "guest", META)
     guest = identity(domain, login(domain).access_token)
     with pytest.raises(BadUserInput) as raised:
-        domain.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent", "write:rag"]), META)
+        domain.api_keys.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent", "write:rag"]), META)
     assert "write:rag" in raised.value.details["fields"]["scopes"]
     with pytest.raises(BadUserInput) as raised:
-        domain.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent"],
+        domain.api_keys.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent"],
                                                  expires_at=clock.now - timedelta(seconds=1)), META)
     assert "expiresAt" in raised.value.details["fields"]
-    created = domain.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent"]), META)
+    created = domain.api_keys.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent"]), META)
     assert created.key.startswith(f"ah_{created.api_key.id}_")
-    keyed = identity(domain, domain.authenticate_api_key(created.key, META).access_token)
+    keyed = identity(domain, domain.api_keys.authenticate_api_key(created.key, META).access_token)
     with pytest.raises(Forbidden):
-        domain.create_api_key(keyed, ApiKeyInput(name="k2", scopes=["read:agent"]), META)
+        domain.api_keys.create_api_key(keyed, ApiKeyInput(name="k2", scopes=["read:agent"]), META)
 
 
 def test_api_key_grant_carries_scopes_and_updates_last_use(domain, engine):
     register(domain)
     me = identity(domain, login(domain).access_token)
-    created = domain.create_api_key(me, ApiKeyInput(name="ci", scopes=["read:rag", "read:agent"]), META)
-    grant = domain.authenticate_api_key(created.key, META)
+    created = domain.api_keys.create_api_key(me, ApiKeyInput(name="ci", scopes=["read:rag", "read:agent"]), META)
+    grant = domain.api_keys.authenticate_api_key(created.key, META)
     claims = domain.codec.verify(grant.access_token)
     assert claims["akid"] == created.api_key.id and claims["scp"] == ["read:agent", "read:rag"]
     assert claims["exp"] - claims["iat"] == domain.settings.api_key_token_ttl
     assert grant.cache_until <= claims["exp"] and grant.user_id == me.user_id
     keyed = identity_from_claims(claims)
     assert keyed.permissions == {"read:agent", "read:rag"} and keyed.actor_type.value == "api_key"
-    listed = domain.api_keys(me)
+    listed = domain.api_keys.api_keys(me)
     assert [k.id for k in listed] == [created.api_key.id] and listed[0].last_used_at is not None
     secret = created.key[36:]
     assert len(secret) == 43 and created.key == f"ah_{created.api_key.id}_{secret}"
     with db.session_factory(engine)() as session:
         assert secret not in session.scalar(select(ApiKey.secret_hash))
-    assert domain.me(keyed).permissions == ["read:agent", "read:rag"]
+    assert domain.users.me(keyed).permissions == ["read:agent", "read:rag"]
 
 
 def test_wrong_revoked_and_expired_api_keys_are_refused(domain, redis_client, clock):
@@ -289,29 +289,29 @@ def test_wrong_revoked_and_expired_api_keys_are_refused(domain, redis_client, cl
     register(domain, "bob")
     me = identity(domain, login(domain).access_token)
     bob = identity(domain, login(domain, "bob").access_token)
-    created = domain.create_api_key(me, ApiKeyInput(name="a", scopes=["read:rag"]), META)
+    created = domain.api_keys.create_api_key(me, ApiKeyInput(name="a", scopes=["read:rag"]), META)
     for bad in [created.key[:-2] + "xx", "ah_" + "0" * 32 + "_secret", "not-a-key", "", None, "ah_" * 100]:
         with pytest.raises(Unauthenticated):
-            domain.authenticate_api_key(bad, META)
-    grant = domain.authenticate_api_key(created.key, META)
+            domain.api_keys.authenticate_api_key(bad, META)
+    grant = domain.api_keys.authenticate_api_key(created.key, META)
     with pytest.raises(NotFound):
-        domain.revoke_api_key(bob, created.api_key.id, META)
-    assert domain.revoke_api_key(me, created.api_key.id, META)
+        domain.api_keys.revoke_api_key(bob, created.api_key.id, META)
+    assert domain.api_keys.revoke_api_key(me, created.api_key.id, META)
     # kept until the key would have expired anyway (a key without expiresAt lives at most 365 days)
     assert 365 * 86400 <= redis_client.ttl(api_key_revoked_key(domain.prefix, created.api_key.id)) <= 365 * 86400 + 60
     assert revoked(domain, grant.access_token)
     with pytest.raises(Unauthenticated) as raised:
-        domain.authenticate_api_key(created.key, META)
+        domain.api_keys.authenticate_api_key(created.key, META)
     assert raised.value.details["reason"] == "revoked"
-    assert domain.api_keys(me)[0].revoked
+    assert domain.api_keys.api_keys(me)[0].revoked
 
-    expiring = domain.create_api_key(me, ApiKeyInput(name="b", scopes=["read:rag"],
+    expiring = domain.api_keys.create_api_key(me, ApiKeyInput(name="b", scopes=["read:rag"],
                                                      expires_at=clock.now + timedelta(seconds=100)), META)
-    grant = domain.authenticate_api_key(expiring.key, META)
+    grant = domain.api_keys.authenticate_api_key(expiring.key, META)
     assert grant.cache_until <= clock.now.timestamp() + 100
     clock.advance(101)
     with pytest.raises(Unauthenticated) as raised:
-        domain.authenticate_api_key(expiring.key, META)
+        domain.api_keys.authenticate_api_key(expiring.key, META)
     assert raised.value.details["reason"] == "expired"
 
 
@@ -370,33 +370,33 @@ def test_register_is_limited_per_ip(make_domain):
 
 def test_audit_log_filters_and_pages(domain, clock):
     for i in range(25):
-        domain.record_audit(AuditEvent(action="document.delete" if i % 2 else "document.create",
+        domain.audit.record_audit(AuditEvent(action="document.delete" if i % 2 else "document.create",
                                        actor=f"user-{i % 3}", actor_type="user", resource=f"document:{i}",
                                        at=clock.now.timestamp() + i, detail={"n": str(i)}))
     seen, after = [], None
     while True:
-        page = domain.audit_log(AuditFilter(), PageArgs(first=10, after=after))
+        page = domain.audit.audit_log(AuditFilter(), PageArgs(first=10, after=after))
         seen += page.items
         if not page.has_next_page:
             break
         after = page.end_cursor
     assert len(seen) == 25 == len({e.id for e in seen})
     assert [e.at for e in seen] == sorted((e.at for e in seen), reverse=True)
-    deletes = domain.audit_log(AuditFilter(action="document.delete"), PageArgs(first=100)).items
+    deletes = domain.audit.audit_log(AuditFilter(action="document.delete"), PageArgs(first=100)).items
     assert len(deletes) == 12 and all(e.action == "document.delete" for e in deletes)
-    mine = domain.audit_log(AuditFilter(actor="user-1"), PageArgs(first=100)).items
+    mine = domain.audit.audit_log(AuditFilter(actor="user-1"), PageArgs(first=100)).items
     assert {e.actor for e in mine} == {"user-1"} and len(mine) == 8
     since = clock.now + timedelta(seconds=20)
-    recent = domain.audit_log(AuditFilter(since=since), PageArgs(first=100)).items
+    recent = domain.audit.audit_log(AuditFilter(since=since), PageArgs(first=100)).items
     assert sorted(int(e.detail["n"]) for e in recent) == [20, 21, 22, 23, 24]
-    window = domain.audit_log(AuditFilter(since=clock.now, until=clock.now + timedelta(seconds=2)),
+    window = domain.audit.audit_log(AuditFilter(since=clock.now, until=clock.now + timedelta(seconds=2)),
                               PageArgs(first=100)).items
     assert sorted(int(e.detail["n"]) for e in window) == [0, 1, 2]
 
 
 def test_audit_details_that_look_secret_are_redacted(domain):
-    domain.record_audit(AuditEvent(action="odd", detail={"password": "hunter22", "apiToken": "t0ken", "ok": "yes"}))
-    entry = domain.audit_log(AuditFilter(action="odd"), PageArgs()).items[0]
+    domain.audit.record_audit(AuditEvent(action="odd", detail={"password": "hunter22", "apiToken": "t0ken", "ok": "yes"}))
+    entry = domain.audit.audit_log(AuditFilter(action="odd"), PageArgs()).items[0]
     assert entry.detail == {"password": "[redacted]", "apiToken": "[redacted]", "ok": "yes"}
 
 
@@ -406,16 +406,16 @@ def test_no_secret_in_any_row(domain, engine):
     pair = login(domain)
     with pytest.raises(Unauthenticated):
         login(domain, password="the-wrong-secret-1")
-    refreshed = domain.refresh(pair.refresh_token, META)
+    refreshed = domain.sessions.refresh(pair.refresh_token, META)
     with pytest.raises(Unauthenticated):
-        domain.refresh(pair.refresh_token, META)
+        domain.sessions.refresh(pair.refresh_token, META)
     me = identity(domain, login(domain).access_token)
-    created = domain.create_api_key(me, ApiKeyInput(name="ci", scopes=["read:rag"]), META)
-    grant = domain.authenticate_api_key(created.key, META)
-    domain.revoke_api_key(me, created.api_key.id, META)
-    domain.logout(me, META)
-    domain.set_user_role(root, user.id, "guest", META)
-    domain.set_user_active(root, user.id, False, META)
+    created = domain.api_keys.create_api_key(me, ApiKeyInput(name="ci", scopes=["read:rag"]), META)
+    grant = domain.api_keys.authenticate_api_key(created.key, META)
+    domain.api_keys.revoke_api_key(me, created.api_key.id, META)
+    domain.sessions.logout(me, META)
+    domain.users.set_user_role(root, user.id, "guest", META)
+    domain.users.set_user_active(root, user.id, False, META)
     secrets_seen = [PASSWORD, "the-wrong-secret-1", pair.refresh_token, refreshed.refresh_token, pair.access_token,
                     refreshed.access_token, created.key, created.key[36:], grant.access_token]
     dump = ""
@@ -438,16 +438,16 @@ def test_revocations_are_republished_after_redis_lost_them(domain, engine, redis
     pair = login(domain)
     bob_pair = login(domain, "bob")
     bob = identity(domain, bob_pair.access_token)
-    created = domain.create_api_key(bob, ApiKeyInput(name="k", scopes=["read:rag"]), META)
-    grant = domain.authenticate_api_key(created.key, META)
-    domain.revoke_api_key(bob, created.api_key.id, META)
-    domain.logout(bob, META)
-    domain.set_user_role(root, user.id, "guest", META)
+    created = domain.api_keys.create_api_key(bob, ApiKeyInput(name="k", scopes=["read:rag"]), META)
+    grant = domain.api_keys.authenticate_api_key(created.key, META)
+    domain.api_keys.revoke_api_key(bob, created.api_key.id, META)
+    domain.sessions.logout(bob, META)
+    domain.users.set_user_role(root, user.id, "guest", META)
     stolen = [pair.access_token, bob_pair.access_token, grant.access_token]
     assert all(revoked(domain, token) for token in stolen)
 
     redis_client.delete(*redis_client.scan_iter(f"{domain.prefix}*"))  # a Redis restart
     assert not any(revoked(domain, token) for token in stolen)
-    counts = domain.republish_revocations()
+    counts = domain.revocations.republish_revocations()
     assert counts == {"userVersions": 1, "sessions": 1, "apiKeys": 1}
     assert all(revoked(domain, token) for token in stolen)

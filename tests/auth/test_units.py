@@ -9,7 +9,7 @@ from schema.errors import BadUserInput
 from schema.validation import parse
 from services.auth.db import normalize_url
 from core.cursor import decode_cursor, encode_cursor
-from services.auth.domain import _redact
+from services.auth.audit import redact
 from core.offload import offload
 from services.auth.passwords import Passwords
 from services.common.settings import ServiceSettings
@@ -43,7 +43,7 @@ def test_cursor_round_trip_and_garbage():
 
 
 def test_redaction_of_secret_looking_details():
-    assert _redact({"password": "x", "refresh_token": "y", "resource": "doc", "tokens": "12", "key": "k",
+    assert redact({"password": "x", "refresh_token": "y", "resource": "doc", "tokens": "12", "key": "k",
                     "clientSecret": "s", "api_key_id": "id"}) == {
         "password": "[redacted]", "refresh_token": "[redacted]", "resource": "doc", "tokens": "12",
         "key": "[redacted]", "clientSecret": "[redacted]", "api_key_id": "id"}
