@@ -132,3 +132,12 @@ class SupervisorSettings(CommonSettings):
     restart_backoff_max: float = Field(30.0, gt=0, le=600, description="Longest restart delay, seconds.")
     restart_max: int = Field(5, ge=0, le=100, description="Restarts in a row before giving up on that child.")
     restart_stable_after: float = Field(60.0, gt=0, description="A child up this long starts a new row, seconds.")
+
+
+class RagFileLimit(BaseSettings):
+    """The one upload limit two deployables read: the gateway refuses a larger file before sending it,
+    the rag service refuses it again (a direct RPC caller gets no free pass)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTHUB_", extra="ignore")
+
+    rag_max_file_bytes: int = Field(25 * 1024 * 1024, ge=1, description="Largest accepted file, in bytes.")

@@ -8,10 +8,10 @@ from pathlib import Path
 from pydantic import Field
 
 from core.ratelimit import Limit, LimitSpec
-from core.settings import CommonSettings
+from core.settings import CommonSettings, RagFileLimit
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(CommonSettings, RagFileLimit):
     host: str = "127.0.0.1"
     port: int = 8000
     rpc_timeout: float = Field(10.0, gt=0, description="Default timeout of one RPC, in seconds.")
@@ -43,6 +43,7 @@ class GatewaySettings(CommonSettings):
     rate_limit_anonymous: LimitSpec = Field("120/minute", description="Per client IP, for anonymous callers.")
     api_key_cache_seconds: float = Field(60.0, ge=0, description="How long a verified API key is cached.")
     console: bool = Field(True, description="Serve the web console (web/console) at /.")
+    rag_max_files: int = Field(20, ge=1, description="Most files in one uploadDocuments request.")
     import_dir: Path | None = Field(
         None, description="The only directory REST's /api/rag/ingest reads server-side files from (unset: refused).")
 

@@ -9,11 +9,11 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from schema.rag import UploadLimits
+from core.settings import RagFileLimit
 from services.common.settings import ServiceSettings
 
 
-class RagSettings(ServiceSettings, UploadLimits):
+class RagSettings(ServiceSettings, RagFileLimit):
     document_store: Literal["embedded", "elasticsearch"] = Field(
         "embedded", description="embedded: one instance, persisted under AGENTHUB_DATA_DIR; elasticsearch: many.")
     elasticsearch_url: str | None = None
@@ -26,6 +26,7 @@ class RagSettings(ServiceSettings, UploadLimits):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(60.0, gt=0)
 
+    rag_max_collections: int = Field(100, ge=1, description="Most collections one user may own.")
     rag_chunk_words: int = Field(120, ge=20, le=1000, description="Upper bound of words in one chunk.")
     rag_chunk_overlap_sentences: int = Field(1, ge=0, le=10)
     rag_embed_batch: int = Field(16, ge=1, le=256)

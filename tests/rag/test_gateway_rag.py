@@ -126,9 +126,7 @@ def test_ingestion_progress_subscription_ends_with_done(client):
 
 
 def test_too_many_files_in_one_request_is_bad_input(client):
-    from schema.rag import UploadLimits
-
-    count = UploadLimits().rag_max_files + 1
+    count = client.app.state.settings.rag_max_files + 1
     operations = {"query": "mutation($files: [Upload!]!) { uploadDocuments(files: $files) { filename } }",
                   "variables": {"files": [None] * count}}
     response = client.post("/graphql", headers={"authorization": f"Bearer {mint(f'many-{uuid.uuid4().hex[:6]}')}",

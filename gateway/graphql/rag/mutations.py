@@ -20,12 +20,10 @@ from gateway.graphql.rag.types import (Collection, Document, FileIngestion, Inge
 from schema import rag
 from schema.errors import BadUserInput
 from schema.permissions import Permission
-from schema.rag import UploadLimits
 
 UPLOAD_TIMEOUT = 120.0
 WAIT_SECONDS = 60.0       # ingestText(wait: true) answers by then, ended or not
 WAIT_POLL_SECONDS = 0.2
-_limits = UploadLimits()
 
 
 async def wait_for_job(context: Context, job: rag.Job, timeout: float) -> rag.Job:
@@ -46,9 +44,10 @@ async def _read_limited(upload, limit: int) -> bytes | None:
 async def ingest_file(context: Context, upload, collection: str | None, metadata) -> FileIngestion:
     """One uploaded file to one ``rag.upload`` job (shared with the REST upload routes)."""
     filename = getattr(upload, "filename", None) or "upload"
-    data = await _read_limited(upload, _limits.rag_max_file_bytes)
+    limit = context.settings.rag_max_file_bytes
+    data = await _read_limited(upload, limit)
     if data is None:
-        rule = f"is larger than {_limits.rag_max_file_bytes} bytes"
+        rule = f"is larger than {limit} bytes"
         return FileIngestion(filename=filename, accepted=None,
                              rejected=BadUserInput(f"{filename}: {rule}", {"fields": {"file": rule},
                                                                            "filename": filename}))
@@ -74,8 +73,9 @@ class RagMutation:
                                collection: str | None = None, metadata: JSON | None = None) -> list[FileIngestion]:
         if not files:
             raise BadUserInput.for_fields({"files": "needs at least one file"})
-        if len(files) > _limits.rag_max_files:
-            raise BadUserInput.for_fields({"files": f"at most {_limits.rag_max_files} files per request"})
+        most = info.context.settings.rag_max_files
+        if len(files) > most:
+            raise BadUserInput.for_fields({"files": f"at most {most} files per request"})
         results = []
         for upload in files:  # one at a time: bounded memory, and the order of the request
             results.append(await ingest_file(info.context, upload, collection, metadata))
