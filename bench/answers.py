@@ -58,22 +58,21 @@ def main() -> int:
                     permissions=frozenset(p.value for p in permissions_of("user")), session_id="s-bench")
     with tempfile.TemporaryDirectory() as data_dir:
         settings = RagSettings(env="development", data_dir=Path(data_dir), redis_prefix=prefix, rag_cache_ttl=0)
-        library = build_library(settings, client)
+        jobs: list[str] = []
+        library = build_library(settings, client, wake=jobs.append)
         try:
-            jobs: list[str] = []
             started = time.perf_counter()
             for page in sorted(DOCS.glob("*.html")):
-                library.upload(user, UploadInput(filename=page.name,
-                                                 content_base64=base64.b64encode(page.read_bytes()).decode()),
-                               jobs.append)
+                library.submission.upload(user, UploadInput(
+                    filename=page.name, content_base64=base64.b64encode(page.read_bytes()).decode()))
             while jobs:
-                library.run_job(jobs.pop(0), jobs.append)
+                library.worker.run_job(jobs.pop(0))
             print(f"ingested {len(list(DOCS.glob('*.html')))} pages in {time.perf_counter() - started:.1f} s")
             lengths = []
             for name in sets:
                 correct = 0
                 for item in questions[name]:
-                    answer = library.ask(user, AskInput(question=item["q"]))
+                    answer = library.reads.ask(user, AskInput(question=item["q"]))
                     first = answer.citations[0].snippet if answer.citations else ""
                     expected = item["expect"] if isinstance(item["expect"], list) else [item["expect"]]
                     ok = any(normalised(phrase) in normalised(first) for phrase in expected)
@@ -84,7 +83,7 @@ def main() -> int:
                 print(f"{name}: first-answer-correct {correct}/{len(questions[name])}")
             floor = 0
             for item in questions["unrelated"]:
-                answer = library.ask(user, AskInput(question=item["q"]))
+                answer = library.reads.ask(user, AskInput(question=item["q"]))
                 floor += not answer.citations
                 if answer.citations and (args.verbose or True):
                     print(f"  CITED for unrelated {item['q']!r}: {answer.citations[0].snippet[:120]!r} "

@@ -14,7 +14,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from schema.errors import BadUserInput, Forbidden, NotFound
 from schema.models import Identity
+from services.rag.catalog import AmbiguousCollection
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,39 @@ def collections_filter(collection_ids: list[str] | None) -> dict[str, Any] | Non
     if collection_ids is None:
         return None
     return {"field": "meta.collection_id", "operator": "in", "value": sorted(set(collection_ids))}
+
+
+# ---------------------------------------------------------------- lookups by a caller (submission and reads)
+
+def collection_for(catalog, identity: Identity, ref: str, field: str = "collection"):
+    """The collection ``ref`` (id or name) as the caller sees it; ``NotFound`` when they may not read it."""
+    try:
+        view = catalog.collection(ref, identity.user_id, identity.is_admin)
+    except AmbiguousCollection:
+        raise BadUserInput.for_fields({field: f"several collections are named '{ref}'; use its id"}) from None
+    if view is None:
+        raise NotFound(f"Collection '{ref}' not found.", {"resource": "collection"})
+    return view
+
+
+def writable_collection(catalog, identity: Identity, ref: str | None):
+    """Where the caller's new document goes: ``ref``, or their default collection."""
+    view = catalog.default_collection(identity.user_id) if ref is None else collection_for(catalog, identity, ref)
+    if not view.writable:
+        raise Forbidden(f"You may not add documents to collection '{view.name}'.")
+    return view
+
+
+def readable_document(catalog, identity: Identity, document_id: str):
+    """The document's catalog row; ``NotFound`` when it does not exist or the caller may not read it."""
+    row = catalog.get(document_id) if isinstance(document_id, str) and len(document_id) <= 64 else None
+    if row is None or not Scope.of(identity, catalog).can_read(row.owner_id, row.collection_id):
+        raise NotFound("Document not found.", {"resource": "document"})
+    return row
+
+
+def collection_ids_for(catalog, identity: Identity, refs: list[str] | None) -> list[str] | None:
+    """The ids of the collections a search names (each must be readable), or None for the default."""
+    if refs is None:
+        return None
+    return [collection_for(catalog, identity, ref, "collections").id for ref in refs]

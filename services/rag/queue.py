@@ -22,10 +22,9 @@ threads outside that pool. A clean stop gives this process's jobs back
 requeues them.
 
 ``AGENTHUB_QUEUE_TYPE=quorum`` declares the queue as a RabbitMQ quorum queue
-(replicated across a cluster's nodes; see docs/deployment.md). Usage, in a
-service beside the ``RagLibrary`` provider::
-
-    ingestion = IngestionQueue(RagLibrary)   # injects ``enqueue(job_id)``
+(replicated across a cluster's nodes; see docs/deployment.md). ``Wakeups`` publishes,
+``IngestionQueue`` consumes and schedules; both are built and started by the
+``RagLibrary`` provider (``dependencies.py``), beside the worker they feed.
 """
 
 from __future__ import annotations
@@ -40,8 +39,6 @@ from eventlet.queue import Empty, LightQueue
 from greenlet import GreenletExit
 from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
-from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.extensions import DependencyProvider
 
 from schema.rag import JobStatus
 
@@ -57,53 +54,55 @@ def ingestion_queue(queue_type: str = "classic") -> Queue:
     return Queue(QUEUE_NAME, EXCHANGE, routing_key="job", durable=True, queue_arguments=arguments)
 
 
-class IngestionQueue(DependencyProvider):
-    """Publishes wake-ups, consumes them, and runs QUEUED jobs through ``library.run_job``."""
+class Wakeups:
+    """Publishes "job <id> is waiting" on the ingestion queue: the ``wake`` the submission and
+    the worker are built with."""
 
-    def __init__(self, library_provider: type) -> None:
-        self.library_provider = library_provider
-        self.library = None
+    def __init__(self, amqp_uri: str, queue: Queue) -> None:
+        self.queue = queue
+        self.connection = Connection(amqp_uri, heartbeat=30, transport_options={"confirm_publish": True})
 
-    def setup(self) -> None:
-        from services.rag.settings import get_rag_settings
-
-        settings = get_rag_settings()
-        self.concurrency = settings.rag_ingest_concurrency
-        self.poll_seconds = settings.rag_ingest_poll_seconds
-        self.queue = ingestion_queue(settings.queue_type)
-        self.amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
-        self.connection = Connection(self.amqp_uri, heartbeat=30, transport_options={"confirm_publish": True})
-        self._stopping = False
-        self._wake: LightQueue = LightQueue()
-        self._running: dict[str, object] = {}  # job id → its green thread
-        self._held: dict[str, object] = {}
-
-    def start(self) -> None:
-        provider = next(d for d in self.container.dependencies if isinstance(d, self.library_provider))
-        self.library = provider.library
-        self.container.spawn_managed_thread(self._consume, identifier="rag.ingestion.consumer")
-        self.container.spawn_managed_thread(self._schedule, identifier="rag.ingestion.scheduler")
-
-    def stop(self) -> None:
-        """A clean stop: this process's jobs go back to QUEUED without using an attempt."""
-        self._stopping = True
-        self._notify()
-        if self.library is not None:
-            for job_id in self.library.release_all():
-                log.info("ingestion job", extra={"fields": {"job_id": job_id, "outcome": "stopped"}})
-
-    def kill(self) -> None:
-        self._stopping = True
-
-    def enqueue(self, job_id: str) -> None:
+    def __call__(self, job_id: str) -> None:
         """Publish a wake-up for a job already recorded in SQL, persistent and confirmed."""
         with producers[self.connection].acquire(block=True, timeout=10) as producer:
             producer.publish({"job_id": job_id}, exchange=EXCHANGE, routing_key="job", declare=[self.queue],
                              serializer="json", delivery_mode=2, retry=True,
                              retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
 
-    def get_dependency(self, worker_ctx) -> Callable[[str], None]:
-        return self.enqueue
+    def close(self) -> None:
+        self.connection.release()
+
+
+class IngestionQueue:
+    """Consumes wake-ups and runs QUEUED jobs through ``worker.run_job``; started and stopped by
+    the ``RagLibrary`` provider (``dependencies.py``), which built it beside the worker."""
+
+    def __init__(self, *, board, worker, amqp_uri: str, queue: Queue, concurrency: int,
+                 poll_seconds: float) -> None:
+        self.board, self.worker = board, worker
+        self.amqp_uri, self.queue = amqp_uri, queue
+        self.concurrency, self.poll_seconds = concurrency, poll_seconds
+        self._stopping = False
+        self._wake: LightQueue = LightQueue()
+        self._running: dict[str, object] = {}  # job id → its green thread
+        self._held: dict[str, object] = {}
+        self._spawn: Callable | None = None
+
+    def start(self, spawn: Callable) -> None:
+        """``spawn(fn, identifier=...)``: the container's ``spawn_managed_thread``."""
+        self._spawn = spawn
+        spawn(self._consume, identifier="rag.ingestion.consumer")
+        spawn(self._schedule, identifier="rag.ingestion.scheduler")
+
+    def stop(self) -> None:
+        """A clean stop: this process's jobs go back to QUEUED without using an attempt."""
+        self._stopping = True
+        self._notify()
+        for job_id in self.worker.release_all():
+            log.info("ingestion job", extra={"fields": {"job_id": job_id, "outcome": "stopped"}})
+
+    def kill(self) -> None:
+        self._stopping = True
 
     def _notify(self) -> None:
         self._wake.put(True)
@@ -135,7 +134,7 @@ class IngestionQueue(DependencyProvider):
     def _release_taken(self) -> None:
         """Acknowledge the held messages whose jobs are no longer QUEUED (taken by any process, or ended)."""
         try:
-            waiting = self.library.board.queued_ids(list(self._held))
+            waiting = self.board.queued_ids(list(self._held))
         except Exception:  # the database is down: keep holding them
             log.warning("ingestion consumer could not read jobs", exc_info=True)
             return
@@ -149,7 +148,7 @@ class IngestionQueue(DependencyProvider):
             message.ack()
             return
         try:
-            recorded = self.library.board.get(job_id)
+            recorded = self.board.get(job_id)
         except Exception:  # the database is unreachable: keep the message for later
             log.warning("ingestion job %s: its state cannot be read; the message goes back", job_id,
                         exc_info=True)
@@ -173,10 +172,10 @@ class IngestionQueue(DependencyProvider):
         while not self._stopping:
             try:
                 free = self.concurrency - len(self._running)
-                for job_id in self.library.board.claimable(free, exclude=set(self._running)):
+                for job_id in self.board.claimable(free, exclude=set(self._running)):
                     if self._stopping:
                         break
-                    self._running[job_id] = self.container.spawn_managed_thread(
+                    self._running[job_id] = self._spawn(
                         lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job")
             except Exception:  # the database is down: try again at the next poll
                 log.warning("ingestion scheduler could not read jobs", exc_info=True)
@@ -190,7 +189,7 @@ class IngestionQueue(DependencyProvider):
     def _run(self, job_id: str) -> None:
         started, outcome = time.perf_counter(), "error"
         try:
-            outcome = self.library.run_job(job_id, self.enqueue)
+            outcome = self.worker.run_job(job_id)
         except GreenletExit:
             outcome = "stopped"
             raise

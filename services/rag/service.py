@@ -2,8 +2,8 @@
 
 Identity comes only from ``self.caller`` (the verified token in the RPC
 context), never from arguments. Ingestion jobs run from a durable queue
-recorded in SQL and run outside the RPC worker pool (``services/rag/queue.py``); a
-timer requeues jobs whose worker stopped heartbeating.
+recorded in SQL and run outside the RPC worker pool (``services/rag/queue.py``, wired
+with the domain by ``RagLibrary``); a timer requeues jobs whose worker stopped heartbeating.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
 from services.rag.dependencies import RagLibrary
-from services.rag.queue import IngestionQueue
 
 log = logging.getLogger("agenthub.rag")
 
@@ -60,7 +59,6 @@ class RagService:
     library = RagLibrary()
     caller = CallerProvider()
     audit = AuditDispatcher()
-    enqueue = IngestionQueue(RagLibrary)
     request_log = RequestLog()
 
     @rpc
@@ -76,7 +74,7 @@ class RagService:
         identity = self.caller.require(Permission.WRITE_RAG)
         data = parse_input(IngestTextInput, {"title": title, "text": text, "collection": collection,
                                              "metadata": metadata})
-        return _dump(self.library.ingest_text(identity, data, self.enqueue))
+        return _dump(self.library.submission.ingest_text(identity, data))
 
     @rpc
     def upload(self, filename=None, content_base64=None, collection=None, metadata=None) -> dict:
@@ -84,25 +82,25 @@ class RagService:
         identity = self.caller.require(Permission.WRITE_RAG)
         data = parse_input(UploadInput, {"filename": filename, "content_base64": content_base64,
                                          "collection": collection, "metadata": metadata})
-        return _dump(self.library.upload(identity, data, self.enqueue))
+        return _dump(self.library.submission.upload(identity, data))
 
     @rpc
     def job(self, job_id=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.job(identity, _id(job_id, "Job")))
+        return _dump(self.library.submission.job(identity, _id(job_id, "Job")))
 
     @rpc
     def cancel_job(self, job_id=None) -> dict:
         """Owner or admin: a QUEUED job ends CANCELLED now, a RUNNING one within seconds."""
         identity = self.caller.require(Permission.WRITE_RAG)
-        job = self.library.cancel_job(identity, _id(job_id, "Job"))
+        job = self.library.submission.cancel_job(identity, _id(job_id, "Job"))
         self.audit("ingestion_job.cancel", resource=f"job:{job.id}", identity=identity,
                    detail={"status": job.status.value})
         return _dump(job)
 
     @timer(interval=REAP_INTERVAL)
     def reap_expired_jobs(self) -> None:
-        requeued = self.library.reap(self.enqueue)
+        requeued = self.library.worker.reap()
         if requeued:  # silent when there was nothing to do: it runs every few seconds
             log.info("requeued jobs whose lease lapsed", extra={"fields": {"jobs": requeued}})
 
@@ -111,13 +109,13 @@ class RagService:
     @rpc
     def collections(self) -> list[dict]:
         identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.collections(identity))
+        return _dump(self.library.reads.collections(identity))
 
     @rpc
     def create_collection(self, name=None, visibility="PRIVATE") -> dict:
         identity = self.caller.require(Permission.WRITE_RAG)
         data = parse_input(CreateCollectionInput, {"name": name, "visibility": visibility})
-        collection = self.library.create_collection(identity, data)
+        collection = self.library.reads.create_collection(identity, data)
         self.audit("collection.create", resource=f"collection:{collection.id}", identity=identity,
                    detail={"visibility": collection.visibility.value})
         return _dump(collection)
@@ -126,7 +124,7 @@ class RagService:
     def add_collection_member(self, collection=None, user_id=None, role="VIEWER") -> dict:
         identity = self.caller.require(Permission.WRITE_RAG)
         data = parse_input(AddMemberInput, {"collection": collection, "user_id": user_id, "role": role})
-        result = self.library.add_member(identity, data)
+        result = self.library.reads.add_member(identity, data)
         self.audit("collection.member_add", resource=f"collection:{result.id}", identity=identity,
                    detail={"member": data.user_id, "role": data.role.value})
         return _dump(result)
@@ -134,14 +132,14 @@ class RagService:
     @rpc
     def collection_invitations(self) -> list[dict]:
         identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.invitations(identity))
+        return _dump(self.library.reads.invitations(identity))
 
     @rpc
     def accept_collection_invitation(self, collection=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
         if not isinstance(collection, str) or not 0 < len(collection) <= 64:
             raise BadUserInput.for_fields({"collection": "must be a collection id"})
-        result = self.library.accept_invitation(identity, collection)
+        result = self.library.reads.accept_invitation(identity, collection)
         self.audit("collection.invitation_accept", resource=f"collection:{result.id}", identity=identity)
         return _dump(result)
 
@@ -150,7 +148,7 @@ class RagService:
         identity = self.caller.require(Permission.READ_RAG)
         if not isinstance(collection, str) or not 0 < len(collection) <= 200:
             raise BadUserInput.for_fields({"collection": "must be a collection id or name"})
-        result = self.library.subscribe(identity, collection)
+        result = self.library.reads.subscribe(identity, collection)
         self.audit("collection.subscribe", resource=f"collection:{result.id}", identity=identity)
         return _dump(result)
 
@@ -159,7 +157,7 @@ class RagService:
         identity = self.caller.require(Permission.READ_RAG)
         if not isinstance(collection, str) or not 0 < len(collection) <= 200:
             raise BadUserInput.for_fields({"collection": "must be a collection id or name"})
-        return self.library.unsubscribe(identity, collection)
+        return self.library.reads.unsubscribe(identity, collection)
 
     # ------------------------------------------------------------ documents
 
@@ -167,19 +165,19 @@ class RagService:
     def documents(self, collection=None, first=20, after=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
         data = parse_input(DocumentsInput, {"collection": collection, "first": first, "after": after})
-        return _dump(self.library.documents(identity, data))
+        return _dump(self.library.reads.documents(identity, data))
 
     @rpc
     def document(self, document_id=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.document(identity, _id(document_id, "Document")))
+        return _dump(self.library.reads.document(identity, _id(document_id, "Document")))
 
     @rpc
     def delete_document(self, document_id=None) -> dict:
         identity = self.caller.require(Permission.WRITE_RAG)
         resource = f"document:{str(document_id)[:64]}"
         try:
-            deleted = self.library.delete_document(identity, _id(document_id, "Document"))
+            deleted = self.library.reads.delete_document(identity, _id(document_id, "Document"))
         except (Forbidden, NotFound):
             self.audit("document.delete", outcome=Outcome.DENIED, resource=resource, identity=identity)
             raise
@@ -189,7 +187,7 @@ class RagService:
     @rpc
     def download(self, document_id=None) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.download(identity, _id(document_id, "Document")))
+        return _dump(self.library.reads.download(identity, _id(document_id, "Document")))
 
     # ------------------------------------------------------------ retrieval
 
@@ -198,10 +196,10 @@ class RagService:
         identity = self.caller.require(Permission.READ_RAG)
         data = parse_input(SearchInput, {"query": query, "collections": collections, "top_k": top_k,
                                          "filters": filters, "mode": mode})
-        return _dump(self.library.search(identity, data))
+        return _dump(self.library.reads.search(identity, data))
 
     @rpc
     def ask(self, question=None, collections=None, top_k=5) -> dict:
         identity = self.caller.require(Permission.READ_RAG)
         data = parse_input(AskInput, {"question": question, "collections": collections, "top_k": top_k})
-        return _dump(self.library.ask(identity, data))
+        return _dump(self.library.reads.ask(identity, data))

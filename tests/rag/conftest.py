@@ -38,7 +38,7 @@ def library(tmp_path_factory, redis_client):
     from services.rag.dependencies import build_library
     prefix = f"rag-test-{uuid.uuid4().hex[:8]}:"
     library = build_library(make_settings(tmp_path_factory.mktemp("rag"), prefix, rag_chunk_words=40),
-                            redis_client)
+                            redis_client, wake=Queue())
     yield library
     library.store.close()
     library.catalog.close()
@@ -48,7 +48,7 @@ def library(tmp_path_factory, redis_client):
 
 
 class Queue:
-    """Stands in for the durable queue: collects job ids, runs them on demand."""
+    """Stands in for the durable queue as the library's ``wake``: collects job ids (``drain`` runs them)."""
 
     def __init__(self) -> None:
         self.jobs: list[str] = []
@@ -56,11 +56,13 @@ class Queue:
     def __call__(self, job_id: str) -> None:
         self.jobs.append(job_id)
 
-    def drain(self, library) -> list[str]:
-        outcomes = []
-        while self.jobs:
-            outcomes.append(library.run_job(self.jobs.pop(0), self))
-        return outcomes
+
+def drain(library) -> list[str]:
+    """Run the jobs announced so far, in order, as the ingestion queue would; their outcomes."""
+    outcomes = []
+    while library.wake.jobs:
+        outcomes.append(library.worker.run_job(library.wake.jobs.pop(0)))
+    return outcomes
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,7 +13,7 @@ import pytest
 from schema.rag import AskInput, IngestTextInput
 from services.rag.access import Scope
 from services.rag.answers import Answerer, openai_generator, renumber
-from tests.rag.conftest import Queue, identity
+from tests.rag.conftest import drain, identity
 
 pytestmark = pytest.mark.unit
 
@@ -66,12 +66,11 @@ def test_renumber_keeps_only_markers_of_given_passages():
 
 def test_generative_answer_cites_what_it_was_given(library, chat):
     alice = f"u-{uuid.uuid4().hex[:8]}"
-    queue = Queue()
-    library.ingest_text(identity(alice), IngestTextInput(
-        title="tides.txt", text="Tides are caused by the gravity of the Moon. Spring tides follow a full moon."), queue)
-    library.ingest_text(identity(alice), IngestTextInput(
-        title="moon.txt", text="The Moon orbits the Earth every 27 days. Its gravity pulls on the oceans."), queue)
-    queue.drain(library)
+    library.submission.ingest_text(identity(alice), IngestTextInput(
+        title="tides.txt", text="Tides are caused by the gravity of the Moon. Spring tides follow a full moon."))
+    library.submission.ingest_text(identity(alice), IngestTextInput(
+        title="moon.txt", text="The Moon orbits the Earth every 27 days. Its gravity pulls on the oceans."))
+    drain(library)
     answerer = Answerer(library.retriever, min_relevance=0.2,
                         generator=openai_generator(chat.url, "scripted", "key", timeout=10))
     chat.reply = "The Moon's gravity causes tides [2]. An invented source [7]."
@@ -95,15 +94,14 @@ def test_no_relevant_passage_means_no_llm_call_and_no_sources(library, chat):
 
 def test_answers_are_cached_per_scope_and_corpus(library):
     alice, bob = identity(f"u-{uuid.uuid4().hex[:8]}"), identity(f"u-{uuid.uuid4().hex[:8]}")
-    queue = Queue()
-    library.ingest_text(alice, IngestTextInput(title="kiwi.txt", text="Kiwi birds cannot fly. They live in New Zealand."),
-                        queue)
-    queue.drain(library)
+    library.submission.ingest_text(alice, IngestTextInput(title="kiwi.txt",
+                                                          text="Kiwi birds cannot fly. They live in New Zealand."))
+    drain(library)
     question = AskInput(question="Can kiwi birds fly?")
-    first = library.ask(alice, question)
+    first = library.reads.ask(alice, question)
     assert first.found
-    assert not library.ask(bob, question).found  # another scope never gets alice's cached answer
-    library.ingest_text(alice, IngestTextInput(title="kiwi.txt", text="Kiwi birds are flightless and nocturnal."),
-                        queue)
-    queue.drain(library)  # a changed corpus: the cached answer is not served
-    assert "nocturnal" in " ".join(c.snippet for c in library.ask(alice, question).citations)
+    assert not library.reads.ask(bob, question).found  # another scope never gets alice's cached answer
+    library.submission.ingest_text(alice, IngestTextInput(title="kiwi.txt",
+                                                          text="Kiwi birds are flightless and nocturnal."))
+    drain(library)  # a changed corpus: the cached answer is not served
+    assert "nocturnal" in " ".join(c.snippet for c in library.reads.ask(alice, question).citations)

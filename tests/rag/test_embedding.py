@@ -64,7 +64,8 @@ import sys
 import services.rag.service  # what `nameko run` imports before the provider's setup
 from services.rag.dependencies import RagLibrary
 provider = RagLibrary()
-provider.setup()
+provider.container = type("Container", (), {"config": {"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"}})()
+provider.setup()  # builds the queue's publisher too; nothing connects until a job is published
 from services.rag.ingestion import ChunkMeta
 indexer = provider.library.indexer
 indexer.write(indexer.embed(indexer.prepare(b"Some text to embed.", "text/plain",

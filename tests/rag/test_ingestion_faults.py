@@ -21,7 +21,7 @@ import pytest
 
 from services.rag.catalog import Catalog, make_engine
 from services.rag.jobs import JobBoard
-from services.rag.library import Files
+from services.rag.files import Files
 from tests.rag import samples
 from tests.rag.test_jobs_rpc import OwnRag, text_of
 from tests.rag.test_service_rpc import As, someone

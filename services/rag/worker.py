@@ -1,0 +1,195 @@
+"""Running ingestion jobs: take a QUEUED job's lease, convert and split its staged file,
+embed the chunks, write them, make the new version current, end the job.
+
+``IngestionQueue`` (``queue.py``) decides which jobs this process runs and calls
+``run_job``; the reaper (a timer of the service) calls ``reap``. Job state lives in
+SQL (``jobs.py``): progress and the end state are written only while this worker
+holds the lease, so a worker that lost it stops without touching anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core import metrics
+from core.offload import offload, offloading
+from services.rag.catalog import Catalog, DocumentGone
+from services.rag.corpus import CorpusVersion
+from services.rag.files import Files
+from services.rag.ingestion import ChunkMeta, ConversionStopped, IngestionError, Indexer
+from services.rag.jobs import JobBoard, Lease
+from services.rag.submission import Wake
+
+log = logging.getLogger("agenthub.rag")
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over; this one stops without touching anything."""
+
+
+class JobCancelled(Exception):
+    """The job's owner cancelled it while it ran: its partial chunks go, it ends CANCELLED."""
+
+
+class IngestionWorker:
+    def __init__(self, *, catalog: Catalog, store, indexer: Indexer, board: JobBoard, files: Files,
+                 corpus: CorpusVersion, wake: Wake, embed_batch: int = 16) -> None:
+        self.catalog, self.store, self.indexer, self.board = catalog, store, indexer, board
+        self.files, self.corpus, self.wake, self.embed_batch = files, corpus, wake, embed_batch
+        self.running: dict[str, Lease] = {}  # job id → lease, of the jobs this process works on
+        self.written: dict[str, list[str]] = {}  # job id → chunk ids written, not yet current
+        self.stopping = False  # set by release_all: a job failing from here on was given back, not failed
+
+    def run_job(self, job_id: str) -> str:
+        """Process one job if it can be taken now; returns what happened (for logs and tests)."""
+        outcome, lease = self.board.acquire(job_id)
+        if outcome in ("failed", "cancelled"):
+            found = self.board.get(job_id)
+            if found is not None:
+                self._finished(job_id, found[1], found[0].error or outcome)
+            return outcome
+        if lease is None:
+            return outcome  # missing, finished, deferred (owner at quota), or alive in another worker
+        self.running[job_id] = lease
+        heartbeat = self._start_heartbeat(lease)
+        spec = lease.spec
+        try:
+            self._index(lease)
+            return "done"
+        except JobCancelled:
+            self._discard_partial(lease)
+            if self.board.cancelled(lease):
+                self._finished(job_id, spec, "cancelled by request")
+            return "cancelled"
+        except LeaseLost:
+            return "lost"
+        except IngestionError as exc:
+            self._discard_partial(lease)
+            if self.board.failed(lease, str(exc), exc.code):
+                self._finished(job_id, spec, str(exc))
+            return "failed"
+        except Exception as exc:  # transient (store down...) until attempts run out
+            if self.stopping:  # given back by release_all (the store may be closing): not this job's fault
+                return "stopped"
+            log.exception("ingestion job %s failed", job_id)
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            if self.board.retry_later(lease, reason):
+                try:
+                    self.wake(job_id)
+                except Exception:  # the poll finds it
+                    log.warning("could not republish ingestion job %s", job_id, exc_info=True)
+                return "retry"
+            self._discard_partial(lease)
+            self._finished(job_id, spec, reason)
+            return "failed"
+        finally:
+            self.running.pop(job_id, None)
+            self.written.pop(job_id, None)
+            if heartbeat is not None:
+                heartbeat.kill()
+
+    def release_all(self) -> list[str]:
+        """A clean stop: every job this process runs goes back to QUEUED without using an attempt."""
+        self.stopping = True
+        released = []
+        for job_id, lease in list(self.running.items()):
+            try:
+                if self.board.release(lease):
+                    released.append(job_id)
+            except Exception:  # the lease lapses instead and the reaper requeues it
+                log.warning("could not release ingestion job %s", job_id, exc_info=True)
+        return released
+
+    def reap(self) -> list[str]:
+        """Requeue jobs whose worker stopped heartbeating, end those out of attempts, and remove
+        staged files no active job needs (called by a timer)."""
+        requeued, ended = self.board.reap()
+        for job_id, spec, error in ended:
+            self._finished(job_id, spec, error)
+        for job_id in requeued:
+            try:
+                self.wake(job_id)
+            except Exception:  # the poll finds it
+                log.warning("could not republish ingestion job %s", job_id, exc_info=True)
+        staged = self.files.staged_ids(older_than=60.0)
+        for job_id in set(staged) - self.board.active_ids(staged):
+            self.files.unstage(job_id)
+        return requeued
+
+    # ------------------------------------------------------------ one job
+
+    def _start_heartbeat(self, lease: Lease):
+        if not offloading():
+            return None
+        import eventlet
+
+        def beat() -> None:
+            while True:
+                eventlet.sleep(self.board.lease_seconds / 3)
+                if not self.board.heartbeat(lease):
+                    return
+
+        return eventlet.spawn(beat)
+
+    def _discard_partial(self, lease: Lease) -> None:
+        """Chunks this attempt may have written, never made current: removed."""
+        written = self.written.pop(lease.job_id, None)
+        if not written:
+            return
+        try:
+            offload(self.store.delete_chunks, written)
+        except Exception:  # invisible anyway (not the catalog's version); logged for the operator
+            log.warning("could not remove partial chunks of job %s", lease.job_id, exc_info=True)
+
+    def _finished(self, job_id: str, spec: dict[str, Any], error: str | None) -> None:
+        if error and spec.get("document_id"):
+            self.catalog.mark_failed(spec["document_id"], error)
+        self.files.unstage(job_id)
+
+    def _progress(self, lease: Lease, value: float) -> None:
+        if not self.board.progress(lease, value):
+            if self.board.cancel_requested(lease.job_id):
+                raise JobCancelled(lease.job_id)
+            raise LeaseLost(lease.job_id)
+
+    @staticmethod
+    def _version(lease: Lease) -> str:
+        return f"{lease.spec['content_hash'][:16]}{lease.job_id[:8]}"
+
+    def _index(self, lease: Lease) -> None:
+        spec, job_id = lease.spec, lease.job_id
+        document_id = spec["document_id"]
+        version = self._version(lease)
+        meta = ChunkMeta(document_id=document_id, version=version, collection_id=spec["collection_id"],
+                         owner_id=spec["owner_id"], title=spec["title"], mime_type=spec["mime_type"],
+                         user=spec.get("metadata") or {})
+        try:
+            chunks = self.indexer.prepare_file(self.files.staged_path(job_id), spec["mime_type"], meta,
+                                               should_stop=lambda: self.board.cancel_requested(job_id))
+        except ConversionStopped:
+            raise JobCancelled(job_id) from None
+        self._progress(lease, 0.05)
+        embedded = []
+        for start in range(0, len(chunks), self.embed_batch):
+            embedded += offload(self.indexer.embed, chunks[start:start + self.embed_batch])
+            self._progress(lease, 0.05 + 0.85 * len(embedded) / len(chunks))
+        self.written[job_id] = [chunk.id for chunk in embedded]
+        offload(self.indexer.write, embedded)
+        metrics.CHUNKS_EMBEDDED.inc(len(embedded))
+        self._progress(lease, 0.95)
+        original = self.files.keep(job_id, f"{document_id}-{version}")
+        try:
+            previous = self.catalog.activate(
+                document_id, version=version, content_hash=spec["content_hash"], chunk_count=len(chunks),
+                title=spec["title"], mime_type=spec["mime_type"], size_bytes=spec["size_bytes"],
+                metadata=spec.get("metadata") or {}, original=original)
+        except DocumentGone:  # deleted while indexing: leave nothing behind
+            offload(self.store.delete_document, document_id)
+            self.files.forget(original)
+            raise IngestionError("the document was deleted while it was being indexed") from None
+        offload(self.store.remove_stale, document_id, version)  # old chunks: already invisible
+        self.files.forget(previous)
+        self.corpus.bump(required=False)
+        if self.board.done(lease, document_id, len(chunks)):
+            self._finished(job_id, spec, None)
