@@ -73,7 +73,7 @@ def build_library(settings: RagSettings, redis_client, store=None, wake=_ignore)
         worker=IngestionWorker(catalog=catalog, store=store, indexer=indexer, board=board, files=files,
                                corpus=corpus, wake=wake, embed_batch=settings.rag_embed_batch),
         reads=Reads(catalog=catalog, store=store, retriever=retriever, answerer=answerer, files=files,
-                    corpus=corpus),
+                    corpus=corpus, max_collections=settings.rag_max_collections),
         catalog=catalog, board=board, store=store, files=files, indexer=indexer, retriever=retriever, wake=wake)
 
 

@@ -18,16 +18,13 @@ from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.models import Identity
 from schema.rag import (AddMemberInput, Answer, AskInput, Collection, CollectionMember, CreateCollectionInput,
                         Document, DocumentPage, DocumentsInput, DocumentStatus, Download, SearchHit, SearchInput,
-                        UploadLimits, Visibility)
+                        Visibility)
 from services.rag.access import Scope, collection_for, collection_ids_for, readable_document
 from services.rag.answers import Answerer
 from services.rag.catalog import Catalog, CollectionView, DocumentRow, DuplicateCollection
 from services.rag.corpus import CorpusVersion
 from services.rag.files import Files
 from services.rag.retrieval import Retriever
-
-_LIMITS = UploadLimits()
-
 
 def _cursor(row: DocumentRow) -> str:
     return encode_cursor(row.created_at, row.id)
@@ -59,9 +56,9 @@ def collection_payload(view: CollectionView, subscribed: bool = False) -> Collec
 
 class Reads:
     def __init__(self, *, catalog: Catalog, store, retriever: Retriever, answerer: Answerer, files: Files,
-                 corpus: CorpusVersion) -> None:
+                 corpus: CorpusVersion, max_collections: int) -> None:
         self.catalog, self.store, self.retriever, self.answerer = catalog, store, retriever, answerer
-        self.files, self.corpus = files, corpus
+        self.files, self.corpus, self.max_collections = files, corpus, max_collections
 
     def _document(self, row: DocumentRow) -> Document:
         return document_payload(row, self.catalog.collection_names({row.collection_id}))
@@ -95,9 +92,9 @@ class Reads:
         return self.catalog.unsubscribe(identity.user_id, collection_for(self.catalog, identity, ref).id)
 
     def create_collection(self, identity: Identity, data: CreateCollectionInput) -> Collection:
-        if self.catalog.owned_count(identity.user_id) >= _LIMITS.rag_max_collections:
-            raise BadUserInput(f"You have {_LIMITS.rag_max_collections} collections, the most allowed.",
-                               {"reason": "too_many_collections", "limit": _LIMITS.rag_max_collections})
+        if self.catalog.owned_count(identity.user_id) >= self.max_collections:
+            raise BadUserInput(f"You have {self.max_collections} collections, the most allowed.",
+                               {"reason": "too_many_collections", "limit": self.max_collections})
         try:
             view = self.catalog.create_collection(identity.user_id, data.name, data.visibility)
         except DuplicateCollection:
