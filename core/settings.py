@@ -73,6 +73,9 @@ class CommonSettings(BaseSettings):
     jwt_issuer: str = "agenthub"
     jwt_audience: str = "agenthub-api"
     access_token_ttl: int = Field(900, ge=30, description="Access token lifetime, seconds.")
+    api_key_cache_seconds: float = Field(
+        60.0, ge=0, description="How long the gateway may reuse a verified API key's grant, seconds (auth caps "
+                                "the grant by it, the gateway caches it: one setting for both).")
     role_grants: dict[str, list[str]] = Field(
         default_factory=dict,
         description='Permissions added to roles, e.g. {"user": ["query:sql"]}; every process must agree.')

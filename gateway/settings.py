@@ -41,7 +41,6 @@ class GatewaySettings(CommonSettings, RagFileLimit):
     # Rate limits per GraphQL operation ("N/second|minute|hour|day").
     rate_limit_authenticated: LimitSpec = Field("600/minute", description="Per signed-in user or API key.")
     rate_limit_anonymous: LimitSpec = Field("120/minute", description="Per client IP, for anonymous callers.")
-    api_key_cache_seconds: float = Field(60.0, ge=0, description="How long a verified API key is cached.")
     console: bool = Field(True, description="Serve the web console (web/console) at /.")
     rag_max_files: int = Field(20, ge=1, description="Most files in one uploadDocuments request.")
     import_dir: Path | None = Field(

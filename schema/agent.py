@@ -1,4 +1,4 @@
-"""RPC payloads of the agent service, and the Redis keys of its run streams.
+"""RPC payloads of the agent service (inputs and outputs), and the Redis keys of its run streams.
 
 The agent service writes run events to a Redis Stream; the gateway reads the
 same stream to relay it as a subscription. Both import the key functions and
@@ -12,13 +12,15 @@ or duplicates.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_MESSAGE_CHARS = 8000
 MAX_SYSTEM_PROMPT_CHARS = 8000
+MAX_PAGE = 100
 
 
 class RunMode(str, Enum):
@@ -135,9 +137,9 @@ class RunRecord(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     error: str | None = None
-    created_at: float
-    finished_at: float | None = None
-    deadline_at: float | None = None  # a RUNNING run past this has lost its agent instance
+    created_at: datetime
+    finished_at: datetime | None = None
+    deadline_at: datetime | None = None  # a RUNNING run past this has lost its agent instance (not in the API)
 
 
 class MessageRole(str, Enum):
@@ -149,18 +151,65 @@ class ConversationMessage(BaseModel):
     role: MessageRole
     content: str
     run_id: str | None = None
-    at: float
+    at: datetime
 
 
 class Conversation(BaseModel):
     id: str
     title: str
-    created_at: float
-    updated_at: float
-    messages: list[ConversationMessage] | None = None  # only when asked for one conversation
+    created_at: datetime
+    updated_at: datetime
+    messages: list[ConversationMessage] | None = Field(None, description="Oldest first. Only on conversation(id).")
 
 
 class ConversationPage(BaseModel):
     items: list[Conversation]
     has_next_page: bool
     end_cursor: str | None = None
+
+
+# -- inputs: the one validation of each operation's arguments (``schema.validation.parse``) ---------------
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentRunInput(_Input):
+    """A message to the agent; without ``conversation_id`` a new conversation starts."""
+
+    message: str
+    conversation_id: str | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if len(value) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"must be at most {MAX_MESSAGE_CHARS} characters")
+        return value
+
+
+class RunInput(_Input):
+    run_id: str
+
+
+class RunEventsInput(_Input):
+    run_id: str
+    after_seq: int = Field(0, ge=0)
+
+
+class ConversationsInput(_Input):
+    first: int = Field(20, ge=1, le=MAX_PAGE)
+    after: str | None = None
+
+
+class ConversationInput(_Input):
+    conversation_id: str
+
+
+class SystemPromptInput(_Input):
+    """``None`` or empty restores the default prompt."""
+
+    prompt: str | None = Field(None, max_length=MAX_SYSTEM_PROMPT_CHARS)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from core import __version__
 from gateway.graphql.agent.mutations import run_to_end
-from gateway.graphql.agent.types import AgentRunInput
 from gateway.graphql.rag.mutations import UPLOAD_TIMEOUT, ingest_file
 from gateway.graphql.rag.queries import SEARCH_TIMEOUT
 from gateway.graphql.rag.subscriptions import POLL_SECONDS
@@ -25,10 +24,11 @@ from gateway.rest import models
 from gateway.rest.api import MAX_FILES, RestCall, RestError, validation_error
 from gateway.rest.progress import ProgressStore, TrackedFile, UploadSession, unique_names
 from schema import auth
-from schema.agent import RunRecord, RunStatus
+from schema.agent import AgentRunInput, RunRecord, RunStatus
 from schema.errors import NotFound
 from schema.models import Status
 from schema.rag import ENDED, MAX_TOP_K, Answer, AskInput, Job, JobStatus, SearchHit, SearchInput, SearchMode
+from schema.validation import parse
 
 UPLOAD_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".md")
 WAIT_FOR_JOBS_SECONDS = 600.0  # /upload and /ingest answer when their jobs end, or give up after this
@@ -75,7 +75,7 @@ def _query_type(record: RunRecord) -> str:
 async def agent_query(call: RestCall) -> models.AgentQueryResponse:
     body: models.AgentQueryRequest = call.body
     started = time.perf_counter()
-    record = RunRecord.model_validate(await run_to_end(call.context, AgentRunInput(message=body.user_request)))
+    record = await run_to_end(call.context, parse(AgentRunInput, {"message": body.user_request}))
     if record.status is not RunStatus.FINISHED:
         raise RestError(500, {"error": f"Agent run {record.status.value.lower()}: {record.error or 'no answer'}"})
     database_steps = [step for step in record.steps if step.tool == "query_database"]

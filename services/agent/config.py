@@ -1,32 +1,20 @@
 """Settings of the agent service: the model, the tools, runs and memory.
 
-The LLM fields use the same ``AGENTHUB_LLM_*`` names the rag service reads,
-so one set of variables configures the whole system's model.
+The model's fields are ``core.llm.LlmSettings``, the ones the rag service reads too,
+so one set of ``AGENTHUB_LLM_*`` variables configures the whole system's model.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from core.llm import LlmSettings
 from services.common.settings import ServiceSettings
 
 
-class AgentSettings(ServiceSettings):
-    llm_backend: Literal["openai", "local", "none"] | None = Field(
-        None, description="Default: openai when a base URL is set, else local when installed, else none.")
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
-    llm_model: str = "gpt-4o-mini"
-    llm_api_key: SecretStr | None = Field(None, description="Sent as the bearer key; local servers ignore it.")
-    llm_temperature: float = Field(0.2, ge=0, le=2)
-    llm_max_tokens: int = Field(1024, ge=1)
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds for one model request.")
-    llm_local_model_path: str | None = Field(
-        None, description="GGUF file for the local backend; default: the gemma3-270m package's model.")
-    llm_local_threads: int = Field(2, ge=1)
-
+class AgentSettings(ServiceSettings, LlmSettings):
     agent_max_steps: int = Field(8, ge=1, le=50)
     agent_run_timeout: float = Field(180.0, gt=0, description="Seconds before a run fails with a timeout.")
     agent_tool_timeout: float = Field(20.0, gt=0, description="Seconds for one tool call.")

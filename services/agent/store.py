@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 import redis
 from sqlalchemy import and_, delete, or_, select
@@ -80,15 +81,16 @@ class RunStore:
         now = time.time()
         with self.sessions.begin() as session:
             session.add(RunRow(id=record.id, owner_id=owner, status=record.status.value,
-                               record=record.model_dump(mode="json"), created_at=record.created_at, updated_at=now))
+                               record=record.model_dump(mode="json"), created_at=record.created_at.timestamp(),
+                               updated_at=now))
 
     def save(self, record: RunRecord) -> None:
         with self.sessions.begin() as session:
             row = session.get(RunRow, record.id)
             if row is None:  # never created here (should not happen): keep the result anyway, ownerless
                 session.add(RunRow(id=record.id, owner_id="", status=record.status.value,
-                                   record=record.model_dump(mode="json"), created_at=record.created_at,
-                                   updated_at=time.time()))
+                                   record=record.model_dump(mode="json"),
+                                   created_at=record.created_at.timestamp(), updated_at=time.time()))
                 return
             row.status, row.record, row.updated_at = record.status.value, record.model_dump(mode="json"), time.time()
 
@@ -142,7 +144,7 @@ class ConversationStore:
     def create(self, owner: str, title: str, now: float | None = None) -> Conversation:
         now = now or time.time()
         conversation = Conversation(id=uuid.uuid4().hex, title=title[:80].strip() or "Conversation",
-                                    created_at=now, updated_at=now)
+                                    created_at=_time(now), updated_at=_time(now))
         with self.sessions.begin() as session:
             # idle ones past their time go when their owner starts a new one
             session.execute(delete(ConversationRow).where(ConversationRow.owner_id == owner,
@@ -162,7 +164,7 @@ class ConversationStore:
         with self.sessions() as session:
             rows = session.scalars(select(MessageRow).where(MessageRow.conversation_id == conversation_id)
                                    .order_by(MessageRow.id)).all()
-        return [ConversationMessage(role=MessageRole(r.role), content=r.content, run_id=r.run_id, at=r.at)
+        return [ConversationMessage(role=MessageRole(r.role), content=r.content, run_id=r.run_id, at=_time(r.at))
                 for r in rows]
 
     def append(self, owner: str, conversation_id: str, messages: Iterable[ConversationMessage]) -> None:
@@ -170,7 +172,7 @@ class ConversationStore:
             row = self._row(session, owner, conversation_id)
             row.updated_at = time.time()
             session.add_all([MessageRow(conversation_id=conversation_id, role=m.role.value, content=m.content,
-                                        run_id=m.run_id, at=m.at) for m in messages])
+                                        run_id=m.run_id, at=m.at.timestamp()) for m in messages])
 
     def delete(self, owner: str, conversation_id: str) -> None:
         with self.sessions.begin() as session:
@@ -179,9 +181,8 @@ class ConversationStore:
             session.delete(row)
 
     def page(self, owner: str, first: int = 20, after: str | None = None) -> ConversationPage:
-        """Newest first; ``after`` is the opaque cursor of the previous page's last item."""
-        if not isinstance(first, int) or not 1 <= first <= 100:
-            raise BadUserInput.for_fields({"first": "must be between 1 and 100"})
+        """Newest first; ``after`` is the opaque cursor of the previous page's last item
+        (``first`` is checked by ``ConversationsInput``)."""
         query = select(ConversationRow).where(ConversationRow.owner_id == owner,
                                               ConversationRow.updated_at >= time.time() - self.ttl)
         with self.sessions() as session:
@@ -232,7 +233,13 @@ class SystemPrompts:
 
 
 def _conversation(row: ConversationRow) -> Conversation:
-    return Conversation(id=row.id, title=row.title, created_at=row.created_at, updated_at=row.updated_at)
+    return Conversation(id=row.id, title=row.title, created_at=_time(row.created_at),
+                        updated_at=_time(row.updated_at))
+
+
+def _time(epoch: float) -> datetime:
+    """The tables keep Unix seconds (indexed, compared with ``time.time()``); the contract has datetimes."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
 def fit_history(messages: list[ConversationMessage], budget_tokens: int) -> list[ConversationMessage]:

@@ -21,7 +21,6 @@ class ServiceSettings(CommonSettings):
     api_key_token_ttl: int = Field(300, ge=30, description="Lifetime of the access token an API key is exchanged for.")
     api_key_max_days: int = Field(365, ge=1, le=3650, description="Longest lifetime of an API key, days.")
     api_key_max_per_user: int = Field(20, ge=1, description="Most active (unrevoked, unexpired) API keys per user.")
-    api_key_cache_seconds: int = Field(60, ge=0, description="How long the gateway may cache an API key grant.")
     login_user_rate_limit: LimitSpec = Field(
         "5/minute", description="Failed logins per username and client address; then growing delays.")
     login_username_rate_limit: LimitSpec = Field(

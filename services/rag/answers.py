@@ -16,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from core.llm import LlmSettings, openai_generator
 from schema.rag import Answer, AnswerMode, Citation
 from services.rag.access import Scope
 from services.rag.retrieval import Hit, Retriever
@@ -233,11 +234,7 @@ class Answerer:
                       citations=[self._citation(hits[i], question) for i in order])
 
 
-def openai_generator(base_url: str, model: str, api_key: str | None, timeout: float) -> Any:
-    """Haystack's ``OpenAIChatGenerator`` against any OpenAI-compatible server."""
-    from haystack.components.generators.chat import OpenAIChatGenerator
-    from haystack.utils import Secret
-
-    return OpenAIChatGenerator(api_key=Secret.from_token(api_key or "unused"), model=model,
-                               api_base_url=base_url, timeout=timeout, max_retries=1,
-                               generation_kwargs={"temperature": 0})
+def answer_generator(settings: LlmSettings) -> Any:
+    """The shared model (``core.llm``) as rag answers with it: temperature 0, so a cached answer is the one
+    the model would give again; one retry, since nothing has been shown to the caller yet."""
+    return openai_generator(settings, temperature=0, max_retries=1, streaming=False)

@@ -33,7 +33,7 @@ def _ignore(job_id: str) -> None:
 def build_library(settings: RagSettings, redis_client, store=None, wake=_ignore):
     """The domain of one process; ``wake(job_id)`` announces a new or requeued job (the ingestion
     queue's publisher in the service, a collector in tests)."""
-    from services.rag.answers import Answerer, openai_generator
+    from services.rag.answers import Answerer, answer_generator
     from services.rag.catalog import Catalog, make_engine
     from services.rag.corpus import CorpusVersion
     from services.rag.embedding import Embedder, QueryEmbeddings
@@ -55,10 +55,7 @@ def build_library(settings: RagSettings, redis_client, store=None, wake=_ignore)
     embedder.warm_up()
     prefix = settings.redis_prefix
     retriever = Retriever(store, QueryEmbeddings(embedder, redis_client, prefix, settings.rag_cache_ttl), catalog)
-    generator = None
-    if settings.llm_base_url:
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        generator = openai_generator(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout)
+    generator = answer_generator(settings) if settings.uses_openai else None
     answerer = Answerer(retriever, min_relevance=settings.rag_min_relevance, generator=generator,
                         redis_client=redis_client, prefix=prefix, ttl=settings.rag_cache_ttl,
                         model=settings.llm_model if generator else "")

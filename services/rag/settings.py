@@ -1,5 +1,5 @@
-"""Settings of the rag service: the common ones plus the stores, the LLM and the
-ingestion limits, all from ``AGENTHUB_*`` variables."""
+"""Settings of the rag service: the common ones plus the stores, the LLM (``core.llm``, shared
+with the agent) and the ingestion limits, all from ``AGENTHUB_*`` variables."""
 
 from __future__ import annotations
 
@@ -7,24 +7,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from core.llm import LlmSettings
 from core.settings import RagFileLimit
 from services.common.settings import ServiceSettings
 
 
-class RagSettings(ServiceSettings, RagFileLimit):
+class RagSettings(ServiceSettings, RagFileLimit, LlmSettings):
     document_store: Literal["embedded", "elasticsearch"] = Field(
         "embedded", description="embedded: one instance, persisted under AGENTHUB_DATA_DIR; elasticsearch: many.")
     elasticsearch_url: str | None = None
     elasticsearch_index: str = "agenthub-chunks"
     rag_database_url: str | None = Field(
         None, description="Catalog of collections and documents; default: SQLite under AGENTHUB_DATA_DIR/rag.")
-
-    llm_base_url: str | None = Field(None, description="Any OpenAI-compatible server; unset: extractive answers.")
-    llm_model: str = "gpt-4o-mini"
-    llm_api_key: SecretStr | None = None
-    llm_timeout: float = Field(60.0, gt=0)
 
     rag_max_collections: int = Field(100, ge=1, description="Most collections one user may own.")
     rag_chunk_words: int = Field(120, ge=20, le=1000, description="Upper bound of words in one chunk.")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import pytest
 
-from schema.agent import ConversationMessage, MessageRole
+from schema.agent import MAX_MESSAGE_CHARS, AgentRunInput, ConversationMessage, MessageRole, RunEventsInput, RunRecord
+from schema.errors import BadUserInput
+from schema.validation import parse
 from services.agent.config import AgentSettings
 from services.agent.llm import Backend, local_installed, select_backend
 from services.agent.runner import RunFailed, RunState, best_sentence
@@ -55,3 +58,24 @@ def test_a_run_past_its_deadline_fails():
     state = RunState(events=None, deadline=time.monotonic() - 1)
     with pytest.raises(RunFailed, match="time limit"):
         state.check()
+
+
+def test_inputs_are_checked_by_their_contract_models():
+    with pytest.raises(BadUserInput) as raised:
+        parse(AgentRunInput, {"message": "   "})
+    assert raised.value.details["fields"] == {"message": "must not be empty"}
+    with pytest.raises(BadUserInput) as raised:
+        parse(AgentRunInput, {"message": "x" * (MAX_MESSAGE_CHARS + 1), "conversation_id": 7})
+    assert set(raised.value.details["fields"]) == {"message", "conversationId"}
+    with pytest.raises(BadUserInput) as raised:
+        parse(RunEventsInput, {"run_id": "r", "after_seq": -1})
+    assert set(raised.value.details["fields"]) == {"afterSeq"}
+
+
+def test_run_times_are_datetimes_and_old_epoch_records_still_read():
+    stored = {"id": "r", "conversation_id": "c", "status": "FINISHED", "mode": "AGENT",
+              "created_at": 1_700_000_000.5, "finished_at": 1_700_000_003.0}  # as records were kept before
+    record = RunRecord.model_validate(stored)
+    assert record.created_at == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=timezone.utc)
+    assert RunRecord.model_validate(record.model_dump(mode="json")) == record
+    assert record.model_dump(mode="json")["finished_at"] == "2023-11-14T22:13:23Z"

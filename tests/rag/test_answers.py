@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from core.llm import LlmSettings
 from schema.rag import AskInput, IngestTextInput
 from services.rag.access import Scope
-from services.rag.answers import Answerer, openai_generator, renumber
+from services.rag.answers import Answerer, answer_generator, renumber
 from tests.rag.conftest import drain, identity
 
 pytestmark = pytest.mark.unit
@@ -72,7 +73,8 @@ def test_generative_answer_cites_what_it_was_given(library, chat):
         title="moon.txt", text="The Moon orbits the Earth every 27 days. Its gravity pulls on the oceans."))
     drain(library)
     answerer = Answerer(library.retriever, min_relevance=0.2,
-                        generator=openai_generator(chat.url, "scripted", "key", timeout=10))
+                        generator=answer_generator(LlmSettings(llm_base_url=chat.url, llm_model="scripted",
+                                                                     llm_api_key="key", llm_timeout=10)))
     chat.reply = "The Moon's gravity causes tides [2]. An invented source [7]."
     answer = answerer.ask(Scope.of(identity(alice), library.catalog), "What causes tides?", top_k=3)
 
@@ -86,7 +88,8 @@ def test_generative_answer_cites_what_it_was_given(library, chat):
 
 def test_no_relevant_passage_means_no_llm_call_and_no_sources(library, chat):
     answerer = Answerer(library.retriever, min_relevance=0.99,
-                        generator=openai_generator(chat.url, "scripted", None, timeout=10))
+                        generator=answer_generator(LlmSettings(llm_base_url=chat.url, llm_model="scripted",
+                                                                     llm_timeout=10)))
     answer = answerer.ask(Scope.of(identity(f"u-{uuid.uuid4().hex[:8]}"), library.catalog),
                           "What causes tides?", top_k=3)
     assert not answer.found and answer.citations == [] and chat.requests == []

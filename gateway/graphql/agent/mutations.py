@@ -14,12 +14,14 @@ from gateway.context import Context
 from gateway.graphql.agent.stream import follow, redis_client
 from gateway.graphql.agent.types import AgentRun, AgentRunInput
 from gateway.graphql.permissions import requires
+from schema import agent
 from schema.agent import RunRecord, RunStarted, RunStatus
 from schema.errors import Forbidden
 from schema.permissions import Permission
+from schema.validation import parse
 
 
-async def start_run(context: Context, input: AgentRunInput) -> RunStarted:
+async def start_run(context: Context, input: agent.AgentRunInput) -> RunStarted:
     """Starts a run once every permission it needs is held: it writes (``write:agent``, checked by the
     field) and its answer and events are read back (``read:agent``), so nothing runs to be refused after."""
     principal = context.principal
@@ -27,8 +29,7 @@ async def start_run(context: Context, input: AgentRunInput) -> RunStarted:
         context.denied(Permission.READ_AGENT.value, "runAgent")
         raise Forbidden(f"This needs the '{Permission.READ_AGENT.value}' permission too.",
                         {"requires": Permission.READ_AGENT.name})
-    conversation_id = str(input.conversation_id) if input.conversation_id else None
-    return RunStarted.model_validate(await context.call("agent", "start_run", input.message, conversation_id))
+    return RunStarted.model_validate(await context.call("agent", "start_run", input.message, input.conversation_id))
 
 
 def status_of(context: Context, run_id: str):
@@ -37,7 +38,7 @@ def status_of(context: Context, run_id: str):
     return status
 
 
-async def run_to_end(context: Context, input: AgentRunInput) -> dict:
+async def run_to_end(context: Context, input: agent.AgentRunInput) -> RunRecord:
     """Start a run, follow its event stream until it ends, and return the finished ``RunRecord`` payload.
 
     Shared by ``runAgent`` and the REST route ``POST /api/agent/query``."""
@@ -45,7 +46,7 @@ async def run_to_end(context: Context, input: AgentRunInput) -> dict:
     async for _ in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
                           status_of(context, started.run_id)):
         pass
-    return await context.call("agent", "get_run", started.run_id)
+    return RunRecord.model_validate(await context.call("agent", "get_run", started.run_id))
 
 
 @strawberry.type
@@ -54,11 +55,13 @@ class AgentMutation:
                          description="Ask the agent and wait for its answer. To see tokens as they come, "
                                      "use the agentRun subscription instead.")
     async def run_agent(self, info: Info[Context, None], input: AgentRunInput) -> AgentRun:
-        return AgentRun.from_payload(await run_to_end(info.context, input))
+        data = parse(agent.AgentRunInput, strawberry.asdict(input))
+        return AgentRun.from_pydantic(await run_to_end(info.context, data))
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)], description="Stop one of my runs.")
     async def cancel_agent_run(self, info: Info[Context, None], run_id: strawberry.ID) -> AgentRun:
-        return AgentRun.from_payload(await info.context.call("agent", "cancel_run", str(run_id)))
+        record = await info.context.call("agent", "cancel_run", str(run_id))
+        return AgentRun.from_pydantic(RunRecord.model_validate(record))
 
     @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)],
                          description="Delete one of my conversations and its messages.")

@@ -14,7 +14,9 @@ from gateway.graphql.agent.types import AgentRunEvent, AgentRunInput
 from gateway.graphql.live import live
 from gateway.graphql.permissions import requires
 from schema.errors import BadUserInput
+from schema import agent
 from schema.permissions import Permission
+from schema.validation import parse
 
 
 @strawberry.type
@@ -24,10 +26,10 @@ class AgentSubscription:
     async def agent_run(self, info: Info[Context, None], input: AgentRunInput
                         ) -> AsyncGenerator[AgentRunEvent, None]:
         context = info.context
-        started = await start_run(context, input)
+        started = await start_run(context, parse(agent.AgentRunInput, strawberry.asdict(input)))
         async for event in live(info, follow(redis_client(context.request), context.settings.redis_prefix,
                                              started.run_id, 0, status_of(context, started.run_id))):
-            yield AgentRunEvent.from_event(event)
+            yield AgentRunEvent.from_pydantic(event)
 
     @strawberry.subscription(extensions=[requires(Permission.READ_AGENT)],
                              description="Events of one of my runs after afterSeq (replay), then live ones: "
@@ -41,4 +43,4 @@ class AgentSubscription:
         await status()  # NOT_FOUND unless the run is the caller's
         async for event in live(info, follow(redis_client(context.request), context.settings.redis_prefix,
                                              str(run_id), after_seq, status)):
-            yield AgentRunEvent.from_event(event)
+            yield AgentRunEvent.from_pydantic(event)
