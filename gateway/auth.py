@@ -32,9 +32,10 @@ from redis.exceptions import RedisError
 from core.redis_client import is_redis_down, redis_unavailable
 from core.tokens import (TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_epoch_key,
                              revocation_keys, revocation_unknown)
+from gateway.invoke import invoke
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
-from schema.auth import ApiKeyGrant
+from schema import auth
 from schema.errors import Unauthenticated
 from schema.models import Identity
 
@@ -88,7 +89,7 @@ class EdgeAuthenticator:
         self.redis = redis
         self.rpc = rpc
         self.cache_seconds = settings.api_key_cache_seconds
-        self._grants: OrderedDict[str, ApiKeyGrant] = OrderedDict()
+        self._grants: OrderedDict[str, auth.ApiKeyGrant] = OrderedDict()
         self._republishing: asyncio.Future | None = None
 
     async def authenticate(self, credential: str | None) -> Authenticated | None:
@@ -120,7 +121,7 @@ class EdgeAuthenticator:
     async def republish(self) -> None:
         """Asks auth to republish from its database: one call in flight, however many requests wait."""
         if self._republishing is None or self._republishing.done():
-            self._republishing = asyncio.ensure_future(self.rpc.call("auth", "publish_revocations"))
+            self._republishing = asyncio.ensure_future(invoke(self.rpc, auth.PUBLISH_REVOCATIONS))
         await asyncio.shield(self._republishing)
 
     async def _mget(self, keys: list[str]) -> list[Any]:
@@ -144,7 +145,7 @@ class EdgeAuthenticator:
             self._grants.move_to_end(digest)
             return grant.access_token
         self._grants.pop(digest, None)
-        grant = ApiKeyGrant.model_validate(await self.rpc.call("auth", "authenticate_api_key", [key]))
+        grant = await invoke(self.rpc, auth.AUTHENTICATE_API_KEY, {"key": key})
         grant = grant.model_copy(update={"cache_until": min(grant.cache_until, time.time() + self.cache_seconds)})
         self._grants[digest] = grant
         while len(self._grants) > CACHE_SIZE:

@@ -8,20 +8,25 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from core.ratelimit import AsyncLimiter
 from gateway.auth import EdgeAuthenticator
+from gateway.invoke import invoke
 from gateway.requests import annotate, current_request_id
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
+from schema.contract import Operation
 from schema.errors import AgentHubError, Unauthenticated
 from schema.models import ActorType, AuditEvent, Identity, Outcome
 
 log = logging.getLogger("agenthub.gateway")
+
+I = TypeVar("I")  # noqa: E741 - as in schema/contract.py
+O = TypeVar("O")
 
 
 @dataclass
@@ -77,6 +82,11 @@ class Context:
                    **kwargs: Any) -> Any:
         """Call a service with the caller's identity and request id in the RPC context."""
         return await self.rpc.call(service, method, args, kwargs, timeout=timeout, context=self.rpc_context())
+
+    async def invoke(self, op: Operation[I, O], data: I | Mapping[str, Any] | None = None, *,
+                     timeout: float | None = None) -> O:
+        """Call a declared operation as this caller (identity and request id in the RPC context)."""
+        return await invoke(self.rpc, op, data, timeout=timeout, context=self.rpc_context())
 
     def rpc_context(self) -> Mapping[str, Any]:
         context: dict[str, Any] = {

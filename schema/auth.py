@@ -1,28 +1,8 @@
-"""RPC payloads of the auth service, shared by the service and the gateway.
+"""The auth service's contract: its RPC payloads and operations, shared by the service and the gateway.
 
-RPC methods of ``auth`` (identity always from the verified RPC context, never
-from arguments, except where the method exists to establish it):
-
-=============================  ==========================================  =================
-method                         arguments → result                          who
-=============================  ==========================================  =================
-register(data)                 RegisterInput → UserOut                     anyone
-login(data)                    LoginInput → TokenPair                      anyone
-refresh(refresh_token)         str → TokenPair                             holder of the token
-logout()                       → bool                                      signed-in (session)
-me()                           → UserOut                                   signed-in
-sessions()                     → list[SessionOut]                          signed-in
-revoke_session(session_id)     str → bool                                  owner of the session
-create_api_key(data)           ApiKeyInput → CreatedApiKey                 signed-in user
-api_keys()                     → list[ApiKeyOut]                           signed-in
-revoke_api_key(key_id)         str → bool                                  owner
-authenticate_api_key(key)      str → ApiKeyGrant                           the gateway
-users(first, after, search)    → Page[UserOut]                             manage:users
-set_user_role(user_id, role)   → UserOut                                   manage:users
-set_user_active(user_id, act)  → UserOut                                   manage:users
-audit_log(filter, first, after) AuditFilter → Page[AuditEntryOut]          read:system
-record_audit(event)            AuditEvent → None                           services / gateway
-=============================  ==========================================  =================
+Identity always comes from the verified RPC context, never from arguments, except in the public
+operations that exist to establish one (register, login, refresh, authenticate_api_key). The
+operations are declared at the end of this module (``schema/contract.py``).
 """
 
 from __future__ import annotations
@@ -31,8 +11,10 @@ import re
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, field_validator, model_validator
 
+from schema.contract import Access, Operation
+from schema.models import AuditEvent
 from schema.permissions import Permission, Role
 from schema.validation import plain_text
 
@@ -93,6 +75,46 @@ class AuditFilter(_Input):
 class PageArgs(_Input):
     first: int = Field(20, ge=1, le=100)
     after: str | None = Field(None, max_length=200)
+
+
+class UsersInput(PageArgs):
+    search: str | None = Field(None, max_length=100)
+
+
+class AuditLogInput(_Input):
+    filter: AuditFilter = Field(default_factory=AuditFilter)
+    first: int = Field(20, ge=1, le=100)
+    after: str | None = Field(None, max_length=200)
+
+    @property
+    def page(self) -> PageArgs:
+        return PageArgs(first=self.first, after=self.after)
+
+
+class RefreshInput(_Input):
+    refresh_token: str  # the domain says what is wrong with it (always BAD_USER_INPUT or UNAUTHENTICATED)
+
+
+class ApiKeyCredential(_Input):
+    key: str  # anything else than a valid key is UNAUTHENTICATED, from the domain
+
+
+class SessionRef(_Input):
+    session_id: str
+
+
+class ApiKeyRef(_Input):
+    key_id: str
+
+
+class SetUserRoleInput(_Input):
+    user_id: str
+    role: Role
+
+
+class SetUserActiveInput(_Input):
+    user_id: str
+    active: StrictBool
 
 
 class TokenPair(BaseModel):
@@ -174,3 +196,59 @@ class Page(BaseModel, Generic[T]):
 def ValueError_for(field: str, rule: str) -> ValueError:  # noqa: N802 - reads as a constructor
     """A model-level rule reported against one field (``schema.validation`` splits it)."""
     return ValueError(f"{field}: {rule}")
+
+
+# ---------------------------------------------------------------- operations
+# The wire is unchanged: register/login/create_api_key/record_audit take their input as one dict
+# argument (``argument=``); the others take the input model's fields as arguments.
+
+REGISTER: Operation[RegisterInput, UserOut] = Operation(
+    "auth", "register", RegisterInput, UserOut, Access.PUBLIC, "Create a user account.", argument="data")
+LOGIN: Operation[LoginInput, TokenPair] = Operation(
+    "auth", "login", LoginInput, TokenPair, Access.PUBLIC, "Sign in: an access and a refresh token.",
+    argument="data")
+REFRESH: Operation[RefreshInput, TokenPair] = Operation(
+    "auth", "refresh", RefreshInput, TokenPair, Access.PUBLIC,
+    "Trade a refresh token for a new pair; each refresh token works once.")
+AUTHENTICATE_API_KEY: Operation[ApiKeyCredential, ApiKeyGrant] = Operation(
+    "auth", "authenticate_api_key", ApiKeyCredential, ApiKeyGrant, Access.PUBLIC,
+    "Exchange an API key for a short-lived access token carrying its scopes (the gateway caches it).")
+
+LOGOUT: Operation[None, bool] = Operation(
+    "auth", "logout", None, bool, Access.AUTHENTICATED, "End this session: its tokens stop working now.")
+ME: Operation[None, UserOut] = Operation("auth", "me", None, UserOut, Access.AUTHENTICATED, "The signed-in account.")
+
+SESSIONS: Operation[None, list[SessionOut]] = Operation(
+    "auth", "sessions", None, list[SessionOut], Permission.MANAGE_ACCOUNT, "My active sessions.")
+REVOKE_SESSION: Operation[SessionRef, bool] = Operation(
+    "auth", "revoke_session", SessionRef, bool, Permission.MANAGE_ACCOUNT, "End one of my sessions.")
+CREATE_API_KEY: Operation[ApiKeyInput, CreatedApiKey] = Operation(
+    "auth", "create_api_key", ApiKeyInput, CreatedApiKey, Permission.MANAGE_ACCOUNT,
+    "Create an API key with some of my permissions.", argument="data")
+API_KEYS: Operation[None, list[ApiKeyOut]] = Operation(
+    "auth", "api_keys", None, list[ApiKeyOut], Permission.MANAGE_ACCOUNT,
+    "My API keys (never the keys themselves).")
+REVOKE_API_KEY: Operation[ApiKeyRef, bool] = Operation(
+    "auth", "revoke_api_key", ApiKeyRef, bool, Permission.MANAGE_ACCOUNT,
+    "Revoke one of my API keys; it fails from now on.")
+
+USERS: Operation[UsersInput, Page[UserOut]] = Operation(
+    "auth", "users", UsersInput, Page[UserOut], Permission.MANAGE_USERS, "Every account, paged.")
+SET_USER_ROLE: Operation[SetUserRoleInput, UserOut] = Operation(
+    "auth", "set_user_role", SetUserRoleInput, UserOut, Permission.MANAGE_USERS, "Change a user's role.")
+SET_USER_ACTIVE: Operation[SetUserActiveInput, UserOut] = Operation(
+    "auth", "set_user_active", SetUserActiveInput, UserOut, Permission.MANAGE_USERS,
+    "Deactivate or reactivate a user; deactivation ends every session and key at once.")
+AUDIT_LOG: Operation[AuditLogInput, Page[AuditEntryOut]] = Operation(
+    "auth", "audit_log", AuditLogInput, Page[AuditEntryOut], Permission.READ_SYSTEM,
+    "Security events, newest first.")
+
+# Called by the gateway and tests, not exposed in GraphQL; public as before (any broker client may
+# equally publish an audit event, and a republish only rewrites Redis from the database).
+PUBLISH_REVOCATIONS: Operation[None, bool] = Operation(
+    "auth", "publish_revocations", None, bool, Access.PUBLIC,
+    "The edge found the revocation epoch missing in Redis: republish from the database (the truth) "
+    "unless another caller just did. True when this call republished.")
+RECORD_AUDIT: Operation[AuditEvent, None] = Operation(
+    "auth", "record_audit", AuditEvent, None, Access.PUBLIC, "Store one audit event durably.",
+    argument="event")

@@ -1,13 +1,16 @@
-"""Input validation with field-level errors.
+"""Input validation with field-level errors: the one path every input takes.
 
 ``parse(Model, data)`` returns the model or raises ``BadUserInput`` whose
-``fields`` maps each offending field (in the API's camelCase) to the rule it
-broke. Nothing is rewritten: a value is accepted as sent, or refused.
+``fields`` maps each offending field (in the API's camelCase, nested ones as
+``filter.since``) to the first rule it broke. Nothing is rewritten: a value is
+accepted as sent, or refused. The services' entrypoints parse through it
+(``schema/contract.py``), and so does the gateway before it sends a call.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -35,6 +38,11 @@ def camel(name: str) -> str:
 
 
 def parse(model: type[M], data: Any) -> M:
+    """``data`` (a mapping, or a model instance) as ``model``, or ``BadUserInput`` naming each field."""
+    if isinstance(data, model):
+        return data
+    if not isinstance(data, (Mapping, BaseModel)):
+        raise BadUserInput.for_fields({"input": "must be an object"})
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -47,3 +55,6 @@ def parse(model: type[M], data: Any) -> M:
             path = path or "input"
             fields.setdefault(path, message)
         raise BadUserInput.for_fields(fields) from None
+
+
+parse_input = parse  # rag's former name, until schema/rag.py imports this one

@@ -9,8 +9,17 @@ Usage::
     @strawberry.field(extensions=[requires()])        # any signed-in caller
     @strawberry.mutation(directives=public("sign-in")) # deliberately open
 
-The RBAC test (tests/integration/test_rbac.py) reads these directives from the
-schema and fails on any root field that has none.
+A field that calls one declared operation takes all of it from the declaration
+(``schema/contract.py``): the directive, the check and the description::
+
+    @operation_field(auth.ME)
+    async def me(self, info: Info[Context, None]) -> User: ...
+
+    @operation_field(auth.LOGIN, reason="signing in")  # a public operation says why it is open
+
+The RBAC test (tests/e2e/test_rbac.py) reads these directives from the
+schema and fails on any root field that has none; tests/unit/test_contract.py
+checks that each operation's fields carry its access.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
+from schema.contract import Access, Operation
 from schema.errors import Forbidden, Unauthenticated
 from schema.permissions import Permission, Role
 
@@ -79,10 +89,38 @@ def _permission_class(permission: Permission | None) -> type[_Requires]:
     return _classes[permission]
 
 
-def requires(permission: Permission | None = None) -> PermissionExtension:
+def requires(permission: Permission | Access | None = None) -> PermissionExtension:
+    """The check and its directive: a permission, or any signed-in caller (None, ``Access.AUTHENTICATED``)."""
+    if permission is Access.PUBLIC:
+        raise ValueError("a public field has no requirement: use directives=public(reason)")
+    if permission is Access.AUTHENTICATED:
+        permission = None
     return PermissionExtension(permissions=[_permission_class(permission)()], use_directives=True)
 
 
 def public(reason: str) -> list[Any]:
     """Marks a field as deliberately open to anonymous callers."""
     return [Public(reason=reason)]
+
+
+OPERATION_METADATA = "operation"
+
+
+def operation_field(op: Operation[Any, Any], *, reason: str | None = None, **kwargs: Any) -> Any:
+    """``strawberry.field`` (or, on a Mutation type, a mutation) for a resolver that calls ``op``:
+    its access (``@auth``/``@authenticated`` and the check, or ``@public(reason)``) and its
+    description come from the declaration. Other ``strawberry.field`` arguments pass through."""
+    if op.access is Access.PUBLIC:
+        if not reason:
+            raise TypeError(f"{op.qualified_name} is public: say why with reason=...")
+        kwargs["directives"] = [*public(reason), *kwargs.get("directives", ())]
+    else:
+        if reason is not None:
+            raise TypeError(f"{op.qualified_name} is not public: reason= is for public operations")
+        kwargs["extensions"] = [requires(op.access), *kwargs.get("extensions", ())]
+    kwargs.setdefault("description", op.doc)
+    kwargs["metadata"] = {**kwargs.get("metadata", {}), OPERATION_METADATA: op}
+    return strawberry.field(**kwargs)
+
+
+operation_mutation = operation_field  # reads better on a Mutation type; strawberry.mutation is strawberry.field

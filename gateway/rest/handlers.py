@@ -40,14 +40,13 @@ CLEAR_MAX_DOCUMENTS = 10_000
 
 async def register(call: RestCall) -> models.MessageResponse:
     body: models.RegisterRequest = call.body
-    await call.context.call("auth", "register", {"username": body.username, "password": body.password})
+    await call.context.invoke(auth.REGISTER, {"username": body.username, "password": body.password})
     return models.MessageResponse(message="User registered successfully!")
 
 
 async def login(call: RestCall) -> models.LoginResponse:
     body: models.LoginRequest = call.body
-    pair = auth.TokenPair.model_validate(
-        await call.context.call("auth", "login", {"username": body.username, "password": body.password}))
+    pair = await call.context.invoke(auth.LOGIN, {"username": body.username, "password": body.password})
     signed_in = await call.context.edge.authenticate(pair.access_token)
     identity = signed_in.identity
     return models.LoginResponse(

@@ -1,4 +1,4 @@
-"""Queries of the auth domain: thin calls to the auth service."""
+"""Queries of the auth domain: each one operation of ``schema/auth.py``."""
 
 from __future__ import annotations
 
@@ -9,21 +9,13 @@ from gateway.context import Context
 from gateway.graphql.auth.types import ApiKey, AuditEntry, AuditEntryConnection, AuditFilter, Session, User, \
     UserConnection
 from gateway.graphql.pagination import PageInfo
-from gateway.graphql.permissions import requires
+from gateway.graphql.permissions import operation_field
 from schema import auth
-from schema.permissions import Permission
-
-
-def _filter(value: AuditFilter | None) -> dict:
-    if value is None:
-        return {}
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-            for k, v in strawberry.asdict(value).items() if v is not None}
 
 
 @strawberry.type
 class AuthQuery:
-    @strawberry.field(extensions=[requires()], description="The signed-in account.")
+    @operation_field(auth.ME)
     async def me(self, info: Info[Context, None]) -> User:
         context = info.context
         if context.profile is not None and context.profile.get("active"):
@@ -32,30 +24,26 @@ class AuthQuery:
             principal = context.require_principal()
             profile = {**context.profile, "role": principal.role, "permissions": sorted(principal.permissions)}
             return User.from_pydantic(auth.UserOut.model_validate(profile))
-        return User.from_pydantic(auth.UserOut.model_validate(await context.call("auth", "me")))
+        return User.from_pydantic(await context.invoke(auth.ME))
 
-    @strawberry.field(extensions=[requires(Permission.MANAGE_ACCOUNT)], description="My active sessions.")
+    @operation_field(auth.SESSIONS)
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
-        return [Session.from_pydantic(auth.SessionOut.model_validate(s))
-                for s in await info.context.call("auth", "sessions")]
+        return [Session.from_pydantic(s) for s in await info.context.invoke(auth.SESSIONS)]
 
-    @strawberry.field(extensions=[requires(Permission.MANAGE_ACCOUNT)],
-                      description="My API keys (never the keys themselves).")
+    @operation_field(auth.API_KEYS)
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
-        return [ApiKey.from_pydantic(auth.ApiKeyOut.model_validate(k))
-                for k in await info.context.call("auth", "api_keys")]
+        return [ApiKey.from_pydantic(k) for k in await info.context.invoke(auth.API_KEYS)]
 
-    @strawberry.field(extensions=[requires(Permission.MANAGE_USERS)], description="Every account, paged.")
+    @operation_field(auth.USERS)
     async def users(self, info: Info[Context, None], first: int = 20, after: str | None = None,
                     search: str | None = None) -> UserConnection:
-        page = await info.context.call("auth", "users", first=first, after=after, search=search)
-        return UserConnection(nodes=[User.from_pydantic(auth.UserOut.model_validate(u)) for u in page["items"]],
-                              page_info=PageInfo.from_page(page))
+        page = await info.context.invoke(auth.USERS, {"first": first, "after": after, "search": search})
+        return UserConnection(nodes=[User.from_pydantic(u) for u in page.items], page_info=PageInfo.from_page(page))
 
-    @strawberry.field(extensions=[requires(Permission.READ_SYSTEM)], description="Security events, newest first.")
+    @operation_field(auth.AUDIT_LOG)
     async def audit_log(self, info: Info[Context, None], filter: AuditFilter | None = None, first: int = 50,
                         after: str | None = None) -> AuditEntryConnection:
-        page = await info.context.call("auth", "audit_log", _filter(filter), first=first, after=after)
-        return AuditEntryConnection(
-            nodes=[AuditEntry.from_pydantic(auth.AuditEntryOut.model_validate(e)) for e in page["items"]],
-            page_info=PageInfo.from_page(page))
+        data = {"filter": strawberry.asdict(filter) if filter else None, "first": first, "after": after}
+        page = await info.context.invoke(auth.AUDIT_LOG, data)
+        return AuditEntryConnection(nodes=[AuditEntry.from_pydantic(e) for e in page.items],
+                                    page_info=PageInfo.from_page(page))

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 from strawberry.experimental.pydantic import input as pydantic_input
 from strawberry.experimental.pydantic import type as pydantic_type
@@ -79,16 +77,12 @@ class LoginInput:
     pass
 
 
-@strawberry.input(description="Scopes must be a subset of your own permissions.")
+@pydantic_input(model=auth.ApiKeyInput, all_fields=True, name="CreateApiKeyInput",
+                description="Scopes must be a subset of your own permissions.")
 class CreateApiKeyInput:
-    name: str
-    scopes: list[PermissionEnum]
-    expires_at: datetime | None = None
+    pass
 
 
-@strawberry.input
+@pydantic_input(model=auth.AuditFilter, all_fields=True)
 class AuditFilter:
-    actor: str | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    pass

@@ -1,0 +1,83 @@
+"""``@operation(op)``: a service entrypoint built from its declaration in ``schema/``.
+
+Usage (the body is the domain call, nothing else)::
+
+    @operation(auth.ME)
+    def me(self, identity: Identity) -> UserOut:
+        return self.auth.me(identity)
+
+    @operation(rag.ASK)
+    def ask(self, identity: Identity, data: AskInput) -> Answer:
+        return self.library.ask(identity, data)
+
+The decorator registers our Nameko ``rpc`` (``services/common/rpc.py``) under ``op.name`` with the
+operation's wire signature (the input model's fields as arguments, so callers are unchanged), and
+on each call, in this order:
+
+1. checks ``op.access`` against ``self.caller`` (the verified token): a ``Permission`` or
+   ``Access.AUTHENTICATED`` passes the caller's ``Identity`` on; ``Access.PUBLIC`` passes ``None``
+   without looking at any token (public operations must not depend on who calls);
+2. parses the arguments into ``op.input`` (``BAD_USER_INPUT`` naming each camelCase field);
+3. calls the method with ``(identity, data)``, or ``(identity)`` when there is no input;
+4. dumps what it returns as ``op.output``, JSON-ready.
+
+Our typed errors (``AgentHubError``) are ``expected_exceptions``: answers, not faults.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from schema.contract import Access, Operation
+from schema.errors import AgentHubError
+from schema.models import Identity
+from services.common.rpc import rpc
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OPERATION_ATTRIBUTE = "__operation__"
+
+
+def authorize(caller: Any, access: Any) -> Identity | None:
+    """The identity an operation runs as, or the typed refusal (``Unauthenticated``/``Forbidden``)."""
+    if access is Access.PUBLIC:
+        return None
+    if access is Access.AUTHENTICATED:
+        return caller.require()
+    return caller.require(access)
+
+
+def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:
+    """Register the decorated method as the entrypoint of ``op`` (its name must be ``op.name``)."""
+
+    def decorate(method: F) -> F:
+        if method.__name__ != op.name:
+            raise TypeError(f"@operation({op.qualified_name}) is on a method named {method.__name__!r}")
+
+        @functools.wraps(method)
+        def entrypoint(self: Any, *args: Any, **kwargs: Any) -> Any:
+            identity = authorize(self.caller, op.access)
+            data = op.parse_call(args, kwargs)
+            result = method(self, identity) if op.input is None else method(self, identity, data)
+            return op.dump_output(result)
+
+        entrypoint.__signature__ = _with_self(op)  # type: ignore[attr-defined]  # what Nameko checks calls against
+        entrypoint.__doc__ = op.doc
+        setattr(entrypoint, OPERATION_ATTRIBUTE, op)
+        rpc_options.setdefault("expected_exceptions", (AgentHubError,))
+        return rpc(**rpc_options)(entrypoint)
+
+    return decorate
+
+
+def _with_self(op: Operation[Any, Any]) -> inspect.Signature:
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return op.signature.replace(parameters=[self_parameter, *op.signature.parameters.values()])
+
+
+def operation_of(method: Any) -> Operation[Any, Any] | None:
+    """The operation a service method was registered for, if any."""
+    return getattr(method, OPERATION_ATTRIBUTE, None)
