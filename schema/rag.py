@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.errors import BadUserInput
 from schema.validation import plain_text
@@ -23,16 +22,6 @@ MAX_TOP_K = 50
 DEFAULT_TOP_K = 5
 META_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 Scalar = str | int | float | bool
-
-
-class UploadLimits(BaseSettings):
-    """Limits both the gateway (files per request) and the service (bytes) enforce."""
-
-    model_config = SettingsConfigDict(env_prefix="AGENTHUB_", extra="ignore")
-
-    rag_max_file_bytes: int = Field(25 * 1024 * 1024, ge=1, description="Largest accepted file, in bytes.")
-    rag_max_files: int = Field(20, ge=1, description="Most files in one upload request.")
-    rag_max_collections: int = Field(100, ge=1, description="Most collections one user may own.")
 
 
 # ---------------------------------------------------------------- enums

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import uuid
 
 import pytest
@@ -270,3 +271,16 @@ def test_the_reaper_removes_staged_files_no_active_job_needs(library):
     assert (library.files.staging / waiting.id).exists()  # QUEUED: still needed
     assert drain(library) == ["done"]
     assert not (library.files.staging / waiting.id).exists()
+
+
+def test_collections_per_user_come_from_the_settings(library):
+    """AGENTHUB_RAG_MAX_COLLECTIONS reaches the domain through RagSettings (it was read from the
+    environment at import, so a RagSettings given to build_library could not change it)."""
+    limited = copy.copy(library.reads)
+    limited.max_collections = 2
+    who = identity(user())
+    limited.create_collection(who, CreateCollectionInput(name="one"))
+    limited.create_collection(who, CreateCollectionInput(name="two"))
+    with pytest.raises(BadUserInput) as raised:
+        limited.create_collection(who, CreateCollectionInput(name="three"))
+    assert raised.value.details == {"reason": "too_many_collections", "limit": 2}
