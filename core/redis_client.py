@@ -7,8 +7,11 @@ connections that fail once each after a Redis restart. Every client here has:
 
 * a ``BlockingConnectionPool``: a busy pool waits up to
   ``AGENTHUB_REDIS_POOL_TIMEOUT`` seconds for a free connection;
-* ``Retry(ExponentialBackoff)`` on ``ConnectionError`` and ``TimeoutError``,
-  so a stale pooled connection is reconnected instead of failing the caller;
+* ``Retry(ExponentialBackoff)`` on ``ConnectionError``, so a stale pooled
+  connection is reconnected instead of failing the caller. Not on ``TimeoutError``:
+  a Redis that accepts connections and does not answer (hung, swapped out) would
+  make every retry wait the whole socket timeout again, and a request that sends
+  several commands would hang for minutes instead of failing in seconds;
 * ``health_check_interval``: a connection idle that long is PINGed before use;
 * bounded socket and connect timeouts.
 
@@ -31,7 +34,7 @@ from redis.retry import Retry
 from core.settings import CommonSettings
 from schema.errors import ServiceUnavailable
 
-RETRY_ON = (RedisConnectionError, RedisTimeoutError)
+RETRY_ON = (RedisConnectionError,)
 BACKOFF_BASE, BACKOFF_CAP = 0.05, 1.0  # 50 ms, 100 ms, 200 ms ... at most 1 s between attempts
 
 
@@ -53,7 +56,8 @@ def sync_client(settings: CommonSettings, *, socket_timeout: float | None = None
     must exceed the longest blocking command the caller sends (BLPOP, XREAD BLOCK)."""
     pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
-        retry=Retry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries),
+        retry=Retry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries,
+                    supported_errors=RETRY_ON),
         **_pool_kwargs(settings, socket_timeout, max_connections))
     return redis.Redis(connection_pool=pool)
 
@@ -63,7 +67,8 @@ def async_client(settings: CommonSettings, *, socket_timeout: float | None = Non
     """A redis.asyncio client for the gateway; closing it closes its pool."""
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         settings.redis_url,
-        retry=AsyncRetry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries),
+        retry=AsyncRetry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries,
+                         supported_errors=RETRY_ON),
         **_pool_kwargs(settings, socket_timeout, max_connections))
     return redis.asyncio.Redis.from_pool(pool)
 

@@ -48,10 +48,12 @@ class CommonSettings(BaseSettings):
     redis_max_connections: int = Field(200, ge=1, description="Connections in each process's Redis pool.")
     redis_pool_timeout: float = Field(
         5.0, gt=0, description="How long a request waits for a free pooled Redis connection, seconds.")
-    redis_socket_timeout: float = Field(5.0, gt=0, description="Redis read/write timeout, seconds.")
+    redis_socket_timeout: float = Field(
+        2.0, gt=0, description="Redis read/write timeout, seconds: how long a request waits on a Redis that "
+                                "accepts connections but does not answer (never retried).")
     redis_connect_timeout: float = Field(2.0, gt=0, description="Redis connect timeout, seconds.")
     redis_retries: int = Field(3, ge=0, le=20, description="Retries (exponential backoff) of a Redis command "
-                                                           "whose connection failed or timed out.")
+                                                           "whose connection failed (not of one that timed out).")
     redis_health_check_interval: int = Field(
         10, ge=0, description="A pooled Redis connection idle this long is PINGed before use, seconds (0: never).")
     data_dir: Path = Field(Path("var"), description="Absolute, or relative to the project root (see data_base_dir).")

@@ -70,12 +70,13 @@ class Loop:
         self.client, self.query, self.variables = client, query, variables
         self.outcomes: dict[str, int] = {}
         self.slowest = 0.0
+        self.started = time.monotonic()  # when the request in flight began
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
+            self.started = started = time.monotonic()
             try:
                 seen = outcome(*self.client.gql(self.query, self.variables))
             except Exception as error:  # a dropped connection is an outcome too

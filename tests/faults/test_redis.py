@@ -17,6 +17,10 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 OUTAGE_SECONDS = 20
 AFTERWARDS = 50  # requests that must all succeed once Redis is back: no stale pooled connection fails
 HEALTH = "{ health { status services { name status detail } } }"
+HANG_SECONDS = 12
+# A request sends a few Redis commands, each waiting at most the socket timeout (2 s, not retried);
+# before, retried timeouts made it hang past the client's 30 s.
+SLOWEST_ALLOWED = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +106,32 @@ def test_redis_back_empty_loses_no_conversation_job_or_revocation(servers):
     assert conversations <= {c["id"] for c in client.data(CONVERSATIONS)["conversations"]["nodes"]}, \
         "a conversation was lost"
     assert_no_stale_errors(client)
+
+
+def test_redis_hanging_is_answered_within_the_timeouts_and_heals(servers):
+    """A Redis that accepts connections and never answers (SIGSTOP) must not hang requests: each one
+    ends, clean, within the client timeouts, and nothing is stale once Redis answers again."""
+    client = Client(servers.url).sign_up()
+    try:
+        with Loop(client, ME) as loop:
+            loop.wait_answering()
+            servers.redis.freeze()
+            try:
+                frozen_at = time.monotonic()
+                try:
+                    wait_until(lambda: loop.outcomes.get("SERVICE_UNAVAILABLE"), 30, "SERVICE_UNAVAILABLE while hung")
+                except TimeoutError as error:
+                    raise AssertionError(f"{error}; the loop saw {loop.outcomes}, slowest {loop.slowest:.1f} s, "
+                                         f"now waiting {time.monotonic() - loop.started:.1f} s") from None
+                wait_until(lambda: time.monotonic() - frozen_at >= HANG_SECONDS, HANG_SECONDS + 5, "the hang")
+            finally:
+                servers.redis.thaw()
+            recovered = wait_for_ok(client, ME, 60)
+        seen, slowest = loop.outcomes, loop.slowest
+    finally:
+        client.close()
+    servers.report.append(f"Redis hung (SIGSTOP) {HANG_SECONDS} s: a looping client saw {seen}, slowest answer "
+                          f"{slowest:.1f} s; `me` answered {recovered:.1f} s after Redis resumed")
+    assert_clean(seen)
+    assert slowest < SLOWEST_ALLOWED, f"a request waited {slowest:.1f} s on a hung Redis"
+    assert_no_stale_errors(Client(servers.url).sign_up())

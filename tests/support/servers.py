@@ -224,6 +224,16 @@ class RedisServer:
             os.kill(self.pid, signal.SIGKILL)
             wait_until(lambda: not psutil.pid_exists(self.pid), 10, "Redis exiting")
 
+    def freeze(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel's backlog) but nothing answers,
+        the way a swapped-out or wedged Redis behaves; harder on clients than a refused connection."""
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGCONT)
+
     def __enter__(self) -> "RedisServer":
         return self.start()
 
