@@ -1,9 +1,8 @@
-"""Nameko entrypoints of the auth service: validate, call the domain, serialise.
+"""Nameko entrypoints of the auth service: each one operation of ``schema/auth.py``, a domain call.
 
-Identity comes only from ``self.caller`` (the verified token in the RPC
-context), except in ``register``, ``login``, ``refresh`` and
-``authenticate_api_key``, which exist to establish one. The method table is in
-``schema/auth.py``.
+``@operation`` checks the declared access against ``self.caller`` (the verified token in the RPC
+context), parses the input and dumps the output (``services/common/entrypoint.py``). Identity never
+comes from arguments, except in the public operations that exist to establish one.
 """
 
 from __future__ import annotations
@@ -16,15 +15,18 @@ from nameko.timer import timer
 from sqlalchemy import text
 
 from core import __version__
-from schema.auth import ApiKeyInput, AuditFilter, LoginInput, PageArgs, RegisterInput
-from schema.errors import AgentHubError, BadUserInput
-from schema.models import AuditEvent
-from schema.permissions import Permission
+from schema import auth as api  # the class attribute `auth` is the domain
+from schema.auth import (ApiKeyCredential, ApiKeyGrant, ApiKeyInput, ApiKeyOut, ApiKeyRef, AuditEntryOut, AuditLogInput,
+                         CreatedApiKey, LoginInput, Page, RefreshInput, RegisterInput, SessionOut, SessionRef,
+                         SetUserActiveInput, SetUserRoleInput, TokenPair, UserOut, UsersInput)
+from schema.errors import BadUserInput
+from schema.models import AuditEvent, Identity
 from schema.validation import parse
 from services.auth.dependencies import Auth, request_meta
 from services.common.audit import AUDIT_EVENT_TYPE
 from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
+from services.common.entrypoint import operation
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
 from services.common.settings import ServiceSettings
@@ -33,9 +35,6 @@ log = logging.getLogger("agenthub.auth")
 
 # read at import: Nameko's timer takes its interval when the class is defined
 PURGE_INTERVAL = ServiceSettings().audit_purge_interval
-
-# domain errors are answers, not faults: Nameko logs them as warnings, not as errors
-api = rpc(expected_exceptions=(AgentHubError,))
 
 REVOCATION_CHECK_SECONDS = 2
 
@@ -60,87 +59,79 @@ class AuthService:
 
     # -- anyone ------------------------------------------------------------------
 
-    @api
-    def register(self, data) -> dict:
-        return self.auth.users.register(parse(RegisterInput, data), request_meta(self.caller)).model_dump(mode="json")
+    @operation(api.REGISTER)
+    def register(self, identity: None, data: RegisterInput) -> UserOut:
+        return self.auth.users.register(data, request_meta(self.caller))
 
-    @api
-    def login(self, data) -> dict:
-        return self.auth.sessions.login(parse(LoginInput, data), request_meta(self.caller)).model_dump(mode="json")
+    @operation(api.LOGIN)
+    def login(self, identity: None, data: LoginInput) -> TokenPair:
+        return self.auth.sessions.login(data, request_meta(self.caller))
 
-    @api
-    def refresh(self, refresh_token) -> dict:
-        return self.auth.sessions.refresh(refresh_token, request_meta(self.caller)).model_dump(mode="json")
+    @operation(api.REFRESH)
+    def refresh(self, identity: None, data: RefreshInput) -> TokenPair:
+        return self.auth.sessions.refresh(data.refresh_token, request_meta(self.caller))
 
-    @api
-    def authenticate_api_key(self, key) -> dict:
-        return self.auth.api_keys.authenticate_api_key(key, request_meta(self.caller)).model_dump(mode="json")
+    @operation(api.AUTHENTICATE_API_KEY)
+    def authenticate_api_key(self, identity: None, data: ApiKeyCredential) -> ApiKeyGrant:
+        return self.auth.api_keys.authenticate_api_key(data.key, request_meta(self.caller))
 
     # -- signed in ---------------------------------------------------------------
 
-    @api
-    def logout(self) -> bool:
-        return self.auth.sessions.logout(self.caller.require(), request_meta(self.caller))
+    @operation(api.LOGOUT)
+    def logout(self, identity: Identity) -> bool:
+        return self.auth.sessions.logout(identity, request_meta(self.caller))
 
-    @api
-    def me(self) -> dict:
-        return self.auth.users.me(self.caller.require()).model_dump(mode="json")
+    @operation(api.ME)
+    def me(self, identity: Identity) -> UserOut:
+        return self.auth.users.me(identity)
 
-    @api
-    def sessions(self) -> list[dict]:
-        return [s.model_dump(mode="json") for s in self.auth.sessions.sessions(self.caller.require(Permission.MANAGE_ACCOUNT))]
+    @operation(api.SESSIONS)
+    def sessions(self, identity: Identity) -> list[SessionOut]:
+        return self.auth.sessions.sessions(identity)
 
-    @api
-    def revoke_session(self, session_id) -> bool:
-        return self.auth.sessions.revoke_session(self.caller.require(Permission.MANAGE_ACCOUNT), session_id, request_meta(self.caller))
+    @operation(api.REVOKE_SESSION)
+    def revoke_session(self, identity: Identity, data: SessionRef) -> bool:
+        return self.auth.sessions.revoke_session(identity, data.session_id, request_meta(self.caller))
 
-    @api
-    def create_api_key(self, data) -> dict:
-        identity = self.caller.require(Permission.MANAGE_ACCOUNT)
-        created = self.auth.api_keys.create_api_key(identity, parse(ApiKeyInput, data), request_meta(self.caller))
-        return created.model_dump(mode="json")
+    @operation(api.CREATE_API_KEY)
+    def create_api_key(self, identity: Identity, data: ApiKeyInput) -> CreatedApiKey:
+        return self.auth.api_keys.create_api_key(identity, data, request_meta(self.caller))
 
-    @api
-    def api_keys(self) -> list[dict]:
-        return [k.model_dump(mode="json") for k in self.auth.api_keys.api_keys(self.caller.require(Permission.MANAGE_ACCOUNT))]
+    @operation(api.API_KEYS)
+    def api_keys(self, identity: Identity) -> list[ApiKeyOut]:
+        return self.auth.api_keys.api_keys(identity)
 
-    @api
-    def revoke_api_key(self, key_id) -> bool:
-        return self.auth.api_keys.revoke_api_key(self.caller.require(Permission.MANAGE_ACCOUNT), key_id, request_meta(self.caller))
+    @operation(api.REVOKE_API_KEY)
+    def revoke_api_key(self, identity: Identity, data: ApiKeyRef) -> bool:
+        return self.auth.api_keys.revoke_api_key(identity, data.key_id, request_meta(self.caller))
 
     # -- admin -------------------------------------------------------------------
 
-    @api
-    def users(self, first=20, after=None, search=None) -> dict:
-        self.caller.require(Permission.MANAGE_USERS)
-        page = parse(PageArgs, _given(first=first, after=after))
-        return self.auth.users.users(page, search).model_dump(mode="json")
+    @operation(api.USERS)
+    def users(self, identity: Identity, data: UsersInput) -> Page[UserOut]:
+        return self.auth.users.users(data, data.search)
 
-    @api
-    def set_user_role(self, user_id, role) -> dict:
-        identity = self.caller.require(Permission.MANAGE_USERS)
-        return self.auth.users.set_user_role(identity, user_id, role, request_meta(self.caller)).model_dump(mode="json")
+    @operation(api.SET_USER_ROLE)
+    def set_user_role(self, identity: Identity, data: SetUserRoleInput) -> UserOut:
+        return self.auth.users.set_user_role(identity, data.user_id, data.role, request_meta(self.caller))
 
-    @api
-    def set_user_active(self, user_id, active) -> dict:
-        identity = self.caller.require(Permission.MANAGE_USERS)
-        return self.auth.users.set_user_active(identity, user_id, active,
-                                               request_meta(self.caller)).model_dump(mode="json")
+    @operation(api.SET_USER_ACTIVE)
+    def set_user_active(self, identity: Identity, data: SetUserActiveInput) -> UserOut:
+        return self.auth.users.set_user_active(identity, data.user_id, data.active, request_meta(self.caller))
 
-    @api
-    def audit_log(self, filter=None, first=20, after=None) -> dict:  # noqa: A002 - the contract's name
-        self.caller.require(Permission.READ_SYSTEM)
-        audit_filter = parse(AuditFilter, filter or {})
-        page = parse(PageArgs, _given(first=first, after=after))
-        return self.auth.audit.audit_log(audit_filter, page).model_dump(mode="json")
+    @operation(api.AUDIT_LOG)
+    def audit_log(self, identity: Identity, data: AuditLogInput) -> Page[AuditEntryOut]:
+        return self.auth.audit.audit_log(data.filter, data.page)
 
     # -- other services and the gateway --------------------------------------------
 
-    @api
-    def publish_revocations(self) -> bool:
-        """The edge found the revocation epoch missing in Redis: republish from the database
-        (the truth) unless another caller just did. True when this call republished."""
+    @operation(api.PUBLISH_REVOCATIONS)
+    def publish_revocations(self, identity: None) -> bool:
         return self.auth.revocations.ensure_published()
+
+    @operation(api.RECORD_AUDIT)
+    def record_audit(self, identity: None, event: AuditEvent) -> None:
+        self.auth.audit.record_audit(event)
 
     @timer(interval=REVOCATION_CHECK_SECONDS)
     def keep_revocations_published(self) -> None:
@@ -150,10 +141,6 @@ class AuthService:
                 log.warning("revocation state republished (Redis had lost it or missed a write)")
         except Exception as exc:  # Redis still down: the next tick tries again
             log.info("revocations not republished yet", extra={"fields": {"error": str(exc)[:200]}})
-
-    @api
-    def record_audit(self, event) -> None:
-        self.auth.audit.record_audit(parse(AuditEvent, event))
 
     @event_handler("rag", AUDIT_EVENT_TYPE, reliable_delivery=True, requeue_on_error=True)
     def on_rag_audit(self, payload) -> None:
@@ -184,7 +171,3 @@ class AuthService:
             time.sleep(1)  # greened: the database is down; back off before the broker redelivers
             raise
 
-
-def _given(**values) -> dict:
-    """Arguments the caller passed (a GraphQL null means "the default")."""
-    return {key: value for key, value in values.items() if value is not None}
