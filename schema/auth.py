@@ -83,7 +83,7 @@ class UsersInput(PageArgs):
 
 class AuditLogInput(_Input):
     filter: AuditFilter = Field(default_factory=AuditFilter)
-    first: int = Field(20, ge=1, le=100)
+    first: int = Field(50, ge=1, le=100)  # the GraphQL default (the service's was 20)
     after: str | None = Field(None, max_length=200)
 
     @property
