@@ -25,14 +25,17 @@ from typing import Any
 
 from schema.agent import Citation, ConversationMessage, EventType, MessageRole, RunMode, Step, Usage
 from schema.errors import Unauthenticated
+from schema.rag import SearchHit, SearchInput, SearchMode
+from schema.validation import parse
 from services.agent.llm import ModelUnavailable
 from services.agent.sql import QueryFailed, SqlDatabase, UnsafeQuery
 from services.agent.store import RunEvents
 
 log = logging.getLogger("agenthub.agent")
 
-Search = Callable[[str, int], Any]
-"""``search(query, top_k)``: the rag service's hits for the caller (rights enforced by rag)."""
+Search = Callable[[SearchInput], list[SearchHit]]
+"""``search(data)``: rag's ``search`` operation for the caller (rights enforced by rag), its reply
+parsed as the contract declares it (``schema/rag.py``)."""
 
 
 class RunCancelled(Exception):
@@ -93,13 +96,12 @@ class RunState:
         except Unauthenticated:
             raise RunFailed("Your session ended, so the run was stopped.", "UNAUTHENTICATED") from None
 
-    def cite(self, hit: dict[str, Any]) -> int:
+    def cite(self, hit: SearchHit) -> int:
         """Numbers a passage for the model and emits CITATION the first time it is seen."""
-        key = str(hit.get("chunk_id") or hit.get("document_id"))
+        key = hit.chunk_id or hit.document_id
         if key not in self.citations:
-            citation = Citation(document_id=str(hit.get("document_id") or ""), chunk_id=hit.get("chunk_id"),
-                                title=str(hit.get("title") or ""), score=hit.get("score"),
-                                snippet=_snippet(str(hit.get("content") or ""), 240))
+            citation = Citation(document_id=hit.document_id, chunk_id=hit.chunk_id, title=hit.title,
+                                score=hit.score, snippet=_snippet(hit.content, 240))
             self.citations[key] = citation
             self.events.emit(EventType.CITATION, data={"index": len(self.citations),
                                                         **citation.model_dump(mode="json", by_alias=False)})
@@ -158,14 +160,13 @@ class Toolbox:
             if self.search is None:
                 raise RuntimeError("document search is not available")
             if floor is None:
-                hits = _hits(self.search(query, top_k))
-            else:
-                hits = [hit for hit in _hits(self.search(query, top_k, mode="SEMANTIC"))
-                        if float(hit.get("score") or 0.0) >= floor]
+                hits = self.search(parse(SearchInput, {"query": query, "top_k": top_k}))
+            else:  # cosine scores, comparable with the floor
+                data = parse(SearchInput, {"query": query, "top_k": top_k, "mode": SearchMode.SEMANTIC})
+                hits = [hit for hit in self.search(data) if hit.score >= floor]
             # Retrieved text is data someone wrote, maybe another user: marked so, never instructions.
-            passages = [{"n": self.state.cite(hit), "title": hit.get("title") or "",
-                         "document_id": hit.get("document_id"), "trust": UNTRUSTED,
-                         "content": _snippet(str(hit.get("content") or ""), 1500)}
+            passages = [{"n": self.state.cite(hit), "title": hit.title, "document_id": hit.document_id,
+                         "trust": UNTRUSTED, "content": _snippet(hit.content, 1500)}
                         for hit in hits]
             summary = f"{len(hits)} passage(s)" + (": " + ", ".join(p["title"] or "untitled" for p in passages[:5])
                                                    if passages else "")
@@ -354,12 +355,6 @@ def best_sentence(question: str, text: str) -> str:
     sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()] or [text.strip()]
     scored = max(enumerate(sentences), key=lambda p: (len(terms & {w.lower() for w in _WORD.findall(p[1])}), -p[0]))
     return _snippet(scored[1], 400)
-
-
-def _hits(result: Any) -> list[dict[str, Any]]:
-    if isinstance(result, dict):
-        result = result.get("hits") or result.get("results") or []
-    return [hit for hit in result or [] if isinstance(hit, dict)]
 
 
 def _snippet(text: str, limit: int) -> str:

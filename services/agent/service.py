@@ -6,6 +6,7 @@ returns the run id at once; events follow on the run's Redis stream.
 """
 
 from nameko.rpc import RpcProxy
+from pydantic import TypeAdapter
 
 from core import __version__
 from schema.agent import (
@@ -20,6 +21,7 @@ from schema.agent import (
 from schema.errors import Forbidden
 from schema.models import Outcome
 from schema.permissions import Permission
+from schema.rag import SearchHit
 from schema.validation import parse
 from services.agent.dependencies import Runtime
 from services.agent.store import read_events
@@ -28,6 +30,8 @@ from services.common.dependencies import Redis, RequestLog
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
+
+SEARCH_HITS = TypeAdapter(list[SearchHit])  # what rag's search returns (schema/rag.py)
 
 
 class AgentService:
@@ -54,7 +58,8 @@ class AgentService:
         data = parse(AgentRunInput, {"message": message, "conversation_id": conversation_id})
         rag = self.rag  # bound to this worker's context: the caller's token travels with every search
         started = self.runtime.start(identity, data.message, data.conversation_id,
-                                     search=lambda query, top_k, **options: rag.search(query, top_k=top_k, **options),
+                                     search=lambda search: SEARCH_HITS.validate_python(
+                                         rag.search(**search.model_dump(mode="json"))),
                                      still_valid=self.caller.still_valid)
         return started.model_dump(mode="json")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from schema.rag import SearchHit, SearchInput
 from services.agent.runner import NO_MODEL_NOTICE, RunState, Toolbox, run_retrieval_only
 
 pytestmark = pytest.mark.unit
@@ -20,9 +21,9 @@ class Events:
 def run(hits: list[dict], question: str):
     modes = []
 
-    def search(query, top_k, mode="HYBRID"):
-        modes.append(mode)
-        return {"hits": hits}
+    def search(data: SearchInput) -> list[SearchHit]:  # rag's search operation, as the contract declares it
+        modes.append(data.mode.value)
+        return [SearchHit.model_validate(hit) for hit in hits]
 
     state = RunState(events=Events(), deadline=float("inf"))
     outcome = run_retrieval_only(state, Toolbox(state, search, None, tool_timeout=5, min_relevance=0.3), question)
