@@ -33,7 +33,7 @@ from schema.validation import parse
 I = TypeVar("I")  # noqa: E741 - the brief's name: Operation[I, O]; a pydantic model, or None
 O = TypeVar("O")
 
-_REGISTRY: dict[tuple[str, str], "Operation[Any, Any]"] = {}
+_REGISTRY: dict[tuple[str, str], Operation[Any, Any]] = {}
 
 
 class Access(str, Enum):
@@ -60,11 +60,15 @@ class Operation(Generic[I, O]):
     def __post_init__(self) -> None:
         if self.argument is not None and self.input is None:
             raise ValueError(f"{self.qualified_name}: argument= needs an input model")
-        object.__setattr__(self, "_wire", _wire_signature(self.input, self.argument))
+        object.__setattr__(self, "_wire", _wire_signature(self._model, self.argument))
         _REGISTRY[(self.service, self.name)] = self  # a duplicate is caught by tests/unit/test_contract.py
 
     def __repr__(self) -> str:
         return f"Operation({self.qualified_name})"
+
+    @property
+    def _model(self) -> type[BaseModel] | None:
+        return cast("type[BaseModel] | None", self.input)
 
     @property
     def qualified_name(self) -> str:
@@ -87,14 +91,13 @@ class Operation(Generic[I, O]):
 
         A ``None`` for a field whose default is not ``None`` means "the default" (GraphQL's null).
         """
-        assert self.input is not None, f"{self.qualified_name} takes no input"
-        if isinstance(values, self.input):
-            return values
+        model = self._model
+        assert model is not None, f"{self.qualified_name} takes no input"
         if isinstance(values, Mapping):
-            fields = self.input.model_fields
+            fields = model.model_fields
             values = {key: value for key, value in values.items()
                       if not (value is None and key in fields and _null_means_default(fields[key]))}
-        return parse(self.input, values)
+        return cast(I, parse(model, values))
 
     def parse_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> I | None:
         """The input model from an RPC call's arguments (raises TypeError for a wrong signature)."""
@@ -127,7 +130,7 @@ class Operation(Generic[I, O]):
         """The reply as the declared output type (the caller's side)."""
         if self.output is None:
             return None  # type: ignore[return-value]  # O is None for these
-        return self._output.validate_python(reply)
+        return cast(O, self._output.validate_python(reply))
 
 
 def _null_means_default(info: Any) -> bool:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from schema.contract import Access, Operation
@@ -37,6 +37,8 @@ from schema.models import Identity
 from services.common.rpc import rpc
 
 F = TypeVar("F", bound=Callable[..., Any])
+I = TypeVar("I")  # noqa: E741 - as in schema/contract.py
+O = TypeVar("O")
 
 OPERATION_ATTRIBUTE = "__operation__"
 
@@ -45,9 +47,8 @@ def authorize(caller: Any, access: Any) -> Identity | None:
     """The identity an operation runs as, or the typed refusal (``Unauthenticated``/``Forbidden``)."""
     if access is Access.PUBLIC:
         return None
-    if access is Access.AUTHENTICATED:
-        return caller.require()
-    return caller.require(access)
+    identity: Identity = caller.require() if access is Access.AUTHENTICATED else caller.require(access)
+    return identity
 
 
 def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:
@@ -68,7 +69,8 @@ def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:
         entrypoint.__doc__ = op.doc
         setattr(entrypoint, OPERATION_ATTRIBUTE, op)
         rpc_options.setdefault("expected_exceptions", (AgentHubError,))
-        return rpc(**rpc_options)(entrypoint)
+        registered: F = rpc(**rpc_options)(entrypoint)  # type: ignore[no-untyped-call]  # rpc.py is untyped
+        return registered
 
     return decorate
 
@@ -81,3 +83,11 @@ def _with_self(op: Operation[Any, Any]) -> inspect.Signature:
 def operation_of(method: Any) -> Operation[Any, Any] | None:
     """The operation a service method was registered for, if any."""
     return getattr(method, OPERATION_ATTRIBUTE, None)
+
+
+def invoke(proxy: Any, op: Operation[I, O], data: I | Mapping[str, Any] | None = None) -> O:
+    """Service to service (agent → rag): call ``op`` on a Nameko ``RpcProxy(op.service)`` of this
+    worker (so the caller's token travels with it); the input parsed and the reply typed by the
+    contract, as the gateway's ``Context.invoke`` does."""
+    arguments = op.call_arguments(op.parse_input(data)) if op.input is not None else {}
+    return op.parse_output(getattr(proxy, op.name)(**arguments))

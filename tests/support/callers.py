@@ -33,7 +33,7 @@ class Callers:
         self.client.set(revocation_epoch_key(self.prefix), "test")  # the revocation state is known
 
     @classmethod
-    def open(cls) -> "Callers":
+    def open(cls) -> Callers:
         return cls(redis.Redis.from_url(REDIS_URL))
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from schema.contract import Access, Operation
 from schema.errors import AgentHubError, BadUserInput, Forbidden, Unauthenticated
 from schema.models import Identity
 from schema.permissions import Permission
-from services.common.entrypoint import operation, operation_of
+from services.common.entrypoint import invoke, operation, operation_of
 from services.common.identity import CallerProvider
 from tests.support.callers import Callers
 
@@ -153,3 +153,14 @@ def test_the_method_must_carry_the_operation_name():
             @operation(ECHO)
             def echo_it(self, identity, data):
                 return None
+
+
+def test_invoke_sends_the_wire_arguments_and_types_the_reply(callers):
+    """Service to service: the 'proxy' here is the service itself, so the call takes the real entrypoint path."""
+    target = service(callers.user("user"))
+    echo = invoke(target, ECHO, {"text": "hi", "top_k": None})
+    assert isinstance(echo, Echo) and (echo.text, echo.top_k) == ("hi", 5)
+    assert [e.text for e in invoke(target, ECHOES, EchoInput(text="x"))] == ["x", "x"]
+    assert invoke(target, WHO) == "user"
+    with pytest.raises(BadUserInput):
+        invoke(target, ECHO, {"text": ""})  # refused before anything is sent
