@@ -164,3 +164,21 @@ def test_invoke_sends_the_wire_arguments_and_types_the_reply(callers):
     assert invoke(target, WHO) == "user"
     with pytest.raises(BadUserInput):
         invoke(target, ECHO, {"text": ""})  # refused before anything is sent
+
+
+def test_one_validation_path_for_every_input():
+    """What schema.validation.parse reports, whichever domain's model: the API's camelCase path (nested
+    too), the rule without pydantic's "Value error, " prefix, a model-level rule against its field."""
+    from schema import auth
+    from schema.validation import parse, parse_input
+
+    with pytest.raises(BadUserInput) as raised:
+        auth.AUDIT_LOG.parse_input({"filter": {"since": "yesterday"}, "first": 0})
+    assert set(raised.value.details["fields"]) == {"filter.since", "first"}
+    with pytest.raises(BadUserInput) as raised:
+        parse(auth.RegisterInput, {"username": "x", "password": "long enough"})
+    assert raised.value.details["fields"]["username"].startswith("must be 3-50 characters")
+    with pytest.raises(BadUserInput) as raised:
+        parse(auth.RegisterInput, {"username": "carol", "password": "CAROL-is-me"})
+    assert raised.value.details["fields"] == {"password": "must not contain the username"}
+    assert parse_input is parse
