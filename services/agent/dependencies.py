@@ -7,11 +7,11 @@ import functools
 
 from nameko.extensions import DependencyProvider
 
-from core.redis_client import sync_client
 from services.agent.config import get_agent_settings
 from services.agent.db import migrations
 from services.agent.runtime import AgentRuntime
 from services.common.db import make_engine, session_factory
+from services.common.dependencies import RedisPool
 
 
 class Runtime(DependencyProvider):
@@ -22,14 +22,15 @@ class Runtime(DependencyProvider):
     ends the runs in flight with ``RUN_FAILED`` so no run stays RUNNING forever.
     """
 
+    pool = RedisPool()
+
     def setup(self) -> None:
         settings = get_agent_settings()
         url = settings.agent_database()
         migrations.migrate(url)
         max_workers = int(self.container.config.get("max_workers", 10) or 10)
         self.engine = make_engine(url, pool_size=max_workers)
-        self.client = sync_client(settings, socket_timeout=10)
-        self.runtime = AgentRuntime(settings, self.client, session_factory(self.engine), self._spawn)
+        self.runtime = AgentRuntime(settings, self.pool.client(), session_factory(self.engine), self._spawn)
 
     def start(self) -> None:
         self.runtime.warm_up()
@@ -41,7 +42,6 @@ class Runtime(DependencyProvider):
 
     def stop(self) -> None:
         self.runtime.stop()
-        self.client.close()
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx) -> AgentRuntime:

@@ -6,11 +6,11 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
-from core.redis_client import sync_client
 from core.tokens import TokenCodec
 from services.auth.db import make_engine, migrate, session_factory
 from services.auth.common import RequestMeta
 from services.auth.domain import AuthDomain
+from services.common.dependencies import RedisPool
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.auth")
@@ -20,14 +20,15 @@ class Auth(DependencyProvider):
     """Migrates the database, connects, republishes revocations to Redis; injects ``AuthDomain``
     (the aggregates: ``self.auth.users``, ``.sessions``, ``.api_keys``, ``.audit``, ``.revocations``)."""
 
+    pool = RedisPool()
+
     def setup(self) -> None:
         settings = get_settings()
         url = settings.auth_database_url()
         migrate(url)
         max_workers = int(self.container.config.get("max_workers", 10) or 10)
         self.engine = make_engine(url, pool_size=max_workers)
-        self.redis = sync_client(settings)
-        self.domain = AuthDomain.build(session_factory(self.engine), self.redis, settings, TokenCodec(settings))
+        self.domain = AuthDomain.build(session_factory(self.engine), self.pool.client(), settings, TokenCodec(settings))
         try:
             self.domain.revocations.republish_revocations()
         except Exception as exc:  # Redis is down: the service's timer republishes once it is back
@@ -36,7 +37,6 @@ class Auth(DependencyProvider):
 
     def stop(self) -> None:
         self.engine.dispose()
-        self.redis.close()
 
     def get_dependency(self, worker_ctx) -> AuthDomain:
         return self.domain

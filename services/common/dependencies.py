@@ -2,6 +2,12 @@
 
 Nothing connects at import time, so importing a service (tests, ``nameko
 shell``) never needs a running server.
+
+One Redis pool per process: every provider that needs Redis (``Redis``, the
+caller's ``CallerProvider``, each service's domain provider) declares
+``pool = RedisPool()``, a Nameko ``SharedExtension``: the container binds one
+instance for all of them, and ``nameko run`` runs one service container per
+process.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import logging
 import time
 
 import redis
-from nameko.extensions import DependencyProvider
+from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc
 
 from core import __version__, metrics, tracing
@@ -23,18 +29,36 @@ log = logging.getLogger("agenthub.rpc")
 QUIET_METHODS = frozenset({"health"})
 
 
-class Redis(DependencyProvider):
-    """A shared, greened redis-py client (a connection pool, thread-safe)."""
+class RedisPool(SharedExtension):
+    """The process's one redis-py client (a blocking connection pool, thread-safe, greened).
 
-    def setup(self) -> None:
-        settings = get_settings()
-        self.client = sync_client(settings)
+    Built on first use rather than in ``setup()``: the container sets its extensions up
+    concurrently, and a provider's ``setup()`` may need Redis already (auth republishes
+    revocations there). Building it does no I/O, so two green threads cannot both build
+    one. Closed in ``stop()``, which Nameko runs after every provider's ``stop()``.
+    """
+
+    _client: redis.Redis | None = None
+
+    def client(self) -> redis.Redis:
+        # a method, not a property: Nameko's bind() reads every attribute of an extension
+        if self._client is None:
+            self._client = sync_client(get_settings())
+        return self._client
 
     def stop(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class Redis(DependencyProvider):
+    """Injects the process's shared Redis client (``RedisPool``)."""
+
+    pool = RedisPool()
 
     def get_dependency(self, worker_ctx) -> redis.Redis:
-        return self.client
+        return self.pool.client()
 
 
 class RequestLog(DependencyProvider):

@@ -9,11 +9,11 @@ from __future__ import annotations
 import redis
 from nameko.extensions import DependencyProvider
 
-from core.redis_client import sync_client
 from core.tokens import (TokenCodec, identity_from_claims, is_revoked, revocation_epoch_key, revocation_keys,
                              revocation_unknown)
 from schema.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from schema.models import Identity
+from services.common.dependencies import RedisPool
 from services.common.settings import get_settings
 
 
@@ -66,14 +66,12 @@ class Caller:
 class CallerProvider(DependencyProvider):
     """Injects a ``Caller`` for the current worker."""
 
+    pool = RedisPool()
+
     def setup(self) -> None:
         settings = get_settings()
         self.codec = TokenCodec(settings)
         self.prefix = settings.redis_prefix
-        self.redis = sync_client(settings)
-
-    def stop(self) -> None:
-        self.redis.close()
 
     def get_dependency(self, worker_ctx) -> Caller:
-        return Caller(worker_ctx, self.codec, self.redis, self.prefix)
+        return Caller(worker_ctx, self.codec, self.pool.client(), self.prefix)

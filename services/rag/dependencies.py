@@ -10,7 +10,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
 from core import metrics
-from core.redis_client import sync_client
+from services.common.dependencies import RedisPool
 from services.rag.settings import RagSettings, get_rag_settings
 
 
@@ -79,6 +79,8 @@ class RagLibrary(DependencyProvider):
     once, in ``setup()`` (loading the model and the store before the service consumes), and
     injects the ``Library``."""
 
+    pool = RedisPool()
+
     def setup(self) -> None:
         from services.rag.embedding import native_logging
         from services.rag.native import without_pytorch
@@ -86,10 +88,9 @@ class RagLibrary(DependencyProvider):
         without_pytorch()  # before anything imports Haystack
         native_logging()
         self.settings = settings = get_rag_settings()
-        self.redis = sync_client(settings, socket_timeout=10)
         amqp_uri, queue = self.container.config[AMQP_URI_CONFIG_KEY], ingestion_queue(settings.queue_type)
         self.wakeups = Wakeups(amqp_uri, queue)
-        self.library = build_library(settings, self.redis, wake=self.wakeups)
+        self.library = build_library(settings, self.pool.client(), wake=self.wakeups)
         self.queue = IngestionQueue(board=self.library.board, worker=self.library.worker, amqp_uri=amqp_uri,
                                     queue=queue, concurrency=settings.rag_ingest_concurrency,
                                     poll_seconds=settings.rag_ingest_poll_seconds)
@@ -104,7 +105,6 @@ class RagLibrary(DependencyProvider):
         self.library.store.close()
         self.library.catalog.close()
         self.wakeups.close()
-        self.redis.close()
 
     def kill(self) -> None:
         self.queue.kill()
