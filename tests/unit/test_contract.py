@@ -2,6 +2,8 @@
 
 * every RPC entrypoint of every service class is an ``@operation`` of that service, with that name
   (except the internal ones listed in ``INTERNAL``), and every declared operation has one;
+* the gateway never calls a converted service by name (``ctx.call("auth", "me")``), only through
+  its declarations;
 * every GraphQL root field that calls an operation (``operation_field``) prints, in the exported SDL
   (``schema/schema.graphql``), the directive of that operation's access;
 * the service's check is the one declared: for every operation, through Nameko's ``worker_factory``
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -81,6 +84,17 @@ def test_every_entrypoint_is_a_declared_operation(service):
         assert (op.service, op.name) == (service, name), f"{cls.__name__}.{name} is registered for {op}"
     missing = {op.name for op in _declared() if op.service == service} - set(methods)
     assert not missing, f"declared but no entrypoint in {cls.__name__}: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("service", sorted(set(SERVICES) - NOT_YET))
+def test_no_service_or_method_names_as_strings_at_the_gateway(service):
+    """A converted service is called through its declarations (``ctx.invoke(op)``), never by name."""
+    pattern = re.compile(rf"""\.call\(\s*["']{service}["']\s*,\s*["'](\w+)["']""")
+    found = [f"{path.relative_to(ROOT)}:{text[:match.start()].count(chr(10)) + 1}"
+             for path in sorted((ROOT / "gateway").rglob("*.py"))
+             for text in [path.read_text()] for match in pattern.finditer(text)
+             if match.group(1) not in INTERNAL[service]]
+    assert not found, f"calls to {service} by name: {found}"
 
 
 def _sdl_requirement(root: str, field: str) -> tuple[str, str | None]:
