@@ -1,8 +1,8 @@
-"""RPC payload models of the rag service, imported by the service and the gateway.
+"""The rag service's contract: its RPC payloads and operations, shared by the service and the gateway.
 
-Inputs are validated with ``parse_input`` so a bad request becomes
-``BAD_USER_INPUT`` naming each field (in the GraphQL camelCase spelling);
-replies are ``model_dump(mode="json")`` of the output models.
+The operations are declared at the end of this module (``schema/contract.py``): the service's
+entrypoints, the gateway's calls and the GraphQL fields' access and descriptions all come from
+them. Identity always comes from the verified RPC context, never from arguments.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from schema.errors import BadUserInput
+from schema.contract import Operation
+from schema.errors import NotFound
+from schema.permissions import Permission
 from schema.validation import plain_text
 
 MAX_TOP_K = 50
@@ -167,21 +168,36 @@ class AskInput(_Input):
     top_k: int = Field(DEFAULT_TOP_K, ge=1, le=20)
 
 
-InputT = TypeVar("InputT", bound=BaseModel)
+def _known_id(resource: str) -> BeforeValidator:
+    """An id that cannot exist (not a string, empty, too long) is NOT_FOUND like one that does not
+    exist, never a field error: the answer says nothing about what ids look like."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise NotFound(f"{resource} not found.", {"resource": resource.lower()})
+        return value
+
+    return BeforeValidator(check)
 
 
-def parse_input(model: type[InputT], data: dict[str, Any] | None) -> InputT:
-    """Validate an RPC argument; failures are BAD_USER_INPUT naming each camelCase field."""
-    if not isinstance(data, dict):
-        raise BadUserInput.for_fields({"input": "must be an object"})
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields: dict[str, str] = {}
-        for error in exc.errors():
-            name = ".".join(to_camel(str(part)) if isinstance(part, str) else str(part) for part in error["loc"])
-            fields[name or "input"] = error["msg"]
-        raise BadUserInput.for_fields(fields) from None
+class JobRef(_Input):
+    job_id: Annotated[str, _known_id("Job")]
+
+
+class DocumentRef(_Input):
+    document_id: Annotated[str, _known_id("Document")]
+
+
+class CollectionRef(_Input):
+    """A collection by id (an invitation names the collection by its id)."""
+
+    collection: str = Field(min_length=1, max_length=64)
+
+
+class CollectionByName(_Input):
+    """A collection by id, or by name among those the caller may read."""
+
+    collection: str = Field(min_length=1, max_length=200)
 
 
 # ---------------------------------------------------------------- outputs
@@ -272,3 +288,62 @@ class Download(BaseModel):
     mime_type: str
     size_bytes: int
     content_base64: str
+
+
+# ---------------------------------------------------------------- operations
+# The wire is unchanged: each input model's fields are the RPC's arguments, in field order.
+
+INGEST_TEXT: Operation[IngestTextInput, Job] = Operation(
+    "rag", "ingest_text", IngestTextInput, Job, Permission.WRITE_RAG,
+    "Ingest a text as a document: an ingestion job.", timeout=120.0)
+UPLOAD: Operation[UploadInput, Job] = Operation(
+    "rag", "upload", UploadInput, Job, Permission.WRITE_RAG,
+    "One file's bytes as base64 (the gateway sends each file of a multipart upload): an ingestion job.",
+    timeout=120.0)
+JOB: Operation[JobRef, Job] = Operation(
+    "rag", "job", JobRef, Job, Permission.READ_RAG, "One of my ingestion jobs.")
+CANCEL_JOB: Operation[JobRef, Job] = Operation(
+    "rag", "cancel_job", JobRef, Job, Permission.WRITE_RAG,
+    "Cancel an ingestion job (its owner or an admin): a QUEUED job ends CANCELLED at once, a RUNNING one "
+    "within seconds, its partial chunks removed. A finished job is returned as it is.")
+
+COLLECTIONS: Operation[None, list[Collection]] = Operation(
+    "rag", "collections", None, list[Collection], Permission.READ_RAG, "Collections I may read.")
+CREATE_COLLECTION: Operation[CreateCollectionInput, Collection] = Operation(
+    "rag", "create_collection", CreateCollectionInput, Collection, Permission.WRITE_RAG, "A new collection of mine.")
+ADD_COLLECTION_MEMBER: Operation[AddMemberInput, Collection] = Operation(
+    "rag", "add_collection_member", AddMemberInput, Collection, Permission.WRITE_RAG,
+    "Invite a user to a collection I own (or change their role): they become a member when they accept it "
+    "(acceptCollectionInvitation); an admin adds at once.")
+COLLECTION_INVITATIONS: Operation[None, list[Collection]] = Operation(
+    "rag", "collection_invitations", None, list[Collection], Permission.READ_RAG,
+    "Collections I am invited to, with the role offered (not yet readable).")
+ACCEPT_COLLECTION_INVITATION: Operation[CollectionRef, Collection] = Operation(
+    "rag", "accept_collection_invitation", CollectionRef, Collection, Permission.READ_RAG,
+    "Become a member of a collection whose owner invited me (addCollectionMember).")
+SUBSCRIBE_COLLECTION: Operation[CollectionByName, Collection] = Operation(
+    "rag", "subscribe_collection", CollectionByName, Collection, Permission.READ_RAG,
+    "Search another user's PUBLIC collection by default from now on (otherwise it is searched only when named).")
+UNSUBSCRIBE_COLLECTION: Operation[CollectionByName, bool] = Operation(
+    "rag", "unsubscribe_collection", CollectionByName, bool, Permission.READ_RAG,
+    "Stop searching a subscribed collection by default; false if I was not subscribed.")
+
+DOCUMENTS: Operation[DocumentsInput, DocumentPage] = Operation(
+    "rag", "documents", DocumentsInput, DocumentPage, Permission.READ_RAG,
+    "Documents I may read, newest first; in one collection if given.")
+DOCUMENT: Operation[DocumentRef, Document] = Operation(
+    "rag", "document", DocumentRef, Document, Permission.READ_RAG, "A document I may read.")
+DELETE_DOCUMENT: Operation[DocumentRef, Document] = Operation(
+    "rag", "delete_document", DocumentRef, Document, Permission.WRITE_RAG,
+    "Delete a document (its owner, an editor of its collection, or an admin).")
+DOWNLOAD: Operation[DocumentRef, Download] = Operation(
+    "rag", "download", DocumentRef, Download, Permission.READ_RAG,
+    "The original file of a document I may read.", timeout=60.0)
+
+SEARCH: Operation[SearchInput, list[SearchHit]] = Operation(
+    "rag", "search", SearchInput, list[SearchHit], Permission.READ_RAG,
+    "Passages of documents I may read. topK: 1 to 50; filters: {metadataKey: value or [values]}.", timeout=30.0)
+# No fixed timeout: the gateway allows its RPC timeout plus the LLM's time (gateway/graphql/rag/queries.py).
+ASK: Operation[AskInput, Answer] = Operation(
+    "rag", "ask", AskInput, Answer, Permission.READ_RAG,
+    "An answer from documents I may read, with citations; never an invented source.")

@@ -55,6 +55,3 @@ def parse(model: type[M], data: Any) -> M:
             path = path or "input"
             fields.setdefault(path, message)
         raise BadUserInput.for_fields(fields) from None
-
-
-parse_input = parse  # rag's former name, until schema/rag.py imports this one

@@ -16,18 +16,18 @@ from pathlib import Path
 
 from core import __version__
 from gateway.graphql.agent.mutations import run_to_end
-from gateway.graphql.rag.mutations import UPLOAD_TIMEOUT, ingest_file
-from gateway.graphql.rag.queries import SEARCH_TIMEOUT
+from gateway.graphql.rag.mutations import ingest_file
+from gateway.graphql.rag.queries import ask_timeout
 from gateway.graphql.rag.subscriptions import POLL_SECONDS
 from gateway.health import check_services
 from gateway.rest import models
 from gateway.rest.api import MAX_FILES, RestCall, RestError, validation_error
 from gateway.rest.progress import ProgressStore, TrackedFile, UploadSession, unique_names
-from schema import auth
+from schema import auth, rag
 from schema.agent import AgentRunInput, RunRecord, RunStatus
 from schema.errors import NotFound
 from schema.models import Status
-from schema.rag import ENDED, MAX_TOP_K, Answer, AskInput, Job, JobStatus, SearchHit, SearchInput, SearchMode
+from schema.rag import ENDED, MAX_TOP_K, Job, JobStatus, SearchMode
 from schema.validation import parse
 
 UPLOAD_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".md")
@@ -92,19 +92,16 @@ async def agent_query(call: RestCall) -> models.AgentQueryResponse:
 async def rag_query(call: RestCall) -> models.RagQueryResponse:
     body: models.RagQueryRequest = call.body
     context = call.context
-    answer = Answer.model_validate(await context.call(
-        "rag", "ask", question=body.query, collections=None, top_k=AskInput.model_fields["top_k"].default,
-        timeout=context.settings.rpc_timeout + 60))
+    answer = await context.invoke(rag.ASK, {"question": body.query}, timeout=ask_timeout(context.settings))
     titles = list(dict.fromkeys(c.title for c in answer.citations))
     return models.RagQueryResponse(response=answer.answer, answer=answer.answer,
                                    context=[c.snippet for c in answer.citations], sources=titles)
 
 
-async def _search(call: RestCall, query: str, top_k: int, mode: SearchMode) -> models.DocumentsResponse:
-    hits = await call.context.call("rag", "search", query=query, collections=None, top_k=min(top_k, MAX_TOP_K),
-                                   filters=None, mode=mode.value, timeout=SEARCH_TIMEOUT)
+async def _search(call: RestCall, search: dict) -> models.DocumentsResponse:
+    """``rag.SEARCH`` with the model's defaults for what the old route does not send."""
     documents = []
-    for hit in (SearchHit.model_validate(h) for h in hits):
+    for hit in await call.context.invoke(rag.SEARCH, search):
         documents.append(models.RetrievedDocument(
             content=hit.content, score=hit.score, source=hit.title, title=hit.title,
             metadata={"document_id": hit.document_id, "chunk_id": hit.chunk_id}))
@@ -113,13 +110,13 @@ async def _search(call: RestCall, query: str, top_k: int, mode: SearchMode) -> m
 
 async def retrieve(call: RestCall) -> models.DocumentsResponse:
     body: models.RetrieveRequest = call.body
-    return await _search(call, body.query, body.top_k, SearchMode.HYBRID)
+    return await _search(call, {"query": body.query, "top_k": min(body.top_k, MAX_TOP_K)})
 
 
 async def lookup(call: RestCall) -> models.DocumentsResponse:
     """The old keyword lookup: the same search in KEYWORD mode."""
     body: models.LookupRequest = call.body
-    return await _search(call, body.query, SearchInput.model_fields["top_k"].default, SearchMode.KEYWORD)
+    return await _search(call, {"query": body.query, "mode": SearchMode.KEYWORD})
 
 
 # ---------------------------------------------------------------- rag: writing
@@ -142,7 +139,7 @@ async def _job(call: RestCall, file: TrackedFile) -> Job | None:
     if file.job_id is None:
         return None
     try:
-        return Job.model_validate(await call.context.call("rag", "job", file.job_id))
+        return await call.context.invoke(rag.JOB, {"job_id": file.job_id})
     except NotFound:
         return Job(id=file.job_id, status=JobStatus.FAILED, progress=1, error="The job is no longer known.")
 
@@ -317,14 +314,14 @@ async def clear(call: RestCall) -> models.MessageResponse:
     mine: list[str] = []
     after = None
     while len(mine) < CLEAR_MAX_DOCUMENTS:
-        page = await context.call("rag", "documents", collection=None, first=100, after=after)
-        mine.extend(d["id"] for d in page["items"] if d["owner"] == owner)
-        if not page.get("has_next_page"):
+        page = await context.invoke(rag.DOCUMENTS, {"first": 100, "after": after})
+        mine.extend(d.id for d in page.items if d.owner == owner)
+        if not page.has_next_page:
             break
-        after = page.get("end_cursor")
+        after = page.end_cursor
     for document_id in mine:
         try:
-            await context.call("rag", "delete_document", document_id, timeout=UPLOAD_TIMEOUT)
+            await context.invoke(rag.DELETE_DOCUMENT, {"document_id": document_id}, timeout=rag.UPLOAD.timeout)
         except NotFound:  # deleted meanwhile
             pass
     return models.MessageResponse(message="All documents cleared successfully")

@@ -1,9 +1,10 @@
-"""Nameko entrypoints of the rag service: validate, call the domain, serialise.
+"""Nameko entrypoints of the rag service: one per operation declared in ``schema/rag.py``.
 
-Identity comes only from ``self.caller`` (the verified token in the RPC
-context), never from arguments. Ingestion jobs run from a durable queue
-recorded in SQL and run outside the RPC worker pool (``services/rag/queue.py``, wired
-with the domain by ``RagLibrary``); a timer requeues jobs whose worker stopped heartbeating.
+``@operation`` checks the declared permission against the verified caller, parses the input and
+dumps the output (``services/common/entrypoint.py``); a body is the domain call, plus the audit
+event where the action is one. Ingestion jobs run from a durable queue recorded in SQL and run
+outside the RPC worker pool (``services/rag/queue.py``, wired with the domain by ``RagLibrary``); a
+timer requeues jobs whose worker stopped heartbeating.
 """
 
 from __future__ import annotations
@@ -14,21 +15,12 @@ import os
 from nameko.timer import timer
 
 from core import __version__
-from schema.errors import BadUserInput, Forbidden, NotFound
-from schema.models import Outcome
-from schema.permissions import Permission
-from schema.rag import (
-    AddMemberInput,
-    AskInput,
-    CreateCollectionInput,
-    DocumentsInput,
-    IngestTextInput,
-    SearchInput,
-    UploadInput,
-    parse_input,
-)
+from schema import rag
+from schema.errors import Forbidden, NotFound
+from schema.models import Identity, Outcome
 from services.common.audit import AuditDispatcher
 from services.common.dependencies import Redis, RequestLog
+from services.common.entrypoint import operation
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
@@ -38,18 +30,6 @@ log = logging.getLogger("agenthub.rag")
 
 # The reaper's period is fixed when the class is defined; a third of the lease.
 REAP_INTERVAL = max(0.5, float(os.environ.get("AGENTHUB_RAG_JOB_LEASE_SECONDS", "30")) / 3)
-
-
-def _dump(value):
-    if isinstance(value, list):
-        return [item.model_dump(mode="json") for item in value]
-    return value.model_dump(mode="json")
-
-
-def _id(value, field: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > 64:
-        raise NotFound(f"{field} not found.", {"resource": field.lower()})
-    return value
 
 
 class RagService:
@@ -69,34 +49,24 @@ class RagService:
 
     # ------------------------------------------------------------ ingestion
 
-    @rpc
-    def ingest_text(self, title=None, text=None, collection=None, metadata=None) -> dict:
-        identity = self.caller.require(Permission.WRITE_RAG)
-        data = parse_input(IngestTextInput, {"title": title, "text": text, "collection": collection,
-                                             "metadata": metadata})
-        return _dump(self.library.submission.ingest_text(identity, data))
+    @operation(rag.INGEST_TEXT)
+    def ingest_text(self, identity: Identity, data: rag.IngestTextInput) -> rag.Job:
+        return self.library.submission.ingest_text(identity, data)
 
-    @rpc
-    def upload(self, filename=None, content_base64=None, collection=None, metadata=None) -> dict:
-        """One file's bytes as base64; the gateway calls it once per file of a multipart upload."""
-        identity = self.caller.require(Permission.WRITE_RAG)
-        data = parse_input(UploadInput, {"filename": filename, "content_base64": content_base64,
-                                         "collection": collection, "metadata": metadata})
-        return _dump(self.library.submission.upload(identity, data))
+    @operation(rag.UPLOAD)
+    def upload(self, identity: Identity, data: rag.UploadInput) -> rag.Job:
+        return self.library.submission.upload(identity, data)
 
-    @rpc
-    def job(self, job_id=None) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.submission.job(identity, _id(job_id, "Job")))
+    @operation(rag.JOB)
+    def job(self, identity: Identity, data: rag.JobRef) -> rag.Job:
+        return self.library.submission.job(identity, data.job_id)
 
-    @rpc
-    def cancel_job(self, job_id=None) -> dict:
-        """Owner or admin: a QUEUED job ends CANCELLED now, a RUNNING one within seconds."""
-        identity = self.caller.require(Permission.WRITE_RAG)
-        job = self.library.submission.cancel_job(identity, _id(job_id, "Job"))
+    @operation(rag.CANCEL_JOB)
+    def cancel_job(self, identity: Identity, data: rag.JobRef) -> rag.Job:
+        job = self.library.submission.cancel_job(identity, data.job_id)
         self.audit("ingestion_job.cancel", resource=f"job:{job.id}", identity=identity,
                    detail={"status": job.status.value})
-        return _dump(job)
+        return job
 
     @timer(interval=REAP_INTERVAL)
     def reap_expired_jobs(self) -> None:
@@ -106,100 +76,75 @@ class RagService:
 
     # ------------------------------------------------------------ collections
 
-    @rpc
-    def collections(self) -> list[dict]:
-        identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.reads.collections(identity))
+    @operation(rag.COLLECTIONS)
+    def collections(self, identity: Identity) -> list[rag.Collection]:
+        return self.library.reads.collections(identity)
 
-    @rpc
-    def create_collection(self, name=None, visibility="PRIVATE") -> dict:
-        identity = self.caller.require(Permission.WRITE_RAG)
-        data = parse_input(CreateCollectionInput, {"name": name, "visibility": visibility})
+    @operation(rag.CREATE_COLLECTION)
+    def create_collection(self, identity: Identity, data: rag.CreateCollectionInput) -> rag.Collection:
         collection = self.library.reads.create_collection(identity, data)
         self.audit("collection.create", resource=f"collection:{collection.id}", identity=identity,
                    detail={"visibility": collection.visibility.value})
-        return _dump(collection)
+        return collection
 
-    @rpc
-    def add_collection_member(self, collection=None, user_id=None, role="VIEWER") -> dict:
-        identity = self.caller.require(Permission.WRITE_RAG)
-        data = parse_input(AddMemberInput, {"collection": collection, "user_id": user_id, "role": role})
+    @operation(rag.ADD_COLLECTION_MEMBER)
+    def add_collection_member(self, identity: Identity, data: rag.AddMemberInput) -> rag.Collection:
         result = self.library.reads.add_member(identity, data)
         self.audit("collection.member_add", resource=f"collection:{result.id}", identity=identity,
                    detail={"member": data.user_id, "role": data.role.value})
-        return _dump(result)
+        return result
 
-    @rpc
-    def collection_invitations(self) -> list[dict]:
-        identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.reads.invitations(identity))
+    @operation(rag.COLLECTION_INVITATIONS)
+    def collection_invitations(self, identity: Identity) -> list[rag.Collection]:
+        return self.library.reads.invitations(identity)
 
-    @rpc
-    def accept_collection_invitation(self, collection=None) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        if not isinstance(collection, str) or not 0 < len(collection) <= 64:
-            raise BadUserInput.for_fields({"collection": "must be a collection id"})
-        result = self.library.reads.accept_invitation(identity, collection)
+    @operation(rag.ACCEPT_COLLECTION_INVITATION)
+    def accept_collection_invitation(self, identity: Identity, data: rag.CollectionRef) -> rag.Collection:
+        result = self.library.reads.accept_invitation(identity, data.collection)
         self.audit("collection.invitation_accept", resource=f"collection:{result.id}", identity=identity)
-        return _dump(result)
+        return result
 
-    @rpc
-    def subscribe_collection(self, collection=None) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        if not isinstance(collection, str) or not 0 < len(collection) <= 200:
-            raise BadUserInput.for_fields({"collection": "must be a collection id or name"})
-        result = self.library.reads.subscribe(identity, collection)
+    @operation(rag.SUBSCRIBE_COLLECTION)
+    def subscribe_collection(self, identity: Identity, data: rag.CollectionByName) -> rag.Collection:
+        result = self.library.reads.subscribe(identity, data.collection)
         self.audit("collection.subscribe", resource=f"collection:{result.id}", identity=identity)
-        return _dump(result)
+        return result
 
-    @rpc
-    def unsubscribe_collection(self, collection=None) -> bool:
-        identity = self.caller.require(Permission.READ_RAG)
-        if not isinstance(collection, str) or not 0 < len(collection) <= 200:
-            raise BadUserInput.for_fields({"collection": "must be a collection id or name"})
-        return self.library.reads.unsubscribe(identity, collection)
+    @operation(rag.UNSUBSCRIBE_COLLECTION)
+    def unsubscribe_collection(self, identity: Identity, data: rag.CollectionByName) -> bool:
+        return self.library.reads.unsubscribe(identity, data.collection)
 
     # ------------------------------------------------------------ documents
 
-    @rpc
-    def documents(self, collection=None, first=20, after=None) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        data = parse_input(DocumentsInput, {"collection": collection, "first": first, "after": after})
-        return _dump(self.library.reads.documents(identity, data))
+    @operation(rag.DOCUMENTS)
+    def documents(self, identity: Identity, data: rag.DocumentsInput) -> rag.DocumentPage:
+        return self.library.reads.documents(identity, data)
 
-    @rpc
-    def document(self, document_id=None) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.reads.document(identity, _id(document_id, "Document")))
+    @operation(rag.DOCUMENT)
+    def document(self, identity: Identity, data: rag.DocumentRef) -> rag.Document:
+        return self.library.reads.document(identity, data.document_id)
 
-    @rpc
-    def delete_document(self, document_id=None) -> dict:
-        identity = self.caller.require(Permission.WRITE_RAG)
-        resource = f"document:{str(document_id)[:64]}"
+    @operation(rag.DELETE_DOCUMENT)
+    def delete_document(self, identity: Identity, data: rag.DocumentRef) -> rag.Document:
+        resource = f"document:{data.document_id}"
         try:
-            deleted = self.library.reads.delete_document(identity, _id(document_id, "Document"))
+            deleted = self.library.reads.delete_document(identity, data.document_id)
         except (Forbidden, NotFound):
             self.audit("document.delete", outcome=Outcome.DENIED, resource=resource, identity=identity)
             raise
         self.audit("document.delete", resource=resource, identity=identity, detail={"title": deleted.title[:200]})
-        return _dump(deleted)
+        return deleted
 
-    @rpc
-    def download(self, document_id=None) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        return _dump(self.library.reads.download(identity, _id(document_id, "Document")))
+    @operation(rag.DOWNLOAD)
+    def download(self, identity: Identity, data: rag.DocumentRef) -> rag.Download:
+        return self.library.reads.download(identity, data.document_id)
 
     # ------------------------------------------------------------ retrieval
 
-    @rpc
-    def search(self, query=None, collections=None, top_k=5, filters=None, mode="HYBRID") -> list[dict]:
-        identity = self.caller.require(Permission.READ_RAG)
-        data = parse_input(SearchInput, {"query": query, "collections": collections, "top_k": top_k,
-                                         "filters": filters, "mode": mode})
-        return _dump(self.library.reads.search(identity, data))
+    @operation(rag.SEARCH)
+    def search(self, identity: Identity, data: rag.SearchInput) -> list[rag.SearchHit]:
+        return self.library.reads.search(identity, data)
 
-    @rpc
-    def ask(self, question=None, collections=None, top_k=5) -> dict:
-        identity = self.caller.require(Permission.READ_RAG)
-        data = parse_input(AskInput, {"question": question, "collections": collections, "top_k": top_k})
-        return _dump(self.library.reads.ask(identity, data))
+    @operation(rag.ASK)
+    def ask(self, identity: Identity, data: rag.AskInput) -> rag.Answer:
+        return self.library.reads.ask(identity, data)

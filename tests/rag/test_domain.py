@@ -10,7 +10,8 @@ import pytest
 
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.rag import (AddMemberInput, AskInput, CreateCollectionInput, DocumentsInput, IngestTextInput,
-                        JobStatus, MemberRole, SearchInput, SearchMode, UploadInput, Visibility, parse_input)
+                        JobStatus, MemberRole, SearchInput, SearchMode, UploadInput, Visibility)
+from schema.validation import parse
 from tests.rag import samples
 from tests.rag.conftest import drain, identity
 
@@ -181,7 +182,7 @@ def test_a_file_without_text_fails_the_job_with_the_reason(library):
 
 def test_bad_input_names_the_fields():
     with pytest.raises(BadUserInput) as raised:
-        parse_input(SearchInput, {"query": "", "top_k": 500})
+        parse(SearchInput, {"query": "", "top_k": 500})
     assert set(raised.value.details["fields"]) == {"query", "topK"}
 
 

@@ -19,14 +19,13 @@ from starlette.responses import JSONResponse, Response
 from gateway.auth import credential_from
 from gateway.context import Context
 from gateway.graphql.guard import FIELD_COSTS, enforce_rate_limit
+from schema import rag
 from schema.errors import AgentHubError
-from schema.rag import Download
 from schema.validation import UNSAFE_TEXT
 
 DOWNLOAD_PATH = "/rag/documents/{document_id}/download"
 STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "BAD_USER_INPUT": 400,
           "RATE_LIMITED": 429, "SERVICE_UNAVAILABLE": 503, "TIMEOUT": 504}
-DOWNLOAD_TIMEOUT = 60.0
 
 
 def _error(exc: AgentHubError) -> JSONResponse:
@@ -50,10 +49,9 @@ async def download(request: Request) -> Response:
         await context.authenticate(credential_from(request.headers))
         context.require_principal()
         await enforce_rate_limit(context, "download", FIELD_COSTS["download"])
-        payload = await context.call("rag", "download", request.path_params["document_id"], timeout=DOWNLOAD_TIMEOUT)
+        file = await context.invoke(rag.DOWNLOAD, {"document_id": request.path_params["document_id"]})
     except AgentHubError as exc:
         return _error(exc)
-    file = Download.model_validate(payload)
     return Response(base64.b64decode(file.content_base64), media_type=file.mime_type, headers={
         "Content-Disposition": content_disposition(file.filename),
         "X-Content-Type-Options": "nosniff",

@@ -1,4 +1,4 @@
-"""Queries of the rag domain: thin calls to the rag service, which enforces access itself."""
+"""Queries of the rag domain: each one operation of ``schema/rag.py`` (the service enforces access itself)."""
 
 from __future__ import annotations
 
@@ -7,58 +7,60 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.context import Context
-from gateway.graphql.permissions import requires
+from gateway.graphql.permissions import operation_field
 from gateway.graphql.rag.types import (Answer, Collection, Document, DocumentConnection, IngestionJob, SearchHit,
                                        SearchMode)
+from gateway.settings import GatewaySettings
 from schema import rag
-from schema.permissions import Permission
 
-SEARCH_TIMEOUT = 30.0
+ANSWER_SECONDS = 60.0  # what an answer may take beyond a plain call: the LLM writing it
+
+
+def ask_timeout(settings: GatewaySettings) -> float:
+    return settings.rpc_timeout + ANSWER_SECONDS
+
+
+def default(model: type, field: str):
+    """A GraphQL argument's default is the input model's (one set of defaults)."""
+    return model.model_fields[field].default
 
 
 @strawberry.type
 class RagQuery:
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)], description="Collections I may read.")
+    @operation_field(rag.COLLECTIONS)
     async def collections(self, info: Info[Context, None]) -> list[Collection]:
-        return [Collection.from_pydantic(rag.Collection.model_validate(c))
-                for c in await info.context.call("rag", "collections")]
+        return [Collection.from_pydantic(c) for c in await info.context.invoke(rag.COLLECTIONS)]
 
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)],
-                      description="Collections I am invited to, with the role offered (not yet readable).")
+    @operation_field(rag.COLLECTION_INVITATIONS)
     async def collection_invitations(self, info: Info[Context, None]) -> list[Collection]:
-        return [Collection.from_pydantic(rag.Collection.model_validate(c))
-                for c in await info.context.call("rag", "collection_invitations")]
+        return [Collection.from_pydantic(c) for c in await info.context.invoke(rag.COLLECTION_INVITATIONS)]
 
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)],
-                      description="Documents I may read, newest first; in one collection if given.")
+    @operation_field(rag.DOCUMENTS)
     async def documents(self, info: Info[Context, None], collection: str | None = None,
-                        first: int = rag.DocumentsInput.model_fields["first"].default,
+                        first: int = default(rag.DocumentsInput, "first"),
                         after: str | None = None) -> DocumentConnection:
-        page = await info.context.call("rag", "documents", collection=collection, first=first, after=after)
-        return DocumentConnection.from_pydantic(rag.DocumentPage.model_validate(page))
+        page = await info.context.invoke(rag.DOCUMENTS, {"collection": collection, "first": first, "after": after})
+        return DocumentConnection.from_pydantic(page)
 
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)], description="A document I may read.")
+    @operation_field(rag.DOCUMENT)
     async def document(self, info: Info[Context, None], id: strawberry.ID) -> Document:
-        return Document.from_pydantic(rag.Document.model_validate(await info.context.call("rag", "document", str(id))))
+        return Document.from_pydantic(await info.context.invoke(rag.DOCUMENT, {"document_id": id}))
 
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)], description="One of my ingestion jobs.")
+    @operation_field(rag.JOB)
     async def ingestion_job(self, info: Info[Context, None], id: strawberry.ID) -> IngestionJob:
-        return IngestionJob.from_pydantic(rag.Job.model_validate(await info.context.call("rag", "job", str(id))))
+        return IngestionJob.from_pydantic(await info.context.invoke(rag.JOB, {"job_id": id}))
 
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)],
-                      description="Passages of documents I may read. topK: 1 to 50; filters: {metadataKey: "
-                                  "value or [values]}.")
+    @operation_field(rag.SEARCH)
     async def search(self, info: Info[Context, None], query: str, collections: list[str] | None = None,
-                     top_k: int = rag.SearchInput.model_fields["top_k"].default, filters: JSON | None = None,
-                     mode: SearchMode = rag.SearchInput.model_fields["mode"].default) -> list[SearchHit]:
-        hits = await info.context.call("rag", "search", query=query, collections=collections, top_k=top_k,
-                                       filters=filters, mode=mode.value, timeout=SEARCH_TIMEOUT)
-        return [SearchHit.from_pydantic(rag.SearchHit.model_validate(h)) for h in hits]
+                     top_k: int = default(rag.SearchInput, "top_k"), filters: JSON | None = None,
+                     mode: SearchMode = default(rag.SearchInput, "mode")) -> list[SearchHit]:
+        hits = await info.context.invoke(rag.SEARCH, {"query": query, "collections": collections, "top_k": top_k,
+                                                      "filters": filters, "mode": mode})
+        return [SearchHit.from_pydantic(hit) for hit in hits]
 
-    @strawberry.field(extensions=[requires(Permission.READ_RAG)],
-                      description="An answer from documents I may read, with citations; never an invented source.")
+    @operation_field(rag.ASK)
     async def ask(self, info: Info[Context, None], question: str, collections: list[str] | None = None,
-                  top_k: int = rag.AskInput.model_fields["top_k"].default) -> Answer:
-        answer = await info.context.call("rag", "ask", question=question, collections=collections, top_k=top_k,
-                                         timeout=info.context.settings.rpc_timeout + 60)
-        return Answer.from_pydantic(rag.Answer.model_validate(answer))
+                  top_k: int = default(rag.AskInput, "top_k")) -> Answer:
+        answer = await info.context.invoke(rag.ASK, {"question": question, "collections": collections,
+                                                     "top_k": top_k}, timeout=ask_timeout(info.context.settings))
+        return Answer.from_pydantic(answer)

@@ -10,18 +10,17 @@ from strawberry.types import Info
 
 from gateway.context import Context
 from gateway.graphql.live import live
-from gateway.graphql.permissions import requires
+from gateway.graphql.permissions import operation_field
 from gateway.graphql.rag.types import IngestionJob
 from schema import rag
-from schema.permissions import Permission
 
 POLL_SECONDS = 0.5
 
 
 @strawberry.type
 class RagSubscription:
-    @strawberry.subscription(extensions=[requires(Permission.READ_RAG)],
-                             description="The job now, then every change, ending with DONE or FAILED.")
+    @operation_field(rag.JOB, is_subscription=True,
+                     description="The job now, then every change, ending with DONE or FAILED.")
     async def ingestion_progress(self, info: Info[Context, None], job_id: strawberry.ID
                                  ) -> AsyncGenerator[IngestionJob, None]:
         async for job in live(info, _progress(info, str(job_id))):
@@ -31,7 +30,7 @@ class RagSubscription:
 async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[IngestionJob, None]:
     last = None
     while True:
-        job = rag.Job.model_validate(await info.context.call("rag", "job", str(job_id)))
+        job = await info.context.invoke(rag.JOB, {"job_id": job_id})
         state = (job.status, job.progress, job.error)
         if state != last:
             last = state
