@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        and_, create_engine, event, func, or_, select, update)
+                        bindparam, create_engine, event, func, or_, select, text, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -154,6 +154,19 @@ def _role(row: CollectionRow, user_id: str, admin: bool, member_role: str | None
     return None
 
 
+# The two queries every search makes (before and after retrieving), as fixed SQL: building them with
+# the ORM and Core each time cost more CPU than the SQL itself (SQLAlchemy's statement cache keys), and
+# no ORM session is needed to read a few columns.
+_SEARCHED = text(
+    "SELECT c.id FROM rag_collections AS c WHERE c.owner_id = :user_id"
+    " OR c.id IN (SELECT m.collection_id FROM rag_members AS m WHERE m.user_id = :user_id)"
+    " OR (c.visibility = :public"
+    " AND c.id IN (SELECT s.collection_id FROM rag_subscriptions AS s WHERE s.user_id = :user_id))")
+_CURRENT_VERSIONS = text(
+    "SELECT d.id, d.version, d.owner_id, d.collection_id, d.title FROM rag_documents AS d"
+    " WHERE d.version IS NOT NULL AND d.id IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
 class Catalog:
     """Every query here takes the caller (user id, admin) and answers only with what they may see."""
 
@@ -204,13 +217,9 @@ class Catalog:
         """What a non-admin's search, ask and agent runs read unless they name collections: their own,
         those they are a member of, and the PUBLIC ones they subscribed to. Public collections of others
         are readable, not searched: their text enters my answers only by my choice."""
-        with self.sessions() as session:
-            member_of = select(MemberRow.collection_id).where(MemberRow.user_id == user_id)
-            subscribed = select(SubscriptionRow.collection_id).where(SubscriptionRow.user_id == user_id)
-            return list(session.scalars(select(CollectionRow.id).where(or_(
-                CollectionRow.owner_id == user_id,
-                CollectionRow.id.in_(member_of),
-                and_(CollectionRow.visibility == Visibility.PUBLIC.value, CollectionRow.id.in_(subscribed))))))
+        with self.engine.connect() as connection:
+            return list(connection.execute(_SEARCHED, {"user_id": user_id, "public": Visibility.PUBLIC.value})
+                        .scalars())
 
     def subscribed_ids(self, user_id: str) -> set[str]:
         with self.sessions() as session:
@@ -388,13 +397,13 @@ class Catalog:
                 session.delete(row)
             return row
 
-    def current_versions(self, document_ids: list[str]) -> dict[str, DocumentRow]:
-        """Rows of READY documents among ``document_ids``: what decides which chunks are live."""
+    def current_versions(self, document_ids: list[str]) -> dict[str, Any]:
+        """READY documents among ``document_ids`` (``id``, ``version``, ``owner_id``, ``collection_id``,
+        ``title``): what decides which chunks are live."""
         if not document_ids:
             return {}
-        with self.sessions() as session:
-            rows = session.scalars(select(DocumentRow).where(DocumentRow.id.in_(set(document_ids)),
-                                                             DocumentRow.version.is_not(None)))
+        with self.engine.connect() as connection:
+            rows = connection.execute(_CURRENT_VERSIONS, {"ids": sorted(set(document_ids))})
             return {row.id: row for row in rows}
 
     def list_documents(self, collection_ids: list[str] | None, owner_id: str | None, first: int,

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -158,22 +160,80 @@ def ensure_exported(directory: Path | None = None) -> Path:
 
 
 class QueryEmbeddings:
-    """Query embeddings cached in Redis: a vector depends only on the model and the text."""
+    """Query embeddings cached in this process (LRU) and in Redis: a vector depends only on the
+    model and the text.
+
+    A search asks ``cached`` on the hub (the LRU, then one Redis GET), computes a miss in the
+    native thread that also retrieves (``compute``), then ``remember``s it: the Redis SET is sent
+    from a green thread of its own, so the search does not wait for it.
+    """
+
+    LOCAL_SIZE = 2048  # vectors kept in this process: 2048 × 384 floats, about 3 MB
 
     def __init__(self, embedder: Embedder, redis_client, prefix: str, ttl: int) -> None:
         self.embedder, self.redis, self.prefix, self.ttl = embedder, redis_client, prefix, ttl
+        self._local: OrderedDict[str, list[float]] = OrderedDict()
 
     def _key(self, text: str) -> str:
         digest = hashlib.sha256(f"{self.embedder.model_id}\x00{text}".encode()).hexdigest()
-        return f"{self.prefix}rag:qemb:{digest}"
+        return f"{self.prefix}rag:qemb32:{digest}"  # the vector's float32 bytes
+
+    def cached(self, text: str) -> list[float] | None:
+        """Greened I/O: call on the hub, not offloaded."""
+        if not self.ttl:
+            return None
+        vector = self._local.get(text)
+        if vector is not None:
+            self._local.move_to_end(text)
+            return vector
+        if self.redis is not None:
+            raw = self.redis.get(self._key(text))
+            if raw and len(raw) == DIMENSIONS * 4:
+                vector = np.frombuffer(raw, dtype=np.float32).tolist()
+                self._keep(text, vector)
+                return vector
+        return None
+
+    def compute(self, text: str) -> list[float]:
+        """Blocking: call through ``offload``."""
+        return self.embedder.embed_query(text)
+
+    def remember(self, text: str, vector: list[float]) -> None:
+        if not self.ttl:
+            return
+        self._keep(text, vector)
+        if self.redis is not None:
+            _in_background(self._store, self._key(text), vector)
+
+    def _keep(self, text: str, vector: list[float]) -> None:
+        self._local[text] = vector
+        self._local.move_to_end(text)
+        while len(self._local) > self.LOCAL_SIZE:
+            self._local.popitem(last=False)
+
+    def _store(self, key: str, vector: list[float]) -> None:
+        self.redis.set(key, np.asarray(vector, dtype=np.float32).tobytes(), ex=self.ttl)
 
     def __call__(self, text: str) -> list[float]:
-        key = self._key(text)
-        if self.redis is not None and self.ttl:
-            cached = self.redis.get(key)
-            if cached:
-                return json.loads(cached)
-        vector = offload(self.embedder.embed_query, text)
-        if self.redis is not None and self.ttl:
-            self.redis.set(key, json.dumps([round(float(x), 7) for x in vector]), ex=self.ttl)
+        vector = self.cached(text)
+        if vector is None:
+            vector = offload(self.compute, text)
+            self.remember(text, vector)
         return vector
+
+
+def _in_background(fn, *args) -> None:
+    """Under eventlet, in a green thread of its own (failures logged, not raised); else now."""
+    if not offloading():
+        fn(*args)
+        return
+    import eventlet
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except Exception as error:  # a cache write that failed costs a later recomputation, nothing else
+            logging.getLogger("agenthub.rag").warning("query embedding not cached: %s: %s",
+                                                      type(error).__name__, error)
+
+    eventlet.spawn_n(run)

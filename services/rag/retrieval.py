@@ -4,6 +4,15 @@
 Only chunks of the catalog's current version of a document are returned:
 that is what hides a half-finished replacement or a just-deleted document on
 every store. Candidates are over-fetched to make up for the ones dropped.
+
+Why the retrievers and the joiner are called directly, not through a Haystack
+``Pipeline``: the pipeline deep-copies every component's inputs and outputs
+(the query vector, each retrieved ``Document`` with its metadata), which cost
+as much CPU as both engines together at 50k chunks (``bench/README.md``).
+The fusion is the same component with the same inputs in the same order.
+Embedding the query and both retrievals run in one ``offload``: each hand-off
+to a native thread and back costs a thread wake-up, milliseconds on a busy
+machine.
 """
 
 from __future__ import annotations
@@ -12,14 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from haystack import Document, Pipeline
+from haystack import Document
 from haystack.components.joiners import DocumentJoiner
 
 from core import metrics
 from schema.rag import SearchMode
 from services.rag.access import Scope, collections_filter, combine, metadata_filter
 from core.offload import offload
-from services.rag.embedding import native_lock
 
 OVERFETCH = 2
 
@@ -37,24 +45,7 @@ class Hit:
 class Retriever:
     def __init__(self, store, query_embeddings, catalog) -> None:
         self.store, self.query_embeddings, self.catalog = store, query_embeddings, catalog
-        self._pipelines: dict[int, Pipeline] = {}
-        self._lock = native_lock()
-
-    def _hybrid(self, top_k: int) -> Pipeline:
-        """One pipeline per top_k, built once: building costs more than a query at 10k chunks."""
-        with self._lock:
-            if top_k not in self._pipelines:
-                self._pipelines[top_k] = self._build(top_k)
-            return self._pipelines[top_k]
-
-    def _build(self, top_k: int) -> Pipeline:
-        pipeline = Pipeline()
-        pipeline.add_component("bm25", self.store.bm25_retriever(top_k))
-        pipeline.add_component("dense", self.store.embedding_retriever(top_k))
-        pipeline.add_component("fuse", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=top_k))
-        pipeline.connect("bm25.documents", "fuse.documents")
-        pipeline.connect("dense.documents", "fuse.documents")
-        return pipeline
+        self._fuse = DocumentJoiner(join_mode="reciprocal_rank_fusion")
 
     def _retrieve(self, query: str, embedding: list[float] | None, filters: dict[str, Any] | None,
                   top_k: int, mode: SearchMode) -> tuple[list[Document], dict[str, float]]:
@@ -65,12 +56,21 @@ class Retriever:
             documents = self.store.embedding_retriever(top_k).run(
                 query_embedding=embedding, filters=filters, top_k=top_k)["documents"]
             return documents, {d.id: self.store.cosine(d.score) for d in documents}
-        result = self._hybrid(top_k).run(
-            {"bm25": {"query": query, "filters": filters, "top_k": top_k},
-             "dense": {"query_embedding": embedding, "filters": filters, "top_k": top_k}},
-            include_outputs_from={"dense"})
-        similarity = {d.id: self.store.cosine(d.score) for d in result["dense"]["documents"]}
-        return result["fuse"]["documents"], similarity
+        keyword = self.store.bm25_retriever(top_k).run(query=query, filters=filters, top_k=top_k)["documents"]
+        dense = self.store.embedding_retriever(top_k).run(
+            query_embedding=embedding, filters=filters, top_k=top_k)["documents"]
+        similarity = {d.id: self.store.cosine(d.score) for d in dense}  # before fusion replaces the scores
+        return self._fuse.run([keyword, dense], top_k=top_k)["documents"], similarity
+
+    def _embed_and_retrieve(self, query: str, embedding: np.ndarray | None, filters: dict[str, Any] | None,
+                            top_k: int, mode: SearchMode) -> tuple[list[Document], dict[str, float], list | None]:
+        """Blocking: the query's embedding when it was not cached, then ``_retrieve``; one hand-off."""
+        computed = None
+        if embedding is None and mode is not SearchMode.KEYWORD:
+            computed = self.query_embeddings.compute(query)
+            embedding = np.asarray(computed, dtype=np.float32)
+        documents, similarity = self._retrieve(query, embedding, filters, top_k, mode)
+        return documents, similarity, computed
 
     def search(self, scope: Scope, query: str, *, top_k: int, mode: SearchMode = SearchMode.HYBRID,
                collection_ids: list[str] | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
@@ -79,11 +79,14 @@ class Retriever:
 
     def _search(self, scope: Scope, query: str, top_k: int, mode: SearchMode, collection_ids: list[str] | None,
                 filters: dict[str, Any] | None) -> list[Hit]:
-        embedding = None if mode is SearchMode.KEYWORD else self.query_embeddings(query)
-        if embedding is not None:  # an array: the pipeline deep-copies inputs, a list float by float
+        embedding = None if mode is SearchMode.KEYWORD else self.query_embeddings.cached(query)
+        if embedding is not None:
             embedding = np.asarray(embedding, dtype=np.float32)
         combined = combine(scope.access_filter(), collections_filter(collection_ids), metadata_filter(filters))
-        documents, similarity = offload(self._retrieve, query, embedding, combined, top_k * OVERFETCH, mode)
+        documents, similarity, computed = offload(self._embed_and_retrieve, query, embedding, combined,
+                                                  top_k * OVERFETCH, mode)
+        if computed is not None:
+            self.query_embeddings.remember(query, computed)
         live = self.catalog.current_versions([d.meta.get("document_id") for d in documents])
         hits = []
         for document in documents:

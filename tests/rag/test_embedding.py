@@ -91,3 +91,32 @@ def test_a_missing_export_is_made_at_first_start(tmp_path):
     assert is_current(directory)
     assert json.loads((directory / MANIFEST_FILE).read_text())["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert len(embedder.embed_query("exported")) == 384
+
+
+def test_query_embeddings_are_cached_in_the_process_and_in_redis(embedder):
+    """A search computes a query's vector once: the process keeps it, and Redis keeps it for the
+    other rag instances and the next start (as float32 bytes, the embedder's own precision)."""
+    import redis
+
+    from services.rag.embedding import QueryEmbeddings
+
+    client = redis.Redis.from_url(REDIS_URL)
+    prefix = f"rag-test-{uuid.uuid4().hex[:8]}:"
+    try:
+        cache = QueryEmbeddings(embedder, client, prefix, ttl=60)
+        text = "when does the lease end?"
+        assert cache.cached(text) is None
+        vector = cache(text)
+        assert np.allclose(vector, embedder.embed_query(text))
+        assert cache.cached(text) == vector  # from the process
+        stored = client.get(cache._key(text))
+        assert np.allclose(np.frombuffer(stored, dtype=np.float32), vector)
+        assert 0 < client.ttl(cache._key(text)) <= 60
+
+        other = QueryEmbeddings(embedder, client, prefix, ttl=60)  # another process: from Redis
+        assert np.allclose(other.cached(text), vector)
+        assert QueryEmbeddings(embedder, client, prefix, ttl=0).cached(text) is None  # caching off
+    finally:
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        client.close()
