@@ -11,6 +11,11 @@ when an exporter is configured.
   HTTP; the standard ``OTEL_*`` variables apply) or a test passes an exporter.
   Otherwise no OpenTelemetry code is imported: ids are random hex and a span is
   a small object (near-zero cost, ``bench/observability.py`` measures it).
+* Exporting, the default sampler is parent-based with a trace-id ratio of
+  ``DEFAULT_RATIO`` for the traces we start (``OTEL_TRACES_SAMPLER`` and
+  ``OTEL_TRACES_SAMPLER_ARG`` override it): a caller's sampling decision is kept,
+  and a span whose parent is not sampled takes the no-exporter path above — an
+  unsampled request costs what it costs without OpenTelemetry.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+log = logging.getLogger("agenthub.tracing")
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
@@ -52,14 +58,23 @@ def parse(traceparent: Any) -> TraceContext | None:
 current: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar("trace", default=None)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_request_id", default=None)
 
-_tracer = None  # an OpenTelemetry tracer when exporting, else None
-_provider = None
+_tracer: Any = None  # an OpenTelemetry tracer when exporting, else None
+_provider: Any = None
+# Whether the sampler is parent-based (the default, and any ``parentbased_*``): then a child of
+# an unsampled parent is never recorded, and ``start`` skips OpenTelemetry for it.
+_parent_based = False
+
+# The share of the traces we start that are exported, unless ``OTEL_TRACES_SAMPLER`` says
+# otherwise. Exporting every span costs 5-10 % of the CPU of a cheap request (serialising and
+# posting it: bench/observability.py); one in ten keeps that under 1 % and still shows every
+# kind of request within seconds at any real load.
+DEFAULT_RATIO = 0.1
 
 
 class Span:
     """A span of our own ids, backed by an OpenTelemetry span when exporting."""
 
-    __slots__ = ("context", "_otel")
+    __slots__ = ("_otel", "context")
 
     def __init__(self, context: TraceContext, otel: Any = None) -> None:
         self.context, self._otel = context, otel
@@ -79,7 +94,9 @@ def start(name: str, parent: TraceContext | str | None = None, *, kind: str = "i
     """A new span: child of ``parent`` (a context or a traceparent), else of the current one."""
     if not isinstance(parent, TraceContext):
         parent = current.get() if parent is None else parse(parent)
-    if _tracer is None:
+    if _tracer is None or (parent is not None and _parent_based and not int(parent.flags, 16) & 1):
+        # Nothing to record: ids only (a child of an unsampled parent keeps its flags, so the
+        # services it calls do not record it either).
         trace_id = parent.trace_id if parent else os.urandom(16).hex()
         return Span(TraceContext(trace_id, os.urandom(8).hex(), parent.flags if parent else "01"))
     from opentelemetry import trace
@@ -93,7 +110,8 @@ def start(name: str, parent: TraceContext | str | None = None, *, kind: str = "i
                                    attributes=attributes)
     span_context = otel_span.get_span_context()
     return Span(TraceContext(f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}",
-                             f"{int(span_context.trace_flags):02x}"), otel_span)
+                             f"{int(span_context.trace_flags):02x}"),
+                otel_span if otel_span.is_recording() else None)  # an unsampled root: nothing to end
 
 
 @contextlib.contextmanager
@@ -141,7 +159,13 @@ def _install_log_fields() -> None:
 
 def configure(service_name: str, exporter: Any = None) -> bool:
     """Set up this process once; export spans when ``exporter`` is given or
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set. Returns whether spans are exported."""
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set. Returns whether spans are exported.
+
+    Spans go through a ``BatchSpanProcessor`` (a queue of ``OTEL_BSP_MAX_QUEUE_SIZE``, 2048 by
+    default, drained by one thread every ``OTEL_BSP_SCHEDULE_DELAY`` ms or each
+    ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE`` spans; spans beyond a full queue are dropped, never
+    waited for). A test's ``exporter`` is called synchronously and, unless
+    ``OTEL_TRACES_SAMPLER`` is set, sees every span."""
     global _tracer, _provider
     _install_log_fields()
     if _provider is not None:
@@ -157,20 +181,50 @@ def configure(service_name: str, exporter: Any = None) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": f"agenthub-{service_name}"}))
+    provider = TracerProvider(resource=Resource.create({"service.name": f"agenthub-{service_name}"}),
+                              sampler=sampler(always=exporter is not None))
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    _provider, _tracer = provider, provider.get_tracer("agenthub")
+    install(provider)
     return True
+
+
+def sampler(always: bool = False) -> Any:
+    """``OTEL_TRACES_SAMPLER``'s sampler when it is set (the SDK reads it, and
+    ``OTEL_TRACES_SAMPLER_ARG``), else parent-based: ``DEFAULT_RATIO`` of new traces
+    (``OTEL_TRACES_SAMPLER_ARG`` changes the ratio), or all of them when ``always``."""
+    if os.environ.get("OTEL_TRACES_SAMPLER"):
+        return None  # TracerProvider builds it from the environment
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+    if always:
+        return ParentBased(ALWAYS_ON)
+    try:
+        ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG") or DEFAULT_RATIO)
+    except ValueError:
+        log.warning("OTEL_TRACES_SAMPLER_ARG is not a number; sampling %s of traces", DEFAULT_RATIO)
+        ratio = DEFAULT_RATIO
+    return ParentBased(TraceIdRatioBased(min(1.0, max(0.0, ratio))))
+
+
+def install(provider: Any) -> None:
+    """Export through ``provider`` from now on (``None``: stop; the benchmark switches)."""
+    global _tracer, _provider, _parent_based
+    from opentelemetry.sdk.trace.sampling import ParentBased
+
+    _provider = provider
+    _tracer = provider.get_tracer("agenthub") if provider is not None else None
+    _parent_based = provider is not None and isinstance(provider.sampler, ParentBased)
 
 
 def shutdown() -> None:
     """Flush and stop exporting (end of the process)."""
-    global _tracer, _provider
+    global _tracer, _provider, _parent_based
     if _provider is not None:
         _provider.shutdown()
     _provider = _tracer = None
+    _parent_based = False

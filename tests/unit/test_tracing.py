@@ -56,3 +56,65 @@ def test_log_lines_carry_the_trace_and_request_ids():
     finally:
         tracing.current.reset(trace_token)
         tracing.request_id.reset(request_token)
+
+
+@pytest.fixture
+def exporting(monkeypatch):
+    """``configure`` as with ``OTEL_EXPORTER_OTLP_ENDPOINT`` set, spans kept in memory (batched)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr("opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter", lambda: memory)
+    tracing.shutdown()
+    yield memory
+    tracing.shutdown()
+
+
+def finished(memory) -> list:
+    tracing._provider.force_flush()
+    return memory.get_finished_spans()
+
+
+def test_exporting_samples_a_share_of_new_traces_and_keeps_a_callers_decision(exporting, monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
+    assert tracing.configure("test")
+    roots = [tracing.start("root", kind="server") for _ in range(2000)]
+    sampled = [span for span in roots if int(span.context.flags, 16) & 1]  # W3C: bit 0 is "sampled"
+    assert 350 < len(sampled) < 650  # 25 % of 2000, give or take
+    for span in roots:
+        span.end()
+    assert len(finished(exporting)) == len(sampled)
+
+    # a caller's decision is kept: its sampled traces are recorded, its unsampled ones are not
+    # (and a child of an unsampled span does not touch OpenTelemetry at all)
+    exporting.clear()
+    kept = tracing.start("kept", f"00-{TRACE}-{SPAN}-01", kind="server")
+    skipped = tracing.start("skipped", f"00-{TRACE}-{SPAN}-00", kind="server")
+    assert skipped._otel is None and skipped.context.flags == "00" and skipped.context.trace_id == TRACE
+    child = tracing.start("child", skipped.context)
+    assert child._otel is None and child.context.flags == "00" and child.context.trace_id == TRACE
+    for span in (kept, skipped, child):
+        span.end()
+    assert [span.name for span in finished(exporting)] == ["kept"]
+
+
+def test_the_standard_sampler_variable_wins(exporting, monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER_ARG", raising=False)
+    assert tracing.configure("test")
+    spans = [tracing.start("root") for _ in range(50)]
+    # always_on ignores the parent's decision, so an unsampled caller's span is recorded too
+    spans.append(tracing.start("child of unsampled", f"00-{TRACE}-{SPAN}-00"))
+    for span in spans:
+        span.end()
+    assert len(finished(exporting)) == 51
+
+
+def test_the_default_ratio_applies_without_the_variables(exporting, monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER_ARG", raising=False)
+    assert tracing.configure("test")
+    sampler = tracing._provider.sampler
+    assert "ParentBased" in sampler.get_description() and str(tracing.DEFAULT_RATIO) in sampler.get_description()
