@@ -42,7 +42,8 @@ class GatewaySettings(CommonSettings, RagFileLimit):
     rate_limit_authenticated: LimitSpec = Field("600/minute", description="Per signed-in user or API key.")
     rate_limit_anonymous: LimitSpec = Field("120/minute", description="Per client IP, for anonymous callers.")
     console: bool = Field(True, description="Serve the web console (web/console) at /.")
-    rag_max_files: int = Field(20, ge=1, description="Most files in one uploadDocuments request.")
+    rag_max_files: int = Field(20, ge=1, le=100, description="Most files in one uploadDocuments request "
+                                                             "(100 at most: every list argument's bound).")
     import_dir: Path | None = Field(
         None, description="The only directory REST's /api/rag/ingest reads server-side files from (unset: refused).")
 

@@ -17,12 +17,21 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
+from pydantic import BaseModel
+
+from schema import rag
 from schema.agent import MAX_MESSAGE_CHARS, MAX_SYSTEM_PROMPT_CHARS
 from schema.errors import BadUserInput
 from schema.validation import camel
 
 DEFAULT_MAX_LENGTH = 1000
 DEFAULT_MAX_ITEMS = 100
+
+
+def max_length(model: type[BaseModel], field: str) -> int:
+    """The ``max_length`` an input model declares for a field: the edge's bound is the contract's."""
+    return next(rule.max_length for rule in model.model_fields[field].metadata if hasattr(rule, "max_length"))
+
 
 MAX_LENGTHS: dict[str, int] = {
     "login.input.password": 128,
@@ -31,14 +40,14 @@ MAX_LENGTHS: dict[str, int] = {
     "runAgent.input.message": MAX_MESSAGE_CHARS,
     "agentRun.input.message": MAX_MESSAGE_CHARS,
     "setSystemPrompt.prompt": MAX_SYSTEM_PROMPT_CHARS,
-    "ask.question": 2000,
-    "search.query": 2000,
-    "ingestText.input.title": 300,
+    "ask.question": max_length(rag.AskInput, "question"),
+    "search.query": max_length(rag.SearchInput, "query"),
+    "ingestText.input.title": max_length(rag.IngestTextInput, "title"),
     "ingestText.input.text": 1024 * 1024,  # the JSON body limit bounds it first
 }
 MAX_ITEMS: dict[str, int] = {
     "createApiKey.input.scopes": 20,
-    "uploadDocuments.files": 20,
+    # uploadDocuments.files: the default bound; its resolver enforces AGENTHUB_RAG_MAX_FILES (at most as many).
 }
 
 

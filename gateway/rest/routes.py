@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.rest import handlers, models
 from gateway.rest.api import RestRoute
+from schema import rag
 from schema.permissions import Permission
 
 LOGIN_ERRORS = {"UNAUTHENTICATED": (401, "Invalid credentials!")}
@@ -26,34 +27,34 @@ ROUTES: tuple[RestRoute, ...] = (
               cost="runAgent"),
     RestRoute("POST", "/api/rag/query", "rag_query", "An answer from my documents, with the passages it cites.",
               "query ask(question) { answer citations }", "rag", handlers.rag_query, models.RagQueryResponse,
-              permission=Permission.READ_RAG, body=models.RagQueryRequest, cost="ask"),
+              permission=rag.ASK.permission, body=models.RagQueryRequest, cost="ask"),
     RestRoute("POST", "/api/rag/retrieve", "retrieve", "Passages of my documents for a query (hybrid search).",
               "query search(query, topK) { content score title documentId }", "rag", handlers.retrieve,
-              models.DocumentsResponse, permission=Permission.READ_RAG, body=models.RetrieveRequest, cost="search"),
+              models.DocumentsResponse, permission=rag.SEARCH.permission, body=models.RetrieveRequest, cost="search"),
     RestRoute("POST", "/api/rag/lookup", "lookup", "Passages matching the query's words (keyword search).",
               "query search(query, mode: KEYWORD) { content score title }", "rag", handlers.lookup,
-              models.DocumentsResponse, permission=Permission.READ_RAG, body=models.LookupRequest, cost="search"),
+              models.DocumentsResponse, permission=rag.SEARCH.permission, body=models.LookupRequest, cost="search"),
     RestRoute("POST", "/api/rag/ingest", "ingest",
               "Ingest files from the server's import directory (AGENTHUB_IMPORT_DIR); answers when done.",
               "mutation uploadDocuments(files) (the client sends the files)", "rag", handlers.ingest,
-              models.MessageResponse, permission=Permission.WRITE_RAG, body=models.IngestRequest,
+              models.MessageResponse, permission=rag.UPLOAD.permission, body=models.IngestRequest,
               cost="uploadDocuments"),
     RestRoute("POST", "/api/rag/upload", "upload", "Upload up to 10 files; answers when their ingestion ends.",
               "mutation uploadDocuments(files) { job { id } }, then query ingestionJob(id)", "rag",
-              handlers.upload, models.UploadResponse, permission=Permission.WRITE_RAG, multipart=True,
+              handlers.upload, models.UploadResponse, permission=rag.UPLOAD.permission, multipart=True,
               cost="uploadDocuments"),
     RestRoute("POST", "/api/rag/upload_with_progress", "upload_with_progress",
               "Upload up to 10 files; answers at once with a session to poll.",
               "mutation uploadDocuments(files) { job { id } }", "rag", handlers.upload_with_progress,
-              models.UploadStarted, permission=Permission.WRITE_RAG, multipart=True,
+              models.UploadStarted, permission=rag.UPLOAD.permission, multipart=True,
               cost="uploadDocuments"),
     RestRoute("GET", "/api/rag/upload_progress/{session_id}", "upload_progress",
               "Progress of one of my upload sessions.",
               "subscription ingestionProgress(jobId) (one per file)", "rag", handlers.upload_progress,
-              models.UploadProgress, permission=Permission.WRITE_RAG),
+              models.UploadProgress, permission=rag.UPLOAD.permission),  # the session of an upload
     RestRoute("POST", "/api/rag/clear", "clear", "Delete all my own documents (never anyone else's).",
               "mutation deleteDocument(id), for each of my documents", "rag", handlers.clear,
-              models.MessageResponse, permission=Permission.WRITE_RAG, body=models.ClearRequest),
+              models.MessageResponse, permission=rag.DELETE_DOCUMENT.permission, body=models.ClearRequest),
     RestRoute("GET", "/health", "health", "Whether the gateway and each service answer.",
               "query health { status services { name status } }", "gateway", handlers.health,
               models.HealthResponse),

@@ -138,6 +138,21 @@ def test_too_many_files_in_one_request_is_bad_input(client):
     assert error_code(body) == "BAD_USER_INPUT" and "files" in body["errors"][0]["extensions"]["fields"]
 
 
+def test_more_files_per_request_when_the_setting_allows_them(isolation, stack):
+    """AGENTHUB_RAG_MAX_FILES above 20 takes effect (the edge's own bound on the list was 20 as well)."""
+    settings = gateway_settings(isolation, rag_max_files=30)
+    count = settings.rag_max_files + 1
+    operations = {"query": "mutation($files: [Upload!]!) { uploadDocuments(files: $files) { filename } }",
+                  "variables": {"files": [None] * count}}
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/graphql", headers={"authorization": f"Bearer {mint(f'lots-{uuid.uuid4().hex[:6]}')}",
+                                                    "graphql-preflight": "1"},
+                               data={"operations": json.dumps(operations),
+                                     "map": json.dumps({str(i): [f"variables.files.{i}"] for i in range(count)})},
+                               files={str(i): (f"f{i}.txt", b"tiny text.", "text/plain") for i in range(count)})
+    assert response.json()["errors"][0]["extensions"]["fields"] == {"files": "at most 30 files per request"}
+
+
 def test_multipart_without_a_preflight_header_is_refused(client):
     """CSRF: a cross-site form can send multipart, but never a custom header (even with a credential;
     without one the edge refuses it first, tests/security/test_edge_limits.py)."""
