@@ -18,6 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schema.contract import Operation
+from schema.permissions import Permission
+
 MAX_MESSAGE_CHARS = 8000
 MAX_SYSTEM_PROMPT_CHARS = 8000
 MAX_PAGE = 100
@@ -213,3 +216,32 @@ class SystemPromptInput(_Input):
     """``None`` or empty restores the default prompt."""
 
     prompt: str | None = Field(None, max_length=MAX_SYSTEM_PROMPT_CHARS)
+
+
+# -- operations: one declaration each (schema/contract.py); the wire is unchanged ------------------------
+# Runs need both write:agent (declared) and read:agent (their answer and events are read back): the
+# second is checked by the runtime before anything runs.
+
+START_RUN: Operation[AgentRunInput, RunStarted] = Operation(
+    "agent", "start_run", AgentRunInput, RunStarted, Permission.WRITE_AGENT,
+    "Start a run: RunStarted at once, then the run goes on in the service and its events on its stream.")
+GET_RUN: Operation[RunInput, RunRecord] = Operation(
+    "agent", "get_run", RunInput, RunRecord, Permission.READ_AGENT, "One of my runs.")
+RUN_EVENTS: Operation[RunEventsInput, list[RunEvent]] = Operation(
+    "agent", "run_events", RunEventsInput, list[RunEvent], Permission.READ_AGENT,
+    "Events of one of my runs after afterSeq, oldest first (a replay; the gateway follows the stream itself).")
+CANCEL_RUN: Operation[RunInput, RunRecord] = Operation(
+    "agent", "cancel_run", RunInput, RunRecord, Permission.WRITE_AGENT, "Stop one of my runs.")
+LIST_CONVERSATIONS: Operation[ConversationsInput, ConversationPage] = Operation(
+    "agent", "list_conversations", ConversationsInput, ConversationPage, Permission.READ_AGENT,
+    "My conversations, newest first.")
+GET_CONVERSATION: Operation[ConversationInput, Conversation] = Operation(
+    "agent", "get_conversation", ConversationInput, Conversation, Permission.READ_AGENT, "One of my conversations.")
+DELETE_CONVERSATION: Operation[ConversationInput, bool] = Operation(
+    "agent", "delete_conversation", ConversationInput, bool, Permission.WRITE_AGENT,
+    "Delete one of my conversations and its messages.")
+GET_SYSTEM_PROMPT: Operation[None, str] = Operation(
+    "agent", "get_system_prompt", None, str, Permission.READ_SYSTEM, "The agent's system prompt.")
+SET_SYSTEM_PROMPT: Operation[SystemPromptInput, str] = Operation(
+    "agent", "set_system_prompt", SystemPromptInput, str, Permission.WRITE_SYSTEM,
+    "Administrators only: replace the agent's system prompt (null: the default).")

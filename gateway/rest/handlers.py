@@ -24,11 +24,10 @@ from gateway.rest import models
 from gateway.rest.api import MAX_FILES, RestCall, RestError, validation_error
 from gateway.rest.progress import ProgressStore, TrackedFile, UploadSession, unique_names
 from schema import auth, rag
-from schema.agent import AgentRunInput, RunRecord, RunStatus
+from schema.agent import RunRecord, RunStatus
 from schema.errors import NotFound
 from schema.models import Status
 from schema.rag import ENDED, MAX_TOP_K, Job, JobStatus, SearchMode
-from schema.validation import parse
 
 UPLOAD_SUFFIXES = (".txt", ".pdf", ".docx", ".html", ".md")
 WAIT_FOR_JOBS_SECONDS = 600.0  # /upload and /ingest answer when their jobs end, or give up after this
@@ -74,7 +73,7 @@ def _query_type(record: RunRecord) -> str:
 async def agent_query(call: RestCall) -> models.AgentQueryResponse:
     body: models.AgentQueryRequest = call.body
     started = time.perf_counter()
-    record = await run_to_end(call.context, parse(AgentRunInput, {"message": body.user_request}))
+    record = await run_to_end(call.context, {"message": body.user_request})
     if record.status is not RunStatus.FINISHED:
         raise RestError(500, {"error": f"Agent run {record.status.value.lower()}: {record.error or 'no answer'}"})
     database_steps = [step for step in record.steps if step.tool == "query_database"]

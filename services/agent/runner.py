@@ -25,8 +25,7 @@ from typing import Any
 
 from schema.agent import Citation, ConversationMessage, EventType, MessageRole, RunMode, Step, Usage
 from schema.errors import Unauthenticated
-from schema.rag import SearchHit, SearchInput, SearchMode
-from schema.validation import parse
+from schema.rag import SEARCH, SearchHit, SearchInput, SearchMode
 from services.agent.llm import ModelUnavailable
 from services.agent.sql import QueryFailed, SqlDatabase, UnsafeQuery
 from services.agent.store import RunEvents
@@ -34,8 +33,8 @@ from services.agent.store import RunEvents
 log = logging.getLogger("agenthub.agent")
 
 Search = Callable[[SearchInput], list[SearchHit]]
-"""``search(data)``: rag's ``search`` operation for the caller (rights enforced by rag), its reply
-parsed as the contract declares it (``schema/rag.py``)."""
+"""``search(data)``: rag's ``SEARCH`` operation (``schema/rag.py``) for the caller (rights enforced by
+rag), called and answered through the contract (``services.common.entrypoint.invoke``)."""
 
 
 class RunCancelled(Exception):
@@ -160,9 +159,9 @@ class Toolbox:
             if self.search is None:
                 raise RuntimeError("document search is not available")
             if floor is None:
-                hits = self.search(parse(SearchInput, {"query": query, "top_k": top_k}))
+                hits = self.search(SEARCH.parse_input({"query": query, "top_k": top_k}))
             else:  # cosine scores, comparable with the floor
-                data = parse(SearchInput, {"query": query, "top_k": top_k, "mode": SearchMode.SEMANTIC})
+                data = SEARCH.parse_input({"query": query, "top_k": top_k, "mode": SearchMode.SEMANTIC})
                 hits = [hit for hit in self.search(data) if hit.score >= floor]
             # Retrieved text is data someone wrote, maybe another user: marked so, never instructions.
             passages = [{"n": self.state.cite(hit), "title": hit.title, "document_id": hit.document_id,

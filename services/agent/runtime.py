@@ -24,10 +24,12 @@ from sqlalchemy.orm import sessionmaker
 from core import metrics
 from core.llm import openai_generator
 from schema.agent import (
+    AgentRunInput,
     ConversationMessage,
     EventType,
     MessageRole,
     RunMode,
+    RunEvent,
     RunRecord,
     RunStarted,
     RunStatus,
@@ -49,11 +51,22 @@ from services.agent.runner import (
     run_retrieval_only,
 )
 from services.agent.sql import OwnDatabase, SqlDatabase, same_database
-from services.agent.store import ConversationStore, RunEvents, RunStore, SystemPrompts, fit_history, last_seq
+from services.agent.store import (
+    ConversationStore,
+    RunEvents,
+    RunStore,
+    SystemPrompts,
+    fit_history,
+    last_seq,
+    read_events,
+)
 
 log = logging.getLogger("agenthub.agent")
 
 STALE_AFTER_DEADLINE = 30  # seconds after its own time limit (plus the hard limit's 10 s) a run is dead
+
+Audit = Callable[..., None]
+"""The service's ``AuditDispatcher`` for this call: ``audit(action, resource=..., identity=..., ...)``."""
 
 Spawn = Callable[[Callable[[], None], str], Any]
 """``spawn(fn, run_id)`` starts ``fn`` in the background and returns a handle with ``kill``/``wait``."""
@@ -116,11 +129,16 @@ class AgentRuntime:
 
     # -- entrypoint operations -------------------------------------------------------------
 
-    def start(self, identity: Identity, message: str, conversation_id: str | None, search: Search | None,
+    def start(self, identity: Identity, data: AgentRunInput, search: Search | None,
               still_valid: Callable[[], None] | None = None) -> RunStarted:
-        """Tools the caller may not use are not offered: searching needs ``read:rag``, the database
-        ``query:sql``; ``still_valid`` re-checks the caller's token before each tool call."""
-        message = message.strip()  # checked by AgentRunInput
+        """Starting needs ``write:agent`` (the operation's) and ``read:agent``: the run's answer and events
+        are read back, so it is refused before anything runs. Tools the caller may not use are not
+        offered: searching needs ``read:rag``, the database ``query:sql``; ``still_valid`` re-checks the
+        caller's token before each tool call."""
+        if not identity.can(Permission.READ_AGENT):
+            raise Forbidden(f"This needs the '{Permission.READ_AGENT.value}' permission too.",
+                            {"requires": Permission.READ_AGENT.name})
+        message, conversation_id = data.message.strip(), data.conversation_id
         search = search if identity.can(Permission.READ_RAG) else None
         tools = RunTools(search, self.database if identity.can(Permission.QUERY_SQL) else None, still_valid)
         conversation = self.conversations.get(identity.user_id, conversation_id) if conversation_id else None
@@ -174,11 +192,23 @@ class AgentRuntime:
             _wait(handle, 5)
         return self.runs.get(run_id, identity.user_id)
 
-    def set_system_prompt(self, identity: Identity, prompt: str | None) -> str:
-        """``prompt`` is checked by ``SystemPromptInput``."""
-        if not identity.can(Permission.WRITE_SYSTEM):
-            raise Forbidden("Only administrators may change the system prompt.")
-        return self.prompts.set(prompt.strip() if prompt else None)
+    def events(self, identity: Identity, run_id: str, after_seq: int) -> list[RunEvent]:
+        """The caller's run's events after ``after_seq`` (a replay for RPC callers)."""
+        self.get_run(identity, run_id)  # NOT_FOUND unless the run is the caller's
+        return read_events(self.client, self.settings.redis_prefix, run_id, after_seq)
+
+    def delete_conversation(self, identity: Identity, conversation_id: str, audit: Audit) -> bool:
+        self.conversations.delete(identity.user_id, conversation_id)
+        audit("agent.conversation.delete", resource=f"conversation:{conversation_id}", identity=identity)
+        return True
+
+    def set_system_prompt(self, identity: Identity, prompt: str | None, audit: Audit) -> str:
+        """Only holders of ``write:system`` get here (the operation's access); audited. ``None`` or
+        empty restores the default."""
+        prompt = self.prompts.set(prompt.strip() if prompt else None)
+        audit("agent.system_prompt.set", resource="agent:system_prompt", identity=identity,
+              detail={"length": str(len(prompt))})
+        return prompt
 
     def stop(self) -> None:
         """Ends runs in flight with RUN_FAILED instead of leaving them RUNNING forever."""

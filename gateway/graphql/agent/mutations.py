@@ -1,4 +1,4 @@
-"""Mutations of the agent domain.
+"""Mutations of the agent domain: each one operation of ``schema/agent.py``.
 
 ``runAgent`` does not hold one long RPC open: it starts the run (an RPC that
 returns at once), follows the run's event stream in Redis until it ends, then
@@ -7,68 +7,66 @@ reads the finished record.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
 from gateway.graphql.agent.stream import follow, redis_client
 from gateway.graphql.agent.types import AgentRun, AgentRunInput
-from gateway.graphql.permissions import requires
+from gateway.graphql.permissions import operation_mutation
 from schema import agent
 from schema.agent import RunRecord, RunStarted, RunStatus
 from schema.errors import Forbidden
 from schema.permissions import Permission
-from schema.validation import parse
 
 
-async def start_run(context: Context, input: agent.AgentRunInput) -> RunStarted:
-    """Starts a run once every permission it needs is held: it writes (``write:agent``, checked by the
-    field) and its answer and events are read back (``read:agent``), so nothing runs to be refused after."""
+async def start_run(context: Context, input: Mapping[str, Any]) -> RunStarted:
+    """Starts a run once every permission it needs is held: it writes (``write:agent``, the operation's,
+    checked by the field) and its answer and events are read back (``read:agent``, checked again by the
+    agent): refused here, the refusal is audited with the request and nothing is sent."""
     principal = context.principal
     if principal is not None and not principal.can(Permission.READ_AGENT):
         context.denied(Permission.READ_AGENT.value, "runAgent")
         raise Forbidden(f"This needs the '{Permission.READ_AGENT.value}' permission too.",
                         {"requires": Permission.READ_AGENT.name})
-    return RunStarted.model_validate(await context.call("agent", "start_run", input.message, input.conversation_id))
+    return await context.invoke(agent.START_RUN, input)
 
 
 def status_of(context: Context, run_id: str):
     async def status() -> RunStatus:
-        return RunRecord.model_validate(await context.call("agent", "get_run", run_id)).status
+        return (await context.invoke(agent.GET_RUN, {"run_id": run_id})).status
     return status
 
 
-async def run_to_end(context: Context, input: agent.AgentRunInput) -> RunRecord:
-    """Start a run, follow its event stream until it ends, and return the finished ``RunRecord`` payload.
+async def run_to_end(context: Context, input: Mapping[str, Any]) -> RunRecord:
+    """Start a run, follow its event stream until it ends, and return the finished ``RunRecord``.
 
     Shared by ``runAgent`` and the REST route ``POST /api/agent/query``."""
     started = await start_run(context, input)
     async for _ in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
                           status_of(context, started.run_id)):
         pass
-    return RunRecord.model_validate(await context.call("agent", "get_run", started.run_id))
+    return await context.invoke(agent.GET_RUN, {"run_id": started.run_id})
 
 
 @strawberry.type
 class AgentMutation:
-    @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)],
-                         description="Ask the agent and wait for its answer. To see tokens as they come, "
-                                     "use the agentRun subscription instead.")
+    @operation_mutation(agent.START_RUN, description="Ask the agent and wait for its answer. To see tokens as "
+                                                     "they come, use the agentRun subscription instead.")
     async def run_agent(self, info: Info[Context, None], input: AgentRunInput) -> AgentRun:
-        data = parse(agent.AgentRunInput, strawberry.asdict(input))
-        return AgentRun.from_pydantic(await run_to_end(info.context, data))
+        return AgentRun.from_pydantic(await run_to_end(info.context, strawberry.asdict(input)))
 
-    @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)], description="Stop one of my runs.")
+    @operation_mutation(agent.CANCEL_RUN)
     async def cancel_agent_run(self, info: Info[Context, None], run_id: strawberry.ID) -> AgentRun:
-        record = await info.context.call("agent", "cancel_run", str(run_id))
-        return AgentRun.from_pydantic(RunRecord.model_validate(record))
+        return AgentRun.from_pydantic(await info.context.invoke(agent.CANCEL_RUN, {"run_id": run_id}))
 
-    @strawberry.mutation(extensions=[requires(Permission.WRITE_AGENT)],
-                         description="Delete one of my conversations and its messages.")
+    @operation_mutation(agent.DELETE_CONVERSATION)
     async def delete_conversation(self, info: Info[Context, None], id: strawberry.ID) -> bool:
-        return await info.context.call("agent", "delete_conversation", str(id))
+        return await info.context.invoke(agent.DELETE_CONVERSATION, {"conversation_id": id})
 
-    @strawberry.mutation(extensions=[requires(Permission.WRITE_SYSTEM)],
-                         description="Administrators only: replace the agent's system prompt (null: the default).")
+    @operation_mutation(agent.SET_SYSTEM_PROMPT)
     async def set_system_prompt(self, info: Info[Context, None], prompt: str | None) -> str:
-        return await info.context.call("agent", "set_system_prompt", prompt)
+        return await info.context.invoke(agent.SET_SYSTEM_PROMPT, {"prompt": prompt})

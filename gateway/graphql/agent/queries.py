@@ -1,4 +1,4 @@
-"""Queries of the agent domain: thin calls to the agent service."""
+"""Queries of the agent domain: each one operation of ``schema/agent.py``."""
 
 from __future__ import annotations
 
@@ -8,27 +8,24 @@ from strawberry.types import Info
 from gateway.context import Context
 from gateway.graphql.agent.types import AgentRun, Conversation, ConversationConnection
 from gateway.graphql.pagination import PageInfo
-from gateway.graphql.permissions import requires
+from gateway.graphql.permissions import operation_field
 from schema import agent
-from schema.permissions import Permission
 
 
 @strawberry.type
 class AgentQuery:
-    @strawberry.field(extensions=[requires(Permission.READ_AGENT)], description="My conversations, newest first.")
-    async def conversations(self, info: Info[Context, None], first: int = 20,
+    @operation_field(agent.LIST_CONVERSATIONS)
+    async def conversations(self, info: Info[Context, None],
+                            first: int = agent.ConversationsInput.model_fields["first"].default,
                             after: str | None = None) -> ConversationConnection:
-        page = await info.context.call("agent", "list_conversations", first, after)
-        model = agent.ConversationPage.model_validate(page)
-        return ConversationConnection(nodes=[Conversation.from_pydantic(c) for c in model.items],
+        page = await info.context.invoke(agent.LIST_CONVERSATIONS, {"first": first, "after": after})
+        return ConversationConnection(nodes=[Conversation.from_pydantic(c) for c in page.items],
                                       page_info=PageInfo.from_page(page))
 
-    @strawberry.field(extensions=[requires(Permission.READ_AGENT)], description="One of my conversations.")
+    @operation_field(agent.GET_CONVERSATION)
     async def conversation(self, info: Info[Context, None], id: strawberry.ID) -> Conversation:
-        return Conversation.from_pydantic(
-            agent.Conversation.model_validate(await info.context.call("agent", "get_conversation", str(id))))
+        return Conversation.from_pydantic(await info.context.invoke(agent.GET_CONVERSATION, {"conversation_id": id}))
 
-    @strawberry.field(extensions=[requires(Permission.READ_AGENT)], description="One of my runs.")
+    @operation_field(agent.GET_RUN)
     async def agent_run(self, info: Info[Context, None], id: strawberry.ID) -> AgentRun:
-        record = await info.context.call("agent", "get_run", str(id))
-        return AgentRun.from_pydantic(agent.RunRecord.model_validate(record))
+        return AgentRun.from_pydantic(await info.context.invoke(agent.GET_RUN, {"run_id": id}))
