@@ -19,8 +19,8 @@ from strawberry.extensions import SchemaExtension
 
 from pydantic import BaseModel
 
-from schema import rag
-from schema.agent import MAX_MESSAGE_CHARS, MAX_SYSTEM_PROMPT_CHARS
+from schema import agent, rag
+from schema.agent import MAX_MESSAGE_CHARS
 from schema.errors import BadUserInput
 from schema.validation import camel
 
@@ -39,7 +39,7 @@ MAX_LENGTHS: dict[str, int] = {
     "refreshToken.refreshToken": 200,
     "runAgent.input.message": MAX_MESSAGE_CHARS,
     "agentRun.input.message": MAX_MESSAGE_CHARS,
-    "setSystemPrompt.prompt": MAX_SYSTEM_PROMPT_CHARS,
+    "setSystemPrompt.prompt": max_length(agent.SystemPromptInput, "prompt"),
     "ask.question": max_length(rag.AskInput, "question"),
     "search.query": max_length(rag.SearchInput, "query"),
     "ingestText.input.title": max_length(rag.IngestTextInput, "title"),

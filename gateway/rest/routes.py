@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from gateway.rest import handlers, models
 from gateway.rest.api import RestRoute
-from schema import rag
-from schema.permissions import Permission
+from schema import agent, rag
 
 LOGIN_ERRORS = {"UNAUTHENTICATED": (401, "Invalid credentials!")}
 REGISTER_ERRORS = {"CONFLICT": (400, "Username already exists!")}
@@ -23,7 +22,7 @@ ROUTES: tuple[RestRoute, ...] = (
               "query me { id role permissions }", "auth", handlers.validate, models.ValidateResponse, token=True),
     RestRoute("POST", "/api/agent/query", "agent_query", "Ask the agent and wait for its answer.",
               "mutation runAgent(input: {message}) { answer steps }", "agent", handlers.agent_query,
-              models.AgentQueryResponse, permission=Permission.WRITE_AGENT, body=models.AgentQueryRequest,
+              models.AgentQueryResponse, permission=agent.START_RUN.permission, body=models.AgentQueryRequest,
               cost="runAgent"),
     RestRoute("POST", "/api/rag/query", "rag_query", "An answer from my documents, with the passages it cites.",
               "query ask(question) { answer citations }", "rag", handlers.rag_query, models.RagQueryResponse,
