@@ -6,9 +6,18 @@ vhost. This process submits ``--documents`` texts with ``ingestText`` and polls
 submission to the last DONE. Baseline in the same run, on the same chunks: the
 service's embedding model alone in this process (ONNX Runtime int8, same batch
 size), chunks per second; beside it the same model on PyTorch, as the service
-ran it before (target: ONNX at least 2x). The ratio is the share of the raw embedding
-speed the whole pipeline keeps (queue, conversion, splitting, writing,
-progress, RPC); target at least 0.8.
+ran it before (target: ONNX at least 2x). The raw embedder is measured before the
+stack starts and after it stops, and their mean is the baseline (the load of the
+others on this machine drifts during a run). The ratio is the share of the raw
+embedding speed the whole pipeline keeps (queue, conversion, splitting, writing,
+progress, RPC); target at least 0.9.
+
+Where the time goes: the rag process counts seconds per ingestion stage
+(``agenthub_rag_ingest_stage_seconds_total``, scraped from its metrics port):
+claim (taking a job in SQL), convert (convert + split), embed (the embedder busy),
+write (the store), finish (progress, activation, the job's end). Stages overlap
+(the next file is prepared while a batch embeds), so they are shown against the
+wall time; "embedder idle" is the wall time the embedder had nothing to do.
 
 Usage::
 
@@ -43,7 +52,8 @@ from bench.common import TorchEmbedder, free_port, service_embedder, wait_ready 
 from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
-TARGET = 0.8
+TARGET = 0.9
+STAGES = ("claim", "convert", "embed", "write", "finish")
 EMBEDDER_TARGET = 2.0
 WORDS = ("river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder letter "
          "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber").split()
@@ -64,9 +74,8 @@ def texts(count: int, size: int) -> list[str]:
     return documents
 
 
-def raw_embedder_rates(documents: list[str]) -> tuple[int, float, float]:
-    """Chunks/s of the service's embedder and of the PyTorch baseline alone, on the chunks the
-    service makes of ``documents``."""
+def service_chunks(documents: list[str]) -> list:
+    """The chunks the service makes of ``documents``."""
     from services.rag.ingestion import ChunkMeta, Indexer
     from services.rag.settings import RagSettings
 
@@ -76,17 +85,33 @@ def raw_embedder_rates(documents: list[str]) -> tuple[int, float, float]:
     for n, text in enumerate(documents):
         meta = ChunkMeta(f"d{n}", "v", "c", "o", f"doc-{n}.txt", "text/plain")
         chunks += indexer.prepare(text.encode(), "text/plain", meta)
-    rates = []
-    for embedder in (service_embedder(settings.rag_embed_batch), TorchEmbedder(settings.rag_embed_batch)):
-        embedder.embed_documents(chunks[:settings.rag_embed_batch])  # warm up
-        started = time.perf_counter()
-        for start in range(0, len(chunks), settings.rag_embed_batch):
-            embedder.embed_documents(chunks[start:start + settings.rag_embed_batch])
-        rates.append(len(chunks) / (time.perf_counter() - started))
-    return len(chunks), rates[0], rates[1]
+    return chunks
 
 
-async def through_gateway(base: str, headers: dict, documents: list[str]) -> tuple[int, float]:
+def embedding_rate(embedder, chunks: list, batch: int) -> float:
+    """Chunks/s of ``embedder`` alone on ``chunks``, in batches of ``batch``."""
+    embedder.embed_documents(chunks[:batch])  # warm up
+    started = time.perf_counter()
+    for start in range(0, len(chunks), batch):
+        embedder.embed_documents(chunks[start:start + batch])
+    return len(chunks) / (time.perf_counter() - started)
+
+
+def stage_seconds(metrics_url: str) -> dict[str, float]:
+    """Seconds per ingestion stage, from the rag process's metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(metrics_url, timeout=10).text
+    seconds = dict.fromkeys(STAGES, 0.0)
+    for family in text_string_to_metric_families(text):
+        if family.name == "agenthub_rag_ingest_stage_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    seconds[sample.labels["stage"]] = sample.value
+    return seconds
+
+
+async def through_gateway(base: str, headers: dict, documents: list[str]) -> tuple[int, float, float]:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         started = time.perf_counter()
         jobs = []
@@ -110,17 +135,25 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
                 pending.pop(0)
                 continue
             await asyncio.sleep(0.1)
-        return chunks, chunks / (time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        return chunks, chunks / wall, wall
 
 
 async def run(args) -> int:
+    from services.rag.settings import RagSettings
+
     documents = texts(args.documents, args.kib * 1024)
+    batch = RagSettings(env="development").rag_embed_batch
+    chunks = service_chunks(documents)
+    embedder = service_embedder(batch)
+    raw_before = embedding_rate(embedder, chunks, batch)  # before the stack starts: the cores are its alone
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-ingest-"))).create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
     rag, gateway = None, None
     try:
-        rag = ServiceProcess(isolation, "services.rag.service", "rag", **env)
+        metrics_port = free_port()
+        rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_METRICS_PORT=str(metrics_port), **env)
         port = free_port()
         gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
                                    env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -130,7 +163,9 @@ async def run(args) -> int:
         await wait_ready(base, path="/healthz")
         token = TokenCodec(CommonSettings(env="development")).issue(
             subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600).token
-        served_chunks, served_rate = await through_gateway(base, {"authorization": f"Bearer {token}"}, documents)
+        served_chunks, served_rate, wall = await through_gateway(base, {"authorization": f"Bearer {token}"},
+                                                                 documents)
+        stages = stage_seconds(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         if rag is not None:
             rag.stop()
@@ -139,16 +174,32 @@ async def run(args) -> int:
             gateway.wait(timeout=15)
         isolation.destroy()
     # after the stack stopped: the cores are theirs alone
-    raw_chunks, raw_rate, torch_rate = raw_embedder_rates(documents)
+    raw_after = embedding_rate(embedder, chunks, batch)
+    raw_rate = (raw_before + raw_after) / 2
+    torch_rate = embedding_rate(TorchEmbedder(batch), chunks, batch)
 
     table = Table(title=f"Ingestion of {args.documents} texts of {args.kib} KiB")
     for column in ("path", "chunks", "chunks/s"):
         table.add_column(column, justify="right")
     table.add_row("gateway → rag job → DONE", f"{served_chunks}", f"{served_rate:.1f}")
-    table.add_row("raw embedder (ONNX int8), same chunks", f"{raw_chunks}", f"{raw_rate:.1f}")
-    table.add_row("PyTorch embedder (before), same chunks", f"{raw_chunks}", f"{torch_rate:.1f}")
+    table.add_row(f"raw embedder (ONNX int8), same chunks: before {raw_before:.1f}, after {raw_after:.1f}",
+                  f"{len(chunks)}", f"{raw_rate:.1f}")
+    table.add_row("PyTorch embedder (before), same chunks", f"{len(chunks)}", f"{torch_rate:.1f}")
     console = Console()
     console.print(table)
+    breakdown = Table(title=f"Where the pipeline's {wall:.2f} s went (stages overlap)")
+    for column in ("stage", "seconds", "of the wall time"):
+        breakdown.add_column(column, justify="right")
+    for stage in STAGES:
+        breakdown.add_row(stage, f"{stages[stage]:.2f}", f"{stages[stage] / wall:.0%}")
+    idle = max(wall - stages["embed"], 0.0)
+    breakdown.add_row("embedder idle", f"{idle:.2f}", f"{idle / wall:.0%}")
+    console.print(breakdown)
+    if stages["embed"]:
+        busy_rate = served_chunks / stages["embed"]
+        console.print(f"embedder while busy in the pipeline: {busy_rate:.1f} chunks/s = {busy_rate / raw_rate:.2f} "
+                      "of the raw embedder (the rest: cores shared with the other stages, the gateway and the "
+                      "broker)")
     ratio = served_rate / raw_rate
     verdict = "PASS" if ratio >= TARGET else "MISS"
     console.print(f"pipeline / raw embedder = {ratio:.2f}  (target ≥ {TARGET})  {verdict}")

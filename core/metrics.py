@@ -93,6 +93,9 @@ WORKERS_MAX = Gauge("agenthub_workers_max", "Nameko worker pool size (max_worker
 SEARCH_DURATION = Histogram("agenthub_search_duration_seconds", "Document search duration in rag, by mode.",
                             ["mode"], buckets=FAST_BUCKETS)
 CHUNKS_EMBEDDED = Counter("agenthub_chunks_embedded_total", "Document chunks embedded (rate: chunks per second).")
+INGEST_STAGE_SECONDS = Counter("agenthub_rag_ingest_stage_seconds_total",
+                               "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); embed is the embedder's busy time.",
+                               ["stage"])
 LLM_CALLS = Counter("agenthub_llm_calls_total", "Model calls, by backend and outcome.", ["backend", "outcome"])
 LLM_DURATION = Histogram("agenthub_llm_call_duration_seconds", "Model call duration.", ["backend"],
                          buckets=SLOW_BUCKETS)

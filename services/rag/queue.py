@@ -91,6 +91,7 @@ class IngestionQueue:
     def start(self, spawn: Callable) -> None:
         """``spawn(fn, identifier=...)``: the container's ``spawn_managed_thread``."""
         self._spawn = spawn
+        self.worker.start(spawn)
         spawn(self._consume, identifier="rag.ingestion.consumer")
         spawn(self._schedule, identifier="rag.ingestion.scheduler")
 
@@ -172,11 +173,17 @@ class IngestionQueue:
         while not self._stopping:
             try:
                 free = self.concurrency - len(self._running)
-                for job_id in self.board.claimable(free, exclude=set(self._running)):
+                taken = self.board.claimable(free, exclude=set(self._running))
+                for job_id in taken:
                     if self._stopping:
                         break
                     self._running[job_id] = self._spawn(
                         lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job")
+                # A slot the per-user quota leaves empty prepares the next job ahead (nothing
+                # written, the job stays QUEUED); once every slot is busy, nothing is prepared ahead.
+                ahead = (self.board.next_queued(exclude=set(self._running))
+                         if free > len(taken) and not self._stopping else None)
+                self.worker.keep_ahead(ahead, keep=set(self._running))
             except Exception:  # the database is down: try again at the next poll
                 log.warning("ingestion scheduler could not read jobs", exc_info=True)
             try:

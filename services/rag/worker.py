@@ -10,6 +10,7 @@ holds the lease, so a worker that lost it stops without touching anything.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from core import metrics
@@ -19,9 +20,12 @@ from services.rag.corpus import CorpusVersion
 from services.rag.files import Files
 from services.rag.ingestion import ChunkMeta, ConversionStopped, IngestionError, Indexer
 from services.rag.jobs import JobBoard, Lease
+from services.rag.pipeline import EmbeddingLine, Preparation, spent
 from services.rag.submission import Wake
 
 log = logging.getLogger("agenthub.rag")
+
+PROGRESS_EVERY = 1.0  # seconds between a running job's progress writes (each also renews its lease)
 
 
 class LeaseLost(Exception):
@@ -40,10 +44,22 @@ class IngestionWorker:
         self.running: dict[str, Lease] = {}  # job id → lease, of the jobs this process works on
         self.written: dict[str, list[str]] = {}  # job id → chunk ids written, not yet current
         self.stopping = False  # set by release_all: a job failing from here on was given back, not failed
+        self.line = EmbeddingLine(indexer.embed, embed_batch)
+        self.ahead: dict[str, Preparation] = {}  # job id → its preparation started before its lease
+        self._spawn = None
+
+    def start(self, spawn) -> None:
+        """Under the service (``IngestionQueue.start``): the embedding line in its green thread, and
+        preparations in theirs (``spawn``: the container's ``spawn_managed_thread``). Without it
+        (tests, scripts) ``run_job`` prepares and embeds in the calling thread."""
+        self._spawn = spawn
+        spawn(self.line.run, identifier="rag.ingestion.embedder")
 
     def run_job(self, job_id: str) -> str:
         """Process one job if it can be taken now; returns what happened (for logs and tests)."""
+        started = time.perf_counter()
         outcome, lease = self.board.acquire(job_id)
+        spent("claim", started)
         if outcome in ("failed", "cancelled"):
             found = self.board.get(job_id)
             if found is not None:
@@ -92,6 +108,8 @@ class IngestionWorker:
     def release_all(self) -> list[str]:
         """A clean stop: every job this process runs goes back to QUEUED without using an attempt."""
         self.stopping = True
+        for preparation in self.ahead.values():
+            preparation.abandon()
         released = []
         for job_id, lease in list(self.running.items()):
             try:
@@ -117,7 +135,105 @@ class IngestionWorker:
             self.files.unstage(job_id)
         return requeued
 
+    def keep_ahead(self, next_job: str | None, keep: set[str] = frozenset()) -> None:
+        """The scheduler's word on preparing ahead: ``next_job`` (the oldest QUEUED job, offered
+        while a slot stands empty) is prepared if it is not already; other preparations ahead
+        are dropped unless in ``keep`` (jobs given a slot, whose runs adopt them)."""
+        for job_id in [j for j in self.ahead if j != next_job and j not in keep]:
+            self.ahead.pop(job_id).abandon()
+        if next_job is None or next_job in self.ahead or next_job in self.running or self._spawn is None:
+            return
+        found = self.board.get(next_job)
+        if found is None or found[0].status.value != "QUEUED":
+            return
+        self.ahead[next_job] = self._prepare(next_job, found[1], urgent=False)
+
     # ------------------------------------------------------------ one job
+
+    def _meta(self, job_id: str, spec: dict[str, Any]) -> ChunkMeta:
+        return ChunkMeta(document_id=spec["document_id"], version=self._version(job_id, spec),
+                         collection_id=spec["collection_id"], owner_id=spec["owner_id"], title=spec["title"],
+                         mime_type=spec["mime_type"], user=spec.get("metadata") or {})
+
+    def _prepare(self, job_id: str, spec: dict[str, Any], urgent: bool) -> Preparation:
+        """A preparation in its own green thread: convert and split, then into the embedding line."""
+        preparation = Preparation(job_id, urgent)
+
+        def should_stop() -> bool:
+            return preparation.abandoned or (preparation.urgent and self.board.cancel_requested(job_id))
+
+        def convert() -> None:
+            started = time.perf_counter()
+            try:
+                chunks = self.indexer.prepare_file(self.files.staged_path(job_id), spec["mime_type"],
+                                                   self._meta(job_id, spec), should_stop=should_stop)
+            except Exception as exc:
+                preparation.fail(exc)
+                return
+            finally:
+                spent("convert", started)
+            if preparation.abandoned:
+                return
+            if not chunks:  # never so (no text is an IngestionError), but never wait forever either
+                preparation.finished.send(None)
+                return
+            preparation.chunks, preparation.embedded = chunks, [None] * len(chunks)
+            preparation.pending.extend(enumerate(chunks))
+            self.line.add(preparation)
+
+        self._spawn(convert, identifier="rag.ingestion.prepare")
+        return preparation
+
+    def _embedded(self, lease: Lease) -> list:
+        """The job's chunks with their embeddings: through the line (adopting a preparation made
+        ahead when there is one) under the service; in this thread otherwise."""
+        job_id = lease.job_id
+        if self._spawn is None:
+            return self._embedded_here(lease)
+        preparation = self.ahead.pop(job_id, None)
+        if preparation is None or preparation.abandoned or (
+                preparation.ready() and not isinstance(preparation.error, (IngestionError, type(None)))):
+            if preparation is not None:
+                preparation.abandon()
+            preparation = self._prepare(job_id, lease.spec, urgent=True)
+        else:
+            preparation.urgent = True
+            self.line.poke()
+        try:
+            while not preparation.ready():
+                preparation.finished.wait(timeout=PROGRESS_EVERY)
+                if not preparation.ready():  # each write also says whether the job was cancelled
+                    self._progress(lease, 0.05 + 0.85 * preparation.fraction())
+        except BaseException:
+            preparation.abandon()
+            raise
+        if isinstance(preparation.error, ConversionStopped):
+            raise JobCancelled(job_id)
+        if preparation.error is not None:
+            raise preparation.error
+        return preparation.embedded
+
+    def _embedded_here(self, lease: Lease) -> list:
+        job_id = lease.job_id
+        started = time.perf_counter()
+        try:
+            chunks = self.indexer.prepare_file(self.files.staged_path(job_id), lease.spec["mime_type"],
+                                               self._meta(job_id, lease.spec),
+                                               should_stop=lambda: self.board.cancel_requested(job_id))
+        except ConversionStopped:
+            raise JobCancelled(job_id) from None
+        finally:
+            spent("convert", started)
+        embedded, reported = [], time.monotonic()
+        for start in range(0, len(chunks), self.embed_batch):
+            started = time.perf_counter()
+            embedded += offload(self.indexer.embed, chunks[start:start + self.embed_batch])
+            spent("embed", started)
+            if time.monotonic() - reported >= PROGRESS_EVERY:
+                reported = time.monotonic()
+                self._progress(lease, 0.05 + 0.85 * len(embedded) / len(chunks))
+        metrics.CHUNKS_EMBEDDED.inc(len(embedded))
+        return embedded
 
     def _start_heartbeat(self, lease: Lease):
         if not offloading():
@@ -154,42 +270,34 @@ class IngestionWorker:
             raise LeaseLost(lease.job_id)
 
     @staticmethod
-    def _version(lease: Lease) -> str:
-        return f"{lease.spec['content_hash'][:16]}{lease.job_id[:8]}"
+    def _version(job_id: str, spec: dict[str, Any]) -> str:
+        return f"{spec['content_hash'][:16]}{job_id[:8]}"
 
     def _index(self, lease: Lease) -> None:
         spec, job_id = lease.spec, lease.job_id
         document_id = spec["document_id"]
-        version = self._version(lease)
-        meta = ChunkMeta(document_id=document_id, version=version, collection_id=spec["collection_id"],
-                         owner_id=spec["owner_id"], title=spec["title"], mime_type=spec["mime_type"],
-                         user=spec.get("metadata") or {})
-        try:
-            chunks = self.indexer.prepare_file(self.files.staged_path(job_id), spec["mime_type"], meta,
-                                               should_stop=lambda: self.board.cancel_requested(job_id))
-        except ConversionStopped:
-            raise JobCancelled(job_id) from None
-        self._progress(lease, 0.05)
-        embedded = []
-        for start in range(0, len(chunks), self.embed_batch):
-            embedded += offload(self.indexer.embed, chunks[start:start + self.embed_batch])
-            self._progress(lease, 0.05 + 0.85 * len(embedded) / len(chunks))
+        version = self._version(job_id, spec)
+        embedded = self._embedded(lease)
+        started = time.perf_counter()
         self.written[job_id] = [chunk.id for chunk in embedded]
-        offload(self.indexer.write, embedded)
-        metrics.CHUNKS_EMBEDDED.inc(len(embedded))
-        self._progress(lease, 0.95)
+        offload(self.indexer.write, embedded)  # one store write (one commit) per job
+        started = spent("write", started)
+        self._progress(lease, 0.95)  # the last check for a cancel or a lost lease before it shows
         original = self.files.keep(job_id, f"{document_id}-{version}")
         try:
             previous = self.catalog.activate(
-                document_id, version=version, content_hash=spec["content_hash"], chunk_count=len(chunks),
+                document_id, version=version, content_hash=spec["content_hash"], chunk_count=len(embedded),
                 title=spec["title"], mime_type=spec["mime_type"], size_bytes=spec["size_bytes"],
                 metadata=spec.get("metadata") or {}, original=original)
         except DocumentGone:  # deleted while indexing: leave nothing behind
             offload(self.store.delete_document, document_id)
             self.files.forget(original)
             raise IngestionError("the document was deleted while it was being indexed") from None
+        started = spent("finish", started)
         offload(self.store.remove_stale, document_id, version)  # old chunks: already invisible
+        started = spent("write", started)
         self.files.forget(previous)
         self.corpus.bump(required=False)
-        if self.board.done(lease, document_id, len(chunks)):
+        if self.board.done(lease, document_id, len(embedded)):
             self._finished(job_id, spec, None)
+        spent("finish", started)

@@ -106,6 +106,9 @@ def test_one_owner_cannot_take_more_than_the_quota(engine, clock):
     assert jobs.acquire(a2) == ("deferred", None)  # the SQL guard holds even without claimable
     assert jobs.claimable(2) == [b1]
     assert jobs.acquire(b1)[0] == "acquired"
+    # what a free slot may prepare ahead: the oldest QUEUED job, whatever the quota; never taken by it
+    assert jobs.claimable(2) == [] and jobs.next_queued() == a2 and jobs.next_queued({a2}) is None
+    assert status(jobs, a2) is JobStatus.QUEUED
 
 
 def test_one_active_job_per_content(engine, clock):

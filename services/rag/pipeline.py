@@ -1,0 +1,133 @@
+"""How the worker keeps the embedder busy: one embedding line fed by every job in flight, and
+preparations (convert, split, embed) that may start before the job's lease.
+
+Why: the embedder is ingestion's limit (``bench/ingest.py``). Running one job after another,
+it idled while a job's file was converted and split, while its chunks were written and its row
+updated, and while the scheduler took the next job; a job's last batch was a partial one.
+
+* ``EmbeddingLine``: one green thread embeds chunks from every preparation, in full batches
+  across jobs. Chunks of running jobs go first, taken round robin (fair per chunk between the
+  jobs, so between users); chunks of preparations ahead only fill what is left.
+* ``Preparation``: convert + split (``Indexer.prepare_file``; a limited child process for
+  untrusted files), then embedding through the line. ``run_job`` starts one once it holds the
+  lease, or adopts the one the scheduler started ahead (``IngestionWorker.keep_ahead``) for the
+  oldest QUEUED job while a slot stood empty because of the per-user quota. Ahead, nothing is
+  written and the job stays QUEUED: its lease, attempts, cancel and the quota are untouched; the
+  preparation is dropped when the slot is needed or the job is no longer the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+from core import metrics
+from core.offload import offload
+
+log = logging.getLogger("agenthub.rag.ingestion")
+
+
+def spent(stage: str, since: float) -> float:
+    """Adds the seconds since ``since`` (``perf_counter``) to ``stage``'s total; returns now."""
+    now = time.perf_counter()
+    metrics.INGEST_STAGE_SECONDS.labels(stage).inc(now - since)
+    return now
+
+
+class Preparation:
+    """One job's chunks on their way to being embedded; ``finished`` fires with them or with an error."""
+
+    def __init__(self, job_id: str, urgent: bool) -> None:
+        from eventlet.event import Event
+
+        self.job_id, self.urgent = job_id, urgent
+        self.chunks: list = []
+        self.embedded: list = []
+        self.pending: deque = deque()  # (index, chunk) not yet handed to the embedder
+        self.count = 0  # chunks embedded
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self.finished = Event()
+
+    def fraction(self) -> float:
+        return self.count / len(self.chunks) if self.chunks else 0.0
+
+    def ready(self) -> bool:
+        return self.finished.ready()
+
+    def fail(self, error: BaseException) -> None:
+        if not self.finished.ready():
+            self.error = error
+            self.pending.clear()
+            self.finished.send(None)
+
+    def abandon(self) -> None:
+        """Nobody will use it: its chunks leave the line and its conversion is told to stop."""
+        self.abandoned = True
+        self.pending.clear()
+
+
+class EmbeddingLine:
+    def __init__(self, embed: Callable[[list], list], batch: int) -> None:
+        from eventlet.queue import LightQueue
+
+        self.embed, self.batch = embed, batch
+        self.waiting: list[Preparation] = []
+        self._wake: LightQueue = LightQueue()
+        self.running = False
+
+    def add(self, preparation: Preparation) -> None:
+        self.waiting.append(preparation)
+        self.poke()
+
+    def poke(self) -> None:
+        """Something changed (chunks added, a preparation became urgent)."""
+        self._wake.put(None)
+
+    def _take(self) -> list[tuple[Preparation, tuple[int, object]]]:
+        self.waiting = [p for p in self.waiting if p.pending and not p.abandoned]
+        urgent = [p for p in self.waiting if p.urgent]
+        picked: list[tuple[Preparation, tuple[int, object]]] = []
+        while len(picked) < self.batch and urgent:
+            for preparation in list(urgent):  # round robin between the running jobs
+                if len(picked) >= self.batch:
+                    break
+                picked.append((preparation, preparation.pending.popleft()))
+                if not preparation.pending:
+                    urgent.remove(preparation)
+        for preparation in self.waiting:
+            while len(picked) < self.batch and preparation.pending:
+                picked.append((preparation, preparation.pending.popleft()))
+        return picked
+
+    def run(self) -> None:
+        """The line's green thread (a managed thread of the container)."""
+        self.running = True
+        while True:
+            picked = self._take()
+            if not picked:
+                self._wake.get()
+                continue
+            while not self._wake.empty():
+                self._wake.get_nowait()
+            started = time.perf_counter()
+            try:
+                documents = offload(self.embed, [chunk for _, (_, chunk) in picked])
+            except Exception as exc:  # the model failed: every job in this batch gets the error
+                log.warning("embedding a batch failed", exc_info=True)
+                for preparation in {p for p, _ in picked}:
+                    preparation.fail(exc)
+                continue
+            finally:
+                spent("embed", started)
+            metrics.CHUNKS_EMBEDDED.inc(len(documents))
+            touched = []
+            for (preparation, (index, _)), document in zip(picked, documents):
+                preparation.embedded[index] = document
+                preparation.count += 1
+                touched.append(preparation)
+            for preparation in set(touched):
+                if preparation.count == len(preparation.chunks) and not preparation.ready():
+                    preparation.finished.send(None)
