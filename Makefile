@@ -21,7 +21,7 @@ CONSOLE_OUT := gateway/static/console/index.html
 CONSOLE_SRC := $(wildcard web/console/src/*.ts web/console/src/*.tsx web/console/src/*.css web/console/src/pages/*.tsx) \
                web/console/package-lock.json web/console/index.html web/console/vite.config.ts schema/schema.graphql
 
-.PHONY: install up test test-fast schema bench graphiql console clean
+.PHONY: install up test test-fast lint schema bench graphiql console clean
 
 install: $(STAMP) $(CONSOLE_OUT)
 
@@ -65,6 +65,14 @@ test: install
 
 test-fast: install
 	$(BIN)/pytest -m unit
+
+# What CI runs before the tests (.ci/run); configured in pyproject.toml. `ruff check --fix` and
+# `ruff format` fix most of what the first two report; .pre-commit-config.yaml runs them on commit.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 schema: install
 	$(BIN)/agenthub export-schema -o schema/schema.graphql

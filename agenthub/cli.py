@@ -6,13 +6,15 @@ import argparse
 import os
 import sys
 import warnings
+from datetime import UTC
+from pathlib import Path
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     from agenthub.preflight import preflight
     from agenthub.scale import ScaleError, resolve_scale
-    from core.settings import CommonSettings, InsecureConfiguration, SupervisorSettings
     from agenthub.supervisor import RestartPolicy, Supervisor
+    from core.settings import CommonSettings, InsecureConfiguration, SupervisorSettings
     from gateway.settings import GatewaySettings
     from services.common.settings import ServiceSettings
 
@@ -51,7 +53,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False,
                             proxy_headers=True, timeout_graceful_shutdown=10,
-                            timeout_keep_alive=settings.keep_alive_timeout,
+                            # uvicorn hands it to loop.call_later, which takes float seconds; its annotation says int
+                            timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
                             ws_max_size=settings.max_json_bytes)  # one WebSocket message: the JSON body limit
     server = uvicorn.Server(config)
     if args.reuse_port:
@@ -95,7 +98,6 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def _missing_sqlite_database(url: str):
     """The SQLite file a URL names when it does not exist yet; None otherwise (or for a server)."""
-    from pathlib import Path
 
     prefix = "sqlite:///"
     if not url.startswith(prefix):
@@ -153,21 +155,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def _utc_time(text: str):
     """An ISO 8601 date or time; without a zone it is UTC."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from core.settings import CommonSettings
     from agenthub.status import collect, render
+    from core.settings import CommonSettings
 
     settings = CommonSettings()
     status = asyncio.run(collect(settings.amqp_uri, settings.rpc_exchange, args.timeout))
@@ -234,13 +236,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_export_embedder(args: argparse.Namespace) -> int:
     from services.rag.onnx_export import default_dir, export
 
-    directory = export(args.output or os.environ.get("AGENTHUB_EMBEDDER_DIR") or default_dir(), force=args.force)
+    directory = export(Path(args.output or os.environ.get("AGENTHUB_EMBEDDER_DIR") or default_dir()), force=args.force)
     print(f"agenthub: embedding model (ONNX, int8) in {directory}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API.")
+    parser = argparse.ArgumentParser(prog="agenthub",
+                                     description="AgentHub: agents and retrieval behind one GraphQL API.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run the three services and the gateway")

@@ -86,7 +86,7 @@ def _upload(client: httpx.Client, batch: list[Tracked], collection: str | None) 
     response.raise_for_status()
     body = response.json()
     results = (body.get("data") or {}).get("uploadDocuments") or []
-    for item, result in zip(batch, results + [None] * (len(batch) - len(results))):
+    for item, result in zip(batch, results + [None] * (len(batch) - len(results)), strict=False):
         if result and result.get("job"):
             item.job_id = result["job"]["id"]
     messages = [e.get("message", "") for e in body.get("errors") or []]
@@ -121,7 +121,8 @@ def _ingest(items: list[Tracked], skipped: list[tuple[Path, str]], *, url: str, 
             ensure_collection(client, collection, console)
         for start in range(0, len(items), batch_size):
             _upload(client, items[start:start + batch_size], collection)
-        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[status]}"))
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                   TextColumn("{task.fields[status]}"))
         with Progress(*columns, console=console, transient=False) as bar:
             tasks = {id(item): bar.add_task(item.path.name[:40], total=1.0, status=item.status) for item in items}
             pending = [item for item in items if item.job_id]

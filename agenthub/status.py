@@ -75,7 +75,7 @@ async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 
     rpc = RpcClient(amqp_uri, exchange=exchange, default_timeout=timeout, name="status")
     await rpc.start(wait=timeout)
     try:
-        services = []
+        services: list[dict[str, Any]] = []
         for name in SERVICES:
             queue = depths.get(f"rpc-{name}")
             found, error = await instances(rpc, name, queue["consumers"] if queue else 0, timeout)

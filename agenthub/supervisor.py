@@ -188,6 +188,7 @@ class Supervisor:
 
     def _on_exit(self, child: Child, now: float) -> None:
         """One log line per unexpected exit: the restart it schedules, or that it gives up."""
+        assert child.process is not None  # it exited, so it was started
         how = describe_exit(child.process.returncode)
         child.signal_group(signal.SIGKILL)  # whatever it started (a model worker) goes with it
         if now - child.started_at >= self.policy.stable_after:

@@ -60,7 +60,7 @@ SUBSCRIBE = "subscription($i: AgentRunInput!) { agentRun(input: $i) { seq type d
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def token_for(user: str) -> str:

@@ -41,14 +41,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from services.rag import native  # noqa: E402,F401  -- the rag service's native import order
+
+# isort: split
 import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from services.rag import native  # noqa: E402,F401  -- the rag service's native import order
+from bench.common import TorchEmbedder, free_port, service_embedder, wait_ready  # noqa: E402
 from core.settings import CommonSettings  # noqa: E402
 from core.tokens import TokenCodec  # noqa: E402
-from bench.common import TorchEmbedder, free_port, service_embedder, wait_ready  # noqa: E402
 from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
@@ -155,7 +157,8 @@ async def run(args) -> int:
         metrics_port = free_port()
         rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_METRICS_PORT=str(metrics_port), **env)
         port = free_port()
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+        # ASYNC220 is wrong here: Popen returns once the child is forked, and nothing waits on it
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],  # noqa: ASYNC220
                                    env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         rag.wait_until_consuming(timeout=300)

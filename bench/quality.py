@@ -31,6 +31,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from services.rag import native  # noqa: E402,F401  -- the rag service's native import order
+
+# isort: split
 from bench.common import TorchEmbedder, service_embedder  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
@@ -78,8 +80,8 @@ def evaluate(embedder, chunks: list, held: list[dict], wanted: list[set[str]]) -
 
     from schema.rag import SearchMode
     from services.rag.retrieval import Retriever
-    from services.rag.stores import open_store
     from services.rag.settings import RagSettings
+    from services.rag.stores import open_store
 
     started = time.perf_counter()
     embedded = embedder.embed_documents(chunks)

@@ -54,9 +54,9 @@ import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench.common import free_port, wait_ready  # noqa: E402
 from core.settings import CommonSettings  # noqa: E402
 from core.tokens import TokenCodec  # noqa: E402
-from bench.common import free_port, wait_ready  # noqa: E402
 from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
@@ -138,7 +138,7 @@ async def latencies(base: str, body_for, headers: dict, count: int) -> list[floa
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def run(args) -> int:
@@ -155,7 +155,8 @@ async def run(args) -> int:
     console = Console()
     try:
         port = free_port()
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+        # ASYNC220 is wrong here: Popen returns once the child is forked, and nothing waits on it
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],  # noqa: ASYNC220
                                    env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
@@ -175,10 +176,12 @@ async def run(args) -> int:
             processes = (psutil.Process(rag.process.pid), psutil.Process(gateway.pid))
             trivial = await latencies(base, lambda n: {"query": "{ __typename }"}, headers, args.queries)
             salt = uuid.uuid4().hex[:6]  # new query strings in every run: no cached embedding
-            words = lambda n: " ".join(random.Random(n).choices(VOCABULARY, k=3)) + f" {salt}{n}"  # noqa: E731
+            def words(n: int, salt: str = salt) -> str:
+                return " ".join(random.Random(n).choices(VOCABULARY, k=3)) + f" {salt}{n}"
+
             before = cpu_seconds(*processes)
-            search = await latencies(base, lambda n: {"query": QUERY, "variables": {"q": words(n + size)}}, headers,
-                                     args.queries)
+            search = await latencies(base, lambda n, size=size: {"query": QUERY, "variables": {"q": words(n + size)}},
+                                     headers, args.queries)
             cpu = [(b - a) * 1000 / args.queries for a, b in zip(before, cpu_seconds(*processes))]
             rss = [p.memory_info().rss / 2**20 for p in processes]
             results.append((total, trivial, search, opened, rss, cpu))

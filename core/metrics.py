@@ -22,9 +22,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger("agenthub.metrics")
 
@@ -32,18 +34,18 @@ log = logging.getLogger("agenthub.metrics")
 class _Off:
     """A metric that records nothing: ``AGENTHUB_METRICS_DISABLED=1`` (``bench/observability.py``'s baseline)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         pass
 
-    def labels(self, *args, **kwargs) -> "_Off":
+    def labels(self, *args: object, **kwargs: object) -> _Off:
         return self
 
-    def inc(self, *args, **kwargs) -> None:
+    def inc(self, *args: object, **kwargs: object) -> None:
         pass
 
     dec = set = observe = info = inc
 
-    def time(self) -> contextlib.AbstractContextManager:
+    def time(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
 
@@ -105,18 +107,22 @@ AGENT_RUNS = Counter("agenthub_agent_runs_total", "Agent runs, by mode and outco
 AGENT_STEPS = Counter("agenthub_agent_steps_total", "Agent steps (tool calls), by tool.", ["tool"])
 
 
+# ``() -> ({status: count}, epoch of the oldest queued job or None)``
+JobStats = Callable[[], tuple[dict[str, int], float | None]]
+
+
 class IngestionJobs:
     """Ingestion jobs by status and the age of the oldest queued one, read from SQL at scrape
     time (``stats() -> ({status: count}, oldest queued epoch or None)``). Every rag instance
     reads the same table: aggregate with ``max``, not ``sum``."""
 
-    def __init__(self, stats) -> None:
+    def __init__(self, stats: JobStats) -> None:
         self.stats = stats
 
-    def describe(self) -> list:
+    def describe(self) -> list[Metric]:
         return []  # nothing to query when registering
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
         try:
@@ -138,7 +144,7 @@ _jobs_registered = False
 _jobs_lock = threading.Lock()
 
 
-def register_ingestion_jobs(stats) -> None:
+def register_ingestion_jobs(stats: JobStats) -> None:
     """Once per process (the registry refuses a second collector of the same names)."""
     global _jobs_registered
     from prometheus_client import REGISTRY
@@ -171,7 +177,7 @@ def llm_call(backend: str) -> Iterator[None]:
         LLM_DURATION.labels(backend).observe(time.perf_counter() - started)
 
 
-def agent_run(mode: str, backend: str, outcome: str, steps: list, usage) -> None:
+def agent_run(mode: str, backend: str, outcome: str, steps: Sequence[Any], usage: Any) -> None:
     """One ended agent run: its outcome, its steps by tool, the model's tokens."""
     AGENT_RUNS.labels(mode, outcome).inc()
     for step in steps or ():

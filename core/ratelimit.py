@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
+import redis
+import redis.asyncio
 from pydantic import AfterValidator
 
 # KEYS[1] window key; ARGV: now_ms, window_ms, limit, member, cost (0 = peek; N: N units, all or none)
@@ -49,7 +52,7 @@ class Limit:
     seconds: int
 
     @classmethod
-    def parse(cls, text: str) -> "Limit":
+    def parse(cls, text: str) -> Limit:
         units = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
         count, _, unit = text.strip().partition("/")
         unit = unit.strip().rstrip("s") or "minute"
@@ -74,12 +77,12 @@ class Decision:
     retry_after: int  # whole seconds, at least 1 when refused
 
 
-def _decision(reply) -> Decision:
+def _decision(reply: Iterable[Any]) -> Decision:
     allowed, count, retry_ms = (int(v) for v in reply)
     return Decision(bool(allowed), count, max(1, math.ceil(retry_ms / 1000)) if not allowed else 0)
 
 
-def _args(limit: Limit, cost: int, now: float | None) -> list:
+def _args(limit: Limit, cost: int, now: float | None) -> list[int | str]:
     now_ms = int((now if now is not None else time.time()) * 1000)
     return [now_ms, limit.seconds * 1000, limit.requests, f"{now_ms}-{uuid.uuid4().hex}", cost]
 
@@ -87,7 +90,7 @@ def _args(limit: Limit, cost: int, now: float | None) -> list:
 class SyncLimiter:
     """For the eventlet services (redis-py, greened)."""
 
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.prefix = prefix
         self._script = client.register_script(SLIDING_WINDOW)
 
@@ -101,7 +104,7 @@ class SyncLimiter:
 class AsyncLimiter:
     """For the gateway (redis.asyncio)."""
 
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: redis.asyncio.Redis, prefix: str) -> None:
         self.prefix = prefix
         self._script = client.register_script(SLIDING_WINDOW)
 

@@ -16,7 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.permissions import parse_role_grants
 
-
 DEVELOPMENT_JWT_SECRET = "agenthub-development-only-secret-do-not-deploy"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -201,7 +201,7 @@ class Subscription:
     def __init__(self, url: str, token: str | None) -> None:
         self.url, self.token = url, token
 
-    async def __aenter__(self) -> "Subscription":
+    async def __aenter__(self) -> Subscription:
         self.ws = await websockets.connect(f"ws://{self.url}/graphql", subprotocols=["graphql-transport-ws"])
         payload = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         await self.ws.send(json.dumps({"type": "connection_init", "payload": payload}))

@@ -70,7 +70,7 @@ class ScriptedLLM:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def start(self) -> "ScriptedLLM":
+    def start(self) -> ScriptedLLM:
         self._thread.start()
         return self
 

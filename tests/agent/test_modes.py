@@ -103,7 +103,7 @@ async def test_an_unreachable_model_fails_the_run_clearly(openai_stack, reader):
 
 @pytest.mark.skipif(not local_installed(), reason="the 'local' extra (llama-cpp-python, gemma3) is not installed")
 async def test_local_model_streams_a_real_answer_through_the_subscription(openai_stack, reader, gateway_url):
-    client, user, document = reader
+    _client, user, document = reader
     openai_stack.use_agent(AGENTHUB_LLM_BACKEND="local", AGENTHUB_LLM_TEMPERATURE="0")
     async with Subscription(gateway_url, mint(user)) as sub:
         await sub.subscribe(f"subscription($input: AgentRunInput!) {{ agentRun(input: $input) {{ {EVENT_FIELDS} }} }}",

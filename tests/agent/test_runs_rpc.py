@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -236,7 +236,7 @@ async def test_a_user_may_run_only_a_few_runs_at_once(openai_rpc, llm):
     assert (await call(openai_rpc, "list_conversations", token=token))["items"].__len__() == 3  # no empty 4th
     await call(openai_rpc, "cancel_run", started[0]["run_id"], token=token)
     fourth = await call(openai_rpc, "start_run", f"four {m}", token=token)  # a slot is free again
-    for run in started[1:] + [fourth]:
+    for run in [*started[1:], fourth]:
         await call(openai_rpc, "cancel_run", run["run_id"], token=token)
 
 

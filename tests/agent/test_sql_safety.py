@@ -219,7 +219,7 @@ def test_sqlite_timeout_and_row_cap(sqlite_db):
     assert len(result.rows) == 5 and result.truncated
     assert "only the first 5 rows" in result.for_model()["note"]
     started = time.monotonic()
-    with pytest.raises(QueryFailed, match="timed out after 0.5 s"):
+    with pytest.raises(QueryFailed, match=r"timed out after 0\.5 s"):
         database.query("SELECT count(*) FROM customers a, customers b, customers c, customers d, customers e, "
                        "customers f, customers g, customers h, customers i, customers j")
     assert time.monotonic() - started < 2
@@ -323,8 +323,7 @@ def test_postgres_hostile_corpus_changes_nothing(pg_schema):
     database = SqlDatabase.from_url(f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}",
                                     timeout=TIMEOUT, tables=["customers", "orders"])
     assert "customers(" in database.describe() and "secrets" not in database.describe()
-    corpus = HOSTILE + [f"SELECT * FROM {other}.secrets", f"SELECT * FROM {schema}.secrets",
-                        f"SELECT * FROM test.{schema}.customers"]
+    corpus = [*HOSTILE, f"SELECT * FROM {other}.secrets", f"SELECT * FROM {schema}.secrets", f"SELECT * FROM test.{schema}.customers"]
     outcomes = {}
     for sql in corpus:
         try:

@@ -40,7 +40,7 @@ class Collector:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 request = ExportTraceServiceRequest()
                 request.ParseFromString(self.rfile.read(int(self.headers["content-length"])))
                 for resource_spans in request.resource_spans:

@@ -10,7 +10,7 @@ prefix) rather than the session's: the shared ``stack`` fixture starts another
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -33,7 +33,7 @@ class Clock:
     """The domain's clock, moved by hand."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now

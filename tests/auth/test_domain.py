@@ -7,8 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from core.tokens import (api_key_revoked_key, identity_from_claims, is_revoked, revocation_keys,
-                             session_revoked_key, user_version_key)
+from core.tokens import (
+    api_key_revoked_key,
+    identity_from_claims,
+    is_revoked,
+    revocation_keys,
+    session_revoked_key,
+    user_version_key,
+)
 from schema.auth import ApiKeyInput, AuditFilter, LoginInput, PageArgs, RegisterInput
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
 from schema.models import AuditEvent

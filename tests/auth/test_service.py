@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -197,7 +197,7 @@ async def test_api_keys_scope_subset_revocation_and_expiry(auth, engine):
     expiring = await auth("create_api_key", {"name": "b", "scopes": ["read:rag"]}, token=token)
     await auth("authenticate_api_key", expiring["key"])
     with db.session_factory(engine).begin() as session:
-        session.get(ApiKey, expiring["api_key"]["id"]).expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+        session.get(ApiKey, expiring["api_key"]["id"]).expires_at = datetime.now(UTC) - timedelta(seconds=1)
     with pytest.raises(Unauthenticated) as raised:
         await auth("authenticate_api_key", expiring["key"])
     assert raised.value.details["reason"] == "expired"
@@ -281,7 +281,7 @@ async def test_old_audit_rows_are_purged_by_the_services_timer(auth, engine):
     from services.auth.models import AuditRow
 
     old_id, kept_id = str(uuid.uuid4()), str(uuid.uuid4())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session_factory(engine).begin() as session:
         for row_id, age in ((old_id, 400), (kept_id, 300)):
             session.add(AuditRow(id=row_id, at=now - timedelta(days=age), actor_type="anonymous",

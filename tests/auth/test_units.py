@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.cursor import decode_cursor, encode_cursor
+from core.offload import offload
 from schema.auth import RegisterInput
 from schema.errors import BadUserInput
 from schema.validation import parse
-from services.auth.db import normalize_url
-from core.cursor import decode_cursor, encode_cursor
 from services.auth.audit import redact
-from core.offload import offload
+from services.auth.db import normalize_url
 from services.auth.passwords import Passwords
 from services.common.settings import ServiceSettings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -76,14 +77,14 @@ def test_migrate_reports_the_revision(database_env):
 def test_audit_export_writes_a_time_range_as_json_lines(database_env, tmp_path):
     import json
     import uuid
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from services.auth import db
     from services.auth.models import AuditRow
 
     env, url = database_env
     assert agenthub("migrate", env=env).returncode == 0
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     engine = db.make_engine(url, pool_size=1)
     with db.session_factory(engine).begin() as session:
         for day in range(4):

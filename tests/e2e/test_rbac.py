@@ -21,8 +21,8 @@ import websockets
 from schema.permissions import ROLE_PERMISSIONS, Permission, Role
 from services.auth.accounts import create_admin_at
 from services.common.settings import ServiceSettings
-from tests.support.operations import Operation, operations
 from tests.support.gateway import GatewayProcess
+from tests.support.operations import Operation, operations
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +92,7 @@ async def _subscribe(url: str, operation: Operation, token: str | None) -> dict:
                                   "payload": {"query": operation.document, "variables": operation.variables}}))
         try:
             message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return {"data": "no event within 5 s, and no refusal"}
         if message["type"] == "error":
             return {"errors": message["payload"]}

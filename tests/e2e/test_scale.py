@@ -150,7 +150,7 @@ class Subscription:
     def __init__(self, stack: ScaledStack, token: str) -> None:
         self.uri, self.token = stack.url.replace("http://", "ws://") + "/graphql", token
 
-    async def open(self, avoid: str | None = None) -> "Subscription":
+    async def open(self, avoid: str | None = None) -> Subscription:
         for _ in range(TRIES):
             self.ws = await websockets.connect(self.uri, subprotocols=["graphql-transport-ws"])
             self.instance = self.ws.response.headers[INSTANCE_HEADER]

@@ -65,7 +65,7 @@ def test_up_serves_the_health_query_and_stops_cleanly_on_sigint(own_isolation, t
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
-        gone, alive = psutil.wait_procs(children, timeout=5)
+        _gone, alive = psutil.wait_procs(children, timeout=5)
         assert not alive, f"left behind: {[p.pid for p in alive]}"
     finally:
         if process.poll() is None:

@@ -89,7 +89,7 @@ class Client:
         assert status == 200 and not body.get("errors"), (status, body)
         return body["data"]
 
-    def sign_up(self) -> "Client":
+    def sign_up(self) -> Client:
         """A new account, signed in."""
         self.username = f"fault_{uuid.uuid4().hex[:10]}"
         self.token = None
@@ -97,7 +97,7 @@ class Client:
                   {"u": self.username, "p": PASSWORD})
         return self.sign_in()
 
-    def sign_in(self) -> "Client":
+    def sign_in(self) -> Client:
         """A new token for the same account."""
         self.token = None
         self.token = self.data("mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) "

@@ -131,7 +131,7 @@ def test_a_reply_the_broker_cannot_take_does_not_kill_the_service(tmp_path):
                 await client.start()
                 task = asyncio.ensure_future(client.call("slow", "slow", [4, key], timeout=300))
                 try:
-                    while not store.get(f"{key}:started"):
+                    while not store.get(f"{key}:started"):  # noqa: ASYNC110 - set by another process, in Redis
                         await asyncio.sleep(0.1)
                     rabbit.stop_app()  # the worker is sleeping; its reply will have nowhere to go
                     with pytest.raises(ServiceUnavailable):

@@ -91,7 +91,7 @@ class Loop:
         except TimeoutError as error:
             raise TimeoutError(f"{error}; it saw {self.outcomes}") from None
 
-    def __enter__(self) -> "Loop":
+    def __enter__(self) -> Loop:
         self._thread.start()
         return self
 

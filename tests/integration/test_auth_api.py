@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -127,7 +127,7 @@ def test_api_key_scopes_must_be_a_subset_and_expiry_in_the_future(gateway):
     too_much = gql(gateway, create, {"i": {"name": "x", "scopes": ["MANAGE_USERS"]}}, token=pair["accessToken"])
     assert error_code(too_much) == "BAD_USER_INPUT"
     assert "scopes" in too_much["errors"][0]["extensions"]["fields"]
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     expired = gql(gateway, create, {"i": {"name": "x", "scopes": ["READ_RAG"], "expiresAt": past}},
                   token=pair["accessToken"])
     assert error_code(expired) == "BAD_USER_INPUT"

@@ -18,7 +18,7 @@ def test_health_query_reaches_every_service(gateway):
     assert response.status_code == 200
     health = response.json()["data"]["health"]
     assert health["status"] == "UP"
-    assert [s["name"] for s in health["services"]][0] == "gateway"  # first: the gateway, its broker and Redis
+    assert next(s["name"] for s in health["services"]) == "gateway"  # first: the gateway, its broker and Redis
     assert {s["name"] for s in health["services"]} == {"gateway", "auth", "agent", "rag"}
     for service in health["services"]:
         assert service["status"] == "UP"

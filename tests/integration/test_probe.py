@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from tests.support.gateway import GatewayProcess
-from tests.support.stack import free_port
-from tests.support.stack import ROOT
+from tests.support.stack import ROOT, free_port
 
 pytestmark = pytest.mark.integration
 

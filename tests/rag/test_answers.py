@@ -27,7 +27,7 @@ class ScriptedChat:
         chat = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 chat.requests.append(body)
                 payload = json.dumps({

@@ -9,8 +9,19 @@ import uuid
 import pytest
 
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
-from schema.rag import (AddMemberInput, AskInput, CreateCollectionInput, DocumentsInput, IngestTextInput,
-                        JobStatus, MemberRole, SearchInput, SearchMode, UploadInput, Visibility)
+from schema.rag import (
+    AddMemberInput,
+    AskInput,
+    CreateCollectionInput,
+    DocumentsInput,
+    IngestTextInput,
+    JobStatus,
+    MemberRole,
+    SearchInput,
+    SearchMode,
+    UploadInput,
+    Visibility,
+)
 from schema.validation import parse
 from tests.rag import samples
 from tests.rag.conftest import drain, identity

@@ -10,7 +10,6 @@ import uuid
 import pytest
 from starlette.testclient import TestClient
 
-
 from gateway.app import create_app
 from gateway.graphql.rag.download import DOWNLOAD_PATH
 from tests.rag.test_service_rpc import mint
@@ -178,7 +177,7 @@ def test_cancel_ingestion_job_through_graphql(client):
     while cancelled["status"] == "RUNNING":
         assert time.monotonic() < deadline, cancelled
         time.sleep(0.2)
-        cancelled = gql(client, f"query($id: ID!) {{ ingestionJob(id: $id) {{ id status errorCode }} }}",
+        cancelled = gql(client, "query($id: ID!) { ingestionJob(id: $id) { id status errorCode } }",
                         {"id": job["id"]}, alice)["data"]["ingestionJob"]
     if cancelled["status"] == "CANCELLED":  # it may have finished first on a fast machine
         assert cancelled["errorCode"] == "CANCELLED"

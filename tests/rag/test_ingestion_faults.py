@@ -8,8 +8,8 @@ a small job's latency behind two slow files, cancel latency.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import hashlib
 import json
 import subprocess
@@ -20,8 +20,8 @@ import psutil
 import pytest
 
 from services.rag.catalog import Catalog, make_engine
-from services.rag.jobs import JobBoard
 from services.rag.files import Files
+from services.rag.jobs import JobBoard
 from tests.rag import samples
 from tests.rag.test_jobs_rpc import OwnRag, text_of
 from tests.rag.test_service_rpc import As, someone

@@ -132,7 +132,7 @@ def test_concurrent_acquisitions_never_exceed_the_quota(engine):
         ids = [job(jobs, owner), job(jobs, owner)]
         barrier, outcomes = threading.Barrier(2), []
 
-        def take(job_id: str) -> None:
+        def take(job_id: str, barrier: threading.Barrier = barrier, outcomes: list = outcomes) -> None:
             barrier.wait(timeout=10)
             outcomes.append(jobs.acquire(job_id)[0])
 

@@ -59,6 +59,7 @@ def test_docs_list_every_route_with_its_graphql_equivalent():
 
 def test_served_at_api_openapi_json():
     from starlette.testclient import TestClient
+
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
     app = create_app(GatewaySettings(env="development", amqp_uri="amqp://guest:guest@127.0.0.1:1/none",

@@ -17,7 +17,6 @@ import uuid
 import httpx
 import pytest
 
-from core.settings import DEVELOPMENT_JWT_SECRET
 from core.tokens import TokenCodec
 from gateway.limits import json_depth
 from gateway.rpc import RpcClient

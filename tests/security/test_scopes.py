@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,12 +85,12 @@ KEY = "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey {
 
 def test_api_keys_expire_within_a_year_and_are_capped_per_user(gateway):
     _, token = new_user(gateway)
-    far = (datetime.now(timezone.utc) + timedelta(days=366)).isoformat()
+    far = (datetime.now(UTC) + timedelta(days=366)).isoformat()
     body = gql(gateway, KEY, {"i": {"name": "far", "scopes": ["READ_RAG"], "expiresAt": far}}, token=token)
     assert error_code(body) == "BAD_USER_INPUT" and "expiresAt" in body["errors"][0]["extensions"]["fields"]
     default = gql(gateway, KEY, {"i": {"name": "default", "scopes": ["READ_RAG"]}}, token=token)
     expires = datetime.fromisoformat(default["data"]["createApiKey"]["apiKey"]["expiresAt"])
-    assert timedelta(days=364) < expires - datetime.now(timezone.utc) <= timedelta(days=365)
+    assert timedelta(days=364) < expires - datetime.now(UTC) <= timedelta(days=365)
     for _ in range(19):
         create_key(gateway, token, ["READ_RAG"])
     over = gql(gateway, KEY, {"i": {"name": "21st", "scopes": ["READ_RAG"]}}, token=token)

@@ -42,10 +42,10 @@ def test_concurrent_guesses_get_exactly_the_limit_and_the_owner_is_not_locked_ou
 
 
 def test_the_delay_grows_for_an_address_that_keeps_guessing(isolation, stack):
-    from services.auth.throttle import LoginThrottle
     import redis
 
     from core.ratelimit import Limit
+    from services.auth.throttle import LoginThrottle
     from tests.support.stack import REDIS_URL
 
     client = redis.Redis.from_url(REDIS_URL)

@@ -49,7 +49,7 @@ class GatewayProcess:
             self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
                                             env=isolation.env(**env), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 60, path: str = "/readyz") -> "GatewayProcess":
+    def wait_ready(self, timeout: float = 60, path: str = "/readyz") -> GatewayProcess:
         """Until ``path`` answers 200: ``/healthz`` for a gateway started without services."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

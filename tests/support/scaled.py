@@ -33,11 +33,11 @@ class ScaledStack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 300.0) -> "ScaledStack":
+    def wait_ready(self, timeout: float = 300.0) -> ScaledStack:
         """Until every instance runs: each service has its count of consumers, and fresh
         connections to the port have reached every gateway instance."""
         deadline = time.monotonic() + timeout
-        services = [name for name in ("auth", "agent", "rag")]
+        services = ["auth", "agent", "rag"]
         gateways: set[str] = set()
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"agenthub up exited:\n{self.log()[-4000:]}"

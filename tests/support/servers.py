@@ -105,7 +105,7 @@ class RabbitNode:
         subprocess.run([RABBITMQCTL, "-q", "-n", self.node, *args], check=True, timeout=timeout,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/tmp")
 
-    def start(self, timeout: float = 180) -> "RabbitNode":
+    def start(self, timeout: float = 180) -> RabbitNode:
         for sub in ("mnesia", "log"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         (self.base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
@@ -159,7 +159,7 @@ class RabbitNode:
                     pass
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def __enter__(self) -> "RabbitNode":
+    def __enter__(self) -> RabbitNode:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -181,7 +181,7 @@ class RedisServer:
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=5)
 
-    def start(self, timeout: float = 30) -> "RedisServer":
+    def start(self, timeout: float = 30) -> RedisServer:
         self.base.mkdir(parents=True, exist_ok=True)
         pid_file = self.base / "redis.pid"
         pid_file.unlink(missing_ok=True)
@@ -234,7 +234,7 @@ class RedisServer:
         assert self.pid is not None
         os.kill(self.pid, signal.SIGCONT)
 
-    def __enter__(self) -> "RedisServer":
+    def __enter__(self) -> RedisServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -270,7 +270,7 @@ class Stack:
         self.env = env
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 300) -> "Stack":
+    def start(self, timeout: float = 300) -> Stack:
         self.isolation.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "up", "--port", str(self.port)],
@@ -341,7 +341,7 @@ class Stack:
                 self.process.wait()
         self._log.close()
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -76,7 +76,7 @@ class Isolation:
         env.update(extra)
         return env
 
-    def create(self) -> "Isolation":
+    def create(self) -> Isolation:
         _rabbitmqctl("add_vhost", self.vhost, node=self.node)
         _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*", node=self.node)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,7 @@ class Isolation:
             client.close()
 
 
-_RUNNING: "weakref.WeakSet[ServiceProcess]" = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[ServiceProcess] = weakref.WeakSet()
 
 
 class ServiceProcess:
@@ -126,7 +126,7 @@ class ServiceProcess:
         self.wait_until_consuming(timeout)
         return how
 
-    def wait_until_consuming(self, timeout: float = 60.0) -> "ServiceProcess":
+    def wait_until_consuming(self, timeout: float = 60.0) -> ServiceProcess:
         wait_for_consumer(self.isolation, self.service, timeout, process=self.process, log_path=self.log_path)
         return self
 
@@ -150,7 +150,7 @@ def revive_crashed() -> list[str]:
     return [how for process in list(_RUNNING) if (how := process.revive())]
 
 
-def stop_all(processes: list["ServiceProcess"]) -> None:
+def stop_all(processes: list[ServiceProcess]) -> None:
     """Stop in parallel: each Nameko service takes seconds to wind down."""
     for process in processes:
         process.terminate()

@@ -148,7 +148,7 @@ def test_registered_as_our_rpc_with_the_wire_signature():
 
 
 def test_the_method_must_carry_the_operation_name():
-    with pytest.raises(TypeError, match="unit.echo"):
+    with pytest.raises(TypeError, match=r"unit\.echo"):
         class Misnamed:
             @operation(ECHO)
             def echo_it(self, identity, data):
