@@ -23,10 +23,13 @@ Usage::
     .venv/bin/python bench/search.py [--sizes 1000,10000,50000] [--queries 200] [--check]
         [--data-dir DIR]
 
-``--data-dir`` keeps the filled store there and reuses it in the next run (a
-1M-chunk fill takes most of an hour on 2 cores; sizes only grow, so give the
-sizes in increasing order); without it a temporary directory is filled and
-removed.
+``--data-dir DIR`` keeps each size's filled store in ``DIR/<size>`` and reuses
+it in the next run (a 1M-chunk fill takes most of an hour on 2 cores, 50k about
+a minute); without it temporary directories are filled and removed. Without
+``--sizes`` the sizes are 1k, 10k and 50k, plus 1M when ``DIR/1000000`` already
+holds a filled store: ``bench/all.py`` keeps its stores in ``var/bench-search``,
+so after one ``bench/search.py --sizes 1000000 --data-dir var/bench-search``
+every ``make bench`` measures 1M too.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGETS_MS = {10_000: 100.0, 50_000: 15.0, 1_000_000: 50.0}  # hybrid p50 through the gateway
+DEFAULT_SIZES = "1000,10000,50000"
 OPEN_TARGET_S = 10.0  # the store opening with 1M chunks
 CHUNKS_PER_DOCUMENT = 10
 USER = "bench-searcher"
@@ -142,8 +146,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args) -> int:
-    sizes = [int(s) for s in args.sizes.split(",")]
     keep = args.data_dir is not None
+    sizes = [int(s) for s in (args.sizes or DEFAULT_SIZES).split(",")]
+    if args.sizes is None and keep and (Path(args.data_dir) / "1000000" / "rag" / "chunks").is_dir():
+        sizes.append(1_000_000)
     data_dir = Path(args.data_dir) if keep else Path(tempfile.mkdtemp(prefix="agenthub-bench-search-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     isolation = Isolation(data_dir=data_dir).create()
@@ -168,10 +174,12 @@ async def run(args) -> int:
             if rag is not None:
                 rag.stop()
             started = time.perf_counter()
-            total, opened = fill_store(isolation.data_dir, size, rng)
+            size_dir = data_dir / str(size)
+            total, opened = fill_store(size_dir, size, rng)
             console.print(f"[dim]{total:,} chunks in the store ({time.perf_counter() - started:.0f} s to fill, "
                           f"{opened:.1f} s to open)[/]")
-            rag = ServiceProcess(isolation, "services.rag.service", "rag", **env).wait_until_consuming(timeout=600)
+            rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_DATA_DIR=str(size_dir),
+                                 **env).wait_until_consuming(timeout=600)
             await latencies(base, lambda n: {"query": QUERY, "variables": {"q": f"warm {n}"}}, headers, 10)
             processes = (psutil.Process(rag.process.pid), psutil.Process(gateway.pid))
             trivial = await latencies(base, lambda n: {"query": "{ __typename }"}, headers, args.queries)
@@ -229,10 +237,10 @@ async def run(args) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--sizes", default=None, help=f"comma-separated chunk counts (default {DEFAULT_SIZES})")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--check", action="store_true")
-    parser.add_argument("--data-dir", default=None, help="fill the store here and keep it for the next run")
+    parser.add_argument("--data-dir", default=None, help="keep each size's store in DIR/<size> for the next run")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
     return asyncio.run(run(parser.parse_args()))
 

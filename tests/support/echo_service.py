@@ -6,7 +6,7 @@ whose queue already holds requests.
 
 import os
 
-from nameko.rpc import rpc
+from services.common.rpc import rpc  # what every AgentHub service uses
 
 from schema.errors import NotFound
 from services.common.dependencies import Redis
