@@ -124,7 +124,8 @@ class UploadInput(_Input):
         name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
         if not name or name in {".", ".."}:
             raise ValueError("must be a file name")
-        return plain_text(name)
+        plain_text(name)
+        return name
 
 
 class CreateCollectionInput(_Input):
@@ -155,7 +156,7 @@ class SearchInput(_Input):
 
     @field_validator("filters")
     @classmethod
-    def _filter_keys(cls, value):
+    def _filter_keys(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         for key in value or {}:
             if not META_KEY.match(key):
                 raise ValueError(f"key '{key[:40]}' is not a metadata key")

@@ -15,9 +15,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
-
 from pydantic import BaseModel
+from strawberry.extensions import SchemaExtension
 
 from schema import agent, rag
 from schema.agent import MAX_MESSAGE_CHARS
@@ -30,7 +29,7 @@ DEFAULT_MAX_ITEMS = 100
 
 def max_length(model: type[BaseModel], field: str) -> int:
     """The ``max_length`` an input model declares for a field: the edge's bound is the contract's."""
-    return next(rule.max_length for rule in model.model_fields[field].metadata if hasattr(rule, "max_length"))
+    return int(next(rule.max_length for rule in model.model_fields[field].metadata if hasattr(rule, "max_length")))
 
 
 MAX_LENGTHS: dict[str, int] = {

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from core import __version__
 from gateway.graphql.agent.mutations import run_to_end
-from gateway.graphql.rag.mutations import ingest_file
+from gateway.graphql.rag.mutations import UploadedFile, ingest_file
 from gateway.graphql.rag.queries import ask_timeout
 from gateway.graphql.rag.subscriptions import POLL_SECONDS
 from gateway.health import check_services
@@ -97,7 +99,7 @@ async def rag_query(call: RestCall) -> models.RagQueryResponse:
                                    context=[c.snippet for c in answer.citations], sources=titles)
 
 
-async def _search(call: RestCall, search: dict) -> models.DocumentsResponse:
+async def _search(call: RestCall, search: dict[str, object]) -> models.DocumentsResponse:
     """``rag.SEARCH`` with the model's defaults for what the old route does not send."""
     documents = []
     for hit in await call.context.invoke(rag.SEARCH, search):
@@ -121,15 +123,15 @@ async def lookup(call: RestCall) -> models.DocumentsResponse:
 # ---------------------------------------------------------------- rag: writing
 
 
-async def _submit(call: RestCall, files) -> list[TrackedFile]:
-    """Each file to one ``rag.upload`` job, one at a time, exactly as ``uploadDocuments`` does."""
-    names = unique_names([getattr(f, "filename", None) or "upload" for f in files])
+async def _submit(call: RestCall, files: Sequence[UploadedFile]) -> list[TrackedFile]:
+    """Each file to one ``rag.UPLOAD`` job, one at a time, exactly as ``uploadDocuments`` does."""
+    names = unique_names([f.filename or "upload" for f in files])
     tracked = []
-    for name, file in zip(names, files):
+    for name, file in zip(names, files, strict=True):
         result = await ingest_file(call.context, file, None, None)
         if result.rejected is not None:
             tracked.append(TrackedFile(name=name, job_id=None, error=result.rejected.message))
-        else:
+        elif result.accepted is not None:
             tracked.append(TrackedFile(name=name, job_id=str(result.accepted.id)))
     return tracked
 
@@ -168,7 +170,7 @@ def _failures(files: list[TrackedFile], jobs: list[Job | None]) -> list[str]:
     return failures
 
 
-def _check_files(call: RestCall, files) -> None:
+def _check_files(call: RestCall, files: Sequence[UploadedFile]) -> None:
     """The old API's rules, before any file is sent: how many, and which kinds."""
     if len(files) > MAX_FILES:
         raise validation_error(call.route, {"files": f"at most {MAX_FILES} files per request"})
@@ -179,7 +181,7 @@ def _check_files(call: RestCall, files) -> None:
                 "files": f"'{(file.filename or '')[:100]}' is not one of {' '.join(UPLOAD_SUFFIXES)}"})
 
 
-async def _ingest_and_wait(call: RestCall, files) -> int:
+async def _ingest_and_wait(call: RestCall, files: Sequence[UploadedFile]) -> int:
     tracked = await _submit(call, files)
     failures = _failures(tracked, await _wait(call, tracked))
     if failures:
@@ -237,6 +239,7 @@ async def upload_progress(call: RestCall) -> models.UploadProgress:
             current = file.name
     total = len(session.files)
     errors = sum(1 for r in results.values() if r.status == "error")
+    status: Literal["processing", "completed", "completed_with_errors", "failed"]
     if done < total:
         status, percent = "processing", min(99, int(total_progress * 100 / total))
     else:
@@ -341,5 +344,5 @@ async def health(call: RestCall) -> models.HealthResponse:
         services = {s.name: {"status": "healthy" if s.status is Status.UP else "unhealthy", "version": s.version,
                              "latency_ms": s.latency_ms, "detail": s.detail} for s in statuses}
     return models.HealthResponse(status="healthy" if healthy else "unhealthy",
-                                 timestamp=datetime.now(timezone.utc).isoformat(), version=__version__,
+                                 timestamp=datetime.now(UTC).isoformat(), version=__version__,
                                  services=services)

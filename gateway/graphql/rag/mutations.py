@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from typing import Any, Protocol, cast
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -15,9 +16,13 @@ from strawberry.types import Info
 
 from gateway.context import Context
 from gateway.graphql.permissions import operation_field
-from gateway.graphql.rag.queries import default
-from gateway.graphql.rag.types import (Collection, Document, FileIngestion, IngestionJob, IngestTextInput,
-                                       MemberRole, Visibility)
+from gateway.graphql.rag.types import (
+    Collection,
+    Document,
+    FileIngestion,
+    IngestionJob,
+    IngestTextInput,
+)
 from schema import rag
 from schema.errors import BadUserInput
 
@@ -34,15 +39,25 @@ async def wait_for_job(context: Context, job: rag.Job, timeout: float) -> rag.Jo
     return job
 
 
-async def _read_limited(upload, limit: int) -> bytes | None:
+class UploadedFile(Protocol):
+    """A file of a multipart request (Starlette's ``UploadFile``) or of the import directory (REST)."""
+
+    @property
+    def filename(self) -> str | None: ...
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def _read_limited(upload: UploadedFile, limit: int) -> bytes | None:
     """The file's bytes, or None when it is larger than ``limit`` (read no further)."""
     data = await upload.read(limit + 1)
     return None if len(data) > limit else data
 
 
-async def ingest_file(context: Context, upload, collection: str | None, metadata) -> FileIngestion:
+async def ingest_file(context: Context, upload: UploadedFile, collection: str | None,
+                      metadata: Any) -> FileIngestion:
     """One uploaded file to one ``rag.UPLOAD`` job (shared with the REST upload routes)."""
-    filename = getattr(upload, "filename", None) or "upload"
+    filename = upload.filename or "upload"
     limit = context.settings.rag_max_file_bytes
     data = await _read_limited(upload, limit)
     if data is None:
@@ -51,8 +66,8 @@ async def ingest_file(context: Context, upload, collection: str | None, metadata
                              rejected=BadUserInput(f"{filename}: {rule}", {"fields": {"file": rule},
                                                                            "filename": filename}))
     try:
-        job = await context.invoke(rag.UPLOAD, {"filename": filename, "content_base64": base64.b64encode(data).decode(),
-                                                "collection": collection, "metadata": metadata})
+        job = await context.invoke(rag.UPLOAD, {"filename": filename, "collection": collection, "metadata": metadata,
+                                                "content_base64": base64.b64encode(data).decode()})
     except BadUserInput as exc:
         return FileIngestion(filename=filename, accepted=None, rejected=exc)
     return FileIngestion(filename=filename, accepted=IngestionJob.from_pydantic(job), rejected=None)
@@ -72,7 +87,8 @@ class RagMutation:
             raise BadUserInput.for_fields({"files": f"at most {most} files per request"})
         results = []
         for upload in files:  # one at a time: bounded memory, and the order of the request
-            results.append(await ingest_file(info.context, upload, collection, metadata))
+            # strawberry types the argument as bytes; the multipart parser hands over Starlette's UploadFile
+            results.append(await ingest_file(info.context, cast(UploadedFile, upload), collection, metadata))
         return results
 
     @operation_field(rag.INGEST_TEXT, description="Ingest a text as a document. With wait: true, return when its "
@@ -86,15 +102,16 @@ class RagMutation:
         return IngestionJob.from_pydantic(job)
 
     @operation_field(rag.CREATE_COLLECTION)
-    async def create_collection(self, info: Info[Context, None], name: str,
-                                visibility: Visibility = default(rag.CreateCollectionInput, "visibility")
-                                ) -> Collection:
+    async def create_collection(
+            self, info: Info[Context, None], name: str,
+            visibility: rag.Visibility = rag.CreateCollectionInput.model_fields["visibility"].default) -> Collection:
         return Collection.from_pydantic(await info.context.invoke(rag.CREATE_COLLECTION,
                                                                   {"name": name, "visibility": visibility}))
 
     @operation_field(rag.ADD_COLLECTION_MEMBER)
-    async def add_collection_member(self, info: Info[Context, None], collection: str, user_id: strawberry.ID,
-                                    role: MemberRole = default(rag.AddMemberInput, "role")) -> Collection:
+    async def add_collection_member(
+            self, info: Info[Context, None], collection: str, user_id: strawberry.ID,
+            role: rag.MemberRole = rag.AddMemberInput.model_fields["role"].default) -> Collection:
         return Collection.from_pydantic(await info.context.invoke(
             rag.ADD_COLLECTION_MEMBER, {"collection": collection, "user_id": user_id, "role": role}))
 

@@ -1,4 +1,5 @@
-"""Queries of the rag domain: each one operation of ``schema/rag.py`` (the service enforces access itself)."""
+"""Queries of the rag domain: each one operation of ``schema/rag.py`` (the service enforces access itself).
+Arguments default to the input models' defaults (one set of defaults)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from strawberry.types import Info
 
 from gateway.context import Context
 from gateway.graphql.permissions import operation_field
-from gateway.graphql.rag.types import (Answer, Collection, Document, DocumentConnection, IngestionJob, SearchHit,
-                                       SearchMode)
+from gateway.graphql.rag.types import (
+    Answer,
+    Collection,
+    Document,
+    DocumentConnection,
+    IngestionJob,
+    SearchHit,
+)
 from gateway.settings import GatewaySettings
 from schema import rag
 
@@ -18,11 +25,6 @@ ANSWER_SECONDS = 60.0  # what an answer may take beyond a plain call: the LLM wr
 
 def ask_timeout(settings: GatewaySettings) -> float:
     return settings.rpc_timeout + ANSWER_SECONDS
-
-
-def default(model: type, field: str):
-    """A GraphQL argument's default is the input model's (one set of defaults)."""
-    return model.model_fields[field].default
 
 
 @strawberry.type
@@ -37,7 +39,7 @@ class RagQuery:
 
     @operation_field(rag.DOCUMENTS)
     async def documents(self, info: Info[Context, None], collection: str | None = None,
-                        first: int = default(rag.DocumentsInput, "first"),
+                        first: int = rag.DocumentsInput.model_fields["first"].default,
                         after: str | None = None) -> DocumentConnection:
         page = await info.context.invoke(rag.DOCUMENTS, {"collection": collection, "first": first, "after": after})
         return DocumentConnection.from_pydantic(page)
@@ -52,15 +54,15 @@ class RagQuery:
 
     @operation_field(rag.SEARCH)
     async def search(self, info: Info[Context, None], query: str, collections: list[str] | None = None,
-                     top_k: int = default(rag.SearchInput, "top_k"), filters: JSON | None = None,
-                     mode: SearchMode = default(rag.SearchInput, "mode")) -> list[SearchHit]:
+                     top_k: int = rag.SearchInput.model_fields["top_k"].default, filters: JSON | None = None,
+                     mode: rag.SearchMode = rag.SearchInput.model_fields["mode"].default) -> list[SearchHit]:
         hits = await info.context.invoke(rag.SEARCH, {"query": query, "collections": collections, "top_k": top_k,
                                                       "filters": filters, "mode": mode})
         return [SearchHit.from_pydantic(hit) for hit in hits]
 
     @operation_field(rag.ASK)
     async def ask(self, info: Info[Context, None], question: str, collections: list[str] | None = None,
-                  top_k: int = default(rag.AskInput, "top_k")) -> Answer:
+                  top_k: int = rag.AskInput.model_fields["top_k"].default) -> Answer:
         answer = await info.context.invoke(rag.ASK, {"question": question, "collections": collections,
                                                      "top_k": top_k}, timeout=ask_timeout(info.context.settings))
         return Answer.from_pydantic(answer)

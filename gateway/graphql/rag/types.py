@@ -8,27 +8,31 @@ connection's ``nodes``/``pageInfo`` (the RPC page has ``items``/``end_cursor``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.experimental.pydantic import input as pydantic_input
 from strawberry.experimental.pydantic import type as pydantic_type
 from strawberry.scalars import JSON
+from strawberry.types.base import get_object_definition
 
 from gateway.graphql.pagination import PageInfo
 from schema import rag
 from schema.errors import AgentHubError
 
-# strawberry.enum registers the GraphQL name on the model's own enum, so derived fields use it.
-Visibility = strawberry.enum(rag.Visibility, name="CollectionVisibility",
-                             description="PRIVATE: its owner and members; PUBLIC: every signed-in user reads it.")
-MemberRole = strawberry.enum(rag.MemberRole, name="CollectionMemberRole",
-                             description="VIEWER reads; EDITOR also adds and deletes documents.")
-AccessRole = strawberry.enum(rag.AccessRole, name="CollectionAccess", description="What I may do in a collection.")
-DocumentStatus = strawberry.enum(rag.DocumentStatus, name="DocumentStatus")
-JobStatus = strawberry.enum(rag.JobStatus, name="IngestionStatus")
-SearchMode = strawberry.enum(rag.SearchMode, name="SearchMode",
-                             description="HYBRID fuses BM25 and dense retrieval by reciprocal rank fusion.")
-AnswerMode = strawberry.enum(rag.AnswerMode, name="AnswerMode",
-                             description="GENERATIVE: written by the configured LLM; EXTRACTIVE: quoted passages.")
+# strawberry.enum registers the GraphQL name on the model's own enum, so derived fields and resolver
+# arguments use the schema/rag.py enums themselves.
+strawberry.enum(rag.Visibility, name="CollectionVisibility",
+                description="PRIVATE: its owner and members; PUBLIC: every signed-in user reads it.")
+strawberry.enum(rag.MemberRole, name="CollectionMemberRole",
+                description="VIEWER reads; EDITOR also adds and deletes documents.")
+strawberry.enum(rag.AccessRole, name="CollectionAccess", description="What I may do in a collection.")
+strawberry.enum(rag.DocumentStatus, name="DocumentStatus")
+strawberry.enum(rag.JobStatus, name="IngestionStatus")
+strawberry.enum(rag.SearchMode, name="SearchMode",
+                description="HYBRID fuses BM25 and dense retrieval by reciprocal rank fusion.")
+strawberry.enum(rag.AnswerMode, name="AnswerMode",
+                description="GENERATIVE: written by the configured LLM; EXTRACTIVE: quoted passages.")
 
 
 @pydantic_type(model=rag.CollectionMember, all_fields=True)
@@ -58,7 +62,7 @@ class DocumentConnection:
     total_count: strawberry.auto
 
     @staticmethod
-    def from_pydantic(page: rag.DocumentPage, extra: dict | None = None) -> DocumentConnection:
+    def from_pydantic(page: rag.DocumentPage, extra: dict[str, Any] | None = None) -> DocumentConnection:
         return DocumentConnection(nodes=[Document.from_pydantic(d) for d in page.items],
                                   page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
                                   total_count=page.total_count)
@@ -91,7 +95,7 @@ class IngestTextInput:
 
 # The published SDL has these as optional without a default (an omitted one is None all the same);
 # the model's None default would print "= null". Kept so the schema stays as published.
-for _field in IngestTextInput.__strawberry_definition__.fields:
+for _field in get_object_definition(IngestTextInput, strict=True).fields:
     if _field.python_name in ("collection", "metadata"):
         _field.default_value = strawberry.UNSET
 
