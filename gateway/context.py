@@ -26,7 +26,7 @@ from schema.models import ActorType, AuditEvent, Identity, Outcome
 log = logging.getLogger("agenthub.gateway")
 
 I = TypeVar("I")  # noqa: E741 - as in schema/contract.py
-O = TypeVar("O")
+O = TypeVar("O")  # noqa: E741 - the brief's name: Operation[I, O]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from gateway.rpc import RpcClient
 from schema.contract import Operation
 
 I = TypeVar("I")  # noqa: E741 - as in schema/contract.py
-O = TypeVar("O")
+O = TypeVar("O")  # noqa: E741 - the brief's name: Operation[I, O]
 
 
 async def invoke(rpc: RpcClient, op: Operation[I, O], data: I | Mapping[str, Any] | None = None, *,

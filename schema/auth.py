@@ -46,7 +46,7 @@ class RegisterInput(_Input):
         return value
 
     @model_validator(mode="after")
-    def _password_not_username(self) -> "RegisterInput":
+    def _password_not_username(self) -> RegisterInput:
         if self.username and self.username.lower() in self.password.lower():
             raise ValueError_for("password", "must not contain the username")
         return self

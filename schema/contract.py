@@ -31,7 +31,7 @@ from schema.permissions import Permission
 from schema.validation import parse
 
 I = TypeVar("I")  # noqa: E741 - the brief's name: Operation[I, O]; a pydantic model, or None
-O = TypeVar("O")
+O = TypeVar("O")  # noqa: E741 - the brief's name: Operation[I, O]
 
 _REGISTRY: dict[tuple[str, str], Operation[Any, Any]] = {}
 

@@ -30,6 +30,7 @@ import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from schema.contract import Access, Operation
 from schema.errors import Forbidden, Unauthenticated
@@ -43,7 +44,7 @@ RoleEnum = strawberry.enum(Role, name="Role", description="A user's role; it dec
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION, Location.OBJECT],
                              description="The caller must be signed in and hold this permission.")
 class Auth:
-    requires: PermissionEnum
+    requires: Permission  # the enum registered as PermissionEnum above
 
 
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION],
@@ -106,7 +107,7 @@ def public(reason: str) -> list[Any]:
 OPERATION_METADATA = "operation"
 
 
-def operation_field(op: Operation[Any, Any], *, reason: str | None = None, **kwargs: Any) -> Any:
+def operation_field(op: Operation[Any, Any], *, reason: str | None = None, **kwargs: Any) -> StrawberryField:
     """``strawberry.field`` (or, on a Mutation type, a mutation) for a resolver that calls ``op``:
     its access (``@auth``/``@authenticated`` and the check, or ``@public(reason)``) and its
     description come from the declaration. Other ``strawberry.field`` arguments pass through."""
@@ -120,7 +121,8 @@ def operation_field(op: Operation[Any, Any], *, reason: str | None = None, **kwa
         kwargs["extensions"] = [requires(op.access), *kwargs.get("extensions", ())]
     kwargs.setdefault("description", op.doc)
     kwargs["metadata"] = {**kwargs.get("metadata", {}), OPERATION_METADATA: op}
-    return strawberry.field(**kwargs)
+    field: StrawberryField = strawberry.field(**kwargs)
+    return field
 
 
 operation_mutation = operation_field  # reads better on a Mutation type; strawberry.mutation is strawberry.field

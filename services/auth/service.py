@@ -16,17 +16,35 @@ from sqlalchemy import text
 
 from core import __version__
 from schema import auth as api  # the class attribute `auth` is the domain
-from schema.auth import (ApiKeyCredential, ApiKeyGrant, ApiKeyInput, ApiKeyOut, ApiKeyRef, AuditEntryOut, AuditLogInput,
-                         CreatedApiKey, LoginInput, Page, RefreshInput, RegisterInput, SessionOut, SessionRef,
-                         SetUserActiveInput, SetUserRoleInput, TokenPair, UserOut, UsersInput)
+from schema.auth import (
+    ApiKeyCredential,
+    ApiKeyGrant,
+    ApiKeyInput,
+    ApiKeyOut,
+    ApiKeyRef,
+    AuditEntryOut,
+    AuditLogInput,
+    CreatedApiKey,
+    LoginInput,
+    Page,
+    RefreshInput,
+    RegisterInput,
+    SessionOut,
+    SessionRef,
+    SetUserActiveInput,
+    SetUserRoleInput,
+    TokenPair,
+    UserOut,
+    UsersInput,
+)
 from schema.errors import BadUserInput
 from schema.models import AuditEvent, Identity
 from schema.validation import parse
 from services.auth.dependencies import Auth, request_meta
 from services.common.audit import AUDIT_EVENT_TYPE
 from services.common.dependencies import Redis, RequestLog
-from services.common.health import redis_check, report
 from services.common.entrypoint import operation
+from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
 from services.common.settings import ServiceSettings

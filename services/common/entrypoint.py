@@ -38,7 +38,7 @@ from services.common.rpc import rpc
 
 F = TypeVar("F", bound=Callable[..., Any])
 I = TypeVar("I")  # noqa: E741 - as in schema/contract.py
-O = TypeVar("O")
+O = TypeVar("O")  # noqa: E741 - the brief's name: Operation[I, O]
 
 OPERATION_ATTRIBUTE = "__operation__"
 

@@ -6,10 +6,10 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
-from gateway.graphql.auth.types import CreateApiKeyInput, CreatedApiKey, LoginInput, RegisterInput, TokenPair, \
-    User
-from gateway.graphql.permissions import RoleEnum, operation_mutation
+from gateway.graphql.auth.types import CreateApiKeyInput, CreatedApiKey, LoginInput, RegisterInput, TokenPair, User
+from gateway.graphql.permissions import operation_mutation
 from schema import auth
+from schema.permissions import Role
 
 
 @strawberry.type
@@ -43,7 +43,7 @@ class AuthMutation:
         return await info.context.invoke(auth.REVOKE_API_KEY, {"key_id": id})
 
     @operation_mutation(auth.SET_USER_ROLE)
-    async def set_user_role(self, info: Info[Context, None], user_id: strawberry.ID, role: RoleEnum) -> User:
+    async def set_user_role(self, info: Info[Context, None], user_id: strawberry.ID, role: Role) -> User:
         return User.from_pydantic(await info.context.invoke(auth.SET_USER_ROLE, {"user_id": user_id, "role": role}))
 
     @operation_mutation(auth.SET_USER_ACTIVE)

@@ -6,8 +6,15 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
-from gateway.graphql.auth.types import ApiKey, AuditEntry, AuditEntryConnection, AuditFilter, Session, User, \
-    UserConnection
+from gateway.graphql.auth.types import (
+    ApiKey,
+    AuditEntry,
+    AuditEntryConnection,
+    AuditFilter,
+    Session,
+    User,
+    UserConnection,
+)
 from gateway.graphql.pagination import PageInfo
 from gateway.graphql.permissions import operation_field
 from schema import auth
