@@ -16,27 +16,6 @@ from sqlalchemy import text
 
 from core import __version__
 from schema import auth as api  # the class attribute `auth` is the domain
-from schema.auth import (
-    ApiKeyCredential,
-    ApiKeyGrant,
-    ApiKeyInput,
-    ApiKeyOut,
-    ApiKeyRef,
-    AuditEntryOut,
-    AuditLogInput,
-    CreatedApiKey,
-    LoginInput,
-    Page,
-    RefreshInput,
-    RegisterInput,
-    SessionOut,
-    SessionRef,
-    SetUserActiveInput,
-    SetUserRoleInput,
-    TokenPair,
-    UserOut,
-    UsersInput,
-)
 from schema.errors import BadUserInput
 from schema.models import AuditEvent, Identity
 from schema.validation import parse
@@ -78,19 +57,19 @@ class AuthService:
     # -- anyone ------------------------------------------------------------------
 
     @operation(api.REGISTER)
-    def register(self, identity: None, data: RegisterInput) -> UserOut:
+    def register(self, identity: None, data: api.RegisterInput) -> api.UserOut:
         return self.auth.users.register(data, request_meta(self.caller))
 
     @operation(api.LOGIN)
-    def login(self, identity: None, data: LoginInput) -> TokenPair:
+    def login(self, identity: None, data: api.LoginInput) -> api.TokenPair:
         return self.auth.sessions.login(data, request_meta(self.caller))
 
     @operation(api.REFRESH)
-    def refresh(self, identity: None, data: RefreshInput) -> TokenPair:
+    def refresh(self, identity: None, data: api.RefreshInput) -> api.TokenPair:
         return self.auth.sessions.refresh(data.refresh_token, request_meta(self.caller))
 
     @operation(api.AUTHENTICATE_API_KEY)
-    def authenticate_api_key(self, identity: None, data: ApiKeyCredential) -> ApiKeyGrant:
+    def authenticate_api_key(self, identity: None, data: api.ApiKeyCredential) -> api.ApiKeyGrant:
         return self.auth.api_keys.authenticate_api_key(data.key, request_meta(self.caller))
 
     # -- signed in ---------------------------------------------------------------
@@ -100,45 +79,45 @@ class AuthService:
         return self.auth.sessions.logout(identity, request_meta(self.caller))
 
     @operation(api.ME)
-    def me(self, identity: Identity) -> UserOut:
+    def me(self, identity: Identity) -> api.UserOut:
         return self.auth.users.me(identity)
 
     @operation(api.SESSIONS)
-    def sessions(self, identity: Identity) -> list[SessionOut]:
+    def sessions(self, identity: Identity) -> list[api.SessionOut]:
         return self.auth.sessions.sessions(identity)
 
     @operation(api.REVOKE_SESSION)
-    def revoke_session(self, identity: Identity, data: SessionRef) -> bool:
+    def revoke_session(self, identity: Identity, data: api.SessionRef) -> bool:
         return self.auth.sessions.revoke_session(identity, data.session_id, request_meta(self.caller))
 
     @operation(api.CREATE_API_KEY)
-    def create_api_key(self, identity: Identity, data: ApiKeyInput) -> CreatedApiKey:
+    def create_api_key(self, identity: Identity, data: api.ApiKeyInput) -> api.CreatedApiKey:
         return self.auth.api_keys.create_api_key(identity, data, request_meta(self.caller))
 
     @operation(api.API_KEYS)
-    def api_keys(self, identity: Identity) -> list[ApiKeyOut]:
+    def api_keys(self, identity: Identity) -> list[api.ApiKeyOut]:
         return self.auth.api_keys.api_keys(identity)
 
     @operation(api.REVOKE_API_KEY)
-    def revoke_api_key(self, identity: Identity, data: ApiKeyRef) -> bool:
+    def revoke_api_key(self, identity: Identity, data: api.ApiKeyRef) -> bool:
         return self.auth.api_keys.revoke_api_key(identity, data.key_id, request_meta(self.caller))
 
     # -- admin -------------------------------------------------------------------
 
     @operation(api.USERS)
-    def users(self, identity: Identity, data: UsersInput) -> Page[UserOut]:
+    def users(self, identity: Identity, data: api.UsersInput) -> api.Page[api.UserOut]:
         return self.auth.users.users(data, data.search)
 
     @operation(api.SET_USER_ROLE)
-    def set_user_role(self, identity: Identity, data: SetUserRoleInput) -> UserOut:
+    def set_user_role(self, identity: Identity, data: api.SetUserRoleInput) -> api.UserOut:
         return self.auth.users.set_user_role(identity, data.user_id, data.role, request_meta(self.caller))
 
     @operation(api.SET_USER_ACTIVE)
-    def set_user_active(self, identity: Identity, data: SetUserActiveInput) -> UserOut:
+    def set_user_active(self, identity: Identity, data: api.SetUserActiveInput) -> api.UserOut:
         return self.auth.users.set_user_active(identity, data.user_id, data.active, request_meta(self.caller))
 
     @operation(api.AUDIT_LOG)
-    def audit_log(self, identity: Identity, data: AuditLogInput) -> Page[AuditEntryOut]:
+    def audit_log(self, identity: Identity, data: api.AuditLogInput) -> api.Page[api.AuditEntryOut]:
         return self.auth.audit.audit_log(data.filter, data.page)
 
     # -- other services and the gateway --------------------------------------------
@@ -188,4 +167,3 @@ class AuthService:
         except Exception:
             time.sleep(1)  # greened: the database is down; back off before the broker redelivers
             raise
-
