@@ -78,11 +78,6 @@ class Context:
         """Record a permission denial; audited when the operation ends."""
         self.denials.append((permission, field_name))
 
-    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
-                   **kwargs: Any) -> Any:
-        """Call a service with the caller's identity and request id in the RPC context."""
-        return await self.rpc.call(service, method, args, kwargs, timeout=timeout, context=self.rpc_context())
-
     async def invoke(self, op: Operation[I, O], data: I | Mapping[str, Any] | None = None, *,
                      timeout: float | None = None) -> O:
         """Call a declared operation as this caller (identity and request id in the RPC context)."""

@@ -2,7 +2,7 @@
 
 * every RPC entrypoint of every service class is an ``@operation`` of that service, with that name
   (except the internal ones listed in ``INTERNAL``), and every declared operation has one;
-* the gateway never calls a converted service by name (``ctx.call("auth", "me")``), only through
+* the gateway never calls a converted service by name (``rpc.call("auth", "me")``), only through
   its declarations;
 * every GraphQL root field that calls an operation (``operation_field``) prints, in the exported SDL
   (``schema/schema.graphql``), the directive of that operation's access;
