@@ -96,7 +96,8 @@ SEARCH_DURATION = Histogram("agenthub_search_duration_seconds", "Document search
                             ["mode"], buckets=FAST_BUCKETS)
 CHUNKS_EMBEDDED = Counter("agenthub_chunks_embedded_total", "Document chunks embedded (rate: chunks per second).")
 INGEST_STAGE_SECONDS = Counter("agenthub_rag_ingest_stage_seconds_total",
-                               "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); embed is the embedder's busy time.",
+                               "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); "
+                               "embed is the embedder's busy time.",
                                ["stage"])
 LLM_CALLS = Counter("agenthub_llm_calls_total", "Model calls, by backend and outcome.", ["backend", "outcome"])
 LLM_DURATION = Histogram("agenthub_llm_call_duration_seconds", "Model call duration.", ["backend"],
