@@ -23,15 +23,22 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from core.redis_client import is_redis_down, redis_unavailable
-from core.tokens import (TokenCodec, identity_from_claims, is_revoked, profile_key, revocation_epoch_key,
-                             revocation_keys, revocation_unknown)
+from core.tokens import (
+    TokenCodec,
+    identity_from_claims,
+    is_revoked,
+    profile_key,
+    revocation_epoch_key,
+    revocation_keys,
+    revocation_unknown,
+)
 from gateway.invoke import invoke
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
@@ -106,7 +113,7 @@ class EdgeAuthenticator:
     async def check_revocation(self, claims: dict[str, Any]) -> None:
         await self._check(claims)
 
-    async def _check(self, claims: dict[str, Any], extra_keys: list[str] = ()) -> list[Any]:
+    async def _check(self, claims: dict[str, Any], extra_keys: Sequence[str] = ()) -> list[Any]:
         """Raises unless the token is known not to be revoked; returns the values of ``extra_keys``."""
         keys = [revocation_epoch_key(self.prefix), *revocation_keys(self.prefix, claims), *extra_keys]
         epoch, *values = await self._mget(keys)

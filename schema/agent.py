@@ -74,7 +74,7 @@ class RunEvent(BaseModel):
         return fields
 
     @classmethod
-    def from_entry(cls, run_id: str, entry_id: bytes | str, fields: dict) -> "RunEvent":
+    def from_entry(cls, run_id: str, entry_id: bytes | str, fields: dict[Any, Any]) -> RunEvent:
         def text(key: str) -> str | None:
             value = fields.get(key, fields.get(key.encode()))
             return value.decode() if isinstance(value, bytes) else value

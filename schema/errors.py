@@ -15,10 +15,10 @@ from typing import Any
 
 from nameko.exceptions import deserialize_to_instance, get_module_path
 
-REGISTRY: dict[str, type["AgentHubError"]] = {}
+REGISTRY: dict[str, type[AgentHubError]] = {}
 
 
-def register(cls: type["AgentHubError"]) -> type["AgentHubError"]:
+def register(cls: type[AgentHubError]) -> type[AgentHubError]:
     deserialize_to_instance(cls)
     REGISTRY[get_module_path(cls)] = cls
     return cls
@@ -60,7 +60,7 @@ class BadUserInput(AgentHubError):
     code = "BAD_USER_INPUT"
 
     @classmethod
-    def for_fields(cls, fields: dict[str, str], message: str | None = None) -> "BadUserInput":
+    def for_fields(cls, fields: dict[str, str], message: str | None = None) -> BadUserInput:
         summary = "; ".join(f"{name}: {rule}" for name, rule in fields.items())
         return cls(message or f"Invalid input: {summary}", {"fields": fields})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +25,10 @@ M = TypeVar("M", bound=BaseModel)
 UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
+@overload
+def plain_text(value: str) -> str: ...
+@overload
+def plain_text(value: None) -> None: ...
 def plain_text(value: str | None) -> str | None:
     """A field validator: refuses control characters and bidi controls, changes nothing."""
     if value is not None and UNSAFE_TEXT.search(value):

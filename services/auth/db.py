@@ -34,5 +34,5 @@ def current_revision(url: str) -> str | None:
     return _migrations.current_revision(url)
 
 
-def head_revision() -> str:
+def head_revision() -> str | None:
     return _migrations.head_revision()

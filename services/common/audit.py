@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from nameko.events import EventDispatcher
@@ -22,7 +23,7 @@ AUDIT_EVENT_TYPE = "audit"
 class AuditDispatcher(EventDispatcher):
     """Injects ``audit(action, *, outcome, resource, caller, detail)``."""
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: Any) -> Callable[..., None]:
         dispatch = super().get_dependency(worker_ctx)
         data = dict(worker_ctx.data)
 

@@ -18,12 +18,13 @@ import contextlib
 import fcntl
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def normalize_url(url: str) -> str:
@@ -43,7 +44,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -55,7 +56,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
                          pool_recycle=1800)
 
 
-def session_factory(engine: Engine) -> sessionmaker:
+def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
@@ -80,7 +81,7 @@ class Migrations:
     def __init__(self, directory: Path, lock_id: int, version_table: str = "alembic_version") -> None:
         self.directory, self.lock_id, self.version_table = Path(directory), lock_id, version_table
 
-    def config(self, connection=None) -> Config:
+    def config(self, connection: Connection | None = None) -> Config:
         config = Config()
         config.set_main_option("script_location", str(self.directory))
         config.attributes["connection"] = connection
@@ -117,13 +118,13 @@ class Migrations:
         finally:
             engine.dispose()
 
-    def head_revision(self) -> str:
+    def head_revision(self) -> str | None:
         from alembic.script import ScriptDirectory
 
         return ScriptDirectory.from_config(self.config()).get_current_head()
 
 
-def run_alembic_env(context, metadata, default_url: Callable[[], str]) -> None:
+def run_alembic_env(context: Any, metadata: MetaData, default_url: Callable[[], str]) -> None:
     """The body of a service's ``migrations/env.py``: on the connection ``Migrations`` hands over,
     else on ``sqlalchemy.url`` or ``default_url()`` (the ``alembic`` command line)."""
     config = context.config
@@ -133,7 +134,7 @@ def run_alembic_env(context, metadata, default_url: Callable[[], str]) -> None:
     def url() -> str:
         return normalize_url(config.get_main_option("sqlalchemy.url") or default_url())
 
-    def run_on(connection) -> None:
+    def run_on(connection: Connection) -> None:
         context.configure(connection=connection, **options)
         with context.begin_transaction():
             context.run_migrations()

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import logging
 import time
+from types import TracebackType
+from typing import Any
 
 import redis
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc
 
 from core import __version__, metrics, tracing
-from services.common.health import BUSY
 from core.redis_client import sync_client
+from services.common.health import BUSY
 from services.common.settings import get_settings
 
 log = logging.getLogger("agenthub.rpc")
@@ -57,7 +59,7 @@ class Redis(DependencyProvider):
 
     pool = RedisPool()
 
-    def get_dependency(self, worker_ctx) -> redis.Redis:
+    def get_dependency(self, worker_ctx: Any) -> redis.Redis:
         return self.pool.client()
 
 
@@ -79,7 +81,7 @@ class RequestLog(DependencyProvider):
     def stop(self) -> None:
         tracing.shutdown()
 
-    def worker_setup(self, worker_ctx) -> None:
+    def worker_setup(self, worker_ctx: Any) -> None:
         worker_ctx._agenthub_started = time.perf_counter()
         name = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"
         span = tracing.start(name, worker_ctx.data.get("traceparent"), kind="server")
@@ -89,7 +91,8 @@ class RequestLog(DependencyProvider):
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).inc()
         BUSY[worker_ctx.service_name] += 1
 
-    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+    def worker_result(self, worker_ctx: Any, result: Any = None,
+                      exc_info: tuple[type[BaseException], BaseException, TracebackType] | None = None) -> None:
         started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
         error = exc_info[1] if exc_info else None
         service, method = worker_ctx.service_name, worker_ctx.entrypoint.method_name
@@ -117,10 +120,10 @@ class RequestLog(DependencyProvider):
             level = logging.INFO  # a client mistake is one line with its code, no traceback
         log.log(level, "rpc", extra={"fields": fields}, exc_info=exc_info if unexpected else None)
 
-    def worker_teardown(self, worker_ctx) -> None:
+    def worker_teardown(self, worker_ctx: Any) -> None:
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).dec()
         BUSY[worker_ctx.service_name] -= 1
 
-    def get_dependency(self, worker_ctx) -> None:
+    def get_dependency(self, worker_ctx: Any) -> None:
         return None
 

@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
+import redis
+
 from schema.models import DependencyHealth, ServiceHealth, Status
 
 BUSY: Counter[str] = Counter()
@@ -38,7 +40,7 @@ def report(name: str, version: str, checks: dict[str, Check]) -> ServiceHealth:
                          instance=instance_name(), in_flight=max(0, BUSY[name] - 1))  # not this call
 
 
-def redis_check(client) -> Check:
+def redis_check(client: redis.Redis) -> Check:
     def check() -> str:
         client.ping()
         return "reachable"

@@ -6,11 +6,19 @@ so that a ``nameko shell`` or service-to-service caller gets no free pass.
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from nameko.extensions import DependencyProvider
 
-from core.tokens import (TokenCodec, identity_from_claims, is_revoked, revocation_epoch_key, revocation_keys,
-                             revocation_unknown)
+from core.tokens import (
+    TokenCodec,
+    identity_from_claims,
+    is_revoked,
+    revocation_epoch_key,
+    revocation_keys,
+    revocation_unknown,
+)
 from schema.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from schema.models import Identity
 from services.common.dependencies import RedisPool
@@ -20,7 +28,7 @@ from services.common.settings import get_settings
 class Caller:
     """Resolves the identity of one worker's caller on first use."""
 
-    def __init__(self, worker_ctx, codec: TokenCodec, redis_client: redis.Redis, prefix: str) -> None:
+    def __init__(self, worker_ctx: Any, codec: TokenCodec, redis_client: redis.Redis, prefix: str) -> None:
         self.data = dict(worker_ctx.data)
         self.request_id: str | None = self.data.get("request_id")
         self.auth_token: str | None = self.data.get("auth_token")
@@ -29,7 +37,7 @@ class Caller:
         self.user_agent: str | None = self.data.get("user_agent")
         self._codec, self._redis, self._prefix = codec, redis_client, prefix
         self._identity: Identity | None = None
-        self._claims: dict | None = None
+        self._claims: dict[str, Any] | None = None
 
     def identity(self) -> Identity | None:
         """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""
@@ -73,5 +81,5 @@ class CallerProvider(DependencyProvider):
         self.codec = TokenCodec(settings)
         self.prefix = settings.redis_prefix
 
-    def get_dependency(self, worker_ctx) -> Caller:
+    def get_dependency(self, worker_ctx: Any) -> Caller:
         return Caller(worker_ctx, self.codec, self.pool.client(), self.prefix)
