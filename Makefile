@@ -21,7 +21,7 @@ CONSOLE_OUT := gateway/static/console/index.html
 CONSOLE_SRC := $(wildcard web/console/src/*.ts web/console/src/*.tsx web/console/src/*.css web/console/src/pages/*.tsx) \
                web/console/package-lock.json web/console/index.html web/console/vite.config.ts schema/schema.graphql
 
-.PHONY: install up test test-fast lint schema bench graphiql console clean
+.PHONY: install up test test-fast test-integration test-e2e lint schema bench graphiql console clean
 
 install: $(STAMP) $(CONSOLE_OUT)
 
@@ -63,8 +63,15 @@ up: install
 test: install
 	$(BIN)/pytest
 
+# One level at a time (the folder is the level: tests/unit, tests/integration, tests/e2e).
 test-fast: install
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest tests/unit
+
+test-integration: install
+	$(BIN)/pytest tests/integration
+
+test-e2e: install
+	$(BIN)/pytest tests/e2e
 
 # What CI runs before the tests (.ci/run); configured in pyproject.toml. `ruff check --fix` and
 # `ruff format` fix most of what the first two report; .pre-commit-config.yaml runs them on commit.

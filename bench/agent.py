@@ -50,8 +50,8 @@ from core.settings import CommonSettings  # noqa: E402
 from core.tokens import TokenCodec  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.rpc import RpcClient  # noqa: E402
-from tests.agent.scripted_llm import ScriptedLLM, Text, ToolCalls  # noqa: E402
 from tests.support.gateway import gateway_settings  # noqa: E402
+from tests.support.scripted_llm import ScriptedLLM, Text, ToolCalls  # noqa: E402
 from tests.support.stack import REDIS_URL, Isolation, ServiceProcess  # noqa: E402
 
 RUN = "mutation($i: AgentRunInput!) { runAgent(input: $i) { status steps { tool } } }"

@@ -48,8 +48,8 @@ from rich.table import Table  # noqa: E402
 
 from bench.agent import token_for  # noqa: E402
 from bench.auth import ME, measure, sign_in  # noqa: E402
-from tests.agent.scripted_llm import ScriptedLLM, Text, ToolCalls  # noqa: E402
 from tests.support.scaled import ScaledStack  # noqa: E402
+from tests.support.scripted_llm import ScriptedLLM, Text, ToolCalls  # noqa: E402
 from tests.support.stack import Isolation  # noqa: E402
 
 SAMPLE_DB = ROOT / "services" / "agent" / "sample" / "shop.db"

@@ -1,15 +1,20 @@
 """Fixtures shared by every test: one isolated vhost and Redis prefix per run,
-and the three services started once per run on them."""
+and the three services started once per run on them; and the level marker of each
+test, from its folder (tests/unit, tests/integration, tests/e2e)."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 
 from tests.support.stack import Isolation, ServiceProcess, revive_crashed, stop_all
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
+
+TESTS = Path(__file__).resolve().parent
+LEVELS = ("unit", "integration", "e2e")
 
 SERVICES = {
     "auth": "services.auth.service",
@@ -50,3 +55,16 @@ def _revive_crashed_services():
     for how in revive_crashed():
         warnings.warn(f"restarted a crashed test service: {how}", pytest.PytestWarning, stacklevel=1)
     yield
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(items):
+    """The level marker follows the folder: a test under tests/unit is ``unit``, and so on.
+    Files carry no level marker of their own, so a test changes level by moving."""
+    for item in items:
+        try:
+            level = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        except ValueError:  # a test outside tests/
+            continue
+        if level in LEVELS:
+            item.add_marker(getattr(pytest.mark, level))

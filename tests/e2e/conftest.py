@@ -1,6 +1,6 @@
 import pytest
 
-from tests.agent.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import ScriptedLLM
 
 
 @pytest.fixture(scope="module")

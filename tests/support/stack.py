@@ -67,7 +67,7 @@ class Isolation:
             "PYTHONPATH": str(ROOT),
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
             # Tests register many accounts from one IP and need no slow hashes;
-            # the limits and the hashing are tested with their real settings in tests/auth.
+            # the limits and the hashing are tested with their real settings in tests/integration/auth.
             "AGENTHUB_REGISTER_RATE_LIMIT": "10000/minute",
             "AGENTHUB_PASSWORD_TIME_COST": "1",
             "AGENTHUB_PASSWORD_MEMORY_COST": "1024",

@@ -1,0 +1,66 @@
+"""``agenthub status`` as an operator runs it: against the running stack, against a
+vhost where requests wait for a service nobody runs, and with no broker at all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import kombu
+
+from tests.support.stack import ROOT, Isolation
+
+
+def status(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agenthub", "status", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_status_of_the_running_stack(isolation, stack):
+    shown = status(isolation.env(), "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["healthy"] and report["broker"]["reachable"] and "guest:***@" in report["broker"]["url"]
+    services = {s["name"]: s for s in report["services"]}
+    assert set(services) == {"auth", "agent", "rag"}
+    for service in services.values():
+        assert service["consumers"] >= 1 and service["queued"] >= 0
+        instance = service["instances"][0]
+        assert instance["status"] == "UP" and instance["version"] and instance["instance"]
+        assert instance["in_flight"] == 0 and instance["dependencies"]
+    assert report["queues"]["agenthub.rag.ingestion"]["consumers"] >= 1
+
+    table = status(isolation.env())
+    assert table.returncode == 0
+    for word in ("auth", "agent", "rag", "UP", "redis", "agenthub.rag.ingestion"):
+        assert word in table.stdout, table.stdout
+
+
+def test_status_shows_requests_waiting_for_a_service_nobody_runs(tmp_path):
+    isolation = Isolation(data_dir=tmp_path).create()
+    try:
+        with kombu.Connection(isolation.amqp_uri) as connection:  # agent's queue, as a stopped agent left it
+            exchange = kombu.Exchange("nameko-rpc", type="topic", durable=True)
+            queue = kombu.Queue("rpc-agent", exchange, routing_key="agent.*", durable=True)
+            producer = connection.Producer()
+            for _ in range(3):
+                producer.publish({"args": [], "kwargs": {}}, exchange=exchange, routing_key="agent.health",
+                                 declare=[queue], serializer="json")
+        shown = status(isolation.env(), "--json", "--timeout", "1")
+        assert shown.returncode == 1
+        services = {s["name"]: s for s in json.loads(shown.stdout)["services"]}
+        assert services["agent"]["queued"] == 3 and services["agent"]["consumers"] == 0
+        assert services["agent"]["instances"] == [] and "SERVICE_UNAVAILABLE" in services["agent"]["error"]
+        assert services["auth"]["queued"] is None and "SERVICE_UNAVAILABLE" in services["auth"]["error"]
+        table = status(isolation.env(), "--timeout", "1")
+        assert table.returncode == 1 and "DOWN" in table.stdout
+    finally:
+        isolation.destroy()
+
+
+def test_status_without_a_broker(isolation):
+    shown = status(isolation.env(AGENTHUB_AMQP_URI="amqp://guest:secret@127.0.0.1:1/"), "--json", "--timeout", "1")
+    assert shown.returncode == 1
+    report = json.loads(shown.stdout)
+    assert not report["broker"]["reachable"] and "secret" not in shown.stdout

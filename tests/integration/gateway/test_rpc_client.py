@@ -1,0 +1,139 @@
+"""The gateway's asyncio RPC client against real Nameko services on the real RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+
+import aio_pika
+import pytest
+import redis
+
+from gateway.rpc import RpcClient
+from schema.errors import NotFound, RemoteError, ServiceUnavailable
+from tests.support.stack import RABBITMQCTL, REDIS_URL, ServiceProcess
+
+
+@pytest.fixture
+async def client(isolation):
+    client = RpcClient(isolation.amqp_uri, default_timeout=10.0, name="test", max_backoff=0.5)
+    await client.start(wait=10)
+    assert client.connected
+    yield client
+    await client.close()
+
+
+async def test_call_returns_the_result(client, echo_service):
+    payload = {"text": "héllo", "n": [1, 2, 3], "nested": {"ok": True}}
+    assert await client.call("echo", "echo", [payload]) == payload
+
+
+async def test_concurrent_calls_get_their_own_replies(client, echo_service):
+    results = await asyncio.gather(*(client.call("echo", "echo", [i]) for i in range(100)))
+    assert results == list(range(100))
+
+
+async def test_registered_remote_error_comes_back_as_its_own_type(client, echo_service):
+    with pytest.raises(NotFound) as raised:
+        await client.call("echo", "fail", ["no such thing"])
+    assert raised.value.message == "no such thing"
+    assert raised.value.extensions == {"code": "NOT_FOUND", "resource": "thing"}
+
+
+async def test_unexpected_remote_error_is_a_remote_error(client, echo_service):
+    with pytest.raises(RemoteError) as raised:
+        await client.call("echo", "crash")
+    assert raised.value.exc_type == "RuntimeError"
+
+
+async def test_absent_service_fails_fast_instead_of_timing_out(client):
+    # With a 30 s timeout, only the broker's return of the unroutable message
+    # can produce ServiceUnavailable: a missed return would raise Timeout.
+    with pytest.raises(ServiceUnavailable, match="not running"):
+        await client.call("no_such_service", "health", timeout=30)
+
+
+async def test_context_headers_arrive_in_the_service(client, echo_service):
+    context = {"auth_token": "token-abc", "user_id": "user-42", "request_id": "req-0123456789",
+               "call_id_stack": ["gateway.graphql.req-0123456789"]}
+    seen = await client.call("echo", "context", context=context)
+    assert seen["data"]["auth_token"] == "token-abc"
+    assert seen["data"]["user_id"] == "user-42"
+    assert seen["data"]["request_id"] == "req-0123456789"
+    stack = seen["call_id_stack"]
+    assert stack[0] == "gateway.graphql.req-0123456789"
+    assert stack[-1].startswith("echo.context.")
+
+
+async def _declare_service_queue(isolation, service: str) -> None:
+    """What a stopped service leaves behind: its queue, with no consumer."""
+    connection = await aio_pika.connect(isolation.amqp_uri)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange("nameko-rpc", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(f"rpc-{service}", durable=True)
+        await queue.bind(exchange, routing_key=f"{service}.*")
+
+
+async def test_timed_out_request_never_runs_later(client, isolation):
+    service = f"late_{uuid.uuid4().hex[:6]}"
+    await _declare_service_queue(isolation, service)
+    key = f"{isolation.redis_prefix}late:{uuid.uuid4().hex}"
+
+    with pytest.raises(ServiceUnavailable, match="no instance is taking requests"):
+        await client.call(service, "record", [key], timeout=0.5)
+
+    # The service comes back after its caller gave up.
+    late = ServiceProcess(isolation, "tests.support.echo_service", service, ECHO_SERVICE_NAME=service)
+    try:
+        late.wait_until_consuming()
+        control = f"{isolation.redis_prefix}control:{uuid.uuid4().hex}"
+        assert await client.call(service, "record", [control]) == control  # it runs what is current
+        store = redis.Redis.from_url(REDIS_URL)
+        assert store.get(control) == b"ran"
+        assert store.get(key) is None, "a request whose caller timed out ran afterwards"
+    finally:
+        late.stop()
+
+
+def _close_connection_from_broker(isolation, connection_name: str) -> None:
+    listing = subprocess.run(
+        [RABBITMQCTL, "-q", "list_connections", "-p", isolation.vhost, "pid", "client_properties",
+         "--no-table-headers"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout
+    pids = [line.split("\t", 1)[0] for line in listing.splitlines()
+            if f'{{"connection_name","{connection_name}"}}' in line]
+    assert len(pids) == 1, f"connection {connection_name} not found in {listing}"
+    subprocess.run([RABBITMQCTL, "-q", "close_connection", pids[0], "closed by test"], check=True, timeout=60)
+
+
+async def test_recovers_after_the_broker_closes_its_connection(client, isolation, echo_service):
+    service = f"stalled_{uuid.uuid4().hex[:6]}"
+    await _declare_service_queue(isolation, service)
+    pending = asyncio.create_task(client.call(service, "echo", [1], timeout=60))
+    await asyncio.sleep(0.3)
+
+    await asyncio.to_thread(_close_connection_from_broker, isolation, client.connection_name)
+
+    with pytest.raises(ServiceUnavailable, match="lost"):
+        await asyncio.wait_for(pending, 10)  # fails at once, not after its 60 s
+    for _ in range(100):
+        if client.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert client.connected
+    assert client.reconnects >= 1
+    assert await client.call("echo", "echo", ["back"]) == "back"
+
+
+async def test_a_channel_closed_under_a_call_is_service_unavailable(client, echo_service):
+    """The broker's stop closes the channel a moment before the client hears of it; a call in that
+    moment raised aiormq's ChannelInvalidStateError (a RuntimeError), which clients saw as INTERNAL."""
+    closed = client._raw_channel
+    await closed.close()
+    client._raw_channel = closed  # as if the close callback had not run yet
+    client._ready.set()
+    with pytest.raises(ServiceUnavailable):
+        await client.call("echo", "echo", [1], timeout=5)

@@ -1,0 +1,120 @@
+"""The ingestion pipeline as the service runs it: the embedding line in a green thread, and jobs
+prepared ahead while a slot stands empty (the real model, the embedded store, Redis, SQLite)."""
+
+from __future__ import annotations
+
+import uuid
+
+import eventlet
+import pytest
+from haystack import Document
+
+from schema.rag import IngestTextInput, JobStatus, SearchInput, SearchMode
+from services.rag.pipeline import EmbeddingLine, Preparation
+from tests.support.fixtures.rag import Queue, drain, identity, make_settings
+
+TEXT = ("Lighthouses guide ships past rocky coasts at night. Their lamps turn behind large Fresnel lenses. "
+        "Keepers once trimmed the wicks every few hours. ")
+
+
+@pytest.fixture(scope="module")
+def pipelined(tmp_path_factory, redis_client):
+    """A library whose worker runs as under the service: ``start`` with green threads."""
+    from services.rag.dependencies import build_library
+    prefix = f"rag-test-{uuid.uuid4().hex[:8]}:"
+    library = build_library(make_settings(tmp_path_factory.mktemp("rag"), prefix, rag_chunk_words=40,
+                                          rag_embed_batch=4), redis_client, wake=Queue())
+    threads = []
+    library.worker.start(lambda fn, identifier=None: threads.append(eventlet.spawn(fn)) or threads[-1])
+    yield library
+    for thread in threads:
+        thread.kill()
+    library.store.close()
+    library.catalog.close()
+    keys = list(redis_client.scan_iter(f"{prefix}*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+def submit(library, who: str, title: str, text: str):
+    return library.submission.ingest_text(identity(who), IngestTextInput(title=title, text=text))
+
+
+def wait_for(check, timeout: float = 30.0):
+    deadline = eventlet.hubs.get_hub().clock() + timeout
+    while not check():
+        assert eventlet.hubs.get_hub().clock() < deadline, "not within the timeout"
+        eventlet.sleep(0.01)
+
+
+def chunks_of(library, document_id: str) -> int:
+    return library.store.count({"field": "meta.document_id", "operator": "==", "value": document_id})
+
+
+def test_a_job_prepared_ahead_stays_queued_unwritten_and_its_run_adopts_the_preparation(pipelined, monkeypatch):
+    alice = f"u-{uuid.uuid4().hex[:8]}"
+    first = submit(pipelined, alice, "first.txt", TEXT * 6)
+    second = submit(pipelined, alice, "second.txt", "Second. " + TEXT * 6)
+    worker = pipelined.worker
+    worker.keep_ahead(second.id)
+    preparation = worker.ahead[second.id]
+    wait_for(preparation.ready)
+    assert preparation.error is None and preparation.count == len(preparation.chunks) > 4
+    job = pipelined.submission.job(identity(alice), second.id)
+    assert job.status is JobStatus.QUEUED and job.progress == 0 and job.attempts == 0  # untouched
+    assert chunks_of(pipelined, second.document_id) == 0  # nothing written ahead
+
+    converted = []
+    real = pipelined.indexer.prepare_file
+    monkeypatch.setattr(pipelined.indexer, "prepare_file", lambda *a, **k: converted.append(a[0]) or real(*a, **k))
+    assert drain(pipelined) == ["done", "done"]
+    assert len(converted) == 1  # the first job's file only: the second's preparation was adopted
+    assert worker.ahead == {}
+    done = pipelined.submission.job(identity(alice), second.id)
+    assert done.status is JobStatus.DONE and done.chunk_count == len(preparation.chunks)
+    assert chunks_of(pipelined, second.document_id) == done.chunk_count
+    hits = pipelined.reads.search(identity(alice), SearchInput(query="Second lighthouses", mode=SearchMode.KEYWORD))
+    assert second.document_id in {h.document_id for h in hits}
+    assert first.id not in worker.running
+
+
+def test_a_preparation_ahead_is_dropped_when_its_slot_is_needed_and_a_cancelled_job_never_runs(pipelined):
+    bob = f"u-{uuid.uuid4().hex[:8]}"
+    waiting = submit(pipelined, bob, "waiting.txt", "Waiting. " + TEXT * 4)
+    worker = pipelined.worker
+    worker.keep_ahead(waiting.id)
+    preparation = worker.ahead[waiting.id]
+    worker.keep_ahead(None)  # every slot busy: nothing is prepared ahead
+    assert preparation.abandoned and worker.ahead == {}
+
+    worker.keep_ahead(waiting.id)
+    wait_for(worker.ahead[waiting.id].ready)
+    cancelled = pipelined.submission.cancel_job(identity(bob), waiting.id)
+    assert cancelled.status is JobStatus.CANCELLED
+    worker.keep_ahead(None)
+    assert drain(pipelined) == ["finished"]
+    assert chunks_of(pipelined, waiting.document_id) == 0
+
+
+def documents(prefix: str, count: int) -> list[Document]:
+    return [Document(id=f"{prefix}{n}", content=f"{prefix} {n}") for n in range(count)]
+
+
+def test_the_line_fills_batches_across_jobs_running_jobs_first_round_robin():
+    batches = []
+    line = EmbeddingLine(lambda batch: batches.append([d.id for d in batch]) or batch, batch=4)
+    preparations = []
+    for name, urgent, count in (("ahead", False, 3), ("a", True, 3), ("b", True, 2)):
+        preparation = Preparation(name, urgent)
+        preparation.chunks = documents(name, count)
+        preparation.embedded = [None] * count
+        preparation.pending.extend(enumerate(preparation.chunks))
+        line.add(preparation)
+        preparations.append(preparation)
+    thread = eventlet.spawn(line.run)
+    try:
+        wait_for(lambda: all(p.ready() for p in preparations), timeout=5)
+    finally:
+        thread.kill()
+    assert batches == [["a0", "b0", "a1", "b1"], ["a2", "ahead0", "ahead1", "ahead2"]]
+    assert all(p.embedded == p.chunks and p.error is None for p in preparations)
