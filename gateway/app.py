@@ -15,18 +15,20 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UNSET
+from strawberry.types.execution import ExecutionResult
+from strawberry.types.unset import UnsetType
 
 from core import __version__, metrics, tracing
 from core.ratelimit import AsyncLimiter
-from gateway import bad_request, console, graphiql
 from core.redis_client import async_client
+from gateway import bad_request, console, graphiql
 from gateway.auth import EdgeAuthenticator, credential_from
-
 from gateway.context import Context
 from gateway.graphql.errors import apply_convention
 from gateway.graphql.live import RevocationWatch
@@ -35,14 +37,15 @@ from gateway.graphql.schema import build_schema
 from gateway.health import SharedHealth, check_services, redis_down
 from gateway.limits import EdgeLimits
 from gateway.requests import RequestContextMiddleware
-from gateway.rest import edge_refusal, router as rest_router
+from gateway.rest import edge_refusal
+from gateway.rest import router as rest_router
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from schema.errors import Unauthenticated
 from schema.models import Status
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with AgentHub's typed context."""
 
     def __init__(self, settings: GatewaySettings) -> None:
@@ -59,15 +62,15 @@ class GraphQLView(GraphQL):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql.page_html())  # local assets, works offline
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
             # CSRF guard for uploads (CVE-2024-47082): a browser sends multipart
             # cross-site without a preflight, but never with a custom header.
-            response = JSONResponse({"errors": [{
+            refusal = JSONResponse({"errors": [{
                 "message": "Multipart requests need the header 'GraphQL-Preflight: 1' "
                            "(or 'Apollo-Require-Preflight: true').",
                 "extensions": {"code": "BAD_USER_INPUT"}}]}, status_code=400)
-            await response(scope, receive, send)
+            await refusal(scope, receive, send)
             return
         if scope["type"] == "http":
             try:
@@ -78,7 +81,7 @@ class GraphQLView(GraphQL):
             return
         await super().__call__(scope, receive, send)
 
-    async def get_context(self, request: Request | WebSocket, response) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
         context = Context(request=request, rpc=state.rpc, settings=state.settings, edge=state.edge,
                           limiter=state.limiter)
@@ -91,7 +94,7 @@ class GraphQLView(GraphQL):
                 await context.authenticate(credential)
         return context
 
-    async def on_ws_connect(self, context: Context):
+    async def on_ws_connect(self, context: Context) -> UnsetType:
         """WebSocket clients authenticate in ``connection_init`` (browsers cannot set headers)."""
         try:
             credential = credential_from(context.request.headers, context.connection_params)
@@ -100,9 +103,9 @@ class GraphQLView(GraphQL):
         await context.authenticate(credential)
         if context.auth_error is not None:
             raise ConnectionRejectionError({"code": context.auth_error.code, "message": context.auth_error.message})
-        return UNSET
+        return UnsetType()  # strawberry's UNSET (a singleton), typed
 
-    async def process_result(self, request, result):
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         apply_convention(result)  # errors raised outside the operation's extensions
         return await super().process_result(request, result)
 
@@ -110,12 +113,12 @@ class GraphQLView(GraphQL):
 PREFLIGHT_HEADERS = (b"graphql-preflight", b"apollo-require-preflight", b"x-apollo-operation-name")
 
 
-def _is_multipart(scope) -> bool:
-    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+def _is_multipart(scope: Scope) -> bool:
+    content_type: bytes = dict(scope.get("headers") or []).get(b"content-type", b"")
     return content_type.lower().startswith(b"multipart/")
 
 
-def _has_preflight_header(scope) -> bool:
+def _has_preflight_header(scope: Scope) -> bool:
     headers = dict(scope.get("headers") or [])
     return any(headers.get(name) for name in PREFLIGHT_HEADERS)
 

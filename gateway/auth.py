@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.redis_client import is_redis_down, redis_unavailable
@@ -66,7 +67,7 @@ def _profile(raw: bytes | None, claims: dict[str, Any]) -> dict[str, Any] | None
         profile = json.loads(raw)
     except ValueError:
         return None
-    if profile.get("version") != claims.get("ver") or profile.get("id") != claims["sub"]:
+    if not isinstance(profile, dict) or profile.get("version") != claims.get("ver") or profile.get("id") != claims["sub"]:
         return None
     return profile
 
@@ -90,14 +91,14 @@ def credential_from(headers: Mapping[str, str], params: Mapping[str, Any] | None
 
 
 class EdgeAuthenticator:
-    def __init__(self, settings: GatewaySettings, redis, rpc: RpcClient) -> None:
+    def __init__(self, settings: GatewaySettings, redis: Redis, rpc: RpcClient) -> None:
         self.codec = TokenCodec(settings)
         self.prefix = settings.redis_prefix
         self.redis = redis
         self.rpc = rpc
         self.cache_seconds = settings.api_key_cache_seconds
         self._grants: OrderedDict[str, auth.ApiKeyGrant] = OrderedDict()
-        self._republishing: asyncio.Future | None = None
+        self._republishing: asyncio.Future[bool] | None = None
 
     async def authenticate(self, credential: str | None) -> Authenticated | None:
         if not credential:
@@ -134,7 +135,8 @@ class EdgeAuthenticator:
     async def _mget(self, keys: list[str]) -> list[Any]:
         """Redis down means "cannot decide": SERVICE_UNAVAILABLE, never anonymous and never valid."""
         try:
-            return await self.redis.mget(keys)
+            values: list[Any] = await self.redis.mget(keys)
+            return values
         except RedisError as exc:
             if not is_redis_down(exc):
                 raise

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio import Redis
+
 from core import __version__
 from gateway.rpc import RpcClient
 from schema.models import ServiceHealth, Status
@@ -38,7 +40,7 @@ async def check_service(rpc: RpcClient, name: str, timeout: float,
     return ServiceStatus(name, health.status, health.version, latency, detail)
 
 
-async def redis_down(redis, timeout: float) -> str:
+async def redis_down(redis: Redis, timeout: float) -> str:
     """Why the gateway's Redis does not answer a PING within ``timeout``; empty when it does."""
     try:
         await asyncio.wait_for(redis.ping(), timeout)
@@ -47,7 +49,7 @@ async def redis_down(redis, timeout: float) -> str:
     return ""
 
 
-async def check_gateway(rpc: RpcClient, redis, timeout: float) -> ServiceStatus:
+async def check_gateway(rpc: RpcClient, redis: Redis, timeout: float) -> ServiceStatus:
     """The gateway itself and what it depends on directly: the broker and Redis."""
     started = time.perf_counter()
     down = [] if rpc.connected else ["broker"]
@@ -71,11 +73,11 @@ class SharedHealth:
     40 ``health`` subscribers cost three RPCs per interval, not 120, and a flood of anonymous
     ``health`` queries costs the services nothing more."""
 
-    def __init__(self, rpc: RpcClient, timeout: float, ttl: float, redis=None) -> None:
+    def __init__(self, rpc: RpcClient, timeout: float, ttl: float, redis: Redis | None = None) -> None:
         self.rpc, self.timeout, self.ttl, self.redis = rpc, timeout, ttl, redis
         self._value: list[ServiceStatus] | None = None
         self._at = 0.0
-        self._inflight: asyncio.Future | None = None
+        self._inflight: asyncio.Future[list[ServiceStatus]] | None = None
         self.polls = 0
 
     async def statuses(self) -> list[ServiceStatus]:

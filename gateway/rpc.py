@@ -107,7 +107,7 @@ class RpcClient:
         if wait:
             try:
                 await asyncio.wait_for(self._ready.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("broker not reachable yet; retrying in the background",
                             extra={"fields": {"amqp": redact_url(self.amqp_uri)}})
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
+from graphql.language import DocumentNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
@@ -63,11 +64,12 @@ def conventional(error: GraphQLError) -> GraphQLError:
 def apply_convention(result: object) -> None:
     errors = getattr(result, "errors", None)
     if errors:
-        result.errors = [conventional(error) for error in errors]  # type: ignore[attr-defined]
-        annotate(outcome=",".join(sorted({str((e.extensions or {}).get("code")) for e in result.errors})))
+        converted = [conventional(error) for error in errors]
+        result.errors = converted  # type: ignore[attr-defined]  # strawberry's or graphql-core's ExecutionResult
+        annotate(outcome=",".join(sorted({str((e.extensions or {}).get("code")) for e in converted})))
 
 
-def _root_fields(document) -> str:
+def _root_fields(document: DocumentNode | None) -> str:
     """``ask`` or ``login,me``: the root fields of an unnamed operation (at most three)."""
     names = [selection.name.value
              for definition in getattr(document, "definitions", None) or []

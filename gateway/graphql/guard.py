@@ -10,17 +10,31 @@ fields' costs (``FIELD_COSTS``, default 1), aliases included: fifteen aliased
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from core import metrics
 from core.redis_client import is_redis_down, redis_unavailable
 from gateway.requests import annotate
 from schema.errors import AgentHubError, RateLimited, ServiceUnavailable
 from schema.models import Outcome
+
+if TYPE_CHECKING:
+    from gateway.context import Context
 
 
 # What a root field costs against the caller's budget: model calls and ingestion cost more than reads.
@@ -30,20 +44,19 @@ FIELD_COSTS = {
 }
 
 
-def operation_cost(document, operation_name: str | None, costs: dict[str, int] = FIELD_COSTS) -> int:
+def operation_cost(document: DocumentNode | None, operation_name: str | None, costs: dict[str, int] = FIELD_COSTS) -> int:
     """The cost of the operation that will run: its root fields (through fragments), at least 1."""
     if document is None:
         return 1
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    fragments = {d.name.value: d for d in document.definitions if not isinstance(d, OperationDefinitionNode)
-                 and getattr(d, "name", None) is not None}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operation = next((o for o in operations if operation_name is None or
                       (o.name is not None and o.name.value == operation_name)), None)
     if operation is None:
         return 1
     total, seen = 0, set()
 
-    def walk(selection_set) -> None:
+    def walk(selection_set: SelectionSetNode) -> None:
         nonlocal total
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -93,7 +106,7 @@ class OperationGuard(SchemaExtension):
         yield
         await audit_denials(context)
 
-    async def _limit(self, context) -> None:
+    async def _limit(self, context: Context) -> None:
         execution = self.execution_context
         # Anonymous callers pay one unit per field: the costly fields would refuse them anyway.
         costs = FIELD_COSTS if context.principal is not None else {}
@@ -104,7 +117,7 @@ class OperationGuard(SchemaExtension):
 UNLIMITED_FIELDS = frozenset({"health", "__typename"})
 
 
-def _only_health(execution_context) -> bool:
+def _only_health(execution_context: ExecutionContext) -> bool:
     """True when the operation asks for nothing but ``health`` (no fragments at its root)."""
     document = execution_context.graphql_document
     if document is None:
@@ -118,7 +131,7 @@ def _only_health(execution_context) -> bool:
     return all(isinstance(s, FieldNode) and s.name.value in UNLIMITED_FIELDS for s in selections)
 
 
-async def audit_denials(context) -> None:
+async def audit_denials(context: Context) -> None:
     """Audit the permission denials recorded during one operation (GraphQL or REST)."""
     for permission, field_name in context.denials:
         await context.audit("permission_denied", outcome=Outcome.DENIED, resource=field_name,
@@ -126,7 +139,7 @@ async def audit_denials(context) -> None:
     context.denials.clear()
 
 
-async def enforce_rate_limit(context, operation: str, cost: int = 1) -> None:
+async def enforce_rate_limit(context: Context, operation: str, cost: int = 1) -> None:
     """Count ``cost`` units against the owner's budget; raise ``RateLimited`` when it is spent.
 
     Shared by GraphQL operations and REST routes (gateway/rest), so both draw on one budget.

@@ -32,7 +32,7 @@ class ServiceHealth:
     detail: str = strawberry.field(description="Why it is DOWN; empty when UP.")
 
     @classmethod
-    def from_status(cls, status: ServiceStatus) -> "ServiceHealth":
+    def from_status(cls, status: ServiceStatus) -> ServiceHealth:
         return cls(name=status.name, status=HealthStatus(status.status.value), version=status.version,
                    latency_ms=status.latency_ms, detail=status.detail)
 
@@ -65,7 +65,8 @@ class HealthQuery:
 
 @strawberry.type
 class HealthSubscription:
-    @strawberry.subscription(description="The system's health now, then every intervalSeconds.",
+    # strawberry.subscription(...) with arguments is typed as returning Any
+    @strawberry.subscription(description="The system's health now, then every intervalSeconds.",  # type: ignore[untyped-decorator]
                              directives=public("operators and load balancers probe it"))
     async def health(self, info: Info[Context, None], interval_seconds: float = 5.0
                      ) -> AsyncGenerator[SystemHealth, None]:

@@ -12,9 +12,10 @@ keyed ``field.argument[.inputField]`` in the API's spelling.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from graphql import GraphQLResolveInfo
 from pydantic import BaseModel
 from strawberry.extensions import SchemaExtension
 
@@ -82,7 +83,7 @@ def _walk(path: str, value: Any, problems: dict[str, str]) -> None:
 
 
 class InputLimits(SchemaExtension):
-    def resolve(self, _next, root, info, *args: Any, **kwargs: Any) -> Any:
+    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             check_arguments(info.field_name, kwargs)
         return _next(root, info, *args, **kwargs)

@@ -23,6 +23,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from redis.asyncio import Redis
 from starlette.websockets import WebSocket
 from strawberry.types import Info
 
@@ -34,12 +35,12 @@ T = TypeVar("T")
 
 
 class RevocationWatch:
-    def __init__(self, redis, prefix: str, interval: float = 0.5,
+    def __init__(self, redis: Redis, prefix: str, interval: float = 0.5,
                  republish: Callable[[], Awaitable[None]] | None = None) -> None:
         self.redis, self.prefix, self.interval = redis, prefix, interval
         self.republish = republish  # the edge's: auth rewrites the revocation state when its epoch is gone
         self._watched: dict[asyncio.Event, dict[str, Any]] = {}
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.per_ip: dict[str, int] = {}
 
     def watch(self, claims: dict[str, Any]) -> asyncio.Event:

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 
 from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from core import metrics
 
 
-def operation_labels(execution_context) -> tuple[str, str]:
+def operation_labels(execution_context: ExecutionContext) -> tuple[str, str]:
     """(type, root field) of the operation being executed, both bounded."""
     document = execution_context.graphql_document
     if document is None:

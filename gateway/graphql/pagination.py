@@ -14,7 +14,7 @@ class PageInfo:
     has_next_page: bool
 
     @classmethod
-    def from_page(cls, page: Mapping[str, Any] | Any) -> "PageInfo":
+    def from_page(cls, page: Mapping[str, Any] | Any) -> PageInfo:
         """From a page model (``schema.auth.Page``, ``schema.rag.DocumentPage``…) or its dump."""
         if not isinstance(page, Mapping):
             return cls(end_cursor=page.end_cursor, has_next_page=bool(page.has_next_page))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -10,9 +13,11 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from gateway.graphql.agent.mutations import AgentMutation
 from gateway.graphql.agent.queries import AgentQuery
@@ -21,9 +26,9 @@ from gateway.graphql.auth.mutations import AuthMutation
 from gateway.graphql.auth.queries import AuthQuery
 from gateway.graphql.errors import ErrorConvention
 from gateway.graphql.guard import OperationGuard
-from gateway.graphql.metrics import OperationMetrics
 from gateway.graphql.health import HealthQuery, HealthSubscription
 from gateway.graphql.inputs import InputLimits
+from gateway.graphql.metrics import OperationMetrics
 from gateway.graphql.rag.mutations import RagMutation
 from gateway.graphql.rag.queries import RagQuery
 from gateway.graphql.rag.subscriptions import RagSubscription
@@ -46,7 +51,7 @@ class Subscription(HealthSubscription, AgentSubscription, RagSubscription):
 
 
 class GatewaySchema(strawberry.Schema):
-    def process_errors(self, errors, execution_context=None) -> None:
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Logging happens in ``ErrorConvention``: only unexpected errors, with the request id."""
 
 
@@ -59,7 +64,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    extensions = [
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         OperationMetrics,  # first in, last out: it sees the errors with their codes
         ErrorConvention,
         lambda: ParserCache(maxsize=1024),

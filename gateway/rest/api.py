@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -50,7 +50,7 @@ MAX_FORM_FIELDS = 20
 class RestCall:
     """What a handler gets: the gateway context (identity, RPC), the validated body, any files."""
 
-    route: "RestRoute"
+    route: RestRoute
     context: Context
     request: Request
     body: Any = None
@@ -146,7 +146,7 @@ def _internal(exc: BaseException) -> RestError:
     return RestError(500, {"error": "Internal server error", "request_id": request_id})
 
 
-def rest_credential(headers) -> str | None:
+def rest_credential(headers: Mapping[str, str]) -> str | None:
     """``Authorization: Bearer <token>``, a bare ``Authorization: <token>`` (old clients), or ``X-API-Key``."""
     authorization = headers.get("authorization")
     if authorization is not None:
@@ -181,6 +181,7 @@ async def _json_body(route: RestRoute, request: Request) -> Any:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError):
         raise validation_error(route, {"body": "is not valid JSON"}) from None
+    assert route.body is not None  # only called for a route that takes a body
     try:
         return route.body.model_validate(data)
     except ValidationError as exc:

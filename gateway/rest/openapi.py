@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from core import __version__
@@ -16,11 +17,11 @@ REF = "#/components/schemas/{model}"
 PATH_PARAM = re.compile(r"{(\w+)}")
 
 
-def _ref(model) -> dict[str, str]:
+def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _error(model, description: str, headers: dict | None = None) -> dict[str, Any]:
+def _error(model: type[BaseModel], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {"description": description,
                                 "content": {"application/json": {"schema": _ref(model)}}}
     if headers:
@@ -75,7 +76,7 @@ def _operation(route: RestRoute) -> dict[str, Any]:
 
 def document(routes: Iterable[RestRoute]) -> dict[str, Any]:
     routes = list(routes)
-    used = {models.ErrorMessage, models.ErrorBody, models.MultipartFiles}
+    used: set[type[BaseModel]] = {models.ErrorMessage, models.ErrorBody, models.MultipartFiles}
     for route in routes:
         used.add(route.response)
         if route.body is not None:

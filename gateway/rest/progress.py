@@ -14,6 +14,8 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 
+from redis.asyncio import Redis
+
 SESSION_TTL = 24 * 3600  # seconds a session can be polled after it started
 
 
@@ -40,7 +42,7 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 class ProgressStore:
-    def __init__(self, redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis, self.prefix = redis, prefix
 
     def _key(self, session_id: str) -> str:

@@ -7,7 +7,7 @@ reads the finished record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import strawberry
@@ -35,7 +35,7 @@ async def start_run(context: Context, input: Mapping[str, Any]) -> RunStarted:
     return await context.invoke(agent.START_RUN, input)
 
 
-def status_of(context: Context, run_id: str):
+def status_of(context: Context, run_id: str) -> Callable[[], Awaitable[RunStatus]]:
     async def status() -> RunStatus:
         return (await context.invoke(agent.GET_RUN, {"run_id": run_id})).status
     return status
