@@ -32,6 +32,10 @@ class EchoService:
         raise RuntimeError("internal detail that must not reach a client")
 
     @rpc
+    def unserializable(self):
+        return {"set": {1, 2}}  # JSON has no sets
+
+    @rpc
     def context(self):
         return {"data": self.caller.data, "call_id_stack": self.caller.call_id_stack}
 

@@ -47,6 +47,15 @@ async def test_unexpected_remote_error_is_a_remote_error(client, echo_service):
     assert raised.value.exc_type == "RuntimeError"
 
 
+async def test_a_result_json_cannot_carry_is_an_error_and_the_service_goes_on(client, echo_service):
+    """The reply is serialised once, by the service's own reply channel (services/common/rpc.py):
+    what cannot be serialised becomes Nameko's UnserializableValueError, as with Nameko's responder."""
+    with pytest.raises(RemoteError) as raised:
+        await client.call("echo", "unserializable")
+    assert raised.value.exc_type == "UnserializableValueError"
+    assert await client.call("echo", "echo", ["still here"]) == "still here"
+
+
 async def test_absent_service_fails_fast_instead_of_timing_out(client):
     # With a 30 s timeout, only the broker's return of the unroutable message
     # can produce ServiceUnavailable: a missed return would raise Timeout.
