@@ -20,11 +20,15 @@ import sys
 import threading
 from collections.abc import Iterator
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from core import metrics, tracing
 from core.llm import LlmSettings
 from core.offload import offload
 from schema.agent import RunMode
+
+if TYPE_CHECKING:
+    from subprocess import Popen
 
 log = logging.getLogger("agenthub.agent")
 
@@ -88,7 +92,7 @@ class LocalModel:
         self.threads = settings.llm_local_threads
         self.max_tokens = min(settings.llm_max_tokens, 256)
         self.temperature = settings.llm_temperature
-        self._process = None
+        self._process: Popen[str] | None = None
         self._lock = threading.Lock()  # a green lock under eventlet: one generation at a time
 
     @property
@@ -117,10 +121,18 @@ class LocalModel:
             self.close()
             raise ModelUnavailable(f"The local model could not load: {reply['error']}")
 
+    def _started(self) -> Popen[str]:
+        """The worker process that ``warm_up`` started."""
+        if self._process is None:
+            raise ModelUnavailable("The local model's process is not running.")
+        return self._process
+
     def _read(self) -> dict:
-        line = offload(self._process.stdout.readline)
+        process = self._started()
+        assert process.stdout is not None  # stdout=PIPE
+        line = offload(process.stdout.readline)
         if not line:  # the worker died: say how
-            code = offload(self._process.wait)
+            code = offload(process.wait)
             self._process = None
             raise ModelUnavailable(f"The local model's process ended ({_describe_exit(code)}).")
         return json.loads(line)
@@ -137,7 +149,8 @@ class LocalModel:
             offload(self._write, line)
             return
         except OSError:
-            how = _describe_exit(self._process.poll()) if self._process.poll() is not None else "its pipe broke"
+            code = self._started().poll()
+            how = _describe_exit(code) if code is not None else "its pipe broke"
             log.warning("the local model's process had ended (%s); starting a new one", how)
             self.close()
         self.warm_up()
@@ -147,8 +160,10 @@ class LocalModel:
             pass
 
     def _write(self, text: str) -> None:
-        self._process.stdin.write(text)
-        self._process.stdin.flush()
+        stdin = self._started().stdin
+        assert stdin is not None  # stdin=PIPE
+        stdin.write(text)
+        stdin.flush()
 
     def close(self) -> None:
         """Ends the worker (a generation left half-read cannot be resumed)."""

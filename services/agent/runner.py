@@ -164,9 +164,10 @@ class Toolbox:
                 data = SEARCH.parse_input({"query": query, "top_k": top_k, "mode": SearchMode.SEMANTIC})
                 hits = [hit for hit in self.search(data) if hit.score >= floor]
             # Retrieved text is data someone wrote, maybe another user: marked so, never instructions.
-            passages = [{"n": self.state.cite(hit), "title": hit.title, "document_id": hit.document_id,
-                         "trust": UNTRUSTED, "content": _snippet(hit.content, 1500)}
-                        for hit in hits]
+            passages: list[dict[str, Any]] = [
+                {"n": self.state.cite(hit), "title": hit.title, "document_id": hit.document_id,
+                 "trust": UNTRUSTED, "content": _snippet(hit.content, 1500)}
+                for hit in hits]
             summary = f"{len(hits)} passage(s)" + (": " + ", ".join(p["title"] or "untitled" for p in passages[:5])
                                                    if passages else "")
             return {"passages": passages}, summary
@@ -175,6 +176,8 @@ class Toolbox:
 
     def query_database(self, sql: str) -> dict[str, Any]:
         def run() -> tuple[Any, str]:
+            if self.database is None:  # the tool is offered only with a database
+                raise RuntimeError("the database is not available")
             result = self.database.query(sql)
             summary = f"{len(result.rows)} row(s)" + (f", truncated at {result.row_cap}" if result.truncated else "")
             return result.for_model(), summary

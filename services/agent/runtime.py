@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -28,8 +28,8 @@ from schema.agent import (
     ConversationMessage,
     EventType,
     MessageRole,
-    RunMode,
     RunEvent,
+    RunMode,
     RunRecord,
     RunStarted,
     RunStatus,
@@ -109,7 +109,7 @@ class AgentRuntime:
     def model_name(self) -> str:
         if self.backend is Backend.OPENAI:
             return self.settings.llm_model
-        if self.backend is Backend.LOCAL:
+        if self.local_model is not None:  # Backend.LOCAL
             return self.local_model.name
         return "none"
 
@@ -212,21 +212,21 @@ class AgentRuntime:
 
     def stop(self) -> None:
         """Ends runs in flight with RUN_FAILED instead of leaving them RUNNING forever."""
-        for run_id, handle in list(self.active.items()):
+        for handle in list(self.active.values()):
             handle.kill(RunFailed("The agent service stopped during the run. Please try again."))
             _wait(handle, 5)
 
     # -- the run itself ----------------------------------------------------------------------
 
     def _execute(self, record: RunRecord, owner: str, message: str, history: list[ConversationMessage],
-                 tools: "RunTools", events: RunEvents) -> None:
+                 tools: RunTools, events: RunEvents) -> None:
         state = RunState(events=events, deadline=time.monotonic() + self.settings.agent_run_timeout,
                          is_cancelled=lambda: self.runs.cancel_requested(record.id), still_valid=tools.still_valid)
         toolbox = Toolbox(state, tools.search, tools.database, self.settings.agent_tool_timeout,
                           self.settings.agent_search_top_k, self.settings.agent_min_relevance)
         ended = "failed"
         try:
-            with _hard_limit(self.settings.agent_run_timeout + 10):
+            with _HardLimit(self.settings.agent_run_timeout + 10):
                 outcome = self._plan(state, toolbox, message, history)
             self._finish(record, owner, message, outcome, events)
             ended = "finished"
@@ -287,10 +287,10 @@ def _result_data(record: RunRecord) -> dict[str, Any]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class _hard_limit:
+class _HardLimit:
     """A backstop around the whole run (the run's own deadline checks come first)."""
 
     def __init__(self, seconds: float) -> None:

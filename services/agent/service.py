@@ -28,6 +28,7 @@ from schema.agent import (
 from schema.models import Identity
 from services.agent.dependencies import Runtime
 from services.agent.runner import Search
+from services.agent.runtime import AgentRuntime
 from services.common.audit import AuditDispatcher
 from services.common.dependencies import Redis, RequestLog
 from services.common.entrypoint import invoke, operation
@@ -40,7 +41,7 @@ class AgentService:
     name = "agent"
 
     redis = Redis()
-    runtime = Runtime()
+    runtime: AgentRuntime = Runtime()  # the provider injects the runtime (services.agent.runtime)
     caller = CallerProvider()
     audit = AuditDispatcher()
     rag = RpcProxy("rag")

@@ -117,7 +117,7 @@ class SqlGuard:
         self._check_tables(tree)
         return self._capped(tree).sql(dialect=self.dialect, comments=False)
 
-    def _check_nodes(self, tree: exp.Expression) -> None:
+    def _check_nodes(self, tree: exp.Expr) -> None:
         for node in tree.walk():
             if isinstance(node, _DENIED_NODES):
                 raise UnsafeQuery(f"{type(node).__name__.upper()} is not allowed in a read-only query.")
@@ -128,7 +128,7 @@ class SqlGuard:
             elif isinstance(node, exp.Func) and type(node).__name__ in _DENIED_FUNCTIONS:
                 raise UnsafeQuery(f"The function {type(node).__name__} is not allowed.")
 
-    def _check_tables(self, tree: exp.Expression) -> None:
+    def _check_tables(self, tree: exp.Expr) -> None:
         for table in tree.find_all(exp.Table):
             if not isinstance(table.this, exp.Identifier):
                 continue  # a table function: its function was checked above
@@ -142,7 +142,7 @@ class SqlGuard:
                 allowed = ", ".join(sorted(self.allowed_tables))
                 raise UnsafeQuery(f"The table {name} is not allowed. Allowed: {allowed}.")
 
-    def _capped(self, tree: exp.Expression) -> exp.Expression:
+    def _capped(self, tree: exp.Query) -> exp.Expr:
         """Asks the database for at most cap + 1 rows: enough to know it truncated."""
         limit = self.row_cap + 1
         if isinstance(tree, exp.Select):
@@ -154,7 +154,7 @@ class SqlGuard:
         return exp.select("*").from_(tree.subquery("capped")).limit(limit)
 
 
-def _with_of(node: exp.Expression) -> exp.With | None:
+def _with_of(node: exp.Expr) -> exp.With | None:
     return node.args.get("with_") or node.args.get("with")
 
 
@@ -166,7 +166,7 @@ def _cte_in_scope(table: exp.Table, name: str) -> bool:
     name reads the real table (``WITH a AS (SELECT * FROM secrets), secrets AS
     (...)`` reads the real ``secrets`` inside ``a``).
     """
-    child: exp.Expression = table
+    child: exp.Expr = table
     parent = table.parent
     while parent is not None:
         if isinstance(parent, exp.With) and isinstance(child, exp.CTE):
@@ -175,8 +175,8 @@ def _cte_in_scope(table: exp.Table, name: str) -> bool:
             visible = ctes[: position + 1] if parent.args.get("recursive") else ctes[:position]
             if any(cte.alias_or_name.lower() == name for cte in visible):
                 return True
-        elif isinstance(parent, exp.Query) and _with_of(parent) is not None and child is not _with_of(parent):
-            if any(cte.alias_or_name.lower() == name for cte in _with_of(parent).expressions):
+        elif isinstance(parent, exp.Query) and (with_ := _with_of(parent)) is not None and child is not with_:
+            if any(cte.alias_or_name.lower() == name for cte in with_.expressions):
                 return True
         child, parent = parent, parent.parent
     return False
@@ -210,7 +210,8 @@ def same_database(url: str, other: str) -> bool:
     if a.get_backend_name() != b.get_backend_name():
         return False
     if a.get_backend_name() == "sqlite":
-        return bool(a.database and b.database) and Path(a.database).resolve() == Path(b.database).resolve()
+        return a.database is not None and b.database is not None and bool(a.database and b.database) \
+            and Path(a.database).resolve() == Path(b.database).resolve()
     local = {None, "", "localhost", "127.0.0.1", "::1"}
     same_host = a.host == b.host or (a.host in local and b.host in local)
     return same_host and (a.port or 5432) == (b.port or 5432) and (a.database or "") == (b.database or "")
@@ -232,7 +233,7 @@ class SqlDatabase:
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0, row_cap: int = 200,
-                 tables: list[str] | None = None) -> "SqlDatabase":
+                 tables: list[str] | None = None) -> SqlDatabase:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
@@ -245,8 +246,11 @@ class SqlDatabase:
             if not database._path.exists():
                 raise ValueError(f"AGENTHUB_SQL_URL: {database._path} does not exist")
         elif backend in ("postgresql", "postgres"):
+            schema = parsed.query.get("schema") or "public"
+            if not isinstance(schema, str):
+                raise ValueError("AGENTHUB_SQL_URL: one schema= at most")
             database = cls(url=url, dialect="postgres", timeout=timeout, row_cap=row_cap, tables=tables,
-                           schema=parsed.query.get("schema") or "public")
+                           schema=schema)
             database._connect_kwargs = {
                 "user": parsed.username or "postgres", "password": parsed.password,
                 "host": parsed.host or "127.0.0.1", "port": parsed.port or 5432,
@@ -325,10 +329,11 @@ class SqlDatabase:
         else:
             columns, rows = self._run_postgres(checked)  # pg8000 is pure Python: greened
         truncated = len(rows) > self.row_cap
-        rows = [[_jsonable(v) for v in row] for row in rows[: self.row_cap]]
-        return QueryResult(columns=columns, rows=rows, truncated=truncated, row_cap=self.row_cap, sql=checked)
+        cells = [[_jsonable(v) for v in row] for row in rows[: self.row_cap]]
+        return QueryResult(columns=columns, rows=cells, truncated=truncated, row_cap=self.row_cap, sql=checked)
 
     def _sqlite_connect(self) -> sqlite3.Connection:
+        assert self._path is not None  # set by from_url for SQLite
         return sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True, timeout=self.timeout,
                                check_same_thread=False)
 

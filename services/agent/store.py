@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from sqlalchemy import and_, delete, or_, select
@@ -53,7 +54,8 @@ class RunEvents:
         self.seq += 1
         event = RunEvent(run_id=self.run_id, seq=self.seq, type=type, delta=delta, tool=tool, data=data or {})
         pipe = self.client.pipeline(transaction=False)
-        pipe.xadd(self.key, event.to_fields(), id=entry_id(self.seq))
+        fields: dict[Any, Any] = event.to_fields()  # redis-py's stubs want a dict of its own key type
+        pipe.xadd(self.key, fields, id=entry_id(self.seq))
         pipe.expire(self.key, self.ttl)
         pipe.execute()
         return event
@@ -62,12 +64,15 @@ class RunEvents:
 def read_events(client: redis.Redis, prefix: str, run_id: str, after_seq: int = 0,
                 count: int = 1000) -> list[RunEvent]:
     """Events after ``after_seq``, oldest first (the service's replay; the gateway follows live)."""
-    entries = client.xrange(run_events_key(prefix, run_id), min=f"({entry_id(after_seq)}", count=count)
+    # redis-py types a reply as sync-or-async and Optional: a sync client's xrange is a list
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
+        run_events_key(prefix, run_id), min=f"({entry_id(after_seq)}", count=count)
     return [RunEvent.from_entry(run_id, entry, fields) for entry, fields in entries]
 
 
 def last_seq(client: redis.Redis, prefix: str, run_id: str) -> int:
-    entries = client.xrevrange(run_events_key(prefix, run_id), count=1)
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrevrange(  # type: ignore[assignment]  # as above
+        run_events_key(prefix, run_id), count=1)
     return RunEvent.from_entry(run_id, entries[0][0], entries[0][1]).seq if entries else 0
 
 
@@ -239,7 +244,7 @@ def _conversation(row: ConversationRow) -> Conversation:
 
 def _time(epoch: float) -> datetime:
     """The tables keep Unix seconds (indexed, compared with ``time.time()``); the contract has datetimes."""
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def fit_history(messages: list[ConversationMessage], budget_tokens: int) -> list[ConversationMessage]:
