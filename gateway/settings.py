@@ -28,7 +28,10 @@ class GatewaySettings(CommonSettings, RagFileLimit):
                                      description="Largest multipart (upload) request, all files together, bytes.")
     max_json_depth: int = Field(64, ge=4, description="Deepest nesting of arrays/objects in a JSON body.")
     max_subscriptions_per_connection: int = Field(10, ge=1, description="Open subscriptions on one WebSocket.")
-    max_subscriptions_per_ip: int = Field(50, ge=1, description="Open subscriptions from one client address.")
+    max_subscriptions_per_ip: int = Field(50, ge=1, description="Open subscriptions from one client address, "
+                                                                "counted across all gateway processes (in Redis).")
+    subscription_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a gateway process that died keeps counting against the address cap.")
     subscription_max_seconds: float = Field(3600.0, gt=0, description="Longest life of one subscription.")
     health_cache_seconds: float = Field(1.0, ge=0, description="How long one health poll answers every caller.")
     introspection: bool | None = Field(
