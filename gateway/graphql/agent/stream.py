@@ -18,8 +18,15 @@ from starlette.requests import HTTPConnection
 from core.redis_client import async_client, is_redis_down
 from schema.agent import TERMINAL_EVENTS, EventType, RunEvent, RunStatus, entry_id, run_events_key
 
-BLOCK_MS = 2000  # below the client's socket timeout
+BLOCK_MS = 2000  # at most; always below the client's socket timeout (block_ms)
 IDLE_CHECK_SECONDS = 10.0
+
+
+def block_ms(client: Redis) -> int:
+    """How long one XREAD may block: half the client's socket timeout, at most ``BLOCK_MS``. A block as
+    long as the timeout makes a quiet stream (a model thinking) look like a Redis that does not answer."""
+    timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or BLOCK_MS / 1000
+    return max(100, min(BLOCK_MS, int(timeout * 500)))
 
 
 def redis_client(connection: HTTPConnection) -> Redis:
@@ -56,12 +63,13 @@ async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
     key = run_events_key(prefix, run_id)
     last = entry_id(after_seq) if after_seq else "0-0"
     seq = after_seq
+    block = block_ms(client)
     try:
         if not await client.exists(key) and await run_status() is not RunStatus.RUNNING:
             return  # an ended run whose events have expired: nothing to replay, nothing to wait for
         quiet_since = time.monotonic()
         while True:
-            reply = await client.xread({key: last}, count=500, block=BLOCK_MS)
+            reply = await client.xread({key: last}, count=500, block=block)
             if not reply:
                 if time.monotonic() - quiet_since >= IDLE_CHECK_SECONDS:
                     quiet_since = time.monotonic()

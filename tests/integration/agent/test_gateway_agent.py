@@ -49,6 +49,20 @@ async def test_agent_run_subscription_streams_tokens_in_order(gateway_url, llm):
     assert events[-1]["data"]["answer"] == "".join(pieces).strip()
 
 
+async def test_a_quiet_run_is_not_mistaken_for_redis_down(gateway_url, llm):
+    """A model that thinks longer than the gateway's Redis socket timeout (2 s) before its first token:
+    the relay's blocking read must end before that timeout, or the quiet stream reads as Redis down
+    (the local model's runs ended RUN_FAILED "redis is down" after AGENTHUB_REDIS_SOCKET_TIMEOUT became 2 s)."""
+    m = marker()
+    llm.script(m, [Text(["Thought ", "long."], first_delay=2.6)])
+    async with Subscription(gateway_url, mint("gw-quiet")) as sub:
+        await sub.subscribe(f"subscription($input: AgentRunInput!) {{ agentRun(input: $input) {{ {EVENT_FIELDS} }} }}",
+                            {"input": {"message": f"Take your time {m}"}})
+        events = await sub.events("agentRun")
+    assert [e["type"] for e in events][-1] == "RUN_FINISHED", events[-1]["data"]
+    assert events[-1]["data"]["answer"] == "Thought long."
+
+
 async def test_dropped_subscription_resumes_without_gaps_or_duplicates(gateway_url, llm):
     m = marker()
     pieces = [f"p{i} " for i in range(40)]
