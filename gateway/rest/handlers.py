@@ -83,7 +83,7 @@ async def agent_query(call: RestCall) -> models.AgentQueryResponse:
         original_request=body.user_request, final_response=record.answer,
         generated_sql=str(database_steps[-1].arguments.get("sql", "")) if database_steps else "",
         db_results=[models.DatabaseResult(sql=str(step.arguments.get("sql", "")), summary=step.result_summary,
-                                          error=step.error) for step in database_steps],
+                                          error=step.error, duration_ms=step.duration_ms) for step in database_steps],
         execution_time=round(time.perf_counter() - started, 3), query_type=_query_type(record))
 
 
@@ -213,21 +213,53 @@ def _file_result(file: TrackedFile, job: Job | None) -> tuple[float, models.File
     if file.error is not None:
         return 1.0, models.FileResult(status="error", message=file.error)
     assert job is not None
+    result = _job_result(job)
+    result.job_id = file.job_id
+    return (0.0 if job.status is JobStatus.QUEUED else 1.0 if job.status in ENDED else job.progress), result
+
+
+def _job_result(job: Job) -> models.FileResult:
     if job.status is JobStatus.DONE:
-        return 1.0, models.FileResult(status="success", message=f"Ingested ({job.chunk_count or 0} chunk(s))")
-    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-        return 1.0, models.FileResult(status="error", message=job.error or "Ingestion failed")
+        return models.FileResult(status="success", message=f"Ingested ({job.chunk_count or 0} chunk(s))")
+    if job.status is JobStatus.CANCELLED:
+        return models.FileResult(status="error", message=job.error or "Cancelled")
+    if job.status is JobStatus.FAILED:
+        return models.FileResult(status="error", message=job.error or "Ingestion failed")
     if job.status is JobStatus.QUEUED:
-        return 0.0, models.FileResult(status="queued", message="Waiting to be processed")
-    return job.progress, models.FileResult(status="processing", message=f"{round(job.progress * 100)}% processed")
+        return models.FileResult(status="queued", message="Waiting to be processed")
+    return models.FileResult(status="processing", message=f"{round(job.progress * 100)}% processed")
 
 
-async def upload_progress(call: RestCall) -> models.UploadProgress:
+async def _session(call: RestCall) -> UploadSession:
+    """One of the caller's upload sessions; someone else's is exactly as unknown as a made-up id."""
     owner = call.context.require_principal().user_id
     session = await _store(call).get(call.path_params["session_id"], owner)
     if session is None:
         raise RestError(404, {"error": "Session not found"})
-    jobs = await _jobs(call, session.files)
+    return session
+
+
+async def upload_progress(call: RestCall) -> models.UploadProgress:
+    session = await _session(call)
+    return _progress(session, await _jobs(call, session.files))
+
+
+async def cancel_upload(call: RestCall) -> models.UploadProgress:
+    """``rag.CANCEL_JOB`` for each file of one of my upload sessions; answers its progress after."""
+    session = await _session(call)
+
+    async def cancel(file: TrackedFile) -> Job | None:
+        if file.job_id is None:
+            return None
+        try:
+            return await call.context.invoke(rag.CANCEL_JOB, {"job_id": file.job_id})
+        except NotFound:  # a job the rag service no longer knows: as upload_progress reports it
+            return await _job(call, file)
+
+    return _progress(session, list(await asyncio.gather(*(cancel(f) for f in session.files))))
+
+
+def _progress(session: UploadSession, jobs: list[Job | None]) -> models.UploadProgress:
     results, done, total_progress, current = {}, 0, 0.0, None
     for file, job in zip(session.files, jobs):
         progress, result = _file_result(file, job)
@@ -247,6 +279,14 @@ async def upload_progress(call: RestCall) -> models.UploadProgress:
         percent = 100
     return models.UploadProgress(progress=percent, status=status, current_file=current, total_files=total,
                                  completed_files=done, results=results)
+
+
+async def ingestion_job(call: RestCall) -> Job:
+    return await call.context.invoke(rag.JOB, {"job_id": call.path_params["job_id"]})
+
+
+async def cancel_ingestion_job(call: RestCall) -> Job:
+    return await call.context.invoke(rag.CANCEL_JOB, {"job_id": call.path_params["job_id"]})
 
 
 class ImportedFile:

@@ -66,9 +66,12 @@ class AgentQueryRequest(_Request):
 
 
 class DatabaseResult(BaseModel):
+    """One database step of the run, as the run record (and GraphQL's ``steps``) has it: no rows (docs/rest.md)."""
+
     sql: str
     summary: str = Field(description="What the query returned, e.g. '3 row(s)'; the rows are in final_response.")
     error: bool
+    duration_ms: float = Field(0.0, description="How long the query took.")
 
 
 class AgentQueryResponse(BaseModel):
@@ -134,8 +137,10 @@ class UploadStarted(BaseModel):
 
 
 class FileResult(BaseModel):
-    status: Literal["queued", "processing", "success", "error"]
+    status: Literal["queued", "processing", "success", "error"]  # cancelled is an "error": old clients know four
     message: str
+    job_id: str | None = Field(None, description="The file's ingestion job (GET /api/rag/jobs/{job_id}); "
+                                                 "none when the file was refused.")
 
 
 class UploadProgress(BaseModel):

@@ -59,8 +59,6 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         responses.setdefault(str(status), _error(key_model, message))
     if route.service != "gateway":
         responses["503"] = _error(models.ErrorBody, f"{SERVICE_NAMES[route.service]} service unavailable")
-    if route.name == "upload_progress":
-        responses["404"] = _error(models.ErrorBody, "Session not found")
     params = PATH_PARAM.findall(route.path)
     if params:
         operation["parameters"] = [{"name": p, "in": "path", "required": True,

@@ -6,6 +6,8 @@ from gateway.rest import handlers, models
 from gateway.rest.api import RestRoute
 from schema import agent, rag
 
+JOB_ERRORS = {"NOT_FOUND": (404, "Ingestion job not found.")}  # unknown, or someone else's (admins excepted)
+SESSION_ERRORS = {"NOT_FOUND": (404, "Session not found")}  # unknown, or someone else's
 LOGIN_ERRORS = {"UNAUTHENTICATED": (401, "Invalid credentials!")}
 REGISTER_ERRORS = {"CONFLICT": (400, "Username already exists!")}
 
@@ -50,7 +52,18 @@ ROUTES: tuple[RestRoute, ...] = (
     RestRoute("GET", "/api/rag/upload_progress/{session_id}", "upload_progress",
               "Progress of one of my upload sessions.",
               "subscription ingestionProgress(jobId) (one per file)", "rag", handlers.upload_progress,
-              models.UploadProgress, permission=rag.UPLOAD.permission),  # the session of an upload
+              models.UploadProgress, permission=rag.UPLOAD.permission,  # the session of an upload
+              errors=SESSION_ERRORS),
+    RestRoute("POST", "/api/rag/cancel_upload/{session_id}", "cancel_upload",
+              "Cancel every file of one of my upload sessions still being ingested; answers its progress.",
+              "mutation cancelIngestionJob(id) (one per file)", "rag", handlers.cancel_upload,
+              models.UploadProgress, permission=rag.CANCEL_JOB.permission, errors=SESSION_ERRORS),
+    RestRoute("GET", "/api/rag/jobs/{job_id}", "ingestion_job", rag.JOB.doc,
+              "query ingestionJob(id) { status progress error }", "rag", handlers.ingestion_job, rag.Job,
+              permission=rag.JOB.permission, errors=JOB_ERRORS),
+    RestRoute("POST", "/api/rag/jobs/{job_id}/cancel", "cancel_ingestion_job", rag.CANCEL_JOB.doc,
+              "mutation cancelIngestionJob(id) { status }", "rag", handlers.cancel_ingestion_job, rag.Job,
+              permission=rag.CANCEL_JOB.permission, errors=JOB_ERRORS),
     RestRoute("POST", "/api/rag/clear", "clear", "Delete all my own documents (never anyone else's).",
               "mutation deleteDocument(id), for each of my documents", "rag", handlers.clear,
               models.MessageResponse, permission=rag.DELETE_DOCUMENT.permission, body=models.ClearRequest),

@@ -20,7 +20,8 @@ PROTECTED = [("POST", "/auth/validate", None), ("POST", "/api/auth/validate", No
              ("POST", "/api/rag/retrieve", {"query": "q"}), ("POST", "/api/rag/lookup", {"query": "q"}),
              ("POST", "/api/rag/ingest", {"file_paths": ["handbook.md"]}), ("POST", "/api/rag/upload", None),
              ("POST", "/api/rag/upload_with_progress", None), ("GET", "/api/rag/upload_progress/abc", None),
-             ("POST", "/api/rag/clear", {})]
+             ("POST", "/api/rag/clear", {}), ("POST", "/api/rag/cancel_upload/abc", None),
+             ("GET", "/api/rag/jobs/abc", None), ("POST", "/api/rag/jobs/abc/cancel", None)]
 
 
 def send(client, method, path, body, headers=None):
@@ -72,7 +73,8 @@ def guest(rest, rest_isolation):
 GUEST_DENIED = [("POST", "/api/agent/query", {"user_request": "hi"}), ("POST", "/api/rag/query", {"query": "q"}),
                 ("POST", "/api/rag/retrieve", {"query": "q"}), ("POST", "/api/rag/lookup", {"query": "q"}),
                 ("POST", "/api/rag/ingest", {"file_paths": ["handbook.md"]}), ("POST", "/api/rag/clear", {}),
-                ("GET", "/api/rag/upload_progress/abc", None)]
+                ("GET", "/api/rag/upload_progress/abc", None), ("POST", "/api/rag/cancel_upload/abc", None),
+                ("GET", "/api/rag/jobs/abc", None), ("POST", "/api/rag/jobs/abc/cancel", None)]
 
 
 @pytest.mark.parametrize("method,path,body", GUEST_DENIED)
@@ -204,6 +206,15 @@ def test_unknown_progress_session_is_404(rest, member):
     for session_id in ("0" * 32, "not-hex!", "x" * 65):
         response = rest.get(f"/api/rag/upload_progress/{session_id}", headers=bearer(member))
         assert response.status_code == 404 and response.json() == {"error": "Session not found"}
+        response = rest.post(f"/api/rag/cancel_upload/{session_id}", headers=bearer(member))
+        assert response.status_code == 404 and response.json() == {"error": "Session not found"}
+
+
+def test_unknown_job_is_404(rest, member):
+    for job_id in (str(uuid.uuid4()), "not-an-id", "x" * 65):
+        for method, path in (("GET", f"/api/rag/jobs/{job_id}"), ("POST", f"/api/rag/jobs/{job_id}/cancel")):
+            response = rest.request(method, path, headers=bearer(member))
+            assert response.status_code == 404 and response.json() == {"error": "Ingestion job not found."}, path
 
 
 # ---------------------------------------------------------------- the import directory

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.rest.conftest import STACK_TIMEOUT, bearer, login, new_username, register, wait_for_progress
+from tests.e2e.rest.conftest import STACK_TIMEOUT, bearer, login, new_user, new_username, register, wait_for_progress
 from tests.support.scripted_llm import Text, ToolCalls
 
 pytestmark = pytest.mark.timeout(STACK_TIMEOUT)  # a first test also starts the stack
@@ -43,7 +43,11 @@ def test_web_client_flow(rest, rest_llm):
     assert answer["final_response"] == "The shop sells twelve products."
     assert answer["original_request"].startswith("How many products")
     assert answer["generated_sql"] == SQL and answer["query_type"] == "sql"
-    assert answer["db_results"] == [{"sql": SQL, "summary": "1 row(s)", "error": False}]
+    # what the run record keeps of the database step (GraphQL's steps): no rows (docs/rest.md says why)
+    [database_step] = answer["db_results"]
+    assert set(database_step) == {"sql", "summary", "error", "duration_ms"}
+    assert (database_step["sql"], database_step["summary"], database_step["error"]) == (SQL, "1 row(s)", False)
+    assert isinstance(database_step["duration_ms"], float) and database_step["duration_ms"] >= 0
     assert answer["execution_time"] > 0
 
     # upload_with_progress → poll upload_progress to 100
@@ -112,3 +116,37 @@ def test_command_line_client_flow(rest, rest_llm):
 
     response = rest.post("/api/auth/validate", headers=headers)
     assert response.status_code == 200 and response.json()["valid"] is True
+
+
+def test_cancelling_an_upload_session(rest):
+    """cancel_upload while files are still queued: those end CANCELLED (an "error" to old clients), are never
+    searchable, and the session still reaches 100; a file already ingested stays."""
+    token = new_user(rest, "canceller")
+    words = [f"kw{uuid.uuid4().hex[:8]}" for _ in range(10)]
+    # one job runs at a time per user (rag_ingest_user_quota 1): with ten long files, later ones are still queued
+    files = [("files", (f"part{i}.txt", (f"Part {i} speaks of {word}. " + "A long paragraph of filler text. " * 900)
+                        .encode(), "text/plain")) for i, word in enumerate(words)]
+    started = rest.post("/api/rag/upload_with_progress", headers=bearer(token), files=files)
+    assert started.status_code == 200, started.text
+    session_id = started.json()["session_id"]
+    response = rest.post(f"/api/rag/cancel_upload/{session_id}", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    after_cancel = response.json()
+    assert after_cancel["total_files"] == 10 and set(after_cancel["results"]) == {f"part{i}.txt" for i in range(10)}
+    cancelled = {name for name, r in after_cancel["results"].items()
+                 if r["status"] == "error" and r["message"] == "cancelled by request"}
+    assert cancelled, after_cancel  # at least the last files were still queued
+    assert all(r["status"] in ("success", "error", "processing") for r in after_cancel["results"].values())
+
+    final = wait_for_progress(rest, token, session_id)[-1]
+    assert final["progress"] == 100 and final["status"] in ("failed", "completed_with_errors")
+    for name, result in final["results"].items():
+        assert result["status"] in ("success", "error"), result
+        if name in cancelled:  # a cancel is final
+            assert result == after_cancel["results"][name]
+        job = rest.get(f"/api/rag/jobs/{result['job_id']}", headers=bearer(token))
+        assert job.status_code == 200 and job.json()["id"] == result["job_id"]
+        assert job.json()["status"] == ("DONE" if result["status"] == "success" else "CANCELLED"), job.json()
+    for i, word in enumerate(words):
+        found = rest.post("/api/rag/lookup", headers=bearer(token), json={"query": word}).json()["documents"]
+        assert any(word in d["content"] for d in found) == (final["results"][f"part{i}.txt"]["status"] == "success")

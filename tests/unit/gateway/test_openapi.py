@@ -14,7 +14,12 @@ CONTRACT = {
     ("post", "/api/rag/upload_with_progress"), ("get", "/api/rag/upload_progress/{session_id}"),
     ("post", "/api/rag/clear"), ("get", "/health"), ("get", "/api/health"),
 }
-PERMISSIONS = {"/api/agent/query": "write:agent", "/api/rag/query": "read:rag", "/api/rag/retrieve": "read:rag",
+# Beyond the old contract: what GraphQL offers that an old client could miss (docs/rest.md, "Added routes").
+ADDED = {("post", "/api/rag/cancel_upload/{session_id}"), ("get", "/api/rag/jobs/{job_id}"),
+         ("post", "/api/rag/jobs/{job_id}/cancel")}
+PERMISSIONS = {"/api/rag/cancel_upload/{session_id}": "write:rag", "/api/rag/jobs/{job_id}": "read:rag",
+               "/api/rag/jobs/{job_id}/cancel": "write:rag",
+               "/api/agent/query": "write:agent", "/api/rag/query": "read:rag", "/api/rag/retrieve": "read:rag",
                "/api/rag/lookup": "read:rag", "/api/rag/ingest": "write:rag", "/api/rag/upload": "write:rag",
                "/api/rag/upload_with_progress": "write:rag", "/api/rag/upload_progress/{session_id}": "write:rag",
                "/api/rag/clear": "write:rag"}
@@ -28,12 +33,25 @@ def test_the_document_is_valid_openapi_3_1():
 
 def test_every_contract_route_is_declared_and_described():
     served = {(method, path) for path, item in OPENAPI["paths"].items() for method in item}
-    assert served == CONTRACT == {(r.method.lower(), r.path) for r in ROUTES}
+    assert served == CONTRACT | ADDED == {(r.method.lower(), r.path) for r in ROUTES}
     for path, item in OPENAPI["paths"].items():
         for operation in item.values():
             assert operation["deprecated"] is True
             assert operation.get("x-permission") == PERMISSIONS.get(path)
             assert "GraphQL equivalent" in operation["description"]
+
+
+def test_new_routes_have_the_declarations_permission_and_their_404():
+    from schema import rag
+    paths = OPENAPI["paths"]
+    assert paths["/api/rag/jobs/{job_id}/cancel"]["post"]["x-permission"] == rag.CANCEL_JOB.permission.value
+    assert paths["/api/rag/jobs/{job_id}"]["get"]["x-permission"] == rag.JOB.permission.value
+    for path, method in (("/api/rag/jobs/{job_id}/cancel", "post"), ("/api/rag/jobs/{job_id}", "get"),
+                         ("/api/rag/cancel_upload/{session_id}", "post"),
+                         ("/api/rag/upload_progress/{session_id}", "get")):
+        assert "404" in paths[path][method]["responses"], path
+    assert "job_id" in OPENAPI["components"]["schemas"]["FileResult"]["properties"]
+    assert "duration_ms" in OPENAPI["components"]["schemas"]["DatabaseResult"]["properties"]
 
 
 def test_request_limits_are_in_the_document():
