@@ -87,6 +87,37 @@ def test_vectors_are_rebuilt_after_a_crash(tmp_path):
         reopened.close()
 
 
+def test_after_a_crash_only_what_changed_since_the_last_save_is_redone(tmp_path, monkeypatch):
+    from services.rag.stores.embedded import ChunkEngine
+
+    store = EmbeddedStore(tmp_path / "chunks")
+    store.write(DOCUMENTS)
+    store.engine._save_vectors()
+    store.delete_chunks(["c0"])
+    store.write([Document(id="late", content="written after the last save", embedding=unit(42), meta={}),
+                 Document(id="bare", content="no embedding", meta={})])
+    store.engine.writer.wait_merging_threads()  # a SIGKILL: Tantivy committed, the vectors not saved
+    store.engine._lockfile.close()
+
+    def no_rebuild(self):
+        raise AssertionError("the whole vector index was rebuilt")
+
+    monkeypatch.setattr(ChunkEngine, "_rebuild_vectors", no_rebuild)
+    reopened = EmbeddedStore(tmp_path / "chunks")
+    try:
+        assert reopened.count() == 7
+        assert len(reopened.engine.vectors) == 6  # c1..c5 and late; c0 deleted; bare has no vector
+        assert reopened.embedding_retriever(1).run(query_embedding=unit(42))["documents"][0].id == "late"
+        assert reopened.embedding_retriever(1).run(query_embedding=unit(0))["documents"][0].id != "c0"
+    finally:
+        reopened.close()
+    again = EmbeddedStore(tmp_path / "chunks")  # the caught-up file was saved: it matches now
+    try:
+        assert len(again.engine.vectors) == 6
+    finally:
+        again.close()
+
+
 def test_the_previous_sqlite_store_is_moved_in(tmp_path):
     db = sqlite3.connect(tmp_path / "chunks.sqlite3")
     db.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, document_id TEXT, content TEXT, meta TEXT, embedding BLOB)")
