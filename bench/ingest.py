@@ -45,6 +45,7 @@ from services.rag import native  # noqa: E402,F401  -- the rag service's native 
 
 # isort: split
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -90,13 +91,29 @@ def service_chunks(documents: list[str]) -> list:
     return chunks
 
 
-def embedding_rate(embedder, chunks: list, batch: int) -> float:
-    """Chunks/s of ``embedder`` alone on ``chunks``, in batches of ``batch``."""
+def embedding_rate(embedder, chunks: list, batch: int) -> tuple[float, float]:
+    """Chunks/s of ``embedder`` alone on ``chunks``, in batches of ``batch``, and its CPU seconds per chunk."""
     embedder.embed_documents(chunks[:batch])  # warm up
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(chunks), batch):
         embedder.embed_documents(chunks[start:start + batch])
-    return len(chunks) / (time.perf_counter() - started)
+    return len(chunks) / (time.perf_counter() - started), (time.process_time() - cpu) / len(chunks)
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process (with its children), and by the whole machine."""
+    used = {}
+    for name, pid in pids.items():
+        try:
+            process = psutil.Process(pid)
+            children = process.children(recursive=True) if pid != os.getpid() else []  # ours: rag, gateway
+            times = [process.cpu_times()] + [c.cpu_times() for c in children]
+        except psutil.Error:
+            times = []
+        used[name] = sum(t.user + t.system for t in times)
+    total = psutil.cpu_times()
+    used["machine"] = total.user + total.nice + total.system + total.irq + total.softirq + total.steal
+    return used
 
 
 def stage_seconds(metrics_url: str) -> dict[str, float]:
@@ -105,11 +122,14 @@ def stage_seconds(metrics_url: str) -> dict[str, float]:
 
     text = httpx.get(metrics_url, timeout=10).text
     seconds = dict.fromkeys(STAGES, 0.0)
+    seconds["chunks embedded"] = 0.0
     for family in text_string_to_metric_families(text):
         if family.name == "agenthub_rag_ingest_stage_seconds":
             for sample in family.samples:
                 if sample.name.endswith("_total"):
                     seconds[sample.labels["stage"]] = sample.value
+        if family.name == "agenthub_chunks_embedded":
+            seconds["chunks embedded"] = sum(s.value for s in family.samples if s.name.endswith("_total"))
     return seconds
 
 
@@ -125,7 +145,11 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
             jobs.append(reply["data"]["ingestText"]["id"])
         # Jobs run in submission order, so only the oldest unfinished one is polled:
         # a few light requests a second, instead of polling every job, which took
-        # a fifth of a core from the pipeline being measured.
+        # a fifth of a core from the pipeline being measured. Each poll costs the
+        # gateway, rag and this client a few ms of CPU (at a fixed 10 a second, about
+        # 8 ms per chunk on a loaded machine, against the embedder's 21), so the
+        # interval is 1 % of the time elapsed (50 ms to 1 s): the polls' cost and
+        # the delay in seeing the last DONE both stay near 1 % of the run.
         chunks, pending = 0, list(jobs)
         while pending:
             job = (await client.post("/graphql", json={"query": JOB, "variables": {"id": pending[0]}})).json()
@@ -136,7 +160,7 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
                 chunks += job["chunkCount"]
                 pending.pop(0)
                 continue
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(min(1.0, max(0.05, (time.perf_counter() - started) / 100)))
         wall = time.perf_counter() - started
         return chunks, chunks / wall, wall
 
@@ -148,7 +172,7 @@ async def run(args) -> int:
     batch = RagSettings(env="development").rag_embed_batch
     chunks = service_chunks(documents)
     embedder = service_embedder(batch)
-    raw_before = embedding_rate(embedder, chunks, batch)  # before the stack starts: the cores are its alone
+    raw_before, raw_cpu_before = embedding_rate(embedder, chunks, batch)  # before the stack: the cores are its
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-ingest-"))).create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
@@ -166,8 +190,11 @@ async def run(args) -> int:
         await wait_ready(base, path="/healthz")
         token = TokenCodec(CommonSettings(env="development")).issue(
             subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600).token
+        pids = {"rag": rag.process.pid, "gateway": gateway.pid, "this benchmark (client)": os.getpid()}
+        cpu_before = cpu_seconds(pids)
         served_chunks, served_rate, wall = await through_gateway(base, {"authorization": f"Bearer {token}"},
                                                                  documents)
+        cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(pids).items()}
         stages = stage_seconds(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         if rag is not None:
@@ -177,9 +204,9 @@ async def run(args) -> int:
             gateway.wait(timeout=15)
         isolation.destroy()
     # after the stack stopped: the cores are theirs alone
-    raw_after = embedding_rate(embedder, chunks, batch)
-    raw_rate = (raw_before + raw_after) / 2
-    torch_rate = embedding_rate(TorchEmbedder(batch), chunks, batch)
+    raw_after, raw_cpu_after = embedding_rate(embedder, chunks, batch)
+    raw_rate, raw_cpu = (raw_before + raw_after) / 2, (raw_cpu_before + raw_cpu_after) / 2
+    torch_rate, _ = embedding_rate(TorchEmbedder(batch), chunks, batch)
 
     table = Table(title=f"Ingestion of {args.documents} texts of {args.kib} KiB")
     for column in ("path", "chunks", "chunks/s"):
@@ -198,6 +225,17 @@ async def run(args) -> int:
     idle = max(wall - stages["embed"], 0.0)
     breakdown.add_row("embedder idle", f"{idle:.2f}", f"{idle / wall:.0%}")
     console.print(breakdown)
+    console.print(f"chunks embedded by rag: {stages['chunks embedded']:.0f} for {served_chunks} stored "
+                  "(more: preparations ahead that were dropped)")
+    usage = Table(title="CPU during the pipeline run, ms per chunk (the raw embedder alone: "
+                        f"{raw_cpu * 1000:.1f})")
+    for column in ("process", "CPU ms / chunk", "of the machine's CPU"):
+        usage.add_column(column, justify="right")
+    others = cpu["machine"] - sum(used for name, used in cpu.items() if name != "machine")
+    for name, used in [*((n, u) for n, u in cpu.items() if n != "machine"), ("everything else (the broker, "
+                                                                              "other users)", others)]:
+        usage.add_row(name, f"{used / served_chunks * 1000:.1f}", f"{used / max(cpu['machine'], 1e-9):.0%}")
+    console.print(usage)
     if stages["embed"]:
         busy_rate = served_chunks / stages["embed"]
         console.print(f"embedder while busy in the pipeline: {busy_rate:.1f} chunks/s = {busy_rate / raw_rate:.2f} "
