@@ -3,22 +3,28 @@
 * From RabbitMQ (AMQP passive declares: no management plugin needed): each
   service's queue — requests waiting, consumers (one per running instance) —
   and the ingestion queue's depth.
-* From each service's ``health`` RPC, asked as many times as the queue has
-  consumers (and a little more): the broker hands idle consumers requests in
-  turn, so each instance answers at least once with its name, version, workers
-  in flight and its dependencies' health.
+* From every instance itself: one request on the fanout exchange
+  ``agenthub.status`` reaches each running instance of each service (its own
+  exclusive queue, ``services/common/status.py``), and each answers once with
+  its name, version, workers in flight and its dependencies' health. Replies
+  are collected until every consumer counted on the RPC queues has answered,
+  or ``timeout``. A service none of whose instances answered is asked over its
+  RPC queue once more, which names the error (e.g. ``SERVICE_UNAVAILABLE``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from typing import Any
 
 from core.logs import redact_url
 
 SERVICES = ("auth", "agent", "rag")
 INGESTION_QUEUE = "agenthub.rag.ingestion"
+STATUS_EXCHANGE = "agenthub.status"
 
 
 def queue_depths(amqp_uri: str, queues: list[str], timeout: float = 5.0) -> dict[str, dict[str, int] | None]:
@@ -41,6 +47,47 @@ def queue_depths(amqp_uri: str, queues: list[str], timeout: float = 5.0) -> dict
                 except Exception:  # already closed by the broker
                     pass
     return depths
+
+
+def probe(amqp_uri: str, expected: dict[str, int], timeout: float) -> dict[str, list[dict]]:
+    """``{service: [health of each instance]}``: one request to every instance on the fanout exchange,
+    replies until ``expected`` (consumers per service) have answered or ``timeout`` has passed."""
+    import kombu
+
+    answered: dict[str, dict[str, dict]] = {}
+    correlation = uuid.uuid4().hex
+    with kombu.Connection(amqp_uri, connect_timeout=timeout) as connection:
+        connection.ensure_connection(max_retries=1)
+        channel = connection.channel()
+        replies = kombu.Queue(f"agenthub.status.reply.{correlation}", exclusive=True, auto_delete=True,
+                              durable=False)
+
+        def on_reply(body, message) -> None:
+            message.ack()
+            if message.properties.get("correlation_id") != correlation:
+                return
+            reply = body if isinstance(body, dict) else json.loads(body)
+            reply["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            name = reply.get("name") or "?"
+            answered.setdefault(name, {}).setdefault(reply.get("instance") or f"?{len(answered[name])}", reply)
+
+        def complete() -> bool:
+            return all(len(answered.get(name, {})) >= count for name, count in expected.items())
+
+        with kombu.Consumer(channel, queues=[replies], callbacks=[on_reply], accept=["json"]):
+            # declared as services/common/status.py declares it (not imported: that pulls in Nameko/eventlet)
+            exchange = kombu.Exchange(STATUS_EXCHANGE, type="fanout", durable=True, auto_delete=False)
+            started = time.perf_counter()
+            kombu.Producer(channel).publish({}, exchange=exchange, routing_key="", declare=[exchange],
+                                            reply_to=replies.name, correlation_id=correlation,
+                                            serializer="json", expiration=timeout)
+            deadline = time.monotonic() + timeout
+            while not complete() and (left := deadline - time.monotonic()) > 0:
+                try:
+                    connection.drain_events(timeout=left)
+                except TimeoutError:
+                    break
+    return {name: list(found.values()) for name, found in answered.items()}
 
 
 async def instances(rpc, service: str, consumers: int, timeout: float) -> tuple[list[dict], str | None]:
@@ -72,13 +119,20 @@ async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 
     except Exception as exc:
         broker.update(reachable=False, error=str(exc) or type(exc).__name__)
         return {"broker": broker, "services": [], "queues": {}, "healthy": False}
+    consumers = {name: (depths.get(f"rpc-{name}") or {}).get("consumers", 0) for name in SERVICES}
+    try:
+        probed = await asyncio.to_thread(probe, amqp_uri, consumers, timeout)
+    except Exception:  # the broker went away meanwhile: each service is asked over RPC below
+        probed = {}
     rpc = RpcClient(amqp_uri, exchange=exchange, default_timeout=timeout, name="status")
     await rpc.start(wait=timeout)
     try:
         services: list[dict[str, Any]] = []
         for name in SERVICES:
             queue = depths.get(f"rpc-{name}")
-            found, error = await instances(rpc, name, queue["consumers"] if queue else 0, timeout)
+            found, error = sorted(probed.get(name, []), key=lambda i: str(i.get("instance"))), None
+            if not found:  # no instance answered the probe: the RPC names why (or finds one that did not)
+                found, error = await instances(rpc, name, queue["consumers"] if queue else 0, timeout)
             services.append({"name": name, "queue": f"rpc-{name}", "queued": queue["messages"] if queue else None,
                              "consumers": queue["consumers"] if queue else 0, "instances": found, "error": error})
     finally:

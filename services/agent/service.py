@@ -35,6 +35,7 @@ from services.common.entrypoint import invoke, operation
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
+from services.common.status import status_probe
 
 
 class AgentService:
@@ -48,6 +49,7 @@ class AgentService:
     request_log = RequestLog()
 
     @rpc
+    @status_probe  # agenthub status asks every instance at once (services/common/status.py)
     def health(self) -> dict:
         checks = {"redis": redis_check(self.redis), "model": lambda: f"{self.runtime.backend.value}: "
                                                                         f"{self.runtime.model_name}"}

@@ -27,6 +27,7 @@ from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
 from services.common.settings import ServiceSettings
+from services.common.status import status_probe
 
 log = logging.getLogger("agenthub.auth")
 
@@ -45,6 +46,7 @@ class AuthService:
     request_log = RequestLog()
 
     @rpc
+    @status_probe  # agenthub status asks every instance at once (services/common/status.py)
     def health(self) -> dict:
         def database() -> str:
             with self.auth.sf() as session:

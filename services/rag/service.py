@@ -24,6 +24,7 @@ from services.common.entrypoint import operation
 from services.common.health import redis_check, report
 from services.common.identity import CallerProvider
 from services.common.rpc import rpc
+from services.common.status import status_probe
 from services.rag.dependencies import RagLibrary
 
 log = logging.getLogger("agenthub.rag")
@@ -42,6 +43,7 @@ class RagService:
     request_log = RequestLog()
 
     @rpc
+    @status_probe  # agenthub status asks every instance at once (services/common/status.py)
     def health(self) -> dict:
         checks = {"redis": redis_check(self.redis), "store": self.library.store.check,
                   "catalog": self.library.catalog.check}

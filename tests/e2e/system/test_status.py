@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import kombu
 
-from tests.support.stack import ROOT, Isolation
+from agenthub.status import probe
+from tests.support.servers import wait_until
+from tests.support.stack import ROOT, Isolation, ServiceProcess, consumer_count
 
 
 def status(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -35,6 +38,39 @@ def test_status_of_the_running_stack(isolation, stack):
     assert table.returncode == 0
     for word in ("auth", "agent", "rag", "UP", "redis", "agenthub.rag.ingestion"):
         assert word in table.stdout, table.stdout
+
+
+def auth_instances(env: dict) -> tuple[int, list[str]]:
+    shown = status(env, "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    auth = next(s for s in json.loads(shown.stdout)["services"] if s["name"] == "auth")
+    return auth["consumers"], [i["instance"] for i in auth["instances"]]
+
+
+def test_status_finds_every_instance_every_time(isolation, stack):
+    """Two auth instances behind one RPC queue: each run shows both (the fanout probe reaches each
+    instance once), and a killed instance is gone from the next run (its queue went with it)."""
+    extra = ServiceProcess(isolation, "services.auth.service", "auth", AGENTHUB_INSTANCE="auth-extra")
+    try:
+        wait_until(lambda: consumer_count(isolation, "auth") == 2, 120, "the second auth instance consuming")
+        replies = probe(isolation.amqp_uri, {"auth": 2}, timeout=5)["auth"]  # one request, one reply each
+        assert sorted(r["instance"] for r in replies).count("auth-extra") == 1 and len(replies) == 2, replies
+        runs = []
+        for _ in range(5):
+            started = time.monotonic()
+            consumers, names = auth_instances(isolation.env())
+            runs.append(time.monotonic() - started)
+            assert consumers == 2 and len(set(names)) == 2 and "auth-extra" in names, names
+        print(f"5 runs of agenthub status, both auth instances each time: {min(runs):.2f}-{max(runs):.2f} s")
+    finally:
+        extra.stopped = True  # not revived by the suite: killed on purpose
+        extra.process.kill()
+        extra.process.wait(timeout=15)
+
+    def one_left() -> bool:
+        consumers, names = auth_instances(isolation.env())
+        return consumers == 1 and len(names) == 1 and "auth-extra" not in names
+    wait_until(one_left, 60, "the killed instance gone from status")
 
 
 def test_status_shows_requests_waiting_for_a_service_nobody_runs(tmp_path):
