@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from core import __version__
 from gateway.graphql.agent.mutations import run_to_end
@@ -49,6 +49,7 @@ async def login(call: RestCall) -> models.LoginResponse:
     body: models.LoginRequest = call.body
     pair = await call.context.invoke(auth.LOGIN, {"username": body.username, "password": body.password})
     signed_in = await call.context.edge.authenticate(pair.access_token)
+    assert signed_in is not None  # a token auth has just issued
     identity = signed_in.identity
     return models.LoginResponse(
         token=pair.access_token, session_id=identity.session_id, message="Login successful!",
@@ -65,7 +66,7 @@ async def validate(call: RestCall) -> models.ValidateResponse:
 # ---------------------------------------------------------------- agent
 
 
-def _query_type(record: RunRecord) -> str:
+def _query_type(record: RunRecord) -> Literal["sql", "rag", "general"]:
     tools = {step.tool for step in record.steps}
     if "query_database" in tools:
         return "sql"
@@ -374,6 +375,7 @@ async def clear(call: RestCall) -> models.MessageResponse:
 
 async def health(call: RestCall) -> models.HealthResponse:
     context = call.context
+    services: dict[str, dict[str, Any]]
     if not context.rpc.connected:
         services = {name: {"status": "unhealthy", "detail": "the message broker is not reachable"}
                     for name in ("auth", "agent", "rag")}

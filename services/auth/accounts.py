@@ -16,9 +16,9 @@ from schema.errors import Conflict
 from schema.models import ActorType
 from schema.permissions import Role
 from schema.validation import parse
-from services.auth.db import make_engine, migrate, session_factory
 from services.auth.audit import audit_row
 from services.auth.common import utcnow
+from services.auth.db import make_engine, migrate, session_factory
 from services.auth.models import User
 from services.auth.passwords import Passwords
 from services.auth.users import user_out

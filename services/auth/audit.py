@@ -20,7 +20,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -158,7 +158,7 @@ class AuditLog:
         at = self.now()
         if event.at is not None:
             try:
-                at = datetime.fromtimestamp(float(event.at), timezone.utc)
+                at = datetime.fromtimestamp(float(event.at), UTC)
             except (OverflowError, OSError, ValueError):
                 pass
         row = audit_row(event.action, outcome=event.outcome, actor=event.actor, actor_type=event.actor_type,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from schema.errors import BadUserInput
@@ -23,7 +23,7 @@ class RequestMeta:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def digest(secret: str) -> str:
@@ -37,7 +37,7 @@ def clip(value: str | None, length: int) -> str | None:
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; they are UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def identifier(value: Any, field: str) -> str:

@@ -12,8 +12,16 @@ from pathlib import Path
 
 from services.common.db import Migrations, make_engine, normalize_url, session_factory
 
-__all__ = ["MIGRATIONS", "make_engine", "normalize_url", "session_factory", "migrate", "downgrade",
-           "current_revision", "head_revision"]
+__all__ = [
+    "MIGRATIONS",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "make_engine",
+    "migrate",
+    "normalize_url",
+    "session_factory",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_ID = 0x41474854  # "AGHT": one lock id for every AgentHub auth migration

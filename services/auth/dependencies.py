@@ -7,8 +7,8 @@ import logging
 from nameko.extensions import DependencyProvider
 
 from core.tokens import TokenCodec
-from services.auth.db import make_engine, migrate, session_factory
 from services.auth.common import RequestMeta
+from services.auth.db import make_engine, migrate, session_factory
 from services.auth.domain import AuthDomain
 from services.common.dependencies import RedisPool
 from services.common.settings import get_settings

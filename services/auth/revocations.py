@@ -23,8 +23,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import sessionmaker
 
-from core.tokens import (SET_MAX_SCRIPT, api_key_revoked_key, profile_key, revocation_epoch_key,
-                         session_revoked_key, user_version_key)
+from core.tokens import (
+    SET_MAX_SCRIPT,
+    api_key_revoked_key,
+    profile_key,
+    revocation_epoch_key,
+    session_revoked_key,
+    user_version_key,
+)
 from services.auth.common import utcnow
 from services.auth.models import ApiKey, Session, User
 from services.common.settings import ServiceSettings
@@ -94,8 +100,8 @@ class Revocations:
             ttl = max(1, int((revoked_at + window - now).total_seconds()))
             pipe.set(session_revoked_key(self.prefix, session_id), "1", ex=ttl)
         for key_id, expires_at in keys:
-            ttl = None if expires_at is None else max(1, int((expires_at - now).total_seconds()) + 60)
-            pipe.set(api_key_revoked_key(self.prefix, key_id), "1", ex=ttl)
+            key_ttl = None if expires_at is None else max(1, int((expires_at - now).total_seconds()) + 60)
+            pipe.set(api_key_revoked_key(self.prefix, key_id), "1", ex=key_ttl)
         pipe.set(revocation_epoch_key(self.prefix), self._redis_run_id())
         try:
             pipe.execute()

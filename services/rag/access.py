@@ -26,13 +26,13 @@ class Scope:
     collection_ids: frozenset[str]  # readable collections (empty for admins: they need none)
 
     @classmethod
-    def of(cls, identity: Identity, catalog) -> "Scope":
+    def of(cls, identity: Identity, catalog) -> Scope:
         if identity.is_admin:
             return cls(identity.user_id, True, frozenset())
         return cls(identity.user_id, False, frozenset(catalog.readable_collection_ids(identity.user_id)))
 
     @classmethod
-    def for_search(cls, identity: Identity, catalog, named: list[str] | None = None) -> "Scope":
+    def for_search(cls, identity: Identity, catalog, named: list[str] | None = None) -> Scope:
         """What search, ask and agent runs read: the collections searched by default
         (``Catalog.searched_collection_ids``) plus the ones the caller named, already checked readable."""
         if identity.is_admin:

@@ -115,8 +115,7 @@ def _check_chunks(count: int, limits: Limits) -> None:
 # ---------------------------------------------------------------- the parsing itself (child side)
 
 def _converter(mime_type: str):
-    from haystack.components.converters import (DOCXToDocument, MarkdownToDocument, PyPDFToDocument,
-                                                TextFileToDocument)
+    from haystack.components.converters import DOCXToDocument, MarkdownToDocument, PyPDFToDocument, TextFileToDocument
 
     from services.rag.html import HTMLToText
     return {
@@ -216,7 +215,7 @@ def _child(argv: list[str]) -> int:
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     for heavy in ("torch", "transformers", "sentence_transformers"):  # Haystack imports them if present;
         sys.modules[heavy] = None  # type: ignore[assignment]  # parsing needs none: 4 s and 1 GB less
-    import haystack.components.converters  # noqa: F401 — imported before the memory limit is set
+    import haystack.components.converters
     import haystack.components.preprocessors  # noqa: F401
     _converter(request["mime_type"])
     limit = _address_space() + limits.memory_headroom_mb * MIB

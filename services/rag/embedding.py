@@ -24,10 +24,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
-from eventlet import patcher  # noqa: E402
+import numpy as np
+from eventlet import patcher
 
-from core.offload import offload, offloading  # noqa: E402
+from core.offload import offload, offloading
 
 DIMENSIONS = 384
 

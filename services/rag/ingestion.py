@@ -27,7 +27,7 @@ from haystack import Document
 from services.rag.convert import ConversionRefused, ConversionStopped, Limits, extract_chunks, split_file
 from services.rag.embedding import Embedder
 
-__all__ = ["ChunkMeta", "ConversionStopped", "IngestionError", "Indexer", "Limits"]
+__all__ = ["ChunkMeta", "ConversionStopped", "Indexer", "IngestionError", "Limits"]
 
 
 class IngestionError(Exception):

@@ -27,8 +27,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Float, Index, Integer, String, Text, and_, delete, func, or_, select,
-                        text, update)
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text, and_, delete, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker

@@ -18,9 +18,9 @@ from __future__ import annotations
 import importlib.abc
 import sys
 
-import onnxruntime  # noqa: I001  -- first: see the module docstring
-import tantivy  # noqa: I001
-import usearch.index as usearch_index  # noqa: I001  -- after onnxruntime, always
+import onnxruntime
+import tantivy
+import usearch.index as usearch_index
 
 __all__ = ["onnxruntime", "tantivy", "usearch_index", "without_pytorch"]
 

@@ -30,7 +30,6 @@ requeues them.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable
 
@@ -121,7 +120,7 @@ class IngestionQueue:
                         while not self._stopping:
                             try:
                                 connection.drain_events(timeout=0.25)
-                            except socket.timeout:
+                            except TimeoutError:
                                 connection.heartbeat_check()
                             if self._held and time.monotonic() >= next_check:
                                 next_check = time.monotonic() + self.poll_seconds

@@ -16,15 +16,29 @@ from core.cursor import decode_cursor, encode_cursor
 from core.offload import offload
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.models import Identity
-from schema.rag import (AddMemberInput, Answer, AskInput, Collection, CollectionMember, CreateCollectionInput,
-                        Document, DocumentPage, DocumentsInput, DocumentStatus, Download, SearchHit, SearchInput,
-                        Visibility)
+from schema.rag import (
+    AddMemberInput,
+    Answer,
+    AskInput,
+    Collection,
+    CollectionMember,
+    CreateCollectionInput,
+    Document,
+    DocumentPage,
+    DocumentsInput,
+    DocumentStatus,
+    Download,
+    SearchHit,
+    SearchInput,
+    Visibility,
+)
 from services.rag.access import Scope, collection_for, collection_ids_for, readable_document
 from services.rag.answers import Answerer
 from services.rag.catalog import Catalog, CollectionView, DocumentRow, DuplicateCollection
 from services.rag.corpus import CorpusVersion
 from services.rag.files import Files
 from services.rag.retrieval import Retriever
+
 
 def _cursor(row: DocumentRow) -> str:
     return encode_cursor(row.created_at, row.id)

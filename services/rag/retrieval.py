@@ -25,9 +25,9 @@ from haystack import Document
 from haystack.components.joiners import DocumentJoiner
 
 from core import metrics
+from core.offload import offload
 from schema.rag import SearchMode
 from services.rag.access import Scope, collections_filter, combine, metadata_filter
-from core.offload import offload
 
 OVERFETCH = 2
 

@@ -62,7 +62,7 @@ class Submission:
     def cancel_job(self, identity: Identity, job_id: str) -> Job:
         """Cancel a QUEUED job at once, or ask a RUNNING one's worker to stop (within seconds);
         a finished job is answered as it is."""
-        job, spec = self._owned_job(identity, job_id)
+        _job, spec = self._owned_job(identity, job_id)
         if self.board.cancel(job_id) == "cancelled":  # it never ran: end it as a worker would
             if spec.get("document_id"):
                 self.catalog.mark_failed(spec["document_id"], "cancelled by request")

@@ -130,7 +130,7 @@ def sentence_chunks(text: str, max_words: int = 120, overlap_sentences: int = 1)
         if _words(text[start:end]) <= max_words:
             units.append((start, end))
             continue
-        for match in re.finditer(r"(?:\S+\s+){1,%d}" % max_words, text[start:end] + " "):
+        for match in re.finditer(rf"(?:\S+\s+){{1,{max_words}}}", text[start:end] + " "):
             piece_end = min(start + match.end(), end)
             piece_start = start + match.start()
             while piece_end > piece_start and text[piece_end - 1].isspace():

@@ -18,7 +18,7 @@ from core.offload import offload, offloading
 from services.rag.catalog import Catalog, DocumentGone
 from services.rag.corpus import CorpusVersion
 from services.rag.files import Files
-from services.rag.ingestion import ChunkMeta, ConversionStopped, IngestionError, Indexer
+from services.rag.ingestion import ChunkMeta, ConversionStopped, Indexer, IngestionError
 from services.rag.jobs import JobBoard, Lease
 from services.rag.pipeline import EmbeddingLine, Preparation, spent
 from services.rag.submission import Wake

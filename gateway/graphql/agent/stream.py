@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from core.redis_client import async_client, is_redis_down
@@ -40,7 +42,7 @@ def redis_client(connection: HTTPConnection) -> Redis:
     return client
 
 
-async def close_redis(app) -> None:
+async def close_redis(app: Starlette) -> None:
     """For the app's lifespan shutdown: closes the client ``redis_client`` created lazily, if any."""
     client = getattr(app.state, "agent_redis", None)
     if client is not None:
@@ -61,7 +63,7 @@ async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
     database (``agentRun(id)``).
     """
     key = run_events_key(prefix, run_id)
-    last = entry_id(after_seq) if after_seq else "0-0"
+    last: bytes | str = entry_id(after_seq) if after_seq else "0-0"
     seq = after_seq
     block = block_ms(client)
     try:
@@ -69,7 +71,9 @@ async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
             return  # an ended run whose events have expired: nothing to replay, nothing to wait for
         quiet_since = time.monotonic()
         while True:
-            reply = await client.xread({key: last}, count=500, block=block)
+            # redis-py types XREAD's reply loosely; it is [[stream, [(entry id, fields), …]]]
+            reply: list[tuple[Any, list[tuple[bytes | str, dict[Any, Any]]]]] = await client.xread(  # type: ignore[assignment]
+                {key: last}, count=500, block=block)
             if not reply:
                 if time.monotonic() - quiet_since >= IDLE_CHECK_SECONDS:
                     quiet_since = time.monotonic()

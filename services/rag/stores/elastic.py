@@ -12,8 +12,10 @@ from typing import Any
 
 from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
-from haystack_integrations.components.retrievers.elasticsearch import (ElasticsearchBM25Retriever,
-                                                                       ElasticsearchEmbeddingRetriever)
+from haystack_integrations.components.retrievers.elasticsearch import (
+    ElasticsearchBM25Retriever,
+    ElasticsearchEmbeddingRetriever,
+)
 from haystack_integrations.document_stores.elasticsearch import ElasticsearchDocumentStore
 
 from services.rag.embedding import DIMENSIONS
