@@ -215,6 +215,7 @@ def _child(argv: list[str]) -> int:
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     for heavy in ("torch", "transformers", "sentence_transformers"):  # Haystack imports them if present;
         sys.modules[heavy] = None  # type: ignore[assignment]  # parsing needs none: 4 s and 1 GB less
+    # imported before the memory limit is set
     import haystack.components.converters
     import haystack.components.preprocessors  # noqa: F401
     _converter(request["mime_type"])

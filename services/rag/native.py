@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.abc
 import sys
 
+# In this order (alphabetical, so isort keeps it): onnxruntime first, usearch after it, always.
 import onnxruntime
 import tantivy
 import usearch.index as usearch_index
