@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from schema.rag import AccessRole, DocumentStatus, MemberRole, Visibility
 
@@ -427,7 +428,7 @@ class Catalog:
         """A page of documents in ``collection_ids`` (None: every collection, for admins) or owned by
         ``owner_id``, newest first; and how many match in all."""
         with self.sessions() as session:
-            condition = None
+            condition: ColumnElement[bool] | None = None
             if collection_ids is not None:
                 condition = DocumentRow.collection_id.in_(collection_ids)
                 if owner_id is not None:

@@ -18,6 +18,7 @@ import os
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -80,8 +81,8 @@ class Embedder:
         self.batch_size = batch_size
         self.model_dir = Path(model_dir) if model_dir else None
         self.threads = threads
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None  # onnxruntime.InferenceSession once loaded (onnxruntime has no types)
+        self._tokenizer: Any = None  # tokenizers.Tokenizer once loaded
         self._lock = native_lock()
         self.model_id = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -141,6 +141,13 @@ class JobBoard:
         with self.sessions() as session:
             return session.scalar(select(JobRow.id).where(JobRow.active_key == active_key))
 
+    def require(self, job_id: str) -> tuple[Job, dict[str, Any]]:
+        """``get`` of a job known to exist (just created or leased)."""
+        found = self.get(job_id)
+        if found is None:
+            raise RuntimeError(f"ingestion job {job_id} vanished")
+        return found
+
     def get(self, job_id: str) -> tuple[Job, dict[str, Any]] | None:
         """The job and its spec (owner, document...), or None."""
         with self.sessions() as session:
@@ -217,7 +224,7 @@ class JobBoard:
                         status=JobStatus.RUNNING.value, attempts=JobRow.attempts + 1, lease_owner=token,
                         lease_until=now + self.lease_seconds, progress=0.0, updated_at=now):
             return "acquired", Lease(job_id, token, spec)
-        job = self.get(job_id)[0]
+        job = self.require(job_id)[0]
         if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return "finished", None
         if job.status is JobStatus.RUNNING and self._lease_alive(job_id, now):
@@ -297,12 +304,12 @@ class JobBoard:
         for job_id, attempts, cancel in lapsed:
             expired = (JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
             if cancel and self._end_if_cancelled(job_id, *expired):
-                failed.append((job_id, self.get(job_id)[1], "cancelled by request"))
+                failed.append((job_id, self.require(job_id)[1], "cancelled by request"))
             elif attempts >= self.max_attempts:
                 error = f"gave up after {attempts} attempts: the worker stopped responding"
                 if self._update(job_id, *expired, status=JobStatus.FAILED.value, error=error,
                                 error_code="TOO_MANY_ATTEMPTS", lease_owner=None, active_key=None):
-                    failed.append((job_id, self.get(job_id)[1], error))
+                    failed.append((job_id, self.require(job_id)[1], error))
             elif self._update(job_id, *expired, status=JobStatus.QUEUED.value, progress=0.0, lease_owner=None,
                               lease_until=0.0, last_error="the worker stopped responding"):
                 requeued.append(job_id)

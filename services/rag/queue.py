@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
@@ -84,8 +85,8 @@ class IngestionQueue:
         self._stopping = False
         self._wake: LightQueue = LightQueue()
         self._running: dict[str, object] = {}  # job id → its green thread
-        self._held: dict[str, object] = {}
-        self._spawn: Callable | None = None
+        self._held: dict[str, Any] = {}  # job id → its unacknowledged kombu message
+        self._spawn: Callable[..., Any] | None = None
 
     def start(self, spawn: Callable) -> None:
         """``spawn(fn, identifier=...)``: the container's ``spawn_managed_thread``."""
@@ -111,7 +112,7 @@ class IngestionQueue:
 
     def _consume(self) -> None:
         while not self._stopping:
-            self._held: dict[str, object] = {}  # job id → its unacknowledged message (this connection's)
+            self._held = {}  # job id → its unacknowledged message (this connection's)
             try:
                 with Connection(self.amqp_uri, heartbeat=30) as connection:
                     with connection.Consumer(self.queue, callbacks=[self._on_message], accept=["json"],
@@ -173,10 +174,12 @@ class IngestionQueue:
             try:
                 free = self.concurrency - len(self._running)
                 taken = self.board.claimable(free, exclude=set(self._running))
+                spawn = self._spawn
+                assert spawn is not None  # _schedule runs under start()
                 for job_id in taken:
                     if self._stopping:
                         break
-                    self._running[job_id] = self._spawn(
+                    self._running[job_id] = spawn(
                         lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job")
                 # A slot the per-user quota leaves empty prepares the next job ahead (nothing
                 # written, the job stays QUEUED); once every slot is busy, nothing is prepared ahead.

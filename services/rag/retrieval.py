@@ -47,7 +47,7 @@ class Retriever:
         self.store, self.query_embeddings, self.catalog = store, query_embeddings, catalog
         self._fuse = DocumentJoiner(join_mode="reciprocal_rank_fusion")
 
-    def _retrieve(self, query: str, embedding: list[float] | None, filters: dict[str, Any] | None,
+    def _retrieve(self, query: str, embedding: list[float] | np.ndarray | None, filters: dict[str, Any] | None,
                   top_k: int, mode: SearchMode) -> tuple[list[Document], dict[str, float]]:
         """Blocking (CPU or store I/O): ranked chunks and each dense hit's cosine similarity."""
         if mode is SearchMode.KEYWORD:
@@ -96,7 +96,7 @@ class Retriever:
             if not scope.can_read(row.owner_id, row.collection_id):
                 continue  # defence in depth: the filter already excluded it
             cosine = similarity.get(document.id)
-            score = cosine if mode is SearchMode.SEMANTIC else float(document.score or 0.0)
+            score = cosine if mode is SearchMode.SEMANTIC and cosine is not None else float(document.score or 0.0)
             hits.append(Hit(document.id, row.id, row.title, document.content or "", score, cosine))
             if len(hits) == top_k:
                 break

@@ -67,7 +67,7 @@ class Submission:
             if spec.get("document_id"):
                 self.catalog.mark_failed(spec["document_id"], "cancelled by request")
             self.files.unstage(job_id)
-        return self.board.get(job_id)[0]
+        return self.board.require(job_id)[0]
 
     # ------------------------------------------------------------ helpers
 
@@ -94,7 +94,7 @@ class Submission:
         if same is not None:  # the same content is the same document: nothing to do
             job_id = self.board.create({**spec, "document_id": same.id}, status=JobStatus.DONE,
                                        document_id=same.id, chunk_count=same.chunk_count)
-            return self.board.get(job_id)[0]
+            return self.board.require(job_id)[0]
         identity_key = hashlib.sha256(f"{identity.user_id}|{view.id}|{content_hash}".encode()).hexdigest()
         running = self.board.active(identity_key)
         if running:
@@ -110,7 +110,7 @@ class Submission:
             self.board.create({**spec, "document_id": document_id}, job_id=job_id, active_key=identity_key)
         except DuplicateJob as duplicate:  # the same content submitted concurrently
             self.files.unstage(job_id)
-            return self.board.get(duplicate.job_id)[0]
+            return self.board.require(duplicate.job_id)[0]
         except Exception:
             self.files.unstage(job_id)
             raise
@@ -119,4 +119,4 @@ class Submission:
         except Exception:
             log.warning("could not publish ingestion job %s; workers will find it by polling", job_id,
                         exc_info=True)
-        return self.board.get(job_id)[0]
+        return self.board.require(job_id)[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from core import metrics
@@ -135,7 +136,7 @@ class IngestionWorker:
             self.files.unstage(job_id)
         return requeued
 
-    def keep_ahead(self, next_job: str | None, keep: set[str] = frozenset()) -> None:
+    def keep_ahead(self, next_job: str | None, keep: AbstractSet[str] = frozenset()) -> None:
         """The scheduler's word on preparing ahead: ``next_job`` (the oldest QUEUED job, offered
         while a slot stands empty) is prepared if it is not already; other preparations ahead
         are dropped unless in ``keep`` (jobs given a slot, whose runs adopt them)."""
@@ -181,7 +182,9 @@ class IngestionWorker:
             preparation.pending.extend(enumerate(chunks))
             self.line.add(preparation)
 
-        self._spawn(convert, identifier="rag.ingestion.prepare")
+        spawn = self._spawn
+        assert spawn is not None  # preparations run under start()
+        spawn(convert, identifier="rag.ingestion.prepare")
         return preparation
 
     def _embedded(self, lease: Lease) -> list:

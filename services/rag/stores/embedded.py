@@ -224,7 +224,7 @@ class ChunkEngine:
     def _keys(self, query) -> list[int]:
         searcher = self.index.searcher()
         hits = searcher.search(query, max(searcher.num_docs, 1)).hits
-        return [int(k) for k in searcher.fast_field_values("key", [a for _, a in hits])]
+        return [int(k) for k in searcher.fast_field_values("key", [a for _, a in hits]) if k is not None]
 
     def _commit(self) -> None:
         self.writer.commit()
@@ -280,7 +280,7 @@ class ChunkEngine:
             searcher = self.index.searcher()
             if not filters:
                 return searcher.num_docs
-            return searcher.search(compile_filter(self.schema, filters), 1).count
+            return searcher.search(compile_filter(self.schema, filters), 1).count  # type: ignore[attr-defined]  # in tantivy 0.27, not in its stub
 
     def _documents(self, searcher, scored: list[tuple[Any, float]]) -> list[Document]:
         documents = []
