@@ -135,6 +135,17 @@ def test_redis_down_is_service_unavailable_naming_redis_and_recovers(outage, red
 
         ready = client.get("/readyz")
         assert ready.status_code == 503 and "redis" in ready.json()["down"], ready.text
+
+        # A new subscription (its address's lease is taken in Redis): the same typed error, no trace
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json({"id": "1", "type": "subscribe",
+                          "payload": {"query": "subscription { health(intervalSeconds: 60) { status } }"}})
+            message = ws.receive_json()
+            errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            assert errors[0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", message
+            assert errors[0]["extensions"]["dependency"] == "redis", message
     finally:
         redis_server.start()
 
