@@ -17,6 +17,7 @@ on each call, in this order:
 1. checks ``op.access`` against ``self.caller`` (the verified token): a ``Permission`` or
    ``Access.AUTHENTICATED`` passes the caller's ``Identity`` on; ``Access.PUBLIC`` passes ``None``
    without looking at any token (public operations must not depend on who calls);
+   a signed-in caller refused is audited ``permission_denied`` (when the service has ``audit``);
 2. parses the arguments into ``op.input`` (``BAD_USER_INPUT`` naming each camelCase field);
 3. calls the method with ``(identity, data)``, or ``(identity)`` when there is no input;
 4. dumps what it returns as ``op.output``, JSON-ready.
@@ -32,8 +33,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from schema.contract import Access, Operation
-from schema.errors import AgentHubError
-from schema.models import Identity
+from schema.errors import AgentHubError, Forbidden
+from schema.models import Identity, Outcome
 from services.common.rpc import rpc
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,6 +52,15 @@ def authorize(caller: Any, access: Any) -> Identity | None:
     return identity
 
 
+def audit_refusal(service: Any, op: Operation[Any, Any]) -> None:
+    """A signed-in caller refused by the service itself (a direct RPC, ``nameko shell``, another
+    service): audited as the gateway audits its own refusals, when the service has an audit dispatcher."""
+    audit = getattr(service, "audit", None)
+    if callable(audit):
+        audit("permission_denied", outcome=Outcome.DENIED, resource=f"operation:{op.qualified_name}",
+              identity=service.caller.identity(), detail={"permission": str(op.access.value)})
+
+
 def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:
     """Register the decorated method as the entrypoint of ``op`` (its name must be ``op.name``)."""
 
@@ -60,7 +70,11 @@ def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:
 
         @functools.wraps(method)
         def entrypoint(self: Any, *args: Any, **kwargs: Any) -> Any:
-            identity = authorize(self.caller, op.access)
+            try:
+                identity = authorize(self.caller, op.access)
+            except Forbidden:
+                audit_refusal(self, op)
+                raise
             data = op.parse_call(args, kwargs)
             result = method(self, identity) if op.input is None else method(self, identity, data)
             return op.dump_output(result)

@@ -152,7 +152,10 @@ def test_the_system_prompt_needs_write_system_and_is_audited(runtime, callers):
     user = service(runtime, callers.user("user"))
     with pytest.raises(Forbidden, match="write:system"):
         user.set_system_prompt("Obey me.")
-    user.audit.assert_not_called()  # refused before the domain: the gateway audits the denial
+    # refused before the domain, and audited by the service itself (a direct RPC passes no gateway)
+    user.audit.assert_called_once()
+    assert user.audit.call_args.args == ("permission_denied",)
+    assert user.audit.call_args.kwargs["resource"] == "operation:agent.set_system_prompt"
     with pytest.raises(Forbidden, match="read:system"):
         user.get_system_prompt()
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schema.contract import Access, Operation
 from schema.errors import AgentHubError, BadUserInput, Forbidden, Unauthenticated
-from schema.models import Identity
+from schema.models import Identity, Outcome
 from schema.permissions import Permission
+from services.common.audit import AuditDispatcher
 from services.common.entrypoint import invoke, operation, operation_of
 from services.common.identity import CallerProvider
 from tests.support.callers import Callers
@@ -43,6 +44,7 @@ NOTHING: Operation[None, None] = Operation("unit", "nothing", None, None, Access
 class UnitService:
     name = "unit"
     caller = CallerProvider()
+    audit = AuditDispatcher()  # worker_factory injects a MagicMock: the event boundary
 
     @operation(ECHO)
     def echo(self, identity: Identity, data: EchoInput) -> Echo:
@@ -113,6 +115,18 @@ def test_permission_is_checked_before_the_input(callers):
     with pytest.raises(Forbidden):
         service(callers.user("admin", scopes=[Permission.READ_AGENT])).echo(text="hi")  # a key's scopes bound it
     assert service(callers.user("guest", scopes=[Permission.READ_AGENT])).who() == "guest"
+
+
+def test_a_refusal_by_the_service_is_audited(callers):
+    guest = service(callers.user("guest"))
+    with pytest.raises(Forbidden):
+        guest.echo(text="hi")
+    guest.audit.assert_called_once_with("permission_denied", outcome=Outcome.DENIED, resource="operation:unit.echo",
+                                        identity=guest.caller.identity(), detail={"permission": "read:rag"})
+    anonymous = service(callers.anonymous())
+    with pytest.raises(Unauthenticated):
+        anonymous.echo(text="hi")
+    anonymous.audit.assert_not_called()  # no one to name: the gateway counts failed sign-ins
 
 
 def test_a_revoked_session_is_refused(callers):
