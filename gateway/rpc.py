@@ -81,18 +81,18 @@ class RpcClient:
         self.max_backoff = max_backoff
         self.reply_key = str(uuid.uuid4())
         self.connection_name = f"agenthub-{name}-{self.reply_key[:8]}"
-        self._pending: dict[str, asyncio.Future] = {}
+        self._pending: dict[str, asyncio.Future[Any]] = {}
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         # The aiormq channel under ``_channel``: calls publish and replies arrive
         # on it directly, without aio-pika's per-message objects and tasks.
-        self._raw_channel: aiormq.abc.AbstractChannel | None = None
+        self._raw_channel: aiormq.Channel | None = None
         self._event_exchanges: dict[str, AbstractExchange] = {}
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
         self._closing = False
-        self._supervisor: asyncio.Task | None = None
+        self._supervisor: asyncio.Task[None] | None = None
         self.reconnects = 0
 
     # -- lifecycle -------------------------------------------------------
@@ -173,13 +173,14 @@ class RpcClient:
             )
             await queue.bind(exchange, routing_key=self.reply_key)
             raw_channel = await channel.get_underlay_channel()
+            assert isinstance(raw_channel, aiormq.Channel)  # aio-pika's channel is aiormq's (basic_publish(wait=))
             await raw_channel.basic_consume(queue.name, self._on_reply, no_ack=True)
         except BaseException:
             await connection.close()
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
         self._raw_channel = raw_channel
-        self._event_exchanges: dict[str, AbstractExchange] = {}
+        self._event_exchanges = {}
         self._ready.set()
 
     def _on_closed(self, _sender: Any, exc: BaseException | None = None) -> None:
@@ -238,7 +239,7 @@ class RpcClient:
             raise PayloadTooLarge(f"The request to {service} is larger than {self.max_message_bytes} bytes.",
                                   {"service": service, "limit": self.max_message_bytes})
         correlation_id = str(uuid.uuid4())
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         headers = {f"{CONTEXT_HEADER_PREFIX}{key}": value
                    for key, value in (context or {}).items() if value is not None}

@@ -83,7 +83,7 @@ def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:
         entrypoint.__doc__ = op.doc
         setattr(entrypoint, OPERATION_ATTRIBUTE, op)
         rpc_options.setdefault("expected_exceptions", (AgentHubError,))
-        registered: F = rpc(**rpc_options)(entrypoint)  # type: ignore[no-untyped-call]  # rpc.py is untyped
+        registered: F = rpc(**rpc_options)(entrypoint)
         return registered
 
     return decorate

@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
 
 import amqp
 import kombu
@@ -42,15 +45,17 @@ from schema.errors import AgentHubError, ServiceUnavailable
 
 log = logging.getLogger("agenthub.rpc")
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
 
 class _ReplyChannel:
     """One AMQP connection and channel for every reply this process sends (see the module docstring)."""
 
-    def __init__(self, amqp_uri: str, ssl=None, login_method=None) -> None:
+    def __init__(self, amqp_uri: str, ssl: Any = None, login_method: str | None = None) -> None:
         self.amqp_uri, self.ssl, self.login_method = amqp_uri, ssl, login_method
         self._lock = Semaphore(1)
         self._connection: kombu.Connection | None = None
-        self._channel = None
+        self._channel: Any = None  # an amqp channel
 
     def publish(self, body: bytes, *, exchange: str, routing_key: str, correlation_id: str | None,
                 content_type: str, content_encoding: str) -> None:
@@ -59,20 +64,20 @@ class _ReplyChannel:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    if self._channel is None:
-                        self._connect()
-                    self._channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
+                    channel = self._channel if self._channel is not None else self._connect()
+                    channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
                     return
                 except Exception:  # a dead connection (broker restarted, connection closed): one new one
                     self.close()
                     if attempt == 2:
                         raise
 
-    def _connect(self) -> None:
+    def _connect(self) -> Any:
         connection = kombu.Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method,
                                       connect_timeout=5)
         connection.connect()
         self._connection, self._channel = connection, connection.channel()
+        return self._channel
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
@@ -83,7 +88,8 @@ class _ReplyChannel:
                 pass
 
 
-def _reply_body(message, result, exc_info):
+def _reply_body(message: Any, result: Any, exc_info: ExcInfo | None
+                ) -> tuple[Any, ExcInfo | None, str, str, bytes]:
     """The reply as Nameko encodes it (the request's serializer), serialised once; an unserialisable
     result becomes Nameko's ``UnserializableValueError``. Returns (result, exc_info, type, encoding, body)."""
     serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
@@ -91,7 +97,7 @@ def _reply_body(message, result, exc_info):
     try:
         content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
     except Exception:
-        exc_info = sys.exc_info()
+        exc_info = sys.exc_info()  # type: ignore[assignment]  # inside except: never (None, None, None)
         error = serialize(UnserializableValueError(result))  # guaranteed to serialise
         result = None
         content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
@@ -101,7 +107,7 @@ def _reply_body(message, result, exc_info):
 class _RpcConsumer(nameko_rpc.RpcConsumer):
     _replies: _ReplyChannel | None = None
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
         config = self.container.config
         self._exchange = nameko_rpc.get_rpc_exchange(config).name
@@ -109,16 +115,17 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
                                       ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
                                       login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY))
 
-    def stop(self):
+    def stop(self) -> None:
         super().stop()
         if self._replies is not None:
             self._replies.close()
 
-    def handle_result(self, message, result, exc_info):
+    def handle_result(self, message: Any, result: Any, exc_info: ExcInfo | None) -> tuple[Any, ExcInfo | None]:
         if exc_info is not None and is_redis_down(exc_info[1]):
             exc_info = (ServiceUnavailable, redis_unavailable(), exc_info[2])
         try:
             result, exc_info, content_type, encoding, body = _reply_body(message, result, exc_info)
+            assert self._replies is not None  # set up in setup()
             self._replies.publish(body, exchange=self._exchange, routing_key=message.properties["reply_to"],
                                   correlation_id=message.properties.get("correlation_id"),
                                   content_type=content_type, content_encoding=encoding)
@@ -132,7 +139,7 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
         return result, exc_info
 
     @staticmethod
-    def _settle(settle, message) -> None:
+    def _settle(settle: Callable[[Any], None], message: Any) -> None:
         """Ack or requeue; on a dead connection the broker has already requeued the request."""
         try:
             settle(message)
@@ -145,7 +152,7 @@ class Rpc(nameko_rpc.Rpc):
     rpc_consumer = _RpcConsumer()
 
 
-def rpc(fn=None, **kwargs):
+def rpc(fn: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     """``@rpc`` or ``@rpc(...)``; AgentHub's coded errors are expected (a client's mistake), so
     Nameko does not log them as failures with a traceback."""
     kwargs.setdefault("expected_exceptions", (AgentHubError,))

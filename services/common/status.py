@@ -35,7 +35,7 @@ STATUS_EXCHANGE = "agenthub.status"
 
 def status_exchange() -> Exchange:
     """Declared the same way by the services and by ``agenthub status``."""
-    return Exchange(STATUS_EXCHANGE, type="fanout", durable=True, auto_delete=False)  # type: ignore[no-untyped-call]
+    return Exchange(STATUS_EXCHANGE, type="fanout", durable=True, auto_delete=False)
 
 
 class StatusProbe(Consumer):
@@ -46,7 +46,7 @@ class StatusProbe(Consumer):
         # named when the container starts, not at import: two containers of one service in one
         # process (tests) each get their own queue
         name = f"agenthub.status.{self.container.service_name}.{uuid.uuid4().hex[:12]}"
-        self.queue = Queue(name, status_exchange(), exclusive=True, auto_delete=True,  # type: ignore[no-untyped-call]
+        self.queue = Queue(name, status_exchange(), exclusive=True, auto_delete=True,
                            durable=False)
         config = self.container.config
         self._replies = _ReplyChannel(config[nameko_rpc.AMQP_URI_CONFIG_KEY],
