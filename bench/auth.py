@@ -118,8 +118,7 @@ async def run(args) -> int:
         port = free_port()
         env = isolation.env(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
                             AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
-        # ASYNC220 is wrong here: Popen returns once the child is forked, and nothing waits on it
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],  # noqa: ASYNC220
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
                                    env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)

@@ -181,8 +181,7 @@ async def run(args) -> int:
         metrics_port = free_port()
         rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_METRICS_PORT=str(metrics_port), **env)
         port = free_port()
-        # ASYNC220 is wrong here: Popen returns once the child is forked, and nothing waits on it
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],  # noqa: ASYNC220
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
                                    env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         rag.wait_until_consuming(timeout=300)

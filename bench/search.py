@@ -161,8 +161,7 @@ async def run(args) -> int:
     console = Console()
     try:
         port = free_port()
-        # ASYNC220 is wrong here: Popen returns once the child is forked, and nothing waits on it
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],  # noqa: ASYNC220
+        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
                                    env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"

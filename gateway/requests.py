@@ -61,7 +61,8 @@ def route_label(path: str) -> str:
 
 class RequestContextMiddleware:
     """Assigns a request id (or keeps a well-formed incoming one), echoes it in
-    ``X-Request-ID`` (and the instance in ``X-AgentHub-Instance``) and logs one structured line when the request ends."""
+    ``X-Request-ID`` (and the instance in ``X-AgentHub-Instance``) and logs one structured
+    line when the request ends."""
 
     def __init__(self, app: ASGIApp, instance: str | None = None) -> None:
         self.app = app

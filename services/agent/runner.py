@@ -295,7 +295,8 @@ def run_fixed_plan(state: RunState, toolbox: Toolbox, model: Any, message: str) 
     if not answer or _normalised(answer) == _normalised(message):
         # Never an empty or parroted answer: quote the best passage instead, and say so.
         passage = passages[0]
-        fallback = f"The local model gave no usable answer; your documents say: {best_sentence(message, passage['content'])} [{passage['n']}]"
+        said = best_sentence(message, passage["content"])
+        fallback = f"The local model gave no usable answer; your documents say: {said} [{passage['n']}]"
         state.events.emit(EventType.TOKEN, delta=("\n\n" if answer else "") + fallback)
         answer = fallback
     try:

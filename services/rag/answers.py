@@ -25,7 +25,9 @@ from services.rag.text import sentence_spans
 NOTHING_FOUND = "Nothing relevant was found in the documents you can read."
 SNIPPET_CHARS = 400
 SHORT_LINE = 40  # characters: a line this short without a full stop is a heading or a term
-LEXICAL_WEIGHT = 0.1  # how much holding the question's words adds to the cosine (bench/answers.py: 0 gave 12/20, 0.1 14/20 on the tune set)
+# How much holding the question's words adds to the cosine (bench/answers.py: 0 gave 12/20, 0.1
+# 14/20 on the tune set).
+LEXICAL_WEIGHT = 0.1
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -262,7 +262,8 @@ def test_readable_at_360_px(page):
     for where in ("Documents", "Agent", "Admin"):
         go(page, where)
         wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
-            .filter(e => (!e.closest('.table-wrap') || getComputedStyle(e).position === 'absolute') && e.getBoundingClientRect().right > 361)
+            .filter(e => (!e.closest('.table-wrap') || getComputedStyle(e).position === 'absolute')
+                         && e.getBoundingClientRect().right > 361)
             .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8)""")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{where} scrolls sideways: {wide}"
     shot(page, "narrow")

@@ -56,7 +56,8 @@ def _fake_proc(root, cmdline: bytes, inode: str, state: str, remote_port: int):
     os.symlink(f"socket:[{inode}]", pid / "fd" / "7")
     (root / "net").mkdir()
     header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-    row = f"   0: 0100007F:A1B2 0100007F:{remote_port:04X} {state} 00000000:00000000 00:00000000 00000000  1000 0 {inode}\n"
+    row = (f"   0: 0100007F:A1B2 0100007F:{remote_port:04X} {state} 00000000:00000000 00:00000000 00000000  "
+           f"1000 0 {inode}\n")
     (root / "net" / "tcp").write_text(header + row)
     (root / "net" / "tcp6").write_text(header)
 
