@@ -35,8 +35,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     if problems:
         return 2
     restart = SupervisorSettings()
-    policy = RestartPolicy(backoff=restart.restart_backoff, backoff_max=restart.restart_backoff_max,
-                           max_restarts=restart.restart_max, stable_after=restart.restart_stable_after)
+    policy = RestartPolicy(
+        backoff=restart.restart_backoff,
+        backoff_max=restart.restart_backoff_max,
+        max_restarts=restart.restart_max,
+        stable_after=restart.restart_stable_after,
+    )
     return Supervisor(args.host, args.port, policy=policy, scale=scale).run()
 
 
@@ -51,11 +55,18 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False,
-                            proxy_headers=True, timeout_graceful_shutdown=10,
-                            # uvicorn hands it to loop.call_later, which takes float seconds; its annotation says int
-                            timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
-                            ws_max_size=settings.max_json_bytes)  # one WebSocket message: the JSON body limit
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+        # uvicorn hands it to loop.call_later, which takes float seconds; its annotation says int
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
+        ws_max_size=settings.max_json_bytes,
+    )  # one WebSocket message: the JSON body limit
     server = uvicorn.Server(config)
     if args.reuse_port:
         from agenthub.scale import shared_socket
@@ -102,7 +113,7 @@ def _missing_sqlite_database(url: str):
     prefix = "sqlite:///"
     if not url.startswith(prefix):
         return None
-    path = Path(url[len(prefix):].split("?", 1)[0])
+    path = Path(url[len(prefix) :].split("?", 1)[0])
     return None if path.exists() else path
 
 
@@ -114,14 +125,18 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
     settings = ServiceSettings()
     missing = _missing_sqlite_database(settings.auth_database_url())
     if missing is not None and not args.new_database:
-        print(f"agenthub: no auth database at {missing} (the data directory is {settings.data_dir}: "
-              "AGENTHUB_DATA_DIR, relative to the project root). Start the stack once (`make up`) so it "
-              "creates it, point AGENTHUB_DATA_DIR or AGENTHUB_DATABASE_URL at the running stack's, or "
-              "pass --new-database to create an empty one there.", file=sys.stderr)
+        print(
+            f"agenthub: no auth database at {missing} (the data directory is {settings.data_dir}: "
+            "AGENTHUB_DATA_DIR, relative to the project root). Start the stack once (`make up`) so it "
+            "creates it, point AGENTHUB_DATA_DIR or AGENTHUB_DATABASE_URL at the running stack's, or "
+            "pass --new-database to create an empty one there.",
+            file=sys.stderr,
+        )
         return 2
     try:
-        user = create_admin_at(settings.auth_database_url(), args.username, _read_password(args),
-                               email=args.email, settings=settings)
+        user = create_admin_at(
+            settings.auth_database_url(), args.username, _read_password(args), email=args.email, settings=settings
+        )
     except AgentHubError as exc:
         fields = exc.details.get("fields") or {}
         detail = "; ".join(f"{name}: {rule}" for name, rule in fields.items()) or exc.message
@@ -209,8 +224,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     api_key = os.environ.get("AGENTHUB_API_KEY")
     if not api_key:
-        print("agenthub: set AGENTHUB_API_KEY to an API key with the WRITE_RAG and READ_RAG scopes "
-              "(mutation { createApiKey(...) })", file=sys.stderr)
+        print(
+            "agenthub: set AGENTHUB_API_KEY to an API key with the WRITE_RAG and READ_RAG scopes "
+            "(mutation { createApiKey(...) })",
+            file=sys.stderr,
+        )
         return 2
     try:
         return ingest(args.paths, url=args.url, api_key=api_key, collection=args.collection)
@@ -242,30 +260,39 @@ def cmd_export_embedder(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agenthub",
-                                     description="AgentHub: agents and retrieval behind one GraphQL API.")
+    parser = argparse.ArgumentParser(
+        prog="agenthub", description="AgentHub: agents and retrieval behind one GraphQL API."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run the three services and the gateway")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--scale", default=None, metavar="NAME=N,…",
-                    help="processes of each deployable, e.g. auth=2,agent=2,rag=1,gateway=2 "
-                         "(default: AGENTHUB_SCALE, else one of each)")
+    up.add_argument(
+        "--scale",
+        default=None,
+        metavar="NAME=N,…",
+        help="processes of each deployable, e.g. auth=2,agent=2,rag=1,gateway=2 "
+        "(default: AGENTHUB_SCALE, else one of each)",
+    )
     up.set_defaults(func=cmd_up)
 
     gateway = commands.add_parser("gateway", help="run only the GraphQL gateway")
     gateway.add_argument("--host", default=None, help="default: AGENTHUB_HOST or 127.0.0.1")
     gateway.add_argument("--port", type=int, default=None, help="default: AGENTHUB_PORT or 8000")
-    gateway.add_argument("--reuse-port", action="store_true",
-                         help="share the port with other gateway processes (SO_REUSEPORT; Linux)")
+    gateway.add_argument(
+        "--reuse-port", action="store_true", help="share the port with other gateway processes (SO_REUSEPORT; Linux)"
+    )
     gateway.set_defaults(func=cmd_gateway)
 
     ingest = commands.add_parser("ingest", help="upload files or folders to the rag service")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--collection", default=None)
-    ingest.add_argument("--url", default=os.environ.get("AGENTHUB_URL", "http://127.0.0.1:8000"),
-                        help="the gateway (default: AGENTHUB_URL or http://127.0.0.1:8000)")
+    ingest.add_argument(
+        "--url",
+        default=os.environ.get("AGENTHUB_URL", "http://127.0.0.1:8000"),
+        help="the gateway (default: AGENTHUB_URL or http://127.0.0.1:8000)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     admin = commands.add_parser("admin", help="administration without the stack running")
@@ -274,12 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--email", default=None)
     create.add_argument("--password-file", default=None, help="read the password from this file (else stdin)")
-    create.add_argument("--new-database", action="store_true",
-                        help="create the auth database if there is none (else refuse: the stack keeps it elsewhere)")
+    create.add_argument(
+        "--new-database",
+        action="store_true",
+        help="create the auth database if there is none (else refuse: the stack keeps it elsewhere)",
+    )
     create.set_defaults(func=cmd_admin_create)
 
-    status = commands.add_parser("status", help="services, instances, queues and health, from the broker "
-                                                "and the services (exit 1 when something is down)")
+    status = commands.add_parser(
+        "status",
+        help="services, instances, queues and health, from the broker and the services (exit 1 when something is down)",
+    )
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
     status.add_argument("--timeout", type=float, default=3.0, help="seconds per broker or RPC call (default 3)")
     status.set_defaults(func=cmd_status)
@@ -302,8 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     probe = commands.add_parser("probe", help="health check of this container's service: exit 0 healthy, 1 not")
     probe.add_argument("target", choices=["auth", "agent", "rag", "gateway"])
-    probe.add_argument("--ready", action="store_true",
-                       help="readiness: services also answer their health RPC UP; gateway: /readyz")
+    probe.add_argument(
+        "--ready", action="store_true", help="readiness: services also answer their health RPC UP; gateway: /readyz"
+    )
     probe.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     probe.set_defaults(func=cmd_probe)
 
@@ -311,10 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default="-")
     export.set_defaults(func=cmd_export_schema)
 
-    embedder = commands.add_parser("export-embedder",
-                                   help="export the embedding model to ONNX (int8) for the rag service")
-    embedder.add_argument("--output", default=None,
-                          help="default: AGENTHUB_EMBEDDER_DIR or share/agenthub/embedder in the environment")
+    embedder = commands.add_parser(
+        "export-embedder", help="export the embedding model to ONNX (int8) for the rag service"
+    )
+    embedder.add_argument(
+        "--output", default=None, help="default: AGENTHUB_EMBEDDER_DIR or share/agenthub/embedder in the environment"
+    )
     embedder.add_argument("--force", action="store_true", help="export again even if a current export is there")
     embedder.set_defaults(func=cmd_export_embedder)
     return parser

@@ -46,8 +46,13 @@ def collect(paths: list[str], skipped: list[tuple[Path, str]] | None = None) -> 
                 if any(part.startswith(".") for part in candidate.relative_to(path).parts):
                     skipped.append((candidate, "hidden"))
                 elif candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    skipped.append((candidate, f"unsupported extension {candidate.suffix or '(none)'!r}; "
-                                               f"supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}"))
+                    skipped.append(
+                        (
+                            candidate,
+                            f"unsupported extension {candidate.suffix or '(none)'!r}; "
+                            f"supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}",
+                        )
+                    )
                 else:
                     found.append(candidate)
         elif path.is_file():
@@ -79,10 +84,15 @@ def ensure_collection(client: httpx.Client, name: str, console: Console) -> None
 def _upload(client: httpx.Client, batch: list[Tracked], collection: str | None) -> None:
     operations = {"query": UPLOAD, "variables": {"files": [None] * len(batch), "collection": collection}}
     mapping = {str(i): [f"variables.files.{i}"] for i in range(len(batch))}
-    files = {str(i): (item.path.name, item.path.read_bytes(), "application/octet-stream")
-             for i, item in enumerate(batch)}
-    response = client.post("/graphql", data={"operations": json.dumps(operations), "map": json.dumps(mapping)},
-                           files=files, headers={"graphql-preflight": "1"})
+    files = {
+        str(i): (item.path.name, item.path.read_bytes(), "application/octet-stream") for i, item in enumerate(batch)
+    }
+    response = client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps(mapping)},
+        files=files,
+        headers={"graphql-preflight": "1"},
+    )
     response.raise_for_status()
     body = response.json()
     results = (body.get("data") or {}).get("uploadDocuments") or []
@@ -96,8 +106,16 @@ def _upload(client: httpx.Client, batch: list[Tracked], collection: str | None) 
             item.error = next((m for m in messages if item.path.name in m), "; ".join(messages) or "rejected")
 
 
-def ingest(paths: list[str], *, url: str, api_key: str, collection: str | None = None,
-           batch_size: int = 20, poll_seconds: float = 0.5, console: Console | None = None) -> int:
+def ingest(
+    paths: list[str],
+    *,
+    url: str,
+    api_key: str,
+    collection: str | None = None,
+    batch_size: int = 20,
+    poll_seconds: float = 0.5,
+    console: Console | None = None,
+) -> int:
     console = console or Console(stderr=True)
     skipped: list[tuple[Path, str]] = []
     items = [Tracked(path) for path in collect(paths, skipped)]
@@ -107,22 +125,43 @@ def ingest(paths: list[str], *, url: str, api_key: str, collection: str | None =
         console.print("agenthub: nothing to ingest")
         return 1
     try:
-        return _ingest(items, skipped, url=url, api_key=api_key, collection=collection, batch_size=batch_size,
-                       poll_seconds=poll_seconds, console=console)
+        return _ingest(
+            items,
+            skipped,
+            url=url,
+            api_key=api_key,
+            collection=collection,
+            batch_size=batch_size,
+            poll_seconds=poll_seconds,
+            console=console,
+        )
     except httpx.TransportError as exc:  # connection refused, DNS, timeout: name the URL tried
         raise RuntimeError(f"cannot reach the gateway at {url}: {exc} (set --url or AGENTHUB_URL)") from exc
 
 
-def _ingest(items: list[Tracked], skipped: list[tuple[Path, str]], *, url: str, api_key: str,
-            collection: str | None, batch_size: int, poll_seconds: float, console: Console) -> int:
+def _ingest(
+    items: list[Tracked],
+    skipped: list[tuple[Path, str]],
+    *,
+    url: str,
+    api_key: str,
+    collection: str | None,
+    batch_size: int,
+    poll_seconds: float,
+    console: Console,
+) -> int:
     headers = {"authorization": f"Bearer {api_key}"}
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=120) as client:
         if collection:
             ensure_collection(client, collection, console)
         for start in range(0, len(items), batch_size):
-            _upload(client, items[start:start + batch_size], collection)
-        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                   TextColumn("{task.fields[status]}"))
+            _upload(client, items[start : start + batch_size], collection)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[status]}"),
+        )
         with Progress(*columns, console=console, transient=False) as bar:
             tasks = {id(item): bar.add_task(item.path.name[:40], total=1.0, status=item.status) for item in items}
             pending = [item for item in items if item.job_id]
@@ -145,6 +184,9 @@ def _ingest(items: list[Tracked], skipped: list[tuple[Path, str]], *, url: str, 
     failed = [item for item in items if item.status != "DONE"]
     for item in failed:
         console.print(f"[red]{item.path}[/red]: {item.status}: {item.error}")
-    console.print(f"{len(items) - len(failed)} of {len(items)} files ingested"
-                  + (f"; {len(skipped)} skipped (listed above)" if skipped else ""), soft_wrap=True)
+    console.print(
+        f"{len(items) - len(failed)} of {len(items)} files ingested"
+        + (f"; {len(skipped)} skipped (listed above)" if skipped else ""),
+        soft_wrap=True,
+    )
     return 1 if failed else 0

@@ -19,9 +19,11 @@ class Unreachable:
     how_to_start: str
 
     def __str__(self) -> str:
-        return (f"Cannot reach {self.what} at {self.url} ({self.error}).\n"
-                f"  Start it with: {self.how_to_start}\n"
-                f"  or point AgentHub elsewhere with the variable named in docs/configuration.md.")
+        return (
+            f"Cannot reach {self.what} at {self.url} ({self.error}).\n"
+            f"  Start it with: {self.how_to_start}\n"
+            f"  or point AgentHub elsewhere with the variable named in docs/configuration.md."
+        )
 
 
 def check_broker(settings: CommonSettings) -> Unreachable | None:
@@ -29,8 +31,12 @@ def check_broker(settings: CommonSettings) -> Unreachable | None:
         with kombu.Connection(settings.amqp_uri, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:  # any failure means unreachable; the message says which
-        return Unreachable("RabbitMQ", redact_url(settings.amqp_uri), str(exc) or type(exc).__name__,
-                           "rabbitmq-server -detached   (or: docker compose up -d rabbitmq)")
+        return Unreachable(
+            "RabbitMQ",
+            redact_url(settings.amqp_uri),
+            str(exc) or type(exc).__name__,
+            "rabbitmq-server -detached   (or: docker compose up -d rabbitmq)",
+        )
     return None
 
 
@@ -39,8 +45,12 @@ def check_redis(settings: CommonSettings) -> Unreachable | None:
     try:
         client.ping()
     except Exception as exc:  # any failure means unreachable; the message says which
-        return Unreachable("Redis", redact_url(settings.redis_url), str(exc) or type(exc).__name__,
-                           "redis-server --daemonize yes   (or: docker compose up -d redis)")
+        return Unreachable(
+            "Redis",
+            redact_url(settings.redis_url),
+            str(exc) or type(exc).__name__,
+            "redis-server --daemonize yes   (or: docker compose up -d redis)",
+        )
     finally:
         client.close()
     return None

@@ -47,7 +47,8 @@ def check_scale(counts: dict[str, int], document_store: str) -> None:
         raise ScaleError(
             f"rag={counts['rag']}: the embedded document store lives in one process's files and "
             "cannot be shared; run one rag instance, or set AGENTHUB_DOCUMENT_STORE=elasticsearch "
-            "and AGENTHUB_ELASTICSEARCH_URL to scale rag on Elasticsearch")
+            "and AGENTHUB_ELASTICSEARCH_URL to scale rag on Elasticsearch"
+        )
 
 
 def resolve_scale(option: str | None) -> dict[str, int]:

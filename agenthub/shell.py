@@ -28,9 +28,11 @@ def main(config_path: str, interface: str | None = None) -> int:
     with open(config_path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     config.pop("LOGGING", None)  # the shell's own output stays plain
-    banner = (f"AgentHub shell (Nameko, Python {sys.version.split()[0]})\n"
-              f"Broker: {redact_url(str(config[AMQP_URI_CONFIG_KEY]))}\n"
-              "Try: n.rpc.auth.health()")
+    banner = (
+        f"AgentHub shell (Nameko, Python {sys.version.split()[0]})\n"
+        f"Broker: {redact_url(str(config[AMQP_URI_CONFIG_KEY]))}\n"
+        "Try: n.rpc.auth.health()"
+    )
     helper = make_nameko_helper(config)
     try:
         ShellRunner(banner, {"n": helper}).start_shell(name=interface)

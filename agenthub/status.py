@@ -59,8 +59,7 @@ def probe(amqp_uri: str, expected: dict[str, int], timeout: float) -> dict[str, 
     with kombu.Connection(amqp_uri, connect_timeout=timeout) as connection:
         connection.ensure_connection(max_retries=1)
         channel = connection.channel()
-        replies = kombu.Queue(f"agenthub.status.reply.{correlation}", exclusive=True, auto_delete=True,
-                              durable=False)
+        replies = kombu.Queue(f"agenthub.status.reply.{correlation}", exclusive=True, auto_delete=True, durable=False)
 
         def on_reply(body, message) -> None:
             message.ack()
@@ -78,9 +77,16 @@ def probe(amqp_uri: str, expected: dict[str, int], timeout: float) -> dict[str, 
             # declared as services/common/status.py declares it (not imported: that pulls in Nameko/eventlet)
             exchange = kombu.Exchange(STATUS_EXCHANGE, type="fanout", durable=True, auto_delete=False)
             started = time.perf_counter()
-            kombu.Producer(channel).publish({}, exchange=exchange, routing_key="", declare=[exchange],
-                                            reply_to=replies.name, correlation_id=correlation,
-                                            serializer="json", expiration=timeout)
+            kombu.Producer(channel).publish(
+                {},
+                exchange=exchange,
+                routing_key="",
+                declare=[exchange],
+                reply_to=replies.name,
+                correlation_id=correlation,
+                serializer="json",
+                expiration=timeout,
+            )
             deadline = time.monotonic() + timeout
             while not complete() and (left := deadline - time.monotonic()) > 0:
                 try:
@@ -133,8 +139,16 @@ async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 
             found, error = sorted(probed.get(name, []), key=lambda i: str(i.get("instance"))), None
             if not found:  # no instance answered the probe: the RPC names why (or finds one that did not)
                 found, error = await instances(rpc, name, queue["consumers"] if queue else 0, timeout)
-            services.append({"name": name, "queue": f"rpc-{name}", "queued": queue["messages"] if queue else None,
-                             "consumers": queue["consumers"] if queue else 0, "instances": found, "error": error})
+            services.append(
+                {
+                    "name": name,
+                    "queue": f"rpc-{name}",
+                    "queued": queue["messages"] if queue else None,
+                    "consumers": queue["consumers"] if queue else 0,
+                    "instances": found,
+                    "error": error,
+                }
+            )
     finally:
         await rpc.close()
     healthy = all(s["instances"] and all(i.get("status") == "UP" for i in s["instances"]) for s in services)
@@ -153,26 +167,55 @@ def render(status: dict[str, Any]) -> None:
         console.print(f"[red]broker {broker['url']} unreachable: {broker.get('error')}[/red]")
         return
     table = Table(title=f"AgentHub on {broker['url']}")
-    for column in ("service", "queued", "consumers", "instance", "version", "status", "in flight",
-                   "latency ms", "dependencies"):
-        table.add_column(column, justify="right" if column in ("queued", "consumers", "in flight", "latency ms")
-                         else "left")
+    for column in (
+        "service",
+        "queued",
+        "consumers",
+        "instance",
+        "version",
+        "status",
+        "in flight",
+        "latency ms",
+        "dependencies",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("queued", "consumers", "in flight", "latency ms") else "left"
+        )
     for service in status["services"]:
         queued = "-" if service["queued"] is None else str(service["queued"])
         if not service["instances"]:
-            table.add_row(service["name"], queued, str(service["consumers"]), "-", "-", "[red]DOWN[/red]", "-", "-",
-                          service["error"] or "no instance answered")
+            table.add_row(
+                service["name"],
+                queued,
+                str(service["consumers"]),
+                "-",
+                "-",
+                "[red]DOWN[/red]",
+                "-",
+                "-",
+                service["error"] or "no instance answered",
+            )
         for index, instance in enumerate(service["instances"]):
-            deps = ", ".join(f"{d['name']} {'ok' if d['status'] == 'UP' else '[red]DOWN[/red]'}"
-                             + (f" ({d['detail']})" if d.get("detail") and d["status"] != "UP" else "")
-                             for d in instance.get("dependencies") or [])
+            deps = ", ".join(
+                f"{d['name']} {'ok' if d['status'] == 'UP' else '[red]DOWN[/red]'}"
+                + (f" ({d['detail']})" if d.get("detail") and d["status"] != "UP" else "")
+                for d in instance.get("dependencies") or []
+            )
             up = instance.get("status") == "UP"
-            table.add_row(service["name"] if index == 0 else "", queued if index == 0 else "",
-                          str(service["consumers"]) if index == 0 else "", instance.get("instance") or "?",
-                          instance.get("version") or "?", "[green]UP[/green]" if up else "[red]DOWN[/red]",
-                          "-" if instance.get("in_flight") is None else str(instance["in_flight"]),
-                          str(instance["latency_ms"]), deps)
+            table.add_row(
+                service["name"] if index == 0 else "",
+                queued if index == 0 else "",
+                str(service["consumers"]) if index == 0 else "",
+                instance.get("instance") or "?",
+                instance.get("version") or "?",
+                "[green]UP[/green]" if up else "[red]DOWN[/red]",
+                "-" if instance.get("in_flight") is None else str(instance["in_flight"]),
+                str(instance["latency_ms"]),
+                deps,
+            )
     console.print(table)
     for queue, depth in status["queues"].items():
-        console.print(f"queue {queue}: " + ("not declared" if depth is None else
-                                             f"{depth['messages']} waiting, {depth['consumers']} consumers"))
+        console.print(
+            f"queue {queue}: "
+            + ("not declared" if depth is None else f"{depth['messages']} waiting, {depth['consumers']} consumers")
+        )

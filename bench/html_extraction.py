@@ -39,8 +39,10 @@ def coverage(kept: Counter, wanted: Counter) -> float:
 def convert(name: str, data: bytes) -> str:
     if name == "lxml":
         from services.rag.html import html_to_text
+
         return html_to_text(data)
     import trafilatura  # what Haystack's HTMLToDocument used; not a dependency any more
+
     return trafilatura.extract(data.decode("utf-8", "replace")) or ""
 
 
@@ -63,8 +65,10 @@ def main() -> None:
             totals[name][1] += sum(wanted.values())
             row += f"{coverage(kept, wanted):13.3f}"
         print(row)
-    print(f"{'all pages (words kept / words shown)':42}" + "".join(
-        f"{totals[name][0] / max(1, totals[name][1]):13.3f}" for name in names))
+    print(
+        f"{'all pages (words kept / words shown)':42}"
+        + "".join(f"{totals[name][0] / max(1, totals[name][1]):13.3f}" for name in names)
+    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,10 @@ from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 TARGET = 0.9
 STAGES = ("claim", "convert", "embed", "write", "finish")
 EMBEDDER_TARGET = 2.0
-WORDS = ("river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder letter "
-         "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber").split()
+WORDS = (
+    "river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder letter "
+    "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber"
+).split()
 INGEST = "mutation($i: IngestTextInput!) { ingestText(input: $i) { id } }"
 JOB = "query($id: ID!) { ingestionJob(id: $id) { status chunkCount error } }"
 
@@ -96,7 +98,7 @@ def embedding_rate(embedder, chunks: list, batch: int) -> tuple[float, float]:
     embedder.embed_documents(chunks[:batch])  # warm up
     started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(chunks), batch):
-        embedder.embed_documents(chunks[start:start + batch])
+        embedder.embed_documents(chunks[start : start + batch])
     return len(chunks) / (time.perf_counter() - started), (time.process_time() - cpu) / len(chunks)
 
 
@@ -138,8 +140,11 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
         started = time.perf_counter()
         jobs = []
         for n, text in enumerate(documents):
-            reply = (await client.post("/graphql", json={"query": INGEST, "variables": {
-                "i": {"title": f"doc-{n}.txt", "text": text}}})).json()
+            reply = (
+                await client.post(
+                    "/graphql", json={"query": INGEST, "variables": {"i": {"title": f"doc-{n}.txt", "text": text}}}
+                )
+            ).json()
             if reply.get("errors"):
                 raise RuntimeError(f"ingestText failed: {reply['errors']}")
             jobs.append(reply["data"]["ingestText"]["id"])
@@ -181,18 +186,24 @@ async def run(args) -> int:
         metrics_port = free_port()
         rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_METRICS_PORT=str(metrics_port), **env)
         port = free_port()
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-                                   env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+            env=isolation.env(**env),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         rag.wait_until_consuming(timeout=300)
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base, path="/healthz")
-        token = TokenCodec(CommonSettings(env="development")).issue(
-            subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600).token
+        token = (
+            TokenCodec(CommonSettings(env="development"))
+            .issue(subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600)
+            .token
+        )
         pids = {"rag": rag.process.pid, "gateway": gateway.pid, "this benchmark (client)": os.getpid()}
         cpu_before = cpu_seconds(pids)
-        served_chunks, served_rate, wall = await through_gateway(base, {"authorization": f"Bearer {token}"},
-                                                                 documents)
+        served_chunks, served_rate, wall = await through_gateway(base, {"authorization": f"Bearer {token}"}, documents)
         cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(pids).items()}
         stages = stage_seconds(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
@@ -211,8 +222,11 @@ async def run(args) -> int:
     for column in ("path", "chunks", "chunks/s"):
         table.add_column(column, justify="right")
     table.add_row("gateway → rag job → DONE", f"{served_chunks}", f"{served_rate:.1f}")
-    table.add_row(f"raw embedder (ONNX int8), same chunks: before {raw_before:.1f}, after {raw_after:.1f}",
-                  f"{len(chunks)}", f"{raw_rate:.1f}")
+    table.add_row(
+        f"raw embedder (ONNX int8), same chunks: before {raw_before:.1f}, after {raw_after:.1f}",
+        f"{len(chunks)}",
+        f"{raw_rate:.1f}",
+    )
     table.add_row("PyTorch embedder (before), same chunks", f"{len(chunks)}", f"{torch_rate:.1f}")
     console = Console()
     console.print(table)
@@ -224,28 +238,35 @@ async def run(args) -> int:
     idle = max(wall - stages["embed"], 0.0)
     breakdown.add_row("embedder idle", f"{idle:.2f}", f"{idle / wall:.0%}")
     console.print(breakdown)
-    console.print(f"chunks embedded by rag: {stages['chunks embedded']:.0f} for {served_chunks} stored "
-                  "(more: preparations ahead that were dropped)")
-    usage = Table(title="CPU during the pipeline run, ms per chunk (the raw embedder alone: "
-                        f"{raw_cpu * 1000:.1f})")
+    console.print(
+        f"chunks embedded by rag: {stages['chunks embedded']:.0f} for {served_chunks} stored "
+        "(more: preparations ahead that were dropped)"
+    )
+    usage = Table(title=f"CPU during the pipeline run, ms per chunk (the raw embedder alone: {raw_cpu * 1000:.1f})")
     for column in ("process", "CPU ms / chunk", "of the machine's CPU"):
         usage.add_column(column, justify="right")
     others = cpu["machine"] - sum(used for name, used in cpu.items() if name != "machine")
-    for name, used in [*((n, u) for n, u in cpu.items() if n != "machine"), ("everything else (the broker, "
-                                                                              "other users)", others)]:
+    for name, used in [
+        *((n, u) for n, u in cpu.items() if n != "machine"),
+        ("everything else (the broker, other users)", others),
+    ]:
         usage.add_row(name, f"{used / served_chunks * 1000:.1f}", f"{used / max(cpu['machine'], 1e-9):.0%}")
     console.print(usage)
     if stages["embed"]:
         busy_rate = served_chunks / stages["embed"]
-        console.print(f"embedder while busy in the pipeline: {busy_rate:.1f} chunks/s = {busy_rate / raw_rate:.2f} "
-                      "of the raw embedder (the rest: cores shared with the other stages, the gateway and the "
-                      "broker)")
+        console.print(
+            f"embedder while busy in the pipeline: {busy_rate:.1f} chunks/s = {busy_rate / raw_rate:.2f} "
+            "of the raw embedder (the rest: cores shared with the other stages, the gateway and the "
+            "broker)"
+        )
     ratio = served_rate / raw_rate
     verdict = "PASS" if ratio >= TARGET else "MISS"
     console.print(f"pipeline / raw embedder = {ratio:.2f}  (target ≥ {TARGET})  {verdict}")
     speedup = raw_rate / torch_rate
-    console.print(f"raw embedder / PyTorch = {speedup:.2f}  (target ≥ {EMBEDDER_TARGET})  "
-                  f"{'PASS' if speedup >= EMBEDDER_TARGET else 'MISS'}")
+    console.print(
+        f"raw embedder / PyTorch = {speedup:.2f}  (target ≥ {EMBEDDER_TARGET})  "
+        f"{'PASS' if speedup >= EMBEDDER_TARGET else 'MISS'}"
+    )
     return 1 if args.check and (ratio < TARGET or speedup < EMBEDDER_TARGET) else 0
 
 

@@ -25,8 +25,10 @@ import statistics
 import sys
 import time
 
-PROMPT = ("Context: Honey bees dance to tell other bees where the flowers are. The dance points the way and "
-          "its length says how far.\nQuestion: How do bees tell each other where flowers are?\nAnswer:")
+PROMPT = (
+    "Context: Honey bees dance to tell other bees where the flowers are. The dance points the way and "
+    "its length says how far.\nQuestion: How do bees tell each other where flowers are?\nAnswer:"
+)
 TARGET = 0.9
 
 
@@ -69,7 +71,7 @@ def main() -> int:
     try:
         for n in range(args.rounds):
             order = [("raw", raw_round, llama), ("agent", agent_round, model)]
-            for name, run, target in (order if n % 2 == 0 else order[::-1]):
+            for name, run, target in order if n % 2 == 0 else order[::-1]:
                 count, seconds = run(target, args.tokens)
                 rates[name].append(count / seconds)
     finally:

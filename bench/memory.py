@@ -45,8 +45,10 @@ INGEST = "mutation($i: IngestTextInput!) { ingestText(input: $i) { id } }"
 JOB = "query($id: ID!) { ingestionJob(id: $id) { status error } }"
 SEARCH = "query($q: String!) { search(query: $q, topK: 5) { chunkId } }"
 ASK = "query($q: String!) { ask(question: $q) { answer } }"
-WORDS = ("river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder letter "
-         "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber").split()
+WORDS = (
+    "river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder letter "
+    "compass bridge cellar market violin shadow canyon feather glacier pepper saddle timber"
+).split()
 
 
 def texts(count: int, size: int) -> list[str]:
@@ -79,8 +81,10 @@ async def sign_in(base: str) -> str:
 
 async def workload(base: str, token: str, documents: list[str], searches: int) -> None:
     async with httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=300) as client:
-        jobs = [(await gql(client, INGEST, {"i": {"title": f"doc-{n}.txt", "text": text}}))["ingestText"]["id"]
-                for n, text in enumerate(documents)]
+        jobs = [
+            (await gql(client, INGEST, {"i": {"title": f"doc-{n}.txt", "text": text}}))["ingestText"]["id"]
+            for n, text in enumerate(documents)
+        ]
         deadline = time.monotonic() + 1800
         while jobs:
             job = (await gql(client, JOB, {"id": jobs[0]}))["ingestionJob"]
@@ -120,8 +124,11 @@ def heavy_imports(pid: int) -> str:
 
 async def run(args) -> int:
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-memory-"))).create()
-    env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
-               AGENTHUB_LOG_LEVEL="WARNING")
+    env = dict(
+        AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
+        AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
+        AGENTHUB_LOG_LEVEL="WARNING",
+    )
     services: dict[str, ServiceProcess] = {}
     gateway, sizes, total = None, {}, 0.0
     console = Console()
@@ -129,17 +136,23 @@ async def run(args) -> int:
         for name in ("auth", "agent", "rag"):
             services[name] = ServiceProcess(isolation, f"services.{name}.service", name, **env)
         port = free_port()
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-                                   env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+            env=isolation.env(**env),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for process in services.values():
             process.wait_until_consuming(timeout=300)
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)
         started = time.perf_counter()
         await workload(base, await sign_in(base), texts(args.documents, args.kib * 1024), args.searches)
-        console.print(f"[dim]{args.documents} documents ingested, {args.searches} searches and one ask in "
-                      f"{time.perf_counter() - started:.0f} s[/]")
+        console.print(
+            f"[dim]{args.documents} documents ingested, {args.searches} searches and one ask in "
+            f"{time.perf_counter() - started:.0f} s[/]"
+        )
         pids = {name: process.process.pid for name, process in services.items()} | {"gateway": gateway.pid}
         sizes = {name: rss_mb(pid) for name, pid in pids.items()}
         table = Table(title=f"RSS after ingesting {args.documents} documents of {args.kib} KiB")
@@ -158,7 +171,9 @@ async def run(args) -> int:
             process.stop()
         isolation.destroy()
     ok_stack, ok_rag = total < STACK_TARGET_MB, sizes["rag"] < RAG_TARGET_MB
-    console.print(f"whole stack RSS = {total:.0f} MB  (target < {STACK_TARGET_MB} MB)  {'PASS' if ok_stack else 'MISS'}")
+    console.print(
+        f"whole stack RSS = {total:.0f} MB  (target < {STACK_TARGET_MB} MB)  {'PASS' if ok_stack else 'MISS'}"
+    )
     console.print(f"rag RSS = {sizes['rag']:.0f} MB  (target < {RAG_TARGET_MB} MB)  {'PASS' if ok_rag else 'MISS'}")
     return 1 if args.check and not (ok_stack and ok_rag) else 0
 

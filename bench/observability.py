@@ -89,8 +89,9 @@ class SwitchedService(ServiceProcess):
 
     def _spawn(self) -> None:
         argv = [sys.executable, "-m", "bench.switch", "nameko", "run", "--config", str(CONFIG_PATH), self.module]
-        self.process = subprocess.Popen(argv, env=self.isolation.env(**self.extra_env), cwd=ROOT,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            argv, env=self.isolation.env(**self.extra_env), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
 
 class Stack:
@@ -103,13 +104,19 @@ class Stack:
         env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp, "AGENTHUB_BENCH_SWITCH": str(self.control)}
         self.auth = SwitchedService(self.isolation, "services.auth.service", "auth", **env)
         self.port = free_port()
-        gateway_env = self.isolation.env(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
-                                         AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
-                                         AGENTHUB_LOG_LEVEL="WARNING", **env)
-        self.gateway = subprocess.Popen([sys.executable, "-m", "bench.switch", "agenthub", "gateway",
-                                         "--port", str(self.port)],
-                                        env=gateway_env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        gateway_env = self.isolation.env(
+            AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
+            AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
+            AGENTHUB_LOG_LEVEL="WARNING",
+            **env,
+        )
+        self.gateway = subprocess.Popen(
+            [sys.executable, "-m", "bench.switch", "agenthub", "gateway", "--port", str(self.port)],
+            env=gateway_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         self.headers: dict[str, str] = {}
 
@@ -210,8 +217,9 @@ def exporting(otlp: str, sampler: Any) -> Any:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(sampler=sampler)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp}/v1/traces"),
-                                                   max_queue_size=1 << 20))
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp}/v1/traces"), max_queue_size=1 << 20)
+    )
     return provider
 
 
@@ -235,8 +243,10 @@ def in_process(otlp: str, rpc: bool) -> dict[str, float]:
 def spread(values: list[float], digits: int = 3) -> str:
     """Median, the middle half (quartiles) and the whole range of the rounds."""
     q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
-    return (f"{statistics.median(values):,.{digits}f} [{q1:,.{digits}f}–{q3:,.{digits}f}] "
-            f"({min(values):,.{digits}f}–{max(values):,.{digits}f})")
+    return (
+        f"{statistics.median(values):,.{digits}f} [{q1:,.{digits}f}–{q3:,.{digits}f}] "
+        f"({min(values):,.{digits}f}–{max(values):,.{digits}f})"
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -266,31 +276,50 @@ async def run(args: argparse.Namespace) -> int:
         ratios = {name: [cpu_us[name][i] / cpu_us["baseline"][i] for i in range(args.rounds)] for name in configs}
         throughput = {name: [rps[name][i] / rps["baseline"][i] for i in range(args.rounds)] for name in configs}
         driver = "wrk" if shutil.which("wrk") else "httpx"
-        table = Table(title=f"me query, one stack switched, {args.concurrency} connections ({driver}), "
-                            f"{args.rounds} rounds of {seconds} s: median \\[quartiles] (range) of the rounds")
-        for column in ("configuration", "requests/s", "throughput ratio", "CPU µs/request", "CPU ratio to baseline",
-                       "OTLP posts"):
+        table = Table(
+            title=f"me query, one stack switched, {args.concurrency} connections ({driver}), "
+            f"{args.rounds} rounds of {seconds} s: median \\[quartiles] (range) of the rounds"
+        )
+        for column in (
+            "configuration",
+            "requests/s",
+            "throughput ratio",
+            "CPU µs/request",
+            "CPU ratio to baseline",
+            "OTLP posts",
+        ):
             table.add_column(column, justify="left" if column == "configuration" else "right", overflow="fold")
         for name in configs:
-            table.add_row(name, f"{statistics.median(rps[name]):,.0f}", spread(throughput[name], 2),
-                          spread(cpu_us[name], 0), spread(ratios[name]), str(exports[name]))
+            table.add_row(
+                name,
+                f"{statistics.median(rps[name]):,.0f}",
+                spread(throughput[name], 2),
+                spread(cpu_us[name], 0),
+                spread(ratios[name]),
+                str(exports[name]),
+            )
         console = Console(width=max(120, Console().width))
         console.print(table)
         base_us = statistics.median(cpu_us["baseline"])
-        hooks = Table(title=f"instrumentation alone, in this process: CPU per request (% of the baseline's "
-                            f"{base_us:,.0f} µs per me request)")
+        hooks = Table(
+            title=f"instrumentation alone, in this process: CPU per request (% of the baseline's "
+            f"{base_us:,.0f} µs per me request)"
+        )
         for column in ("configuration", "me (at the edge)", "an operation with one RPC"):
             hooks.add_column(column, justify="left" if column == "configuration" else "right")
         edge, one_rpc = in_process(otlp, rpc=False), in_process(otlp, rpc=True)
         for what in edge:
-            hooks.add_row(what, *(f"{cost[what] * 1e6:.1f} µs ({cost[what] * 1e6 / base_us:.1%})"
-                                  for cost in (edge, one_rpc)))
+            hooks.add_row(
+                what, *(f"{cost[what] * 1e6:.1f} µs ({cost[what] * 1e6 / base_us:.1%})" for cost in (edge, one_rpc))
+            )
         console.print(hooks)
         overhead = max(statistics.median(ratios[name]) for name in VERDICT) - 1
         verdict = "PASS" if overhead <= TARGET else "MISS"
-        console.print(f"whole stack: worst median CPU overhead of {' and '.join(VERDICT)} = {overhead:+.1%}  "
-                      f"(target ≤ {TARGET:.0%})  {verdict};  load average {os.getloadavg()[0]:.1f} "
-                      f"on {os.cpu_count()} cores")
+        console.print(
+            f"whole stack: worst median CPU overhead of {' and '.join(VERDICT)} = {overhead:+.1%}  "
+            f"(target ≤ {TARGET:.0%})  {verdict};  load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} cores"
+        )
         return 1 if args.check and overhead > TARGET else 0
     finally:
         stack.stop()
@@ -301,8 +330,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--every-trace", action="store_true",
-                        help="also switch to exporting every trace (parentbased_always_on)")
+    parser.add_argument(
+        "--every-trace", action="store_true", help="also switch to exporting every trace (parentbased_always_on)"
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--check", action="store_true")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")

@@ -99,8 +99,11 @@ def evaluate(embedder, chunks: list, held: list[dict], wanted: list[set[str]]) -
                     hits[name] += bool(ids & {d.id for d in found[:TOP_K]})
         finally:
             store.close()
-    return {"dense": 100 * hits["dense"] / len(held), "hybrid": 100 * hits["hybrid"] / len(held),
-            "chunks/s": len(chunks) / seconds}
+    return {
+        "dense": 100 * hits["dense"] / len(held),
+        "hybrid": 100 * hits["hybrid"] / len(held),
+        "chunks/s": len(chunks) / seconds,
+    }
 
 
 def main() -> int:

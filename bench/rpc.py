@@ -52,8 +52,8 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 THROUGHPUT_TARGET = 2.2  # RpcClient calls/s / ClusterRpcProxy calls/s >= this (issue 14; 1.2 before)
-LATENCY_TARGET = 1.0     # RpcClient sequential p50 / ClusterRpcProxy p50 <= this
-CPU_TARGET_MS = 1.0      # RpcClient's CPU per call, client + service + broker, <= this
+LATENCY_TARGET = 1.0  # RpcClient sequential p50 / ClusterRpcProxy p50 <= this
+CPU_TARGET_MS = 1.0  # RpcClient's CPU per call, client + service + broker, <= this
 CALL_TIMEOUT = 10.0
 CLIENT = "RpcClient"
 PROXY = "ClusterRpcProxy"
@@ -69,14 +69,14 @@ def payload(i: int) -> dict:
 @dataclass
 class Figures:
     sequential: list[float] = field(default_factory=list)  # seconds per call
-    loaded: list[float] = field(default_factory=list)      # seconds per call, under load
+    loaded: list[float] = field(default_factory=list)  # seconds per call, under load
     concurrent_calls: int = 0
     concurrent_wall: float = 0.0
-    concurrent_cpu: float = 0.0                             # CPU-seconds of this process in the concurrent phase
-    service_cpu: float = 0.0                                # ... of the echo service process
-    broker_cpu: float = 0.0                                 # ... of the local RabbitMQ node (nan if not local)
-    machine_busy: float = 0.0                               # ... of the whole machine (all processes)
-    metered_wall: float = 0.0                               # the wall time those CPU figures cover
+    concurrent_cpu: float = 0.0  # CPU-seconds of this process in the concurrent phase
+    service_cpu: float = 0.0  # ... of the echo service process
+    broker_cpu: float = 0.0  # ... of the local RabbitMQ node (nan if not local)
+    machine_busy: float = 0.0  # ... of the whole machine (all processes)
+    metered_wall: float = 0.0  # the wall time those CPU figures cover
 
     @property
     def throughput(self) -> float:
@@ -146,8 +146,13 @@ class CpuMeter:
 
     def snapshot(self) -> tuple[float, float, float, float, float]:
         """(wall clock, CPU-seconds of this process, of the service, of the broker, of the machine)."""
-        return (time.perf_counter(), time.process_time(), _process_cpu(self.service_pid),
-                _process_cpu(self.broker_pid), _machine_busy())
+        return (
+            time.perf_counter(),
+            time.process_time(),
+            _process_cpu(self.service_pid),
+            _process_cpu(self.broker_pid),
+            _machine_busy(),
+        )
 
 
 # -- the gateway's client ----------------------------------------------------
@@ -404,8 +409,7 @@ def measure(args: argparse.Namespace, amqp_uri: str, meter: CpuMeter, say) -> tu
                 say(f"concurrent round {k + 1}/{args.rounds}: {name}, {n} calls, {args.concurrency} in flight")
                 before = meter.snapshot()
                 calls, wall, _cpu, samples = sides[name].concurrent(n, args.concurrency)
-                wall_m, client_cpu, service_cpu, broker_cpu, machine = (
-                    b - a for a, b in zip(before, meter.snapshot()))
+                wall_m, client_cpu, service_cpu, broker_cpu, machine = (b - a for a, b in zip(before, meter.snapshot()))
                 fig = figures[name]
                 fig.concurrent_calls += calls
                 fig.concurrent_wall += wall
@@ -433,9 +437,11 @@ def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str
     ms = lambda seconds: f"{seconds * 1000:.2f}"  # noqa: E731
 
     load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-    table = Table(title=f"Nameko echo RPC: {args.sequential} sequential calls, "
-                        f"{args.calls} calls with {args.concurrency} in flight, {os.cpu_count()} CPUs, "
-                        f"load average {load}")
+    table = Table(
+        title=f"Nameko echo RPC: {args.sequential} sequential calls, "
+        f"{args.calls} calls with {args.concurrency} in flight, {os.cpu_count()} CPUs, "
+        f"load average {load}"
+    )
     table.add_column("figure", no_wrap=True)
     table.add_column(f"{CLIENT}\naio-pika, {loop_name}", justify="right")
     table.add_column(f"{PROXY}\n{args.concurrency} threads, unpatched", justify="right")
@@ -453,9 +459,11 @@ def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str
     console.print(table)
     busy = max(c.others_share, p.others_share)
     if busy > 0.15:
-        console.print(f"[yellow]warning: other processes used up to {busy:.0%} of the machine's CPU during the "
-                      "concurrent phase: calls/s are skewed by them; compare CPU per call, or run it again "
-                      "on a quiet machine.[/yellow]")
+        console.print(
+            f"[yellow]warning: other processes used up to {busy:.0%} of the machine's CPU during the "
+            "concurrent phase: calls/s are skewed by them; compare CPU per call, or run it again "
+            "on a quiet machine.[/yellow]"
+        )
 
     throughput_ratio = c.throughput / p.throughput if p.throughput else float("inf")
     latency_ratio = c.p("sequential", 0.50) / p.p("sequential", 0.50)
@@ -480,20 +488,33 @@ def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=5000, help="calls in the concurrent phase, per client (5000)")
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight in the concurrent phase (64)")
     parser.add_argument("--sequential", type=int, default=2000, help="calls in the sequential phase, per client (2000)")
-    parser.add_argument("--amqp", default=os.environ.get("AGENTHUB_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672"),
-                        help="the broker, without vhost: a vhost is created on it for the run "
-                             "(default: $AGENTHUB_TEST_BROKER or amqp://guest:guest@127.0.0.1:5672)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="split each phase into this many blocks, alternating which client goes first (2)")
-    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
-                        help="RpcClient's event loop; auto = uvloop when installed, as uvicorn picks (auto)")
-    parser.add_argument("--budget", type=int, default=100,
-                        help="stop (and clean up) after this many seconds; 0 = no limit (100)")
+    parser.add_argument(
+        "--amqp",
+        default=os.environ.get("AGENTHUB_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672"),
+        help="the broker, without vhost: a vhost is created on it for the run "
+        "(default: $AGENTHUB_TEST_BROKER or amqp://guest:guest@127.0.0.1:5672)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="split each phase into this many blocks, alternating which client goes first (2)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="RpcClient's event loop; auto = uvloop when installed, as uvicorn picks (auto)",
+    )
+    parser.add_argument(
+        "--budget", type=int, default=100, help="stop (and clean up) after this many seconds; 0 = no limit (100)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a ratio misses its target")
     args = parser.parse_args(argv)
     for name in ("calls", "concurrency", "sequential", "rounds"):
@@ -508,7 +529,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
 
 def _stop_reason(signum: int) -> str:
     return {signal.SIGINT: "Ctrl-C", signal.SIGALRM: "over the --budget time limit"}.get(
-        signum, f"signal {signal.Signals(signum).name}")
+        signum, f"signal {signal.Signals(signum).name}"
+    )
 
 
 def _raise_keyboard_interrupt(signum, _frame):

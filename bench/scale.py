@@ -116,16 +116,23 @@ async def agent_steps(base: str, seconds: float, concurrency: int) -> float:
     steps = 0
     stop_at = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
         async def worker() -> None:
             nonlocal steps
             headers = {"authorization": f"Bearer {token_for(f'bench-scale-{uuid.uuid4().hex[:8]}')}"}
             while time.perf_counter() < stop_at:
-                body = (await client.post("/graphql", headers=headers, json={"query": RUN, "variables": {
-                    "i": {"message": f"{MARKER} {uuid.uuid4().hex[:6]}"}}})).json()
+                body = (
+                    await client.post(
+                        "/graphql",
+                        headers=headers,
+                        json={"query": RUN, "variables": {"i": {"message": f"{MARKER} {uuid.uuid4().hex[:6]}"}}},
+                    )
+                ).json()
                 run = (body.get("data") or {}).get("runAgent")
                 if not run or run["status"] != "FINISHED":
                     raise RuntimeError(f"agent run failed: {body}")
                 steps += len(run["steps"])
+
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return steps / (time.perf_counter() - started)
@@ -133,11 +140,18 @@ async def agent_steps(base: str, seconds: float, concurrency: int) -> float:
 
 async def measure_stack(scale: str, args, llm: ScriptedLLM, sql_url: str) -> dict:
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-scale-"))).create()
-    stack = ScaledStack(isolation, scale, isolation.data_dir / "up.log",
-                        AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
-                        AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING",
-                        AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url,
-                        AGENTHUB_LLM_MODEL="scripted", AGENTHUB_SQL_URL=sql_url)
+    stack = ScaledStack(
+        isolation,
+        scale,
+        isolation.data_dir / "up.log",
+        AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
+        AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
+        AGENTHUB_LOG_LEVEL="WARNING",
+        AGENTHUB_LLM_BACKEND="openai",
+        AGENTHUB_LLM_BASE_URL=llm.base_url,
+        AGENTHUB_LLM_MODEL="scripted",
+        AGENTHUB_SQL_URL=sql_url,
+    )
     try:
         await asyncio.to_thread(stack.wait_ready, args.ready_timeout)
         token = await sign_in(stack.url)
@@ -162,7 +176,10 @@ async def measure_stack(scale: str, args, llm: ScriptedLLM, sql_url: str) -> dic
                 except psutil.Error:
                     pass
         return {
-            "me_rps": me_rps, "sessions_rps": sessions_rps, "steps_s": steps, "rss_mib": rss,
+            "me_rps": me_rps,
+            "sessions_rps": sessions_rps,
+            "steps_s": steps,
+            "rss_mib": rss,
             "me_cpu": cores_busy(before, middle, middle_at - started),
             "agent_cpu": cores_busy(middle, after, ended - middle_at),
         }
@@ -189,12 +206,24 @@ async def run(args) -> int:
     table = Table(title=f"1 vs {args.scale} on {os.cpu_count()} cores ({driver}, {args.seconds:g} s each)")
     for column in ("", "1 instance", "2 instances", "ratio"):
         table.add_column(column, justify="right")
-    table.add_row(f"me req/s ({args.concurrency} conn.)", f"{one['me_rps']:,.0f}", f"{two['me_rps']:,.0f}",
-                  f"{two['me_rps'] / one['me_rps']:.2f}×")
-    table.add_row(f"sessions req/s, auth RPC ({args.concurrency} conn.)", f"{one['sessions_rps']:,.0f}",
-                  f"{two['sessions_rps']:,.0f}", f"{two['sessions_rps'] / one['sessions_rps']:.2f}×")
-    table.add_row(f"agent steps/s ({args.runs_concurrency} clients)", f"{one['steps_s']:.1f}",
-                  f"{two['steps_s']:.1f}", f"{two['steps_s'] / one['steps_s']:.2f}×")
+    table.add_row(
+        f"me req/s ({args.concurrency} conn.)",
+        f"{one['me_rps']:,.0f}",
+        f"{two['me_rps']:,.0f}",
+        f"{two['me_rps'] / one['me_rps']:.2f}×",
+    )
+    table.add_row(
+        f"sessions req/s, auth RPC ({args.concurrency} conn.)",
+        f"{one['sessions_rps']:,.0f}",
+        f"{two['sessions_rps']:,.0f}",
+        f"{two['sessions_rps'] / one['sessions_rps']:.2f}×",
+    )
+    table.add_row(
+        f"agent steps/s ({args.runs_concurrency} clients)",
+        f"{one['steps_s']:.1f}",
+        f"{two['steps_s']:.1f}",
+        f"{two['steps_s'] / one['steps_s']:.2f}×",
+    )
     console.print(table)
     for phase in ("me", "agent"):
         cpu = Table(title=f"CPU cores busy during the {phase} phase, by process kind (other: the rest of the machine)")

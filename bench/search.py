@@ -68,10 +68,53 @@ DEFAULT_SIZES = "1000,10000,50000"
 OPEN_TARGET_S = 10.0  # the store opening with 1M chunks
 CHUNKS_PER_DOCUMENT = 10
 USER = "bench-searcher"
-VOCABULARY = [f"{a}{b}" for a in ("har", "lan", "mer", "cop", "sig", "win", "gar", "eng", "val", "thu", "let",
-                                   "com", "bri", "cel", "mar", "vio", "sha", "can", "fea", "gla")
-              for b in ("bor", "tern", "dow", "per", "nal", "ter", "den", "ine", "ley", "nder", "ter", "pass",
-                        "dge", "lar", "ket", "lin", "dow", "yon", "ther", "cier")]
+VOCABULARY = [
+    f"{a}{b}"
+    for a in (
+        "har",
+        "lan",
+        "mer",
+        "cop",
+        "sig",
+        "win",
+        "gar",
+        "eng",
+        "val",
+        "thu",
+        "let",
+        "com",
+        "bri",
+        "cel",
+        "mar",
+        "vio",
+        "sha",
+        "can",
+        "fea",
+        "gla",
+    )
+    for b in (
+        "bor",
+        "tern",
+        "dow",
+        "per",
+        "nal",
+        "ter",
+        "den",
+        "ine",
+        "ley",
+        "nder",
+        "ter",
+        "pass",
+        "dge",
+        "lar",
+        "ket",
+        "lin",
+        "dow",
+        "yon",
+        "ther",
+        "cier",
+    )
+]
 WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
 QUERY = "query($q: String!) { search(query: $q, topK: 5) { chunkId documentId score } }"
 
@@ -96,19 +139,43 @@ def fill_store(data_dir: Path, upto: int, rng: random.Random) -> tuple[int, floa
             while present + len(chunks) < upto and len(chunks) < 5000:
                 owner = USER if rng.random() < 0.5 else "bench-other"
                 document_id = uuid.uuid4().hex
-                rows.append(DocumentRow(id=document_id, owner_id=owner, collection_id=owners[owner],
-                                        source=f"{document_id}.txt", title=f"synthetic {document_id[:6]}",
-                                        mime_type="text/plain", size_bytes=0, content_hash=document_id * 2,
-                                        version="v1", chunk_count=CHUNKS_PER_DOCUMENT, status="READY", meta={}))
+                rows.append(
+                    DocumentRow(
+                        id=document_id,
+                        owner_id=owner,
+                        collection_id=owners[owner],
+                        source=f"{document_id}.txt",
+                        title=f"synthetic {document_id[:6]}",
+                        mime_type="text/plain",
+                        size_bytes=0,
+                        content_hash=document_id * 2,
+                        version="v1",
+                        chunk_count=CHUNKS_PER_DOCUMENT,
+                        status="READY",
+                        meta={},
+                    )
+                )
                 vectors = np.random.default_rng(rng.randrange(1 << 30)).normal(size=(CHUNKS_PER_DOCUMENT, 384))
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 for index in range(CHUNKS_PER_DOCUMENT):
                     text = " ".join(rng.choices(VOCABULARY, WEIGHTS, k=90)) + "."
-                    chunks.append(Document(id=f"{document_id}-v1-{index}", content=text, embedding=vectors[index],
-                                           meta={"document_id": document_id, "version": "v1",
-                                                 "collection_id": owners[owner], "owner_id": owner,
-                                                 "title": rows[-1].title, "mime_type": "text/plain",
-                                                 "chunk_index": index, "user": {}}))
+                    chunks.append(
+                        Document(
+                            id=f"{document_id}-v1-{index}",
+                            content=text,
+                            embedding=vectors[index],
+                            meta={
+                                "document_id": document_id,
+                                "version": "v1",
+                                "collection_id": owners[owner],
+                                "owner_id": owner,
+                                "title": rows[-1].title,
+                                "mime_type": "text/plain",
+                                "chunk_index": index,
+                                "user": {},
+                            },
+                        )
+                    )
             with catalog.sessions.begin() as session:
                 session.add_all(rows)
             store.write(chunks)
@@ -154,20 +221,30 @@ async def run(args) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     isolation = Isolation(data_dir=data_dir).create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
-    env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
-               AGENTHUB_LOG_LEVEL="WARNING")
+    env = dict(
+        AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
+        AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
+        AGENTHUB_LOG_LEVEL="WARNING",
+    )
     rng = random.Random(42)
     rag, gateway, results = None, None, []
     console = Console()
     try:
         port = free_port()
-        gateway = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-                                   env=isolation.env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
+            env=isolation.env(**env),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base, path="/healthz")
-        token = TokenCodec(CommonSettings(env="development")).issue(
-            subject=USER, role="user", session_id=uuid.uuid4().hex, ttl=3600).token
+        token = (
+            TokenCodec(CommonSettings(env="development"))
+            .issue(subject=USER, role="user", session_id=uuid.uuid4().hex, ttl=3600)
+            .token
+        )
         headers = {"authorization": f"Bearer {token}"}
         for size in sizes:
             if rag is not None:
@@ -175,20 +252,25 @@ async def run(args) -> int:
             started = time.perf_counter()
             size_dir = data_dir / str(size)
             total, opened = fill_store(size_dir, size, rng)
-            console.print(f"[dim]{total:,} chunks in the store ({time.perf_counter() - started:.0f} s to fill, "
-                          f"{opened:.1f} s to open)[/]")
-            rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_DATA_DIR=str(size_dir),
-                                 **env).wait_until_consuming(timeout=600)
+            console.print(
+                f"[dim]{total:,} chunks in the store ({time.perf_counter() - started:.0f} s to fill, "
+                f"{opened:.1f} s to open)[/]"
+            )
+            rag = ServiceProcess(
+                isolation, "services.rag.service", "rag", AGENTHUB_DATA_DIR=str(size_dir), **env
+            ).wait_until_consuming(timeout=600)
             await latencies(base, lambda n: {"query": QUERY, "variables": {"q": f"warm {n}"}}, headers, 10)
             processes = (psutil.Process(rag.process.pid), psutil.Process(gateway.pid))
             trivial = await latencies(base, lambda n: {"query": "{ __typename }"}, headers, args.queries)
             salt = uuid.uuid4().hex[:6]  # new query strings in every run: no cached embedding
+
             def words(n: int, salt: str = salt) -> str:
                 return " ".join(random.Random(n).choices(VOCABULARY, k=3)) + f" {salt}{n}"
 
             before = cpu_seconds(*processes)
-            search = await latencies(base, lambda n, size=size: {"query": QUERY, "variables": {"q": words(n + size)}},
-                                     headers, args.queries)
+            search = await latencies(
+                base, lambda n, size=size: {"query": QUERY, "variables": {"q": words(n + size)}}, headers, args.queries
+            )
             cpu = [(b - a) * 1000 / args.queries for a, b in zip(before, cpu_seconds(*processes))]
             rss = [p.memory_info().rss / 2**20 for p in processes]
             results.append((total, trivial, search, opened, rss, cpu))
@@ -203,31 +285,52 @@ async def run(args) -> int:
             shutil.rmtree(data_dir, ignore_errors=True)
 
     load = os.getloadavg()
-    table = Table(title=f"Hybrid search through the gateway, {args.queries} sequential queries per size "
-                        f"(load average {load[0]:.1f})")
-    for column in ("chunks", "trivial p50 ms", "search p50 ms", "search p99 ms", "search / trivial (p50)",
-                   "p50 growth vs first size", "CPU ms per search rag / gateway", "store opens in s",
-                   "RSS MB rag / gateway"):
+    table = Table(
+        title=f"Hybrid search through the gateway, {args.queries} sequential queries per size "
+        f"(load average {load[0]:.1f})"
+    )
+    for column in (
+        "chunks",
+        "trivial p50 ms",
+        "search p50 ms",
+        "search p99 ms",
+        "search / trivial (p50)",
+        "p50 growth vs first size",
+        "CPU ms per search rag / gateway",
+        "store opens in s",
+        "RSS MB rag / gateway",
+    ):
         table.add_column(column, justify="right")
     first_p50 = statistics.median(results[0][2])
     missed = False
     verdicts = []
     for total, trivial, search, opened, rss, cpu in results:
         p50 = statistics.median(search)
-        table.add_row(f"{total:,}", f"{statistics.median(trivial):.1f}", f"{p50:.1f}",
-                      f"{percentile(search, 0.99):.1f}", f"{p50 / statistics.median(trivial):.1f}×",
-                      f"{p50 / first_p50:.2f}×", f"{cpu[0]:.1f} / {cpu[1]:.1f}", f"{opened:.1f}",
-                      f"{rss[0]:.0f} / {rss[1]:.0f}")
+        table.add_row(
+            f"{total:,}",
+            f"{statistics.median(trivial):.1f}",
+            f"{p50:.1f}",
+            f"{percentile(search, 0.99):.1f}",
+            f"{p50 / statistics.median(trivial):.1f}×",
+            f"{p50 / first_p50:.2f}×",
+            f"{cpu[0]:.1f} / {cpu[1]:.1f}",
+            f"{opened:.1f}",
+            f"{rss[0]:.0f} / {rss[1]:.0f}",
+        )
         if total in TARGETS_MS:
             ok = p50 <= TARGETS_MS[total]
             missed |= not ok
-            verdicts.append(f"p50 at {total:,} chunks = {p50:.1f} ms  (target ≤ {TARGETS_MS[total]:.0f} ms)  "
-                            f"{'PASS' if ok else 'MISS'}")
+            verdicts.append(
+                f"p50 at {total:,} chunks = {p50:.1f} ms  (target ≤ {TARGETS_MS[total]:.0f} ms)  "
+                f"{'PASS' if ok else 'MISS'}"
+            )
         if total >= 1_000_000:
             ok = opened < OPEN_TARGET_S
             missed |= not ok
-            verdicts.append(f"store opens with {total:,} chunks in {opened:.1f} s  (target < {OPEN_TARGET_S:.0f} s)  "
-                            f"{'PASS' if ok else 'MISS'}")
+            verdicts.append(
+                f"store opens with {total:,} chunks in {opened:.1f} s  (target < {OPEN_TARGET_S:.0f} s)  "
+                f"{'PASS' if ok else 'MISS'}"
+            )
     console.print(table)
     for line in verdicts:
         console.print(line)

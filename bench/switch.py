@@ -39,8 +39,7 @@ def _apply(state: str) -> None:
     from core import metrics, tracing
 
     if not _metrics:
-        _metrics.update({name: value for name, value in vars(metrics).items()
-                         if isinstance(value, MetricWrapperBase)})
+        _metrics.update({name: value for name, value in vars(metrics).items() if isinstance(value, MetricWrapperBase)})
     if not _providers:
         if tracing._provider is None:
             raise RuntimeError("started without OTEL_EXPORTER_OTLP_ENDPOINT: nothing to switch on")

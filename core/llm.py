@@ -26,17 +26,23 @@ class LlmSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTHUB_", extra="ignore")
 
     llm_backend: Literal["openai", "local", "none"] | None = Field(
-        None, description="Default: openai when a base URL is set, else local when installed (agent only; rag "
-                          "then answers extractively), else none.")
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1; "
-                                                       "unset: extractive answers and a retrieval-only agent.")
+        None,
+        description="Default: openai when a base URL is set, else local when installed (agent only; rag "
+        "then answers extractively), else none.",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1; "
+        "unset: extractive answers and a retrieval-only agent.",
+    )
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = Field(None, description="Sent as the bearer key; local servers ignore it.")
     llm_temperature: float = Field(0.2, ge=0, le=2, description="The agent's; rag's answers use 0.")
     llm_max_tokens: int = Field(1024, ge=1)
     llm_timeout: float = Field(60.0, gt=0, description="Seconds for one model request.")
     llm_local_model_path: str | None = Field(
-        None, description="GGUF file for the local backend; default: the gemma3-270m package's model.")
+        None, description="GGUF file for the local backend; default: the gemma3-270m package's model."
+    )
     llm_local_threads: int = Field(2, ge=1)
 
     @property
@@ -45,8 +51,9 @@ class LlmSettings(BaseSettings):
         return self.llm_backend == OPENAI or (self.llm_backend is None and bool(self.llm_base_url))
 
 
-def openai_generator(settings: LlmSettings, *, temperature: float | None = None, max_retries: int = 0,
-                     streaming: bool = True) -> Any:
+def openai_generator(
+    settings: LlmSettings, *, temperature: float | None = None, max_retries: int = 0, streaming: bool = True
+) -> Any:
     """Haystack's ``OpenAIChatGenerator`` for the configured server, each call counted and traced.
 
     ``temperature`` defaults to ``llm_temperature``; ``streaming`` asks the server for token usage at
@@ -61,9 +68,17 @@ def openai_generator(settings: LlmSettings, *, temperature: float | None = None,
     }
     if streaming:
         generation["stream_options"] = {"include_usage": True}
-    return timed(OpenAIChatGenerator(api_key=Secret.from_token(key), model=settings.llm_model,
-                                     api_base_url=settings.llm_base_url, timeout=settings.llm_timeout,
-                                     max_retries=max_retries, generation_kwargs=generation), OPENAI)
+    return timed(
+        OpenAIChatGenerator(
+            api_key=Secret.from_token(key),
+            model=settings.llm_model,
+            api_base_url=settings.llm_base_url,
+            timeout=settings.llm_timeout,
+            max_retries=max_retries,
+            generation_kwargs=generation,
+        ),
+        OPENAI,
+    )
 
 
 def timed(generator: Any, backend: str) -> Any:

@@ -43,8 +43,11 @@ class JsonFormatter(logging.Formatter):
 
 
 _LEVEL_STYLES = {
-    "DEBUG": Style(dim=True), "INFO": Style(color="green"), "WARNING": Style(color="yellow", bold=True),
-    "ERROR": Style(color="red", bold=True), "CRITICAL": Style(color="red", bold=True, reverse=True),
+    "DEBUG": Style(dim=True),
+    "INFO": Style(color="green"),
+    "WARNING": Style(color="yellow", bold=True),
+    "ERROR": Style(color="red", bold=True),
+    "CRITICAL": Style(color="red", bold=True, reverse=True),
 }
 _DIM = Style(dim=True)
 
@@ -71,8 +74,7 @@ class ConsoleFormatter(logging.Formatter):
             message = f"{operation} {fields.pop('path', '')}".strip() if operation else fields.pop("path")
             fields.pop("kind", None)
         parts = [
-            self._paint(time.strftime("%H:%M:%S", time.localtime(record.created)) + f".{int(record.msecs):03d}",
-                        _DIM),
+            self._paint(time.strftime("%H:%M:%S", time.localtime(record.created)) + f".{int(record.msecs):03d}", _DIM),
             f"{self.process:<7}",
             self._paint(f"{record.levelname:<7}", _LEVEL_STYLES.get(record.levelname, Style())),
             message,
@@ -80,8 +82,11 @@ class ConsoleFormatter(logging.Formatter):
         extras = " ".join(f"{key}={value}" for key, value in fields.items() if value is not None)
         if extras:
             parts.append(self._paint(extras, _DIM))
-        ids = " ".join(value for value in (request_id if request_id != "-" else None,
-                                           f"trace={trace_id}" if trace_id else None) if value)
+        ids = " ".join(
+            value
+            for value in (request_id if request_id != "-" else None, f"trace={trace_id}" if trace_id else None)
+            if value
+        )
         if ids:
             parts.append(self._paint(f"[{ids}]", _DIM))
         line = " ".join(parts)

@@ -52,10 +52,19 @@ class _Off:
 if os.environ.get("AGENTHUB_METRICS_DISABLED", "").lower() in ("1", "true", "yes"):
     Counter = Gauge = Histogram = Info = _Off  # type: ignore[misc,assignment]
 
-CODES = frozenset({
-    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT",
-    "RATE_LIMITED", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL",
-})
+CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+        "CONFLICT",
+        "RATE_LIMITED",
+        "SERVICE_UNAVAILABLE",
+        "TIMEOUT",
+        "INTERNAL",
+    }
+)
 # RPCs answer in milliseconds; model calls and agent runs take seconds to minutes
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
@@ -64,46 +73,69 @@ SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 BUILD = Info("agenthub_build", "Version of the AgentHub process and what it runs.", ["component"])
 
 # -- gateway ------------------------------------------------------------------
-HTTP_REQUESTS = Counter("agenthub_http_requests_total", "HTTP requests served by the gateway.",
-                        ["route", "method", "status"])
-HTTP_DURATION = Histogram("agenthub_http_request_duration_seconds", "HTTP request duration at the gateway.",
-                          ["route"], buckets=FAST_BUCKETS)
+HTTP_REQUESTS = Counter(
+    "agenthub_http_requests_total", "HTTP requests served by the gateway.", ["route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "agenthub_http_request_duration_seconds", "HTTP request duration at the gateway.", ["route"], buckets=FAST_BUCKETS
+)
 WEBSOCKETS = Gauge("agenthub_websocket_connections", "Open WebSocket connections at the gateway.")
 SUBSCRIPTIONS = Gauge("agenthub_graphql_subscriptions_active", "GraphQL subscriptions running now.")
-GRAPHQL_OPERATIONS = Counter("agenthub_graphql_operations_total",
-                             "GraphQL operations, by type and root field ('multiple' when several).",
-                             ["type", "operation"])
-GRAPHQL_DURATION = Histogram("agenthub_graphql_operation_duration_seconds", "GraphQL operation duration.",
-                             ["type", "operation"], buckets=FAST_BUCKETS)
-GRAPHQL_ERRORS = Counter("agenthub_graphql_errors_total", "GraphQL errors, by extensions.code.",
-                         ["type", "operation", "code"])
-RPC_CALLS = Counter("agenthub_rpc_client_calls_total",
-                    "RPC calls made, by service, method and outcome (ok, an error code, timeout, unavailable).",
-                    ["service", "method", "outcome"])
-RPC_CALL_DURATION = Histogram("agenthub_rpc_client_duration_seconds", "Duration of RPC calls made, until the reply.",
-                              ["service", "method"], buckets=FAST_BUCKETS)
-RATE_LIMITED = Counter("agenthub_rate_limited_total", "Operations refused by the gateway's rate limit.",
-                       ["caller"])
+GRAPHQL_OPERATIONS = Counter(
+    "agenthub_graphql_operations_total",
+    "GraphQL operations, by type and root field ('multiple' when several).",
+    ["type", "operation"],
+)
+GRAPHQL_DURATION = Histogram(
+    "agenthub_graphql_operation_duration_seconds",
+    "GraphQL operation duration.",
+    ["type", "operation"],
+    buckets=FAST_BUCKETS,
+)
+GRAPHQL_ERRORS = Counter(
+    "agenthub_graphql_errors_total", "GraphQL errors, by extensions.code.", ["type", "operation", "code"]
+)
+RPC_CALLS = Counter(
+    "agenthub_rpc_client_calls_total",
+    "RPC calls made, by service, method and outcome (ok, an error code, timeout, unavailable).",
+    ["service", "method", "outcome"],
+)
+RPC_CALL_DURATION = Histogram(
+    "agenthub_rpc_client_duration_seconds",
+    "Duration of RPC calls made, until the reply.",
+    ["service", "method"],
+    buckets=FAST_BUCKETS,
+)
+RATE_LIMITED = Counter("agenthub_rate_limited_total", "Operations refused by the gateway's rate limit.", ["caller"])
 
 # -- services -----------------------------------------------------------------
-RPC_HANDLED = Counter("agenthub_rpc_handled_total", "Entrypoint calls handled by a service, by outcome.",
-                      ["service", "method", "outcome"])
-RPC_HANDLED_DURATION = Histogram("agenthub_rpc_handled_duration_seconds", "Duration of an entrypoint call.",
-                                 ["service", "method"], buckets=FAST_BUCKETS)
+RPC_HANDLED = Counter(
+    "agenthub_rpc_handled_total", "Entrypoint calls handled by a service, by outcome.", ["service", "method", "outcome"]
+)
+RPC_HANDLED_DURATION = Histogram(
+    "agenthub_rpc_handled_duration_seconds",
+    "Duration of an entrypoint call.",
+    ["service", "method"],
+    buckets=FAST_BUCKETS,
+)
 WORKERS_BUSY = Gauge("agenthub_workers_busy", "Nameko workers running now.", ["service"])
 WORKERS_MAX = Gauge("agenthub_workers_max", "Nameko worker pool size (max_workers).", ["service"])
-SEARCH_DURATION = Histogram("agenthub_search_duration_seconds", "Document search duration in rag, by mode.",
-                            ["mode"], buckets=FAST_BUCKETS)
+SEARCH_DURATION = Histogram(
+    "agenthub_search_duration_seconds", "Document search duration in rag, by mode.", ["mode"], buckets=FAST_BUCKETS
+)
 CHUNKS_EMBEDDED = Counter("agenthub_chunks_embedded_total", "Document chunks embedded (rate: chunks per second).")
-INGEST_STAGE_SECONDS = Counter("agenthub_rag_ingest_stage_seconds_total",
-                               "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); "
-                               "embed is the embedder's busy time.",
-                               ["stage"])
+INGEST_STAGE_SECONDS = Counter(
+    "agenthub_rag_ingest_stage_seconds_total",
+    "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); embed is the embedder's busy time.",
+    ["stage"],
+)
 LLM_CALLS = Counter("agenthub_llm_calls_total", "Model calls, by backend and outcome.", ["backend", "outcome"])
-LLM_DURATION = Histogram("agenthub_llm_call_duration_seconds", "Model call duration.", ["backend"],
-                         buckets=SLOW_BUCKETS)
-LLM_TOKENS = Counter("agenthub_llm_tokens_total", "Model tokens, by backend and kind (prompt, completion).",
-                     ["backend", "kind"])
+LLM_DURATION = Histogram(
+    "agenthub_llm_call_duration_seconds", "Model call duration.", ["backend"], buckets=SLOW_BUCKETS
+)
+LLM_TOKENS = Counter(
+    "agenthub_llm_tokens_total", "Model tokens, by backend and kind (prompt, completion).", ["backend", "kind"]
+)
 AGENT_RUNS = Counter("agenthub_agent_runs_total", "Agent runs, by mode and outcome.", ["mode", "outcome"])
 AGENT_STEPS = Counter("agenthub_agent_steps_total", "Agent steps (tool calls), by tool.", ["tool"])
 
@@ -131,14 +163,17 @@ class IngestionJobs:
         except Exception:  # the database is down: no series rather than a failed scrape
             log.warning("ingestion job metrics unavailable", exc_info=True)
             return
-        jobs = GaugeMetricFamily("agenthub_ingestion_jobs", "Ingestion jobs in the table, by status.",
-                                 labels=["status"])
+        jobs = GaugeMetricFamily(
+            "agenthub_ingestion_jobs", "Ingestion jobs in the table, by status.", labels=["status"]
+        )
         for status, count in sorted(counts.items()):
             jobs.add_metric([status], count)
         yield jobs
-        yield GaugeMetricFamily("agenthub_ingestion_oldest_queued_seconds",
-                                "Age of the oldest queued ingestion job (0: none queued).",
-                                value=max(0.0, time.time() - oldest) if oldest else 0.0)
+        yield GaugeMetricFamily(
+            "agenthub_ingestion_oldest_queued_seconds",
+            "Age of the oldest queued ingestion job (0: none queued).",
+            value=max(0.0, time.time() - oldest) if oldest else 0.0,
+        )
 
 
 _jobs_registered = False

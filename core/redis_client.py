@@ -38,8 +38,7 @@ RETRY_ON = (RedisConnectionError,)
 BACKOFF_BASE, BACKOFF_CAP = 0.05, 1.0  # 50 ms, 100 ms, 200 ms ... at most 1 s between attempts
 
 
-def _pool_kwargs(settings: CommonSettings, socket_timeout: float | None,
-                 max_connections: int | None) -> dict[str, Any]:
+def _pool_kwargs(settings: CommonSettings, socket_timeout: float | None, max_connections: int | None) -> dict[str, Any]:
     return {
         "max_connections": max_connections or settings.redis_max_connections,
         "timeout": settings.redis_pool_timeout,
@@ -50,26 +49,32 @@ def _pool_kwargs(settings: CommonSettings, socket_timeout: float | None,
     }
 
 
-def sync_client(settings: CommonSettings, *, socket_timeout: float | None = None,
-                max_connections: int | None = None) -> redis.Redis:
+def sync_client(
+    settings: CommonSettings, *, socket_timeout: float | None = None, max_connections: int | None = None
+) -> redis.Redis:
     """A redis-py client for the services (greened under eventlet). ``socket_timeout``
     must exceed the longest blocking command the caller sends (BLPOP, XREAD BLOCK)."""
     pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
-        retry=Retry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries,
-                    supported_errors=RETRY_ON),
-        **_pool_kwargs(settings, socket_timeout, max_connections))
+        retry=Retry(
+            ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries, supported_errors=RETRY_ON
+        ),
+        **_pool_kwargs(settings, socket_timeout, max_connections),
+    )
     return redis.Redis(connection_pool=pool)
 
 
-def async_client(settings: CommonSettings, *, socket_timeout: float | None = None,
-                 max_connections: int | None = None) -> redis.asyncio.Redis:
+def async_client(
+    settings: CommonSettings, *, socket_timeout: float | None = None, max_connections: int | None = None
+) -> redis.asyncio.Redis:
     """A redis.asyncio client for the gateway; closing it closes its pool."""
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         settings.redis_url,
-        retry=AsyncRetry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries,
-                         supported_errors=RETRY_ON),
-        **_pool_kwargs(settings, socket_timeout, max_connections))
+        retry=AsyncRetry(
+            ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), settings.redis_retries, supported_errors=RETRY_ON
+        ),
+        **_pool_kwargs(settings, socket_timeout, max_connections),
+    )
     return redis.asyncio.Redis.from_pool(pool)
 
 
@@ -80,5 +85,6 @@ def is_redis_down(error: BaseException) -> bool:
 
 def redis_unavailable() -> ServiceUnavailable:
     """The typed error a client sees while Redis is down: ``SERVICE_UNAVAILABLE``, ``dependency: redis``."""
-    return ServiceUnavailable("A service this request needs is unavailable (redis). Try again shortly.",
-                              {"dependency": "redis"})
+    return ServiceUnavailable(
+        "A service this request needs is unavailable (redis). Try again shortly.", {"dependency": "redis"}
+    )

@@ -46,24 +46,39 @@ class CommonSettings(BaseSettings):
     redis_prefix: str = Field("agenthub:", description="Prefix of every Redis key this deployment writes.")
     redis_max_connections: int = Field(200, ge=1, description="Connections in each process's Redis pool.")
     redis_pool_timeout: float = Field(
-        5.0, gt=0, description="How long a request waits for a free pooled Redis connection, seconds.")
+        5.0, gt=0, description="How long a request waits for a free pooled Redis connection, seconds."
+    )
     redis_socket_timeout: float = Field(
-        2.0, gt=0, description="Redis read/write timeout, seconds: how long a request waits on a Redis that "
-                                "accepts connections but does not answer (never retried).")
+        2.0,
+        gt=0,
+        description="Redis read/write timeout, seconds: how long a request waits on a Redis that "
+        "accepts connections but does not answer (never retried).",
+    )
     redis_connect_timeout: float = Field(2.0, gt=0, description="Redis connect timeout, seconds.")
-    redis_retries: int = Field(3, ge=0, le=20, description="Retries (exponential backoff) of a Redis command "
-                                                           "whose connection failed (not of one that timed out).")
+    redis_retries: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="Retries (exponential backoff) of a Redis command "
+        "whose connection failed (not of one that timed out).",
+    )
     redis_health_check_interval: int = Field(
-        10, ge=0, description="A pooled Redis connection idle this long is PINGed before use, seconds (0: never).")
+        10, ge=0, description="A pooled Redis connection idle this long is PINGed before use, seconds (0: never)."
+    )
     data_dir: Path = Field(Path("var"), description="Absolute, or relative to the project root (see data_base_dir).")
     log_level: str = "INFO"
     instance: str | None = Field(
-        None, description="This process's name when several run (agenthub up --scale sets gateway-2): "
-                          "in health replies and the gateway's X-AgentHub-Instance header.")
+        None,
+        description="This process's name when several run (agenthub up --scale sets gateway-2): "
+        "in health replies and the gateway's X-AgentHub-Instance header.",
+    )
 
-    metrics_port: int | None = Field(None, ge=0, le=65535,
-                                     description="Serve Prometheus metrics on this port (the next free one if taken); "
-                                                 "unset: no metrics server.")
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Serve Prometheus metrics on this port (the next free one if taken); unset: no metrics server.",
+    )
     metrics_host: str = Field("127.0.0.1", description="Address of the metrics server (0.0.0.0 in containers).")
 
     # Tokens: every deployable verifies them; only auth signs them.
@@ -75,11 +90,15 @@ class CommonSettings(BaseSettings):
     jwt_audience: str = "agenthub-api"
     access_token_ttl: int = Field(900, ge=30, description="Access token lifetime, seconds.")
     api_key_cache_seconds: float = Field(
-        60.0, ge=0, description="How long the gateway may reuse a verified API key's grant, seconds (auth caps "
-                                "the grant by it, the gateway caches it: one setting for both).")
+        60.0,
+        ge=0,
+        description="How long the gateway may reuse a verified API key's grant, seconds (auth caps "
+        "the grant by it, the gateway caches it: one setting for both).",
+    )
     role_grants: dict[str, list[str]] = Field(
         default_factory=dict,
-        description='Permissions added to roles, e.g. {"user": ["query:sql"]}; every process must agree.')
+        description='Permissions added to roles, e.g. {"user": ["query:sql"]}; every process must agree.',
+    )
 
     @field_validator("role_grants")
     @classmethod

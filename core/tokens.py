@@ -55,16 +55,33 @@ class TokenCodec:
             self._verifying_key = jwt.get_algorithm_by_name(self.algorithm).prepare_key(self._verifying_key)
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
-    def issue(self, *, subject: str, role: str, username: str = "", session_id: str | None = None,
-              api_key_id: str | None = None, scopes: list[str] | None = None, version: int = 0,
-              ttl: int | None = None, now: float | None = None) -> IssuedToken:
+    def issue(
+        self,
+        *,
+        subject: str,
+        role: str,
+        username: str = "",
+        session_id: str | None = None,
+        api_key_id: str | None = None,
+        scopes: list[str] | None = None,
+        version: int = 0,
+        ttl: int | None = None,
+        now: float | None = None,
+    ) -> IssuedToken:
         if self._signing_key is None:
             raise RuntimeError("this process has no signing key")
         issued_at = int(now if now is not None else time.time())
         claims: dict[str, Any] = {
-            "sub": subject, "role": role, "name": username, "jti": uuid.uuid4().hex,
-            "iat": issued_at, "exp": issued_at + (ttl or self.ttl),
-            "iss": self.issuer, "aud": self.audience, "typ": "access", "ver": version,
+            "sub": subject,
+            "role": role,
+            "name": username,
+            "jti": uuid.uuid4().hex,
+            "iat": issued_at,
+            "exp": issued_at + (ttl or self.ttl),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "typ": "access",
+            "ver": version,
         }
         if session_id:
             claims["sid"] = session_id
@@ -90,8 +107,12 @@ class TokenCodec:
     def _decode(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
-                token, self._verifying_key, algorithms=[self.algorithm],
-                audience=self.audience, issuer=self.issuer, leeway=LEEWAY_SECONDS,
+                token,
+                self._verifying_key,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
                 options={"require": REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError:
@@ -107,9 +128,14 @@ def identity_from_claims(claims: dict[str, Any]) -> Identity:
     permissions = {p.value for p in permissions_of(claims["role"])}
     if "scp" in claims:
         permissions &= set(claims["scp"])
-    return Identity(user_id=claims["sub"], username=claims.get("name", ""), role=claims["role"],
-                    permissions=frozenset(permissions), session_id=claims.get("sid"),
-                    api_key_id=claims.get("akid"))
+    return Identity(
+        user_id=claims["sub"],
+        username=claims.get("name", ""),
+        role=claims["role"],
+        permissions=frozenset(permissions),
+        session_id=claims.get("sid"),
+        api_key_id=claims.get("akid"),
+    )
 
 
 def session_revoked_key(prefix: str, session_id: str) -> str:

@@ -89,8 +89,13 @@ class Span:
         self._otel.end()
 
 
-def start(name: str, parent: TraceContext | str | None = None, *, kind: str = "internal",
-          attributes: dict[str, Any] | None = None) -> Span:
+def start(
+    name: str,
+    parent: TraceContext | str | None = None,
+    *,
+    kind: str = "internal",
+    attributes: dict[str, Any] | None = None,
+) -> Span:
     """A new span: child of ``parent`` (a context or a traceparent), else of the current one."""
     if not isinstance(parent, TraceContext):
         parent = current.get() if parent is None else parse(parent)
@@ -103,15 +108,23 @@ def start(name: str, parent: TraceContext | str | None = None, *, kind: str = "i
 
     otel_context = None
     if parent is not None:
-        remote = trace.SpanContext(int(parent.trace_id, 16), int(parent.span_id, 16), is_remote=True,
-                                   trace_flags=trace.TraceFlags(int(parent.flags, 16)))
+        remote = trace.SpanContext(
+            int(parent.trace_id, 16),
+            int(parent.span_id, 16),
+            is_remote=True,
+            trace_flags=trace.TraceFlags(int(parent.flags, 16)),
+        )
         otel_context = trace.set_span_in_context(trace.NonRecordingSpan(remote))
-    otel_span = _tracer.start_span(name, context=otel_context, kind=getattr(trace.SpanKind, kind.upper()),
-                                   attributes=attributes)
+    otel_span = _tracer.start_span(
+        name, context=otel_context, kind=getattr(trace.SpanKind, kind.upper()), attributes=attributes
+    )
     span_context = otel_span.get_span_context()
-    return Span(TraceContext(f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}",
-                             f"{int(span_context.trace_flags):02x}"),
-                otel_span if otel_span.is_recording() else None)  # an unsampled root: nothing to end
+    return Span(
+        TraceContext(
+            f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}", f"{int(span_context.trace_flags):02x}"
+        ),
+        otel_span if otel_span.is_recording() else None,
+    )  # an unsampled root: nothing to end
 
 
 @contextlib.contextmanager
@@ -138,6 +151,7 @@ def bind(context: TraceContext | None, request: str | None) -> None:
 
 # -- logs --------------------------------------------------------------------------
 
+
 def _install_log_fields() -> None:
     """Each log record gets ``trace_id`` and ``request_id`` from the context (once per process)."""
     previous = logging.getLogRecordFactory()
@@ -156,6 +170,7 @@ def _install_log_fields() -> None:
 
 
 # -- set-up ------------------------------------------------------------------------
+
 
 def configure(service_name: str, exporter: Any = None) -> bool:
     """Set up this process once; export spans when ``exporter`` is given or
@@ -181,8 +196,10 @@ def configure(service_name: str, exporter: Any = None) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": f"agenthub-{service_name}"}),
-                              sampler=sampler(always=exporter is not None))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"agenthub-{service_name}"}),
+        sampler=sampler(always=exporter is not None),
+    )
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:

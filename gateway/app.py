@@ -66,10 +66,18 @@ class GraphQLView(GraphQL[Context, None]):
         if scope["type"] == "http" and _is_multipart(scope) and not _has_preflight_header(scope):
             # CSRF guard for uploads (CVE-2024-47082): a browser sends multipart
             # cross-site without a preflight, but never with a custom header.
-            refusal = JSONResponse({"errors": [{
-                "message": "Multipart requests need the header 'GraphQL-Preflight: 1' "
-                           "(or 'Apollo-Require-Preflight: true').",
-                "extensions": {"code": "BAD_USER_INPUT"}}]}, status_code=400)
+            refusal = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "Multipart requests need the header 'GraphQL-Preflight: 1' "
+                            "(or 'Apollo-Require-Preflight: true').",
+                            "extensions": {"code": "BAD_USER_INPUT"},
+                        }
+                    ]
+                },
+                status_code=400,
+            )
             await refusal(scope, receive, send)
             return
         if scope["type"] == "http":
@@ -83,8 +91,9 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
-        context = Context(request=request, rpc=state.rpc, settings=state.settings, edge=state.edge,
-                          limiter=state.limiter)
+        context = Context(
+            request=request, rpc=state.rpc, settings=state.settings, edge=state.edge, limiter=state.limiter
+        )
         if isinstance(request, Request):
             try:
                 credential = credential_from(request.headers)
@@ -163,8 +172,9 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tracing.configure("gateway")
         metrics.serve(settings.metrics_port, settings.metrics_host)  # besides /metrics: one port per process
-        rpc = RpcClient(settings.amqp_uri, exchange=settings.rpc_exchange,
-                        default_timeout=settings.rpc_timeout, name="gateway")
+        rpc = RpcClient(
+            settings.amqp_uri, exchange=settings.rpc_exchange, default_timeout=settings.rpc_timeout, name="gateway"
+        )
         await rpc.start(wait=settings.broker_connect_wait)
         redis = async_client(settings)
         app.state.rpc = rpc
@@ -197,8 +207,10 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             *console.routes(settings.console),  # last: the web console at / (AGENTHUB_CONSOLE=false: off)
         ],
         # Request ids outermost (a refusal is logged too), then the limits before anything reads a body.
-        middleware=[Middleware(RequestContextMiddleware, instance=settings.instance),
-                    Middleware(EdgeLimits, settings=settings, shape=edge_refusal)],
+        middleware=[
+            Middleware(RequestContextMiddleware, instance=settings.instance),
+            Middleware(EdgeLimits, settings=settings, shape=edge_refusal),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -67,7 +67,11 @@ def _profile(raw: bytes | None, claims: dict[str, Any]) -> dict[str, Any] | None
         profile = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(profile, dict) or profile.get("version") != claims.get("ver") or profile.get("id") != claims["sub"]:
+    if (
+        not isinstance(profile, dict)
+        or profile.get("version") != claims.get("ver")
+        or profile.get("id") != claims["sub"]
+    ):
         return None
     return profile
 

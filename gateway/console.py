@@ -23,8 +23,10 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 then restart the gateway. The GraphQL API is at <a href="/graphql">/graphql</a>.</p></body></html>"""
 
 # Same origin only: no CDN, no inline script; the WebSocket goes back to this host.
-CSP = ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
-       "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
+    "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 class ConsoleFiles(StaticFiles):

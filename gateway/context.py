@@ -66,7 +66,11 @@ class Context:
             return
         if authenticated is not None:
             self.principal, self.auth_token, self.claims, self.profile = (
-                authenticated.identity, authenticated.token, authenticated.claims, authenticated.profile)
+                authenticated.identity,
+                authenticated.token,
+                authenticated.claims,
+                authenticated.profile,
+            )
             annotate(user_id=self.principal.user_id)
 
     def require_principal(self) -> Identity:
@@ -78,8 +82,9 @@ class Context:
         """Record a permission denial; audited when the operation ends."""
         self.denials.append((permission, field_name))
 
-    async def invoke(self, op: Operation[I, O], data: I | Mapping[str, Any] | None = None, *,
-                     timeout: float | None = None) -> O:
+    async def invoke(
+        self, op: Operation[I, O], data: I | Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> O:
         """Call a declared operation as this caller (identity and request id in the RPC context)."""
         return await invoke(self.rpc, op, data, timeout=timeout, context=self.rpc_context())
 
@@ -96,22 +101,30 @@ class Context:
             context["auth_token"] = self.auth_token
         return context
 
-    async def audit(self, action: str, *, outcome: Outcome, resource: str | None = None,
-                    detail: dict[str, str] | None = None) -> None:
+    async def audit(
+        self, action: str, *, outcome: Outcome, resource: str | None = None, detail: dict[str, str] | None = None
+    ) -> None:
         """Send an audit event to the auth service's durable log; never fails the request."""
         principal = self.principal
         event = AuditEvent(
-            id=str(uuid.uuid4()), action=action, outcome=outcome, resource=resource,
+            id=str(uuid.uuid4()),
+            action=action,
+            outcome=outcome,
+            resource=resource,
             actor=principal.user_id if principal else None,
             actor_type=principal.actor_type if principal else ActorType.ANONYMOUS,
             api_key_id=principal.api_key_id if principal else None,
-            ip=self.client_ip, user_agent=self.user_agent, request_id=self.request_id,
-            detail=detail or {}, at=time.time(),
+            ip=self.client_ip,
+            user_agent=self.user_agent,
+            request_id=self.request_id,
+            detail=detail or {},
+            at=time.time(),
         )
         try:
             # shielded: a cancelled caller (a closed WebSocket) must not cut a publish in half, which
             # would break the channel every other call shares
             await asyncio.shield(self.rpc.publish_event("gateway", "audit", event.model_dump(mode="json")))
         except Exception:  # the broker is down: the request's own log line still records it
-            log.warning("audit event not delivered", extra={"fields": {"request_id": self.request_id,
-                                                                        "action": action}})
+            log.warning(
+                "audit event not delivered", extra={"fields": {"request_id": self.request_id, "action": action}}
+            )

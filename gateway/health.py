@@ -26,8 +26,9 @@ class ServiceStatus:
     detail: str = ""
 
 
-async def check_service(rpc: RpcClient, name: str, timeout: float,
-                        context: Mapping[str, Any] | None = None) -> ServiceStatus:
+async def check_service(
+    rpc: RpcClient, name: str, timeout: float, context: Mapping[str, Any] | None = None
+) -> ServiceStatus:
     started = time.perf_counter()
     try:
         reply = await rpc.call(name, "health", timeout=timeout, context=context)
@@ -63,8 +64,9 @@ async def check_gateway(rpc: RpcClient, redis: Redis, timeout: float) -> Service
     return ServiceStatus("gateway", Status.DOWN, __version__, latency, detail)
 
 
-async def check_services(rpc: RpcClient, timeout: float,
-                         context: Mapping[str, Any] | None = None) -> list[ServiceStatus]:
+async def check_services(
+    rpc: RpcClient, timeout: float, context: Mapping[str, Any] | None = None
+) -> list[ServiceStatus]:
     return list(await asyncio.gather(*(check_service(rpc, name, timeout, context) for name in SERVICES)))
 
 
@@ -93,8 +95,9 @@ class SharedHealth:
             if self.redis is None:
                 value = await check_services(self.rpc, self.timeout)
             else:  # the gateway itself first: its broker and Redis
-                gateway, services = await asyncio.gather(check_gateway(self.rpc, self.redis, self.timeout),
-                                                         check_services(self.rpc, self.timeout))
+                gateway, services = await asyncio.gather(
+                    check_gateway(self.rpc, self.redis, self.timeout), check_services(self.rpc, self.timeout)
+                )
                 value = [gateway, *services]
             self._value, self._at = value, time.monotonic()
             return value

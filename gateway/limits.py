@@ -56,8 +56,9 @@ def json_depth(body: bytes) -> int:
 
 
 def graphql_refusal(status: int, error: AgentHubError) -> Response:
-    return JSONResponse({"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]},
-                        status_code=status)
+    return JSONResponse(
+        {"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]}, status_code=status
+    )
 
 
 class _Refused(Exception):
@@ -95,9 +96,13 @@ class EdgeLimits:
             elif length != "0" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and "json" in content_type:
                 body = await _read_all(receive, limit)
                 if self.max_depth and json_depth(body) > self.max_depth:
-                    raise _Refused(400, BadUserInput(
-                        f"The JSON body is nested deeper than {self.max_depth} levels.",
-                        {"reason": "too_deep", "maxDepth": self.max_depth}))
+                    raise _Refused(
+                        400,
+                        BadUserInput(
+                            f"The JSON body is nested deeper than {self.max_depth} levels.",
+                            {"reason": "too_deep", "maxDepth": self.max_depth},
+                        ),
+                    )
                 receive = _replay(body, receive)
             else:
                 receive = _counting(receive, limit)
@@ -125,12 +130,21 @@ class EdgeLimits:
         except RecursionError:  # a structure too deep for a parser that got past the byte check
             if started:
                 raise
-            await self._refuse(scope, receive, send, _Refused(400, BadUserInput(
-                "The request is nested too deeply.", {"reason": "too_deep", "maxDepth": self.max_depth})))
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                _Refused(
+                    400,
+                    BadUserInput(
+                        "The request is nested too deeply.", {"reason": "too_deep", "maxDepth": self.max_depth}
+                    ),
+                ),
+            )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, refused: _Refused) -> None:
         annotate(outcome=refused.error.code)
-        response = (self.shape(scope.get("path", ""), refused.status, refused.error) if self.shape else None)
+        response = self.shape(scope.get("path", ""), refused.status, refused.error) if self.shape else None
         response = response or graphql_refusal(refused.status, refused.error)
         # The rest of an oversized body is not read: the server closes the connection after answering.
         response.headers["connection"] = "close"
@@ -195,4 +209,3 @@ async def _authenticate_upload(scope: Scope, headers: Headers) -> None:
         await edge.authenticate(credential)
     except AgentHubError as exc:
         raise _Refused(401 if isinstance(exc, Unauthenticated) else 503, exc) from None
-

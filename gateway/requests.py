@@ -77,11 +77,19 @@ class RequestContextMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request_token = request_id_var.set(request_id)
         route = route_label(scope.get("path") or "")
-        span = tracing.start(f"{scope.get('method', 'WS')} {route}", _header(scope, b"traceparent"), kind="server",
-                             attributes={"http.route": route, "agenthub.request_id": request_id})
+        span = tracing.start(
+            f"{scope.get('method', 'WS')} {route}",
+            _header(scope, b"traceparent"),
+            kind="server",
+            attributes={"http.route": route, "agenthub.request_id": request_id},
+        )
         trace_token, trace_request_token = tracing.current.set(span.context), tracing.request_id.set(request_id)
-        fields: dict[str, Any] = {"request_id": request_id, "trace_id": span.context.trace_id,
-                                  "path": scope.get("path"), "kind": scope["type"]}
+        fields: dict[str, Any] = {
+            "request_id": request_id,
+            "trace_id": span.context.trace_id,
+            "path": scope.get("path"),
+            "kind": scope["type"],
+        }
         fields_token = log_fields_var.set(fields)
         started = time.perf_counter()
 
@@ -117,8 +125,9 @@ class RequestContextMiddleware:
                 metrics.WEBSOCKETS.dec()
             else:
                 method = scope.get("method", "GET")
-                metrics.HTTP_REQUESTS.labels(route, method if method in HTTP_METHODS else "other",
-                                             str(fields.get("status", 500))).inc()
+                metrics.HTTP_REQUESTS.labels(
+                    route, method if method in HTTP_METHODS else "other", str(fields.get("status", 500))
+                ).inc()
                 metrics.HTTP_DURATION.labels(route).observe(elapsed)
             fields.setdefault("outcome", "ok")
             if failure is not None:

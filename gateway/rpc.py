@@ -108,8 +108,10 @@ class RpcClient:
             try:
                 await asyncio.wait_for(self._ready.wait(), wait)
             except TimeoutError:
-                log.warning("broker not reachable yet; retrying in the background",
-                            extra={"fields": {"amqp": redact_url(self.amqp_uri)}})
+                log.warning(
+                    "broker not reachable yet; retrying in the background",
+                    extra={"fields": {"amqp": redact_url(self.amqp_uri)}},
+                )
 
     async def close(self) -> None:
         self._closing = True
@@ -137,8 +139,10 @@ class RpcClient:
             except Exception as exc:  # any failure to connect means: wait, then retry
                 attempt += 1
                 delay = min(self.max_backoff, 0.1 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-                log.warning("broker connection failed; retrying",
-                            extra={"fields": {"error": repr(exc), "retry_in_s": round(delay, 2)}})
+                log.warning(
+                    "broker connection failed; retrying",
+                    extra={"fields": {"error": repr(exc), "retry_in_s": round(delay, 2)}},
+                )
                 await asyncio.sleep(delay)
                 continue
             if attempt or self.reconnects:
@@ -165,9 +169,7 @@ class RpcClient:
             connection.close_callbacks.add(self._on_closed)
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             channel.close_callbacks.add(self._on_closed)
-            exchange = await channel.declare_exchange(
-                self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-            )
+            exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
             queue = await channel.declare_queue(
                 f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
             )
@@ -228,21 +230,31 @@ class RpcClient:
             metrics.RPC_CALLS.labels(service, method, outcome).inc()
             metrics.RPC_CALL_DURATION.labels(service, method).observe(time.perf_counter() - started)
 
-    async def _call(self, service: str, method: str, args: Sequence[Any], kwargs: Mapping[str, Any] | None,
-                    timeout: float | None, context: Mapping[str, Any] | None) -> Any:
+    async def _call(
+        self,
+        service: str,
+        method: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any] | None,
+        timeout: float | None,
+        context: Mapping[str, Any] | None,
+    ) -> Any:
         timeout = self.default_timeout if timeout is None else timeout
         raw_channel = self._raw_channel
         if not self._ready.is_set() or raw_channel is None:
             raise ServiceUnavailable("The message broker is not reachable.", {"service": service})
         body = json.dumps({"args": list(args), "kwargs": dict(kwargs or {})}).encode()
         if len(body) > self.max_message_bytes:
-            raise PayloadTooLarge(f"The request to {service} is larger than {self.max_message_bytes} bytes.",
-                                  {"service": service, "limit": self.max_message_bytes})
+            raise PayloadTooLarge(
+                f"The request to {service} is larger than {self.max_message_bytes} bytes.",
+                {"service": service, "limit": self.max_message_bytes},
+            )
         correlation_id = str(uuid.uuid4())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
-        headers = {f"{CONTEXT_HEADER_PREFIX}{key}": value
-                   for key, value in (context or {}).items() if value is not None}
+        headers = {
+            f"{CONTEXT_HEADER_PREFIX}{key}": value for key, value in (context or {}).items() if value is not None
+        }
         properties = aiormq.spec.Basic.Properties(
             content_type="application/json",
             content_encoding="utf-8",
@@ -259,14 +271,17 @@ class RpcClient:
                     # channel lock at once instead of holding it until they are
                     # on the socket; the broker's confirm is still awaited.
                     confirmation = await raw_channel.basic_publish(
-                        body, exchange=self.exchange_name, routing_key=f"{service}.{method}",
-                        properties=properties, mandatory=True, wait=False,
+                        body,
+                        exchange=self.exchange_name,
+                        routing_key=f"{service}.{method}",
+                        properties=properties,
+                        mandatory=True,
+                        wait=False,
                     )
                 except PublishError:  # returned: no queue bound for this service
                     confirmation = None
                 except DeliveryError:  # nacked
-                    raise ServiceUnavailable("The message broker refused the request.",
-                                             {"service": service}) from None
+                    raise ServiceUnavailable("The message broker refused the request.", {"service": service}) from None
                 if confirmation is None or isinstance(confirmation, Basic.Return):
                     raise ServiceUnavailable(f"Service '{service}' is not running.", {"service": service})
                 if not isinstance(confirmation, Basic.Ack):
@@ -274,10 +289,10 @@ class RpcClient:
                 reply = await future
         except TimeoutError:
             if await self.consumer_count(service) == 0:  # it died, or was never started on this broker
-                raise ServiceUnavailable(f"Service '{service}' is not running: no instance is taking requests.",
-                                         {"service": service}) from None
-            raise Timeout(f"{service}.{method} did not answer within {timeout:g} s.",
-                          {"service": service}) from None
+                raise ServiceUnavailable(
+                    f"Service '{service}' is not running: no instance is taking requests.", {"service": service}
+                ) from None
+            raise Timeout(f"{service}.{method} did not answer within {timeout:g} s.", {"service": service}) from None
         except BROKER_ERRORS as exc:
             raise ServiceUnavailable("The message broker connection failed.", {"service": service}) from exc
         finally:
@@ -313,13 +328,18 @@ class RpcClient:
         """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``)."""
         if not self._ready.is_set() or self._channel is None:
             raise ServiceUnavailable("The message broker is not reachable.")
-        message = aio_pika.Message(body=json.dumps(payload).encode(), content_type="application/json",
-                                   content_encoding="utf-8", delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        message = aio_pika.Message(
+            body=json.dumps(payload).encode(),
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
         try:
             exchange = self._event_exchanges.get(source)
             if exchange is None:
                 exchange = await self._channel.declare_exchange(
-                    f"{source}.events", aio_pika.ExchangeType.TOPIC, durable=True)
+                    f"{source}.events", aio_pika.ExchangeType.TOPIC, durable=True
+                )
                 self._event_exchanges[source] = exchange
             await exchange.publish(message, event_type, mandatory=False)
         except BROKER_ERRORS as exc:

@@ -80,8 +80,14 @@ class RunEvent(BaseModel):
             return value.decode() if isinstance(value, bytes) else value
 
         entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-        return cls(run_id=run_id, seq=int(entry.split("-", 1)[0]), type=EventType(text("type")),
-                   delta=text("delta"), tool=text("tool"), data=json.loads(text("data") or "{}"))
+        return cls(
+            run_id=run_id,
+            seq=int(entry.split("-", 1)[0]),
+            type=EventType(text("type")),
+            delta=text("delta"),
+            tool=text("tool"),
+            data=json.loads(text("data") or "{}"),
+        )
 
 
 def entry_id(seq: int) -> str:
@@ -223,25 +229,54 @@ class SystemPromptInput(_Input):
 # second is checked by the runtime before anything runs.
 
 START_RUN: Operation[AgentRunInput, RunStarted] = Operation(
-    "agent", "start_run", AgentRunInput, RunStarted, Permission.WRITE_AGENT,
-    "Start a run: RunStarted at once, then the run goes on in the service and its events on its stream.")
+    "agent",
+    "start_run",
+    AgentRunInput,
+    RunStarted,
+    Permission.WRITE_AGENT,
+    "Start a run: RunStarted at once, then the run goes on in the service and its events on its stream.",
+)
 GET_RUN: Operation[RunInput, RunRecord] = Operation(
-    "agent", "get_run", RunInput, RunRecord, Permission.READ_AGENT, "One of my runs.")
+    "agent", "get_run", RunInput, RunRecord, Permission.READ_AGENT, "One of my runs."
+)
 RUN_EVENTS: Operation[RunEventsInput, list[RunEvent]] = Operation(
-    "agent", "run_events", RunEventsInput, list[RunEvent], Permission.READ_AGENT,
-    "Events of one of my runs after afterSeq, oldest first (a replay; the gateway follows the stream itself).")
+    "agent",
+    "run_events",
+    RunEventsInput,
+    list[RunEvent],
+    Permission.READ_AGENT,
+    "Events of one of my runs after afterSeq, oldest first (a replay; the gateway follows the stream itself).",
+)
 CANCEL_RUN: Operation[RunInput, RunRecord] = Operation(
-    "agent", "cancel_run", RunInput, RunRecord, Permission.WRITE_AGENT, "Stop one of my runs.")
+    "agent", "cancel_run", RunInput, RunRecord, Permission.WRITE_AGENT, "Stop one of my runs."
+)
 LIST_CONVERSATIONS: Operation[ConversationsInput, ConversationPage] = Operation(
-    "agent", "list_conversations", ConversationsInput, ConversationPage, Permission.READ_AGENT,
-    "My conversations, newest first.")
+    "agent",
+    "list_conversations",
+    ConversationsInput,
+    ConversationPage,
+    Permission.READ_AGENT,
+    "My conversations, newest first.",
+)
 GET_CONVERSATION: Operation[ConversationInput, Conversation] = Operation(
-    "agent", "get_conversation", ConversationInput, Conversation, Permission.READ_AGENT, "One of my conversations.")
+    "agent", "get_conversation", ConversationInput, Conversation, Permission.READ_AGENT, "One of my conversations."
+)
 DELETE_CONVERSATION: Operation[ConversationInput, bool] = Operation(
-    "agent", "delete_conversation", ConversationInput, bool, Permission.WRITE_AGENT,
-    "Delete one of my conversations and its messages.")
+    "agent",
+    "delete_conversation",
+    ConversationInput,
+    bool,
+    Permission.WRITE_AGENT,
+    "Delete one of my conversations and its messages.",
+)
 GET_SYSTEM_PROMPT: Operation[None, str] = Operation(
-    "agent", "get_system_prompt", None, str, Permission.READ_SYSTEM, "The agent's system prompt.")
+    "agent", "get_system_prompt", None, str, Permission.READ_SYSTEM, "The agent's system prompt."
+)
 SET_SYSTEM_PROMPT: Operation[SystemPromptInput, str] = Operation(
-    "agent", "set_system_prompt", SystemPromptInput, str, Permission.WRITE_SYSTEM,
-    "Administrators only: replace the agent's system prompt (null: the default).")
+    "agent",
+    "set_system_prompt",
+    SystemPromptInput,
+    str,
+    Permission.WRITE_SYSTEM,
+    "Administrators only: replace the agent's system prompt (null: the default).",
+)

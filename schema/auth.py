@@ -192,7 +192,6 @@ class Page(BaseModel, Generic[T]):
     has_next_page: bool
 
 
-
 def ValueError_for(field: str, rule: str) -> ValueError:  # noqa: N802 - reads as a constructor
     """A model-level rule reported against one field (``schema.validation`` splits it)."""
     return ValueError(f"{field}: {rule}")
@@ -203,52 +202,89 @@ def ValueError_for(field: str, rule: str) -> ValueError:  # noqa: N802 - reads a
 # argument (``argument=``); the others take the input model's fields as arguments.
 
 REGISTER: Operation[RegisterInput, UserOut] = Operation(
-    "auth", "register", RegisterInput, UserOut, Access.PUBLIC, "Create a user account.", argument="data")
+    "auth", "register", RegisterInput, UserOut, Access.PUBLIC, "Create a user account.", argument="data"
+)
 LOGIN: Operation[LoginInput, TokenPair] = Operation(
-    "auth", "login", LoginInput, TokenPair, Access.PUBLIC, "Sign in: an access and a refresh token.",
-    argument="data")
+    "auth", "login", LoginInput, TokenPair, Access.PUBLIC, "Sign in: an access and a refresh token.", argument="data"
+)
 REFRESH: Operation[RefreshInput, TokenPair] = Operation(
-    "auth", "refresh", RefreshInput, TokenPair, Access.PUBLIC,
-    "Trade a refresh token for a new pair; each refresh token works once.")
+    "auth",
+    "refresh",
+    RefreshInput,
+    TokenPair,
+    Access.PUBLIC,
+    "Trade a refresh token for a new pair; each refresh token works once.",
+)
 AUTHENTICATE_API_KEY: Operation[ApiKeyCredential, ApiKeyGrant] = Operation(
-    "auth", "authenticate_api_key", ApiKeyCredential, ApiKeyGrant, Access.PUBLIC,
-    "Exchange an API key for a short-lived access token carrying its scopes (the gateway caches it).")
+    "auth",
+    "authenticate_api_key",
+    ApiKeyCredential,
+    ApiKeyGrant,
+    Access.PUBLIC,
+    "Exchange an API key for a short-lived access token carrying its scopes (the gateway caches it).",
+)
 
 LOGOUT: Operation[None, bool] = Operation(
-    "auth", "logout", None, bool, Access.AUTHENTICATED, "End this session: its tokens stop working now.")
+    "auth", "logout", None, bool, Access.AUTHENTICATED, "End this session: its tokens stop working now."
+)
 ME: Operation[None, UserOut] = Operation("auth", "me", None, UserOut, Access.AUTHENTICATED, "The signed-in account.")
 
 SESSIONS: Operation[None, list[SessionOut]] = Operation(
-    "auth", "sessions", None, list[SessionOut], Permission.MANAGE_ACCOUNT, "My active sessions.")
+    "auth", "sessions", None, list[SessionOut], Permission.MANAGE_ACCOUNT, "My active sessions."
+)
 REVOKE_SESSION: Operation[SessionRef, bool] = Operation(
-    "auth", "revoke_session", SessionRef, bool, Permission.MANAGE_ACCOUNT, "End one of my sessions.")
+    "auth", "revoke_session", SessionRef, bool, Permission.MANAGE_ACCOUNT, "End one of my sessions."
+)
 CREATE_API_KEY: Operation[ApiKeyInput, CreatedApiKey] = Operation(
-    "auth", "create_api_key", ApiKeyInput, CreatedApiKey, Permission.MANAGE_ACCOUNT,
-    "Create an API key with some of my permissions.", argument="data")
+    "auth",
+    "create_api_key",
+    ApiKeyInput,
+    CreatedApiKey,
+    Permission.MANAGE_ACCOUNT,
+    "Create an API key with some of my permissions.",
+    argument="data",
+)
 API_KEYS: Operation[None, list[ApiKeyOut]] = Operation(
-    "auth", "api_keys", None, list[ApiKeyOut], Permission.MANAGE_ACCOUNT,
-    "My API keys (never the keys themselves).")
+    "auth", "api_keys", None, list[ApiKeyOut], Permission.MANAGE_ACCOUNT, "My API keys (never the keys themselves)."
+)
 REVOKE_API_KEY: Operation[ApiKeyRef, bool] = Operation(
-    "auth", "revoke_api_key", ApiKeyRef, bool, Permission.MANAGE_ACCOUNT,
-    "Revoke one of my API keys; it fails from now on.")
+    "auth",
+    "revoke_api_key",
+    ApiKeyRef,
+    bool,
+    Permission.MANAGE_ACCOUNT,
+    "Revoke one of my API keys; it fails from now on.",
+)
 
 USERS: Operation[UsersInput, Page[UserOut]] = Operation(
-    "auth", "users", UsersInput, Page[UserOut], Permission.MANAGE_USERS, "Every account, paged.")
+    "auth", "users", UsersInput, Page[UserOut], Permission.MANAGE_USERS, "Every account, paged."
+)
 SET_USER_ROLE: Operation[SetUserRoleInput, UserOut] = Operation(
-    "auth", "set_user_role", SetUserRoleInput, UserOut, Permission.MANAGE_USERS, "Change a user's role.")
+    "auth", "set_user_role", SetUserRoleInput, UserOut, Permission.MANAGE_USERS, "Change a user's role."
+)
 SET_USER_ACTIVE: Operation[SetUserActiveInput, UserOut] = Operation(
-    "auth", "set_user_active", SetUserActiveInput, UserOut, Permission.MANAGE_USERS,
-    "Deactivate or reactivate a user; deactivation ends every session and key at once.")
+    "auth",
+    "set_user_active",
+    SetUserActiveInput,
+    UserOut,
+    Permission.MANAGE_USERS,
+    "Deactivate or reactivate a user; deactivation ends every session and key at once.",
+)
 AUDIT_LOG: Operation[AuditLogInput, Page[AuditEntryOut]] = Operation(
-    "auth", "audit_log", AuditLogInput, Page[AuditEntryOut], Permission.READ_SYSTEM,
-    "Security events, newest first.")
+    "auth", "audit_log", AuditLogInput, Page[AuditEntryOut], Permission.READ_SYSTEM, "Security events, newest first."
+)
 
 # Called by the gateway and tests, not exposed in GraphQL; public as before (any broker client may
 # equally publish an audit event, and a republish only rewrites Redis from the database).
 PUBLISH_REVOCATIONS: Operation[None, bool] = Operation(
-    "auth", "publish_revocations", None, bool, Access.PUBLIC,
+    "auth",
+    "publish_revocations",
+    None,
+    bool,
+    Access.PUBLIC,
     "The edge found the revocation epoch missing in Redis: republish from the database (the truth) "
-    "unless another caller just did. True when this call republished.")
+    "unless another caller just did. True when this call republished.",
+)
 RECORD_AUDIT: Operation[AuditEvent, None] = Operation(
-    "auth", "record_audit", AuditEvent, None, Access.PUBLIC, "Store one audit event durably.",
-    argument="event")
+    "auth", "record_audit", AuditEvent, None, Access.PUBLIC, "Store one audit event durably.", argument="event"
+)

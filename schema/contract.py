@@ -95,8 +95,11 @@ class Operation(Generic[I, O]):
         assert model is not None, f"{self.qualified_name} takes no input"
         if isinstance(values, Mapping):
             fields = model.model_fields
-            values = {key: value for key, value in values.items()
-                      if not (value is None and key in fields and _null_means_default(fields[key]))}
+            values = {
+                key: value
+                for key, value in values.items()
+                if not (value is None and key in fields and _null_means_default(fields[key]))
+            }
         return cast(I, parse(model, values))
 
     def parse_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> I | None:

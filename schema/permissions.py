@@ -31,8 +31,15 @@ class Role(str, Enum):
     GUEST = "guest"
 
 
-_MEMBER = frozenset({Permission.READ_AGENT, Permission.WRITE_AGENT, Permission.READ_RAG, Permission.WRITE_RAG,
-                     Permission.MANAGE_ACCOUNT})
+_MEMBER = frozenset(
+    {
+        Permission.READ_AGENT,
+        Permission.WRITE_AGENT,
+        Permission.READ_RAG,
+        Permission.WRITE_RAG,
+        Permission.MANAGE_ACCOUNT,
+    }
+)
 
 # The defaults; ``AGENTHUB_ROLE_GRANTS`` adds to them (``permissions_of``).
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

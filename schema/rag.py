@@ -252,10 +252,13 @@ class Job(BaseModel):
     document_id: str | None = None
     chunk_count: int | None = None
     error: str | None = None
-    error_code: str | None = Field(None, description="Why it FAILED, as a code: ZIP_TOO_LARGE, ZIP_RATIO_TOO_HIGH, "
-                                                     "TOO_MANY_ZIP_MEMBERS, TEXT_TOO_LONG, TOO_MANY_CHUNKS, "
-                                                     "MEMORY_LIMIT, CPU_LIMIT, TIME_LIMIT, UNREADABLE_FILE, NO_TEXT, "
-                                                     "CANCELLED, ...")
+    error_code: str | None = Field(
+        None,
+        description="Why it FAILED, as a code: ZIP_TOO_LARGE, ZIP_RATIO_TOO_HIGH, "
+        "TOO_MANY_ZIP_MEMBERS, TEXT_TOO_LONG, TOO_MANY_CHUNKS, "
+        "MEMORY_LIMIT, CPU_LIMIT, TIME_LIMIT, UNREADABLE_FILE, NO_TEXT, "
+        "CANCELLED, ...",
+    )
     attempts: int = 0
     filename: str | None = None
 
@@ -295,56 +298,126 @@ class Download(BaseModel):
 # The wire is unchanged: each input model's fields are the RPC's arguments, in field order.
 
 INGEST_TEXT: Operation[IngestTextInput, Job] = Operation(
-    "rag", "ingest_text", IngestTextInput, Job, Permission.WRITE_RAG,
-    "Ingest a text as a document: an ingestion job.", timeout=120.0)
+    "rag",
+    "ingest_text",
+    IngestTextInput,
+    Job,
+    Permission.WRITE_RAG,
+    "Ingest a text as a document: an ingestion job.",
+    timeout=120.0,
+)
 UPLOAD: Operation[UploadInput, Job] = Operation(
-    "rag", "upload", UploadInput, Job, Permission.WRITE_RAG,
+    "rag",
+    "upload",
+    UploadInput,
+    Job,
+    Permission.WRITE_RAG,
     "One file's bytes as base64 (the gateway sends each file of a multipart upload): an ingestion job.",
-    timeout=120.0)
-JOB: Operation[JobRef, Job] = Operation(
-    "rag", "job", JobRef, Job, Permission.READ_RAG, "One of my ingestion jobs.")
+    timeout=120.0,
+)
+JOB: Operation[JobRef, Job] = Operation("rag", "job", JobRef, Job, Permission.READ_RAG, "One of my ingestion jobs.")
 CANCEL_JOB: Operation[JobRef, Job] = Operation(
-    "rag", "cancel_job", JobRef, Job, Permission.WRITE_RAG,
+    "rag",
+    "cancel_job",
+    JobRef,
+    Job,
+    Permission.WRITE_RAG,
     "Cancel an ingestion job (its owner or an admin): a QUEUED job ends CANCELLED at once, a RUNNING one "
-    "within seconds, its partial chunks removed. A finished job is returned as it is.")
+    "within seconds, its partial chunks removed. A finished job is returned as it is.",
+)
 
 COLLECTIONS: Operation[None, list[Collection]] = Operation(
-    "rag", "collections", None, list[Collection], Permission.READ_RAG, "Collections I may read.")
+    "rag", "collections", None, list[Collection], Permission.READ_RAG, "Collections I may read."
+)
 CREATE_COLLECTION: Operation[CreateCollectionInput, Collection] = Operation(
-    "rag", "create_collection", CreateCollectionInput, Collection, Permission.WRITE_RAG, "A new collection of mine.")
+    "rag", "create_collection", CreateCollectionInput, Collection, Permission.WRITE_RAG, "A new collection of mine."
+)
 ADD_COLLECTION_MEMBER: Operation[AddMemberInput, Collection] = Operation(
-    "rag", "add_collection_member", AddMemberInput, Collection, Permission.WRITE_RAG,
+    "rag",
+    "add_collection_member",
+    AddMemberInput,
+    Collection,
+    Permission.WRITE_RAG,
     "Invite a user to a collection I own (or change their role): they become a member when they accept it "
-    "(acceptCollectionInvitation); an admin adds at once.")
+    "(acceptCollectionInvitation); an admin adds at once.",
+)
 COLLECTION_INVITATIONS: Operation[None, list[Collection]] = Operation(
-    "rag", "collection_invitations", None, list[Collection], Permission.READ_RAG,
-    "Collections I am invited to, with the role offered (not yet readable).")
+    "rag",
+    "collection_invitations",
+    None,
+    list[Collection],
+    Permission.READ_RAG,
+    "Collections I am invited to, with the role offered (not yet readable).",
+)
 ACCEPT_COLLECTION_INVITATION: Operation[CollectionRef, Collection] = Operation(
-    "rag", "accept_collection_invitation", CollectionRef, Collection, Permission.READ_RAG,
-    "Become a member of a collection whose owner invited me (addCollectionMember).")
+    "rag",
+    "accept_collection_invitation",
+    CollectionRef,
+    Collection,
+    Permission.READ_RAG,
+    "Become a member of a collection whose owner invited me (addCollectionMember).",
+)
 SUBSCRIBE_COLLECTION: Operation[CollectionByName, Collection] = Operation(
-    "rag", "subscribe_collection", CollectionByName, Collection, Permission.READ_RAG,
-    "Search another user's PUBLIC collection by default from now on (otherwise it is searched only when named).")
+    "rag",
+    "subscribe_collection",
+    CollectionByName,
+    Collection,
+    Permission.READ_RAG,
+    "Search another user's PUBLIC collection by default from now on (otherwise it is searched only when named).",
+)
 UNSUBSCRIBE_COLLECTION: Operation[CollectionByName, bool] = Operation(
-    "rag", "unsubscribe_collection", CollectionByName, bool, Permission.READ_RAG,
-    "Stop searching a subscribed collection by default; false if I was not subscribed.")
+    "rag",
+    "unsubscribe_collection",
+    CollectionByName,
+    bool,
+    Permission.READ_RAG,
+    "Stop searching a subscribed collection by default; false if I was not subscribed.",
+)
 
 DOCUMENTS: Operation[DocumentsInput, DocumentPage] = Operation(
-    "rag", "documents", DocumentsInput, DocumentPage, Permission.READ_RAG,
-    "Documents I may read, newest first; in one collection if given.")
+    "rag",
+    "documents",
+    DocumentsInput,
+    DocumentPage,
+    Permission.READ_RAG,
+    "Documents I may read, newest first; in one collection if given.",
+)
 DOCUMENT: Operation[DocumentRef, Document] = Operation(
-    "rag", "document", DocumentRef, Document, Permission.READ_RAG, "A document I may read.")
+    "rag", "document", DocumentRef, Document, Permission.READ_RAG, "A document I may read."
+)
 DELETE_DOCUMENT: Operation[DocumentRef, Document] = Operation(
-    "rag", "delete_document", DocumentRef, Document, Permission.WRITE_RAG,
-    "Delete a document (its owner, an editor of its collection, or an admin).")
+    "rag",
+    "delete_document",
+    DocumentRef,
+    Document,
+    Permission.WRITE_RAG,
+    "Delete a document (its owner, an editor of its collection, or an admin).",
+)
 DOWNLOAD: Operation[DocumentRef, Download] = Operation(
-    "rag", "download", DocumentRef, Download, Permission.READ_RAG,
-    "The original file of a document I may read.", timeout=60.0)
+    "rag",
+    "download",
+    DocumentRef,
+    Download,
+    Permission.READ_RAG,
+    "The original file of a document I may read.",
+    timeout=60.0,
+)
 
 SEARCH: Operation[SearchInput, list[SearchHit]] = Operation(
-    "rag", "search", SearchInput, list[SearchHit], Permission.READ_RAG,
-    "Passages of documents I may read. topK: 1 to 50; filters: {metadataKey: value or [values]}.", timeout=30.0)
+    "rag",
+    "search",
+    SearchInput,
+    list[SearchHit],
+    Permission.READ_RAG,
+    "Passages of documents I may read. topK: 1 to 50; filters: {metadataKey: value or [values]}.",
+    timeout=30.0,
+)
 # No fixed timeout: the gateway allows its RPC timeout plus the LLM's time (gateway/graphql/rag/queries.py).
 ASK: Operation[AskInput, Answer] = Operation(
-    "rag", "ask", AskInput, Answer, Permission.READ_RAG,
-    "An answer from documents I may read, with citations; never an invented source.")
+    "rag",
+    "ask",
+    AskInput,
+    Answer,
+    Permission.READ_RAG,
+    "An answer from documents I may read, with citations; never an invented source.",
+)

@@ -19,10 +19,20 @@ from schema.errors import AgentHubError
 
 log = logging.getLogger("agenthub.gateway")
 
-CODES = frozenset({
-    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT",
-    "RATE_LIMITED", "PAYLOAD_TOO_LARGE", "SERVICE_UNAVAILABLE", "TIMEOUT", "INTERNAL",
-})
+CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+        "CONFLICT",
+        "RATE_LIMITED",
+        "PAYLOAD_TOO_LARGE",
+        "SERVICE_UNAVAILABLE",
+        "TIMEOUT",
+        "INTERNAL",
+    }
+)
 MASKED_MESSAGE = "Unexpected error."
 
 
@@ -36,20 +46,27 @@ def conventional(error: GraphQLError) -> GraphQLError:
     if original is None and code in CODES:
         return error
     if original is not None and is_redis_down(original):
-        log.warning("redis unavailable", extra={"fields": {"request_id": current_request_id(), "path": error.path,
-                                                           "error": str(original)[:200]}})
+        log.warning(
+            "redis unavailable",
+            extra={"fields": {"request_id": current_request_id(), "path": error.path, "error": str(original)[:200]}},
+        )
         unavailable = redis_unavailable()
-        return GraphQLError(message=unavailable.message, nodes=error.nodes, source=error.source,
-                            positions=error.positions, path=error.path, original_error=None,
-                            extensions=unavailable.extensions)
+        return GraphQLError(
+            message=unavailable.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions=unavailable.extensions,
+        )
     if original is None:
         # Parse and validation errors (including depth, alias and token limits)
         # are the client's: keep graphql-core's message, which names the problem.
         error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         return error
     request_id = current_request_id()
-    log.error("unexpected error", exc_info=original,
-              extra={"fields": {"request_id": request_id, "path": error.path}})
+    log.error("unexpected error", exc_info=original, extra={"fields": {"request_id": request_id, "path": error.path}})
     return GraphQLError(
         message=MASKED_MESSAGE,
         nodes=error.nodes,
@@ -71,10 +88,13 @@ def apply_convention(result: object) -> None:
 
 def _root_fields(document: DocumentNode | None) -> str:
     """``ask`` or ``login,me``: the root fields of an unnamed operation (at most three)."""
-    names = [selection.name.value
-             for definition in getattr(document, "definitions", None) or []
-             if getattr(definition, "selection_set", None) is not None and hasattr(definition, "operation")
-             for selection in definition.selection_set.selections if hasattr(selection, "name")]
+    names = [
+        selection.name.value
+        for definition in getattr(document, "definitions", None) or []
+        if getattr(definition, "selection_set", None) is not None and hasattr(definition, "operation")
+        for selection in definition.selection_set.selections
+        if hasattr(selection, "name")
+    ]
     return ",".join(names[:3]) + (",…" if len(names) > 3 else "")
 
 

@@ -39,19 +39,28 @@ if TYPE_CHECKING:
 
 # What a root field costs against the caller's budget: model calls and ingestion cost more than reads.
 FIELD_COSTS = {
-    "ask": 10, "search": 3, "runAgent": 20, "agentRun": 20, "uploadDocuments": 10, "ingestText": 5,
+    "ask": 10,
+    "search": 3,
+    "runAgent": 20,
+    "agentRun": 20,
+    "uploadDocuments": 10,
+    "ingestText": 5,
     "download": 5,  # GET /rag/documents/{id}/download
 }
 
 
-def operation_cost(document: DocumentNode | None, operation_name: str | None, costs: dict[str, int] = FIELD_COSTS) -> int:
+def operation_cost(
+    document: DocumentNode | None, operation_name: str | None, costs: dict[str, int] = FIELD_COSTS
+) -> int:
     """The cost of the operation that will run: its root fields (through fragments), at least 1."""
     if document is None:
         return 1
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    operation = next((o for o in operations if operation_name is None or
-                      (o.name is not None and o.name.value == operation_name)), None)
+    operation = next(
+        (o for o in operations if operation_name is None or (o.name is not None and o.name.value == operation_name)),
+        None,
+    )
     if operation is None:
         return 1
     total, seen = 0, set()
@@ -134,8 +143,9 @@ def _only_health(execution_context: ExecutionContext) -> bool:
 async def audit_denials(context: Context) -> None:
     """Audit the permission denials recorded during one operation (GraphQL or REST)."""
     for permission, field_name in context.denials:
-        await context.audit("permission_denied", outcome=Outcome.DENIED, resource=field_name,
-                            detail={"permission": permission})
+        await context.audit(
+            "permission_denied", outcome=Outcome.DENIED, resource=field_name, detail={"permission": permission}
+        )
     context.denials.clear()
 
 
@@ -157,8 +167,9 @@ async def enforce_rate_limit(context: Context, operation: str, cost: int = 1) ->
         annotate(outcome="RATE_LIMITED")
         metrics.RATE_LIMITED.labels("authenticated" if principal is not None else "anonymous").inc()
         # Audit the first refusal of each window, not every request of a flood.
-        first = await context.edge.redis.set(f"{settings.redis_prefix}rl-audited:{name}", "1",
-                                             nx=True, ex=decision.retry_after)
+        first = await context.edge.redis.set(
+            f"{settings.redis_prefix}rl-audited:{name}", "1", nx=True, ex=decision.retry_after
+        )
     except RedisError as exc:
         if not is_redis_down(exc):
             raise
@@ -166,5 +177,4 @@ async def enforce_rate_limit(context: Context, operation: str, cost: int = 1) ->
         raise redis_unavailable() from None
     if first:
         await context.audit("rate_limited", outcome=Outcome.DENIED, resource=name, detail={"operation": operation})
-    raise RateLimited(f"Too many requests; retry in {decision.retry_after} s.",
-                      {"retryAfter": decision.retry_after})
+    raise RateLimited(f"Too many requests; retry in {decision.retry_after} s.", {"retryAfter": decision.retry_after})

@@ -23,7 +23,9 @@ class HealthStatus(Enum):
     DOWN = "DOWN"
 
 
-@strawberry.type(description="The gateway itself (first: its broker and Redis) or one service, as seen from the gateway.")
+@strawberry.type(
+    description="The gateway itself (first: its broker and Redis) or one service, as seen from the gateway."
+)
 class ServiceHealth:
     name: str
     status: HealthStatus
@@ -33,8 +35,13 @@ class ServiceHealth:
 
     @classmethod
     def from_status(cls, status: ServiceStatus) -> ServiceHealth:
-        return cls(name=status.name, status=HealthStatus(status.status.value), version=status.version,
-                   latency_ms=status.latency_ms, detail=status.detail)
+        return cls(
+            name=status.name,
+            status=HealthStatus(status.status.value),
+            version=status.version,
+            latency_ms=status.latency_ms,
+            detail=status.detail,
+        )
 
 
 @strawberry.type(description="UP only when every service is UP.")
@@ -51,7 +58,8 @@ async def system_health(info: Info[Context, None]) -> SystemHealth:
     else:
         gateway, services = await asyncio.gather(
             check_gateway(context.rpc, context.edge.redis, context.settings.ready_timeout),
-            check_services(context.rpc, context.settings.ready_timeout, context.rpc_context()))
+            check_services(context.rpc, context.settings.ready_timeout, context.rpc_context()),
+        )
         statuses = [gateway, *services]
     overall = HealthStatus.UP if all(s.status is Status.UP for s in statuses) else HealthStatus.DOWN
     return SystemHealth(status=overall, services=[ServiceHealth.from_status(s) for s in statuses])
@@ -59,17 +67,23 @@ async def system_health(info: Info[Context, None]) -> SystemHealth:
 
 @strawberry.type
 class HealthQuery:
-    health: SystemHealth = strawberry.field(resolver=system_health, description="Whether each service answers.",
-                                            directives=public("operators and load balancers probe it"))
+    health: SystemHealth = strawberry.field(
+        resolver=system_health,
+        description="Whether each service answers.",
+        directives=public("operators and load balancers probe it"),
+    )
 
 
 @strawberry.type
 class HealthSubscription:
     # strawberry.subscription(...) with arguments is typed as returning Any
-    @strawberry.subscription(description="The system's health now, then every intervalSeconds.",  # type: ignore[untyped-decorator]
-                             directives=public("operators and load balancers probe it"))
-    async def health(self, info: Info[Context, None], interval_seconds: float = 5.0
-                     ) -> AsyncGenerator[SystemHealth, None]:
+    @strawberry.subscription(
+        description="The system's health now, then every intervalSeconds.",  # type: ignore[untyped-decorator]
+        directives=public("operators and load balancers probe it"),
+    )
+    async def health(
+        self, info: Info[Context, None], interval_seconds: float = 5.0
+    ) -> AsyncGenerator[SystemHealth, None]:
         if not 1.0 <= interval_seconds <= 3600:
             raise BadUserInput.for_fields({"intervalSeconds": "must be between 1 and 3600"})
         async for health in live(info, _every(info, interval_seconds)):

@@ -83,7 +83,9 @@ def _walk(path: str, value: Any, problems: dict[str, str]) -> None:
 
 
 class InputLimits(SchemaExtension):
-    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any) -> Any:
+    def resolve(
+        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
+    ) -> Any:
         if kwargs:
             check_arguments(info.field_name, kwargs)
         return _next(root, info, *args, **kwargs)

@@ -39,8 +39,9 @@ T = TypeVar("T")
 
 
 class RevocationWatch:
-    def __init__(self, redis: Redis, prefix: str, interval: float = 0.5,
-                 republish: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, interval: float = 0.5, republish: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.redis, self.prefix, self.interval = redis, prefix, interval
         self.republish = republish  # the edge's: auth rewrites the revocation state when its epoch is gone
         self._watched: dict[asyncio.Event, dict[str, Any]] = {}
@@ -89,7 +90,7 @@ class RevocationWatch:
                     await self.republish()
                 continue
             for (event, claims), (start, length) in zip(watched, slices):
-                if is_revoked(claims, values[start:start + length]):
+                if is_revoked(claims, values[start : start + length]):
                     event.set()
                     self._watched.pop(event, None)
 
@@ -196,13 +197,17 @@ async def live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     settings = context.settings
     ip = context.client_ip or "-"
     if context.open_subscriptions >= settings.max_subscriptions_per_connection:
-        raise RateLimited(f"At most {settings.max_subscriptions_per_connection} subscriptions per connection.",
-                          {"retryAfter": 1, "reason": "subscriptions_per_connection"})
+        raise RateLimited(
+            f"At most {settings.max_subscriptions_per_connection} subscriptions per connection.",
+            {"retryAfter": 1, "reason": "subscriptions_per_connection"},
+        )
     leases: SubscriptionLeases = context.request.app.state.leases
     lease = await leases.take(ip, settings.max_subscriptions_per_ip)
     if lease is None:
-        raise RateLimited(f"At most {settings.max_subscriptions_per_ip} subscriptions per client address.",
-                          {"retryAfter": 5, "reason": "subscriptions_per_ip"})
+        raise RateLimited(
+            f"At most {settings.max_subscriptions_per_ip} subscriptions per client address.",
+            {"retryAfter": 5, "reason": "subscriptions_per_ip"},
+        )
     context.open_subscriptions += 1
     revoked = watch.watch(context.claims) if context.claims is not None else asyncio.Event()
     waiting = asyncio.ensure_future(revoked.wait())

@@ -36,25 +36,30 @@ from schema.contract import Access, Operation
 from schema.errors import Forbidden, Unauthenticated
 from schema.permissions import Permission, Role
 
-PermissionEnum = strawberry.enum(Permission, name="Permission",
-                                 description="What a role grants, or an API key's scope.")
+PermissionEnum = strawberry.enum(
+    Permission, name="Permission", description="What a role grants, or an API key's scope."
+)
 RoleEnum = strawberry.enum(Role, name="Role", description="A user's role; it decides the permissions.")
 
 
-@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION, Location.OBJECT],
-                             description="The caller must be signed in and hold this permission.")
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION, Location.OBJECT],
+    description="The caller must be signed in and hold this permission.",
+)
 class Auth:
     requires: Permission  # the enum registered as PermissionEnum above
 
 
-@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION],
-                             description="The caller must be signed in; no particular permission.")
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION], description="The caller must be signed in; no particular permission."
+)
 class Authenticated:
     pass
 
 
-@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION],
-                             description="Anyone may call this field, signed in or not.")
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION], description="Anyone may call this field, signed in or not."
+)
 class Public:
     reason: str = ""
 

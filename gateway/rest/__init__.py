@@ -23,10 +23,12 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(OPENAPI)
 
 
-router = Router(routes=[
-    *(Route(route.path, endpoint(route), methods=[route.method], name=f"rest:{route.name}") for route in ROUTES),
-    Route(OPENAPI_PATH, openapi, methods=["GET"], name="rest:openapi"),
-])
+router = Router(
+    routes=[
+        *(Route(route.path, endpoint(route), methods=[route.method], name=f"rest:{route.name}") for route in ROUTES),
+        Route(OPENAPI_PATH, openapi, methods=["GET"], name="rest:openapi"),
+    ]
+)
 
 
 _BY_PATH = {route.path: route for route in ROUTES if "{" not in route.path}

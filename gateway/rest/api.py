@@ -207,8 +207,9 @@ def endpoint(route: RestRoute) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         annotate(operation=f"rest:{route.name}")
         state = request.app.state
-        context = Context(request=request, rpc=state.rpc, settings=state.settings, edge=state.edge,
-                          limiter=state.limiter)
+        context = Context(
+            request=request, rpc=state.rpc, settings=state.settings, edge=state.edge, limiter=state.limiter
+        )
         call = RestCall(route, context, request)
         try:
             try:
@@ -259,5 +260,3 @@ def _require(route: RestRoute, context: Context, credential: str | None) -> None
     if route.permission is not None and not context.principal.can(route.permission):
         context.denied(route.permission.value, f"rest:{route.name}")
         raise RestError(403, {"message": FORBIDDEN})
-
-

@@ -52,15 +52,20 @@ async def login(call: RestCall) -> models.LoginResponse:
     assert signed_in is not None  # a token auth has just issued
     identity = signed_in.identity
     return models.LoginResponse(
-        token=pair.access_token, session_id=identity.session_id, message="Login successful!",
-        user_info=models.UserInfo(user_id=identity.user_id, role=identity.role,
-                                  permissions=sorted(identity.permissions)))
+        token=pair.access_token,
+        session_id=identity.session_id,
+        message="Login successful!",
+        user_info=models.UserInfo(
+            user_id=identity.user_id, role=identity.role, permissions=sorted(identity.permissions)
+        ),
+    )
 
 
 async def validate(call: RestCall) -> models.ValidateResponse:
     identity = call.context.require_principal()
-    return models.ValidateResponse(valid=True, user_id=identity.user_id, role=identity.role,
-                                   permissions=sorted(identity.permissions))
+    return models.ValidateResponse(
+        valid=True, user_id=identity.user_id, role=identity.role, permissions=sorted(identity.permissions)
+    )
 
 
 # ---------------------------------------------------------------- agent
@@ -81,11 +86,21 @@ async def agent_query(call: RestCall) -> models.AgentQueryResponse:
         raise RestError(500, {"error": f"Agent run {record.status.value.lower()}: {record.error or 'no answer'}"})
     database_steps = [step for step in record.steps if step.tool == "query_database"]
     return models.AgentQueryResponse(
-        original_request=body.user_request, final_response=record.answer,
+        original_request=body.user_request,
+        final_response=record.answer,
         generated_sql=str(database_steps[-1].arguments.get("sql", "")) if database_steps else "",
-        db_results=[models.DatabaseResult(sql=str(step.arguments.get("sql", "")), summary=step.result_summary,
-                                          error=step.error, duration_ms=step.duration_ms) for step in database_steps],
-        execution_time=round(time.perf_counter() - started, 3), query_type=_query_type(record))
+        db_results=[
+            models.DatabaseResult(
+                sql=str(step.arguments.get("sql", "")),
+                summary=step.result_summary,
+                error=step.error,
+                duration_ms=step.duration_ms,
+            )
+            for step in database_steps
+        ],
+        execution_time=round(time.perf_counter() - started, 3),
+        query_type=_query_type(record),
+    )
 
 
 # ---------------------------------------------------------------- rag: reading
@@ -96,17 +111,24 @@ async def rag_query(call: RestCall) -> models.RagQueryResponse:
     context = call.context
     answer = await context.invoke(rag.ASK, {"question": body.query}, timeout=ask_timeout(context.settings))
     titles = list(dict.fromkeys(c.title for c in answer.citations))
-    return models.RagQueryResponse(response=answer.answer, answer=answer.answer,
-                                   context=[c.snippet for c in answer.citations], sources=titles)
+    return models.RagQueryResponse(
+        response=answer.answer, answer=answer.answer, context=[c.snippet for c in answer.citations], sources=titles
+    )
 
 
 async def _search(call: RestCall, search: dict[str, object]) -> models.DocumentsResponse:
     """``rag.SEARCH`` with the model's defaults for what the old route does not send."""
     documents = []
     for hit in await call.context.invoke(rag.SEARCH, search):
-        documents.append(models.RetrievedDocument(
-            content=hit.content, score=hit.score, source=hit.title, title=hit.title,
-            metadata={"document_id": hit.document_id, "chunk_id": hit.chunk_id}))
+        documents.append(
+            models.RetrievedDocument(
+                content=hit.content,
+                score=hit.score,
+                source=hit.title,
+                title=hit.title,
+                metadata={"document_id": hit.document_id, "chunk_id": hit.chunk_id},
+            )
+        )
     return models.DocumentsResponse(documents=documents)
 
 
@@ -178,8 +200,9 @@ def _check_files(call: RestCall, files: Sequence[UploadedFile]) -> None:
     for file in files:
         name = (getattr(file, "filename", None) or "").lower()
         if not name.endswith(UPLOAD_SUFFIXES):
-            raise validation_error(call.route, {
-                "files": f"'{(file.filename or '')[:100]}' is not one of {' '.join(UPLOAD_SUFFIXES)}"})
+            raise validation_error(
+                call.route, {"files": f"'{(file.filename or '')[:100]}' is not one of {' '.join(UPLOAD_SUFFIXES)}"}
+            )
 
 
 async def _ingest_and_wait(call: RestCall, files: Sequence[UploadedFile]) -> int:
@@ -206,8 +229,9 @@ async def upload_with_progress(call: RestCall) -> models.UploadStarted:
     tracked = await _submit(call, call.files)
     owner = call.context.require_principal().user_id
     session_id = await _store(call).create(UploadSession(owner=owner, files=tracked))
-    return models.UploadStarted(message=f"{len(tracked)} file(s) accepted; ingestion started",
-                                file_count=len(tracked), session_id=session_id)
+    return models.UploadStarted(
+        message=f"{len(tracked)} file(s) accepted; ingestion started", file_count=len(tracked), session_id=session_id
+    )
 
 
 def _file_result(file: TrackedFile, job: Job | None) -> tuple[float, models.FileResult]:
@@ -278,8 +302,9 @@ def _progress(session: UploadSession, jobs: list[Job | None]) -> models.UploadPr
     else:
         status = "completed" if not errors else ("failed" if errors == total else "completed_with_errors")
         percent = 100
-    return models.UploadProgress(progress=percent, status=status, current_file=current, total_files=total,
-                                 completed_files=done, results=results)
+    return models.UploadProgress(
+        progress=percent, status=status, current_file=current, total_files=total, completed_files=done, results=results
+    )
 
 
 async def ingestion_job(call: RestCall) -> Job:
@@ -302,6 +327,7 @@ class ImportedFile:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, "rb") as handle:
                 return handle.read(size)
+
         return await asyncio.to_thread(read)
 
 
@@ -328,11 +354,17 @@ async def ingest(call: RestCall) -> models.MessageResponse:
     body: models.IngestRequest = call.body
     root = call.context.settings.import_dir
     if root is None:
-        raise RestError(400, {"error": "Validation error: server-side ingestion is disabled: the administrator "
-                                       "has not set AGENTHUB_IMPORT_DIR; upload the files instead"})
+        raise RestError(
+            400,
+            {
+                "error": "Validation error: server-side ingestion is disabled: the administrator "
+                "has not set AGENTHUB_IMPORT_DIR; upload the files instead"
+            },
+        )
     if not root.is_dir():
-        raise RestError(400, {"error": "Validation error: the import directory (AGENTHUB_IMPORT_DIR) "
-                                       "does not exist on the server"})
+        raise RestError(
+            400, {"error": "Validation error: the import directory (AGENTHUB_IMPORT_DIR) does not exist on the server"}
+        )
     paths, problems = [], {}
     for index, raw in enumerate(body.file_paths):
         try:
@@ -344,8 +376,9 @@ async def ingest(call: RestCall) -> models.MessageResponse:
     files = [ImportedFile(p) for p in paths]
     for file in files:
         if not file.filename.lower().endswith(UPLOAD_SUFFIXES):
-            raise validation_error(call.route, {"file_paths": f"'{file.filename[:100]}' is not one of "
-                                                              f"{' '.join(UPLOAD_SUFFIXES)}"})
+            raise validation_error(
+                call.route, {"file_paths": f"'{file.filename[:100]}' is not one of {' '.join(UPLOAD_SUFFIXES)}"}
+            )
     await _ingest_and_wait(call, files)
     return models.MessageResponse(message="Documents ingested successfully")
 
@@ -377,14 +410,26 @@ async def health(call: RestCall) -> models.HealthResponse:
     context = call.context
     services: dict[str, dict[str, Any]]
     if not context.rpc.connected:
-        services = {name: {"status": "unhealthy", "detail": "the message broker is not reachable"}
-                    for name in ("auth", "agent", "rag")}
+        services = {
+            name: {"status": "unhealthy", "detail": "the message broker is not reachable"}
+            for name in ("auth", "agent", "rag")
+        }
         healthy = False
     else:
         statuses = await check_services(context.rpc, context.settings.ready_timeout, context.rpc_context())
         healthy = all(s.status is Status.UP for s in statuses)
-        services = {s.name: {"status": "healthy" if s.status is Status.UP else "unhealthy", "version": s.version,
-                             "latency_ms": s.latency_ms, "detail": s.detail} for s in statuses}
-    return models.HealthResponse(status="healthy" if healthy else "unhealthy",
-                                 timestamp=datetime.now(UTC).isoformat(), version=__version__,
-                                 services=services)
+        services = {
+            s.name: {
+                "status": "healthy" if s.status is Status.UP else "unhealthy",
+                "version": s.version,
+                "latency_ms": s.latency_ms,
+                "detail": s.detail,
+            }
+            for s in statuses
+        }
+    return models.HealthResponse(
+        status="healthy" if healthy else "unhealthy",
+        timestamp=datetime.now(UTC).isoformat(),
+        version=__version__,
+        services=services,
+    )

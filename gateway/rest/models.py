@@ -99,8 +99,12 @@ class RagQueryResponse(BaseModel):
 
 class RetrieveRequest(_Request):
     query: str = Field(min_length=1, max_length=1000)
-    top_k: int = Field(SearchInput.model_fields["top_k"].default, ge=1, le=100,
-                       description="At most 50 passages are returned (the search's own cap).")
+    top_k: int = Field(
+        SearchInput.model_fields["top_k"].default,
+        ge=1,
+        le=100,
+        description="At most 50 passages are returned (the search's own cap).",
+    )
 
 
 class LookupRequest(_Request):
@@ -120,8 +124,9 @@ class DocumentsResponse(BaseModel):
 
 
 class IngestRequest(_Request):
-    file_paths: list[str] = Field(min_length=1, max_length=50,
-                                  description="Paths inside the server's import directory (AGENTHUB_IMPORT_DIR).")
+    file_paths: list[str] = Field(
+        min_length=1, max_length=50, description="Paths inside the server's import directory (AGENTHUB_IMPORT_DIR)."
+    )
 
 
 class UploadResponse(BaseModel):
@@ -139,8 +144,9 @@ class UploadStarted(BaseModel):
 class FileResult(BaseModel):
     status: Literal["queued", "processing", "success", "error"]  # cancelled is an "error": old clients know four
     message: str
-    job_id: str | None = Field(None, description="The file's ingestion job (GET /api/rag/jobs/{job_id}); "
-                                                 "none when the file was refused.")
+    job_id: str | None = Field(
+        None, description="The file's ingestion job (GET /api/rag/jobs/{job_id}); none when the file was refused."
+    )
 
 
 class UploadProgress(BaseModel):
@@ -159,8 +165,9 @@ class ClearRequest(_Request):
 class MultipartFiles(BaseModel):
     """``multipart/form-data`` with the field ``files`` repeated once per file."""
 
-    files: list[bytes] = Field(min_length=1, max_length=10,
-                               json_schema_extra={"items": {"type": "string", "format": "binary"}})
+    files: list[bytes] = Field(
+        min_length=1, max_length=10, json_schema_extra={"items": {"type": "string", "format": "binary"}}
+    )
 
 
 # ---------------------------------------------------------------- health

@@ -22,8 +22,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 
 
 def _error(model: type[BaseModel], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description,
-                                "content": {"application/json": {"schema": _ref(model)}}}
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
     if headers:
         response["headers"] = headers
     return response
@@ -38,10 +37,15 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         "deprecated": True,
         "tags": [route.service],
         "responses": {
-            str(route.status): {"description": "Success",
-                                "content": {"application/json": {"schema": _ref(route.response)}}},
-            "429": _error(models.ErrorMessage, "Rate limited", {
-                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}),
+            str(route.status): {
+                "description": "Success",
+                "content": {"application/json": {"schema": _ref(route.response)}},
+            },
+            "429": _error(
+                models.ErrorMessage,
+                "Rate limited",
+                {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+            ),
         },
     }
     responses = operation["responses"]
@@ -61,14 +65,21 @@ def _operation(route: RestRoute) -> dict[str, Any]:
         responses["503"] = _error(models.ErrorBody, f"{SERVICE_NAMES[route.service]} service unavailable")
     params = PATH_PARAM.findall(route.path)
     if params:
-        operation["parameters"] = [{"name": p, "in": "path", "required": True,
-                                    "schema": {"type": "string", "maxLength": 64}} for p in params]
+        operation["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}} for p in params
+        ]
     if route.body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
     if route.multipart:
-        operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-            "schema": _ref(models.MultipartFiles),
-            "encoding": {"files": {"contentType": "application/octet-stream"}}}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": _ref(models.MultipartFiles),
+                    "encoding": {"files": {"contentType": "application/octet-stream"}},
+                }
+            },
+        }
     return operation
 
 
@@ -80,8 +91,9 @@ def document(routes: Iterable[RestRoute]) -> dict[str, Any]:
         if route.body is not None:
             used.add(route.body)
     ordered = sorted(used, key=lambda m: m.__name__)
-    _, schemas = models_json_schema([(m, "validation" if m.__name__.endswith("Request") else "serialization")
-                                     for m in ordered], ref_template=REF)
+    _, schemas = models_json_schema(
+        [(m, "validation" if m.__name__.endswith("Request") else "serialization") for m in ordered], ref_template=REF
+    )
     components = dict(schemas.get("$defs", {}))
     files = components.get("MultipartFiles", {}).get("properties", {}).get("files")
     if files is not None:  # binary parts, not base64 strings
@@ -96,15 +108,18 @@ def document(routes: Iterable[RestRoute]) -> dict[str, Any]:
             "title": "AgentHub REST API (deprecated, supported)",
             "version": __version__,
             "description": "The previous system's REST API, kept so existing clients work. New clients use "
-                           "GraphQL at /graphql; docs/rest.md maps each route to its GraphQL operation.",
+            "GraphQL at /graphql; docs/rest.md maps each route to its GraphQL operation.",
         },
         "paths": paths,
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "A token from /auth/login, or an API key (ah_…). "
-                                          "A bare token without 'Bearer ' is accepted too."},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from /auth/login, or an API key (ah_…). "
+                    "A bare token without 'Bearer ' is accepted too.",
+                },
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
         },

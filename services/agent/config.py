@@ -22,14 +22,21 @@ class AgentSettings(ServiceSettings, LlmSettings):
     agent_history_tokens: int = Field(2000, ge=0, description="Token budget of the history sent to the model.")
     agent_conversation_ttl: int = Field(30 * 86400, ge=3600, description="Seconds an idle conversation is kept.")
     agent_search_top_k: int = Field(5, ge=1, le=50)
-    agent_min_relevance: float = Field(0.3, ge=-1, le=1, description="Without a model: cosine similarity below "
-                                       "which a passage is not quoted (as AGENTHUB_RAG_MIN_RELEVANCE for ask).")
+    agent_min_relevance: float = Field(
+        0.3,
+        ge=-1,
+        le=1,
+        description="Without a model: cosine similarity below "
+        "which a passage is not quoted (as AGENTHUB_RAG_MIN_RELEVANCE for ask).",
+    )
     agent_max_runs: int = Field(32, ge=1, description="Runs one agent process executes at once.")
     agent_max_runs_per_user: int = Field(3, ge=1, description="Runs one user may have running at once.")
 
     agent_database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the agent's own database (conversations, run records, system "
-                          "prompt); default sqlite:///{data_dir}/agent.db. PostgreSQL: postgresql://user@host/db.")
+        None,
+        description="SQLAlchemy URL of the agent's own database (conversations, run records, system "
+        "prompt); default sqlite:///{data_dir}/agent.db. PostgreSQL: postgresql://user@host/db.",
+    )
 
     sql_url: str | None = Field(None, description="sqlite:///path or postgresql://user@host/db for query_database.")
     sql_tables: list[str] | None = Field(None, description="Tables the agent may read; default: all user tables.")

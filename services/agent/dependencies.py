@@ -37,8 +37,9 @@ class Runtime(DependencyProvider):
 
     def _spawn(self, fn, run_id: str):
         # the run outlives the worker: it keeps the worker's trace and request id (its logs, the model span)
-        return self.container.spawn_managed_thread(functools.partial(contextvars.copy_context().run, fn),
-                                                   identifier=f"agent-run-{run_id}")
+        return self.container.spawn_managed_thread(
+            functools.partial(contextvars.copy_context().run, fn), identifier=f"agent-run-{run_id}"
+        )
 
     def stop(self) -> None:
         self.runtime.stop()

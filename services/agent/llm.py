@@ -40,8 +40,9 @@ class Backend(str, Enum):
 
     @property
     def mode(self) -> RunMode:
-        return {Backend.OPENAI: RunMode.AGENT, Backend.LOCAL: RunMode.FIXED_PLAN,
-                Backend.NONE: RunMode.RETRIEVAL_ONLY}[self]
+        return {Backend.OPENAI: RunMode.AGENT, Backend.LOCAL: RunMode.FIXED_PLAN, Backend.NONE: RunMode.RETRIEVAL_ONLY}[
+            self
+        ]
 
 
 def local_installed() -> bool:
@@ -67,6 +68,7 @@ def _plain_subprocess():
         from eventlet import patcher
     except ImportError:  # pragma: no cover
         import subprocess
+
         return subprocess
     return patcher.original("subprocess")
 
@@ -109,13 +111,18 @@ class LocalModel:
         if self.pid is not None:
             return
         if self._process is not None:  # it died between two uses
-            log.warning("the local model's process had ended (%s); starting a new one",
-                        _describe_exit(self._process.returncode))
+            log.warning(
+                "the local model's process had ended (%s); starting a new one", _describe_exit(self._process.returncode)
+            )
         self.close()
         subprocess = _plain_subprocess()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "services.agent.model_worker", self.model_path, str(self.threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         reply = self._read()
         if "error" in reply:
             self.close()
@@ -176,8 +183,15 @@ class LocalModel:
         """Yields text pieces as the model produces them; raises ``ModelUnavailable`` if it cannot."""
         with self._lock, metrics.llm_call(Backend.LOCAL.value), tracing.span("llm.local", kind="client"):
             stop = ["\n\n", "Question:"] if stop is None else stop
-            self._request({"op": "generate", "prompt": prompt, "stop": stop, "max_tokens": self.max_tokens,
-                           "temperature": self.temperature})
+            self._request(
+                {
+                    "op": "generate",
+                    "prompt": prompt,
+                    "stop": stop,
+                    "max_tokens": self.max_tokens,
+                    "temperature": self.temperature,
+                }
+            )
             done = False
             try:
                 while True:

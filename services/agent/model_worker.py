@@ -54,8 +54,13 @@ def serve(path: str, threads: int, requests=None, out=None) -> int:
             _send(out, {"count": len(llama.tokenize(request["text"].encode(), add_bos=False))})
             continue
         pieces = 0
-        for chunk in llama(request["prompt"], max_tokens=request["max_tokens"], stream=True,
-                           temperature=request["temperature"], stop=request["stop"]):
+        for chunk in llama(
+            request["prompt"],
+            max_tokens=request["max_tokens"],
+            stream=True,
+            temperature=request["temperature"],
+            stop=request["stop"],
+        ):
             text = chunk["choices"][0].get("text") or ""
             pieces += 1
             if text:
@@ -70,5 +75,6 @@ if __name__ == "__main__":
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    sys.exit(serve(sys.argv[1] if len(sys.argv) > 1 else "", int(sys.argv[2]) if len(sys.argv) > 2 else 2,
-                   out=protocol))
+    sys.exit(
+        serve(sys.argv[1] if len(sys.argv) > 1 else "", int(sys.argv[2]) if len(sys.argv) > 2 else 2, out=protocol)
+    )

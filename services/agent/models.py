@@ -32,7 +32,8 @@ class MessageRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("agent_conversations.id", ondelete="CASCADE"), nullable=False)
+        String(64), ForeignKey("agent_conversations.id", ondelete="CASCADE"), nullable=False
+    )
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -90,11 +90,17 @@ class AgentRuntime:
         self.generator = openai_generator(settings) if self.backend is Backend.OPENAI else None
         self.local_model = LocalModel(settings) if self.backend is Backend.LOCAL else None
         if settings.sql_url and same_database(settings.sql_url, settings.auth_database_url()):
-            raise OwnDatabase("AGENTHUB_SQL_URL is AgentHub's own auth database (AGENTHUB_DATABASE_URL): "
-                              "the agent refuses to query it.")
-        self.database = (SqlDatabase.from_url(settings.sql_url, timeout=settings.sql_timeout,
-                                              row_cap=settings.sql_row_cap, tables=settings.sql_tables)
-                         if settings.sql_url else None)
+            raise OwnDatabase(
+                "AGENTHUB_SQL_URL is AgentHub's own auth database (AGENTHUB_DATABASE_URL): "
+                "the agent refuses to query it."
+            )
+        self.database = (
+            SqlDatabase.from_url(
+                settings.sql_url, timeout=settings.sql_timeout, row_cap=settings.sql_row_cap, tables=settings.sql_tables
+            )
+            if settings.sql_url
+            else None
+        )
         prefix = settings.redis_prefix
         self.runs = RunStore(sessions, client, prefix, settings.agent_run_ttl)
         self.conversations = ConversationStore(sessions, settings.agent_conversation_ttl)
@@ -129,15 +135,22 @@ class AgentRuntime:
 
     # -- entrypoint operations -------------------------------------------------------------
 
-    def start(self, identity: Identity, data: AgentRunInput, search: Search | None,
-              still_valid: Callable[[], None] | None = None) -> RunStarted:
+    def start(
+        self,
+        identity: Identity,
+        data: AgentRunInput,
+        search: Search | None,
+        still_valid: Callable[[], None] | None = None,
+    ) -> RunStarted:
         """Starting needs ``write:agent`` (the operation's) and ``read:agent``: the run's answer and events
         are read back, so it is refused before anything runs. Tools the caller may not use are not
         offered: searching needs ``read:rag``, the database ``query:sql``; ``still_valid`` re-checks the
         caller's token before each tool call."""
         if not identity.can(Permission.READ_AGENT):
-            raise Forbidden(f"This needs the '{Permission.READ_AGENT.value}' permission too.",
-                            {"requires": Permission.READ_AGENT.name})
+            raise Forbidden(
+                f"This needs the '{Permission.READ_AGENT.value}' permission too.",
+                {"requires": Permission.READ_AGENT.name},
+            )
         message, conversation_id = data.message.strip(), data.conversation_id
         search = search if identity.can(Permission.READ_RAG) else None
         tools = RunTools(search, self.database if identity.can(Permission.QUERY_SQL) else None, still_valid)
@@ -147,22 +160,35 @@ class AgentRuntime:
         now = _now()
         run_id = uuid.uuid4().hex
         deadline_at = now + timedelta(seconds=self.settings.agent_run_timeout + STALE_AFTER_DEADLINE)
-        if not self.runs.claim_slot(identity.user_id, run_id, deadline_at.timestamp(),
-                                    self.settings.agent_max_runs_per_user):
-            raise RateLimited(f"You already have {self.settings.agent_max_runs_per_user} runs in progress: "
-                              "wait for one to finish or cancel it.", {"retryAfter": 5})
+        if not self.runs.claim_slot(
+            identity.user_id, run_id, deadline_at.timestamp(), self.settings.agent_max_runs_per_user
+        ):
+            raise RateLimited(
+                f"You already have {self.settings.agent_max_runs_per_user} runs in progress: "
+                "wait for one to finish or cancel it.",
+                {"retryAfter": 5},
+            )
         try:
             conversation = conversation or self.conversations.create(identity.user_id, title=message)
-            history = fit_history(self.conversations.messages(conversation.id),
-                                  self.settings.agent_history_tokens)
-            record = RunRecord(id=run_id, conversation_id=conversation.id, status=RunStatus.RUNNING,
-                               mode=self.mode, model=self.model_name, created_at=now, deadline_at=deadline_at)
+            history = fit_history(self.conversations.messages(conversation.id), self.settings.agent_history_tokens)
+            record = RunRecord(
+                id=run_id,
+                conversation_id=conversation.id,
+                status=RunStatus.RUNNING,
+                mode=self.mode,
+                model=self.model_name,
+                created_at=now,
+                deadline_at=deadline_at,
+            )
             self.runs.create(record, owner=identity.user_id)
             events = RunEvents(self.client, self.settings.redis_prefix, record.id, self.settings.agent_run_ttl)
-            events.emit(EventType.RUN_STARTED, data={"mode": record.mode.value, "model": record.model,
-                                                      "conversationId": conversation.id})
+            events.emit(
+                EventType.RUN_STARTED,
+                data={"mode": record.mode.value, "model": record.model, "conversationId": conversation.id},
+            )
             self.active[record.id] = self.spawn(
-                lambda: self._execute(record, identity.user_id, message, history, tools, events), record.id)
+                lambda: self._execute(record, identity.user_id, message, history, tools, events), record.id
+            )
         except Exception:
             self.runs.release_slot(identity.user_id, run_id)
             raise
@@ -171,13 +197,23 @@ class AgentRuntime:
     def get_run(self, identity: Identity, run_id: str) -> RunRecord:
         """The caller's run; one whose agent instance died mid-run is marked FAILED here."""
         record = self.runs.get(run_id, identity.user_id)
-        if (record.status is RunStatus.RUNNING and record.deadline_at and _now() > record.deadline_at
-                and run_id not in self.active):
+        if (
+            record.status is RunStatus.RUNNING
+            and record.deadline_at
+            and _now() > record.deadline_at
+            and run_id not in self.active
+        ):
             events = RunEvents(self.client, self.settings.redis_prefix, run_id, self.settings.agent_run_ttl)
             events.seq = last_seq(self.client, self.settings.redis_prefix, run_id)
             state = RunState(events=events, deadline=0)
-            self._fail(record, events, state, RunStatus.FAILED, "RUN_FAILED",
-                       "The run stopped without finishing: the agent instance running it went away.")
+            self._fail(
+                record,
+                events,
+                state,
+                RunStatus.FAILED,
+                "RUN_FAILED",
+                "The run stopped without finishing: the agent instance running it went away.",
+            )
             record = self.runs.get(run_id, identity.user_id)
         return record
 
@@ -206,8 +242,12 @@ class AgentRuntime:
         """Only holders of ``write:system`` get here (the operation's access); audited. ``None`` or
         empty restores the default."""
         prompt = self.prompts.set(prompt.strip() if prompt else None)
-        audit("agent.system_prompt.set", resource="agent:system_prompt", identity=identity,
-              detail={"length": str(len(prompt))})
+        audit(
+            "agent.system_prompt.set",
+            resource="agent:system_prompt",
+            identity=identity,
+            detail={"length": str(len(prompt))},
+        )
         return prompt
 
     def stop(self) -> None:
@@ -218,12 +258,29 @@ class AgentRuntime:
 
     # -- the run itself ----------------------------------------------------------------------
 
-    def _execute(self, record: RunRecord, owner: str, message: str, history: list[ConversationMessage],
-                 tools: RunTools, events: RunEvents) -> None:
-        state = RunState(events=events, deadline=time.monotonic() + self.settings.agent_run_timeout,
-                         is_cancelled=lambda: self.runs.cancel_requested(record.id), still_valid=tools.still_valid)
-        toolbox = Toolbox(state, tools.search, tools.database, self.settings.agent_tool_timeout,
-                          self.settings.agent_search_top_k, self.settings.agent_min_relevance)
+    def _execute(
+        self,
+        record: RunRecord,
+        owner: str,
+        message: str,
+        history: list[ConversationMessage],
+        tools: RunTools,
+        events: RunEvents,
+    ) -> None:
+        state = RunState(
+            events=events,
+            deadline=time.monotonic() + self.settings.agent_run_timeout,
+            is_cancelled=lambda: self.runs.cancel_requested(record.id),
+            still_valid=tools.still_valid,
+        )
+        toolbox = Toolbox(
+            state,
+            tools.search,
+            tools.database,
+            self.settings.agent_tool_timeout,
+            self.settings.agent_search_top_k,
+            self.settings.agent_min_relevance,
+        )
         ended = "failed"
         try:
             with _HardLimit(self.settings.agent_run_timeout + 10):
@@ -237,43 +294,63 @@ class AgentRuntime:
             self._fail(record, events, state, RunStatus.FAILED, error.code, str(error))
         except Exception:  # never leave a run RUNNING: log in full, tell the user briefly
             log.exception("agent run failed", extra={"fields": {"run_id": record.id}})
-            self._fail(record, events, state, RunStatus.FAILED, "INTERNAL",
-                       f"The run failed unexpectedly (run {record.id}).")
+            self._fail(
+                record, events, state, RunStatus.FAILED, "INTERNAL", f"The run failed unexpectedly (run {record.id})."
+            )
         finally:
             metrics.agent_run(self.mode.value.lower(), self.backend.value, ended, state.steps, state.usage)
             self.active.pop(record.id, None)
             self.runs.release_slot(owner, record.id)
 
-    def _plan(self, state: RunState, toolbox: Toolbox, message: str,
-              history: list[ConversationMessage]) -> RunOutcome:
+    def _plan(self, state: RunState, toolbox: Toolbox, message: str, history: list[ConversationMessage]) -> RunOutcome:
         if self.backend is Backend.OPENAI:
-            return run_agent(state, toolbox, self.generator, self.prompts.get(), history, message,
-                             self.settings.agent_max_steps)
+            return run_agent(
+                state, toolbox, self.generator, self.prompts.get(), history, message, self.settings.agent_max_steps
+            )
         if self.backend is Backend.LOCAL:
             return run_fixed_plan(state, toolbox, self.local_model, message)
         return run_retrieval_only(state, toolbox, message)
 
     def _finish(self, record: RunRecord, owner: str, message: str, outcome: RunOutcome, events: RunEvents) -> None:
         now = _now()
-        record = record.model_copy(update={
-            "status": RunStatus.FINISHED, "answer": outcome.answer, "citations": outcome.citations,
-            "steps": outcome.steps, "usage": outcome.usage, "finished_at": now,
-            "mode": outcome.mode or record.mode})
+        record = record.model_copy(
+            update={
+                "status": RunStatus.FINISHED,
+                "answer": outcome.answer,
+                "citations": outcome.citations,
+                "steps": outcome.steps,
+                "usage": outcome.usage,
+                "finished_at": now,
+                "mode": outcome.mode or record.mode,
+            }
+        )
         try:
-            self.conversations.append(owner, record.conversation_id, [
-                ConversationMessage(role=MessageRole.USER, content=message, run_id=record.id, at=record.created_at),
-                ConversationMessage(role=MessageRole.ASSISTANT, content=outcome.answer, run_id=record.id, at=now),
-            ])
+            self.conversations.append(
+                owner,
+                record.conversation_id,
+                [
+                    ConversationMessage(role=MessageRole.USER, content=message, run_id=record.id, at=record.created_at),
+                    ConversationMessage(role=MessageRole.ASSISTANT, content=outcome.answer, run_id=record.id, at=now),
+                ],
+            )
         except NotFound:  # the owner deleted the conversation during the run: the run still finishes
             pass
         self.runs.save(record)
         events.emit(EventType.RUN_FINISHED, data=_result_data(record))
 
-    def _fail(self, record: RunRecord, events: RunEvents, state: RunState, status: RunStatus, code: str,
-              message: str) -> None:
-        record = record.model_copy(update={"status": status, "error": message, "steps": state.steps or record.steps,
-                                           "citations": list(state.citations.values()) or record.citations,
-                                           "usage": state.usage, "finished_at": _now()})
+    def _fail(
+        self, record: RunRecord, events: RunEvents, state: RunState, status: RunStatus, code: str, message: str
+    ) -> None:
+        record = record.model_copy(
+            update={
+                "status": status,
+                "error": message,
+                "steps": state.steps or record.steps,
+                "citations": list(state.citations.values()) or record.citations,
+                "usage": state.usage,
+                "finished_at": _now(),
+            }
+        )
         try:
             self.runs.save(record)
         finally:
@@ -281,8 +358,9 @@ class AgentRuntime:
 
 
 def _result_data(record: RunRecord) -> dict[str, Any]:
-    data = record.model_dump(mode="json", include={"answer", "mode", "model", "citations", "steps", "usage",
-                                                   "conversation_id", "status"})
+    data = record.model_dump(
+        mode="json", include={"answer", "mode", "model", "citations", "steps", "usage", "conversation_id", "status"}
+    )
     return data
 
 
@@ -303,8 +381,9 @@ class _HardLimit:
         except ImportError:  # pragma: no cover
             return
         if patcher.is_monkey_patched("socket"):
-            self.timer = eventlet.Timeout(self.seconds, RunFailed("The run took longer than its time limit.",
-                                                                  code="TIMEOUT"))
+            self.timer = eventlet.Timeout(
+                self.seconds, RunFailed("The run took longer than its time limit.", code="TIMEOUT")
+            )
 
     def __exit__(self, *exc: Any) -> None:
         if self.timer is not None:

@@ -51,8 +51,10 @@ class AgentService:
     @rpc
     @status_probe  # agenthub status asks every instance at once (services/common/status.py)
     def health(self) -> dict:
-        checks = {"redis": redis_check(self.redis), "model": lambda: f"{self.runtime.backend.value}: "
-                                                                        f"{self.runtime.model_name}"}
+        checks = {
+            "redis": redis_check(self.redis),
+            "model": lambda: f"{self.runtime.backend.value}: {self.runtime.model_name}",
+        }
         return report(self.name, __version__, checks).model_dump(mode="json")
 
     def _search(self) -> Search:

@@ -50,10 +50,43 @@ class QueryFailed(Exception):
 
 # Nodes that write, change the session, or reach outside the database.
 _DENIED_NODE_NAMES = (
-    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "AlterTable", "TruncateTable",
-    "Command", "Copy", "Pragma", "Attach", "Detach", "Into", "Lock", "Set", "SetItem", "Transaction",
-    "Commit", "Rollback", "Use", "LoadData", "Grant", "Revoke", "Install", "Analyze", "Cache", "Uncache",
-    "Refresh", "Kill", "Describe", "Show", "Summarize", "Execute", "Returning", "Comprehension",
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "Create",
+    "Drop",
+    "Alter",
+    "AlterTable",
+    "TruncateTable",
+    "Command",
+    "Copy",
+    "Pragma",
+    "Attach",
+    "Detach",
+    "Into",
+    "Lock",
+    "Set",
+    "SetItem",
+    "Transaction",
+    "Commit",
+    "Rollback",
+    "Use",
+    "LoadData",
+    "Grant",
+    "Revoke",
+    "Install",
+    "Analyze",
+    "Cache",
+    "Uncache",
+    "Refresh",
+    "Kill",
+    "Describe",
+    "Show",
+    "Summarize",
+    "Execute",
+    "Returning",
+    "Comprehension",
 )
 _DENIED_NODES = tuple(getattr(exp, name) for name in _DENIED_NODE_NAMES if hasattr(exp, name))
 
@@ -62,13 +95,54 @@ _DENIED_FUNCTIONS = frozenset({"ReadCSV", "ReadParquet", "ToFile", "NextValueFor
 
 # Functions sqlglot does not know (``exp.Anonymous``) are refused unless listed here:
 # pg_sleep, pg_read_file, lo_import, load_extension, set_config, dblink ... all land there.
-_ALLOWED_ANONYMOUS = frozenset({
-    "strftime", "ifnull", "nullif", "instr", "date_trunc", "to_char", "to_date", "to_number", "extract",
-    "date_part", "age", "julianday", "total", "group_concat", "string_agg", "array_agg", "initcap", "ltrim",
-    "rtrim", "btrim", "split_part", "left", "right", "reverse", "greatest", "least", "sign", "trunc", "ceil",
-    "ceiling", "floor", "abs", "round", "char_length", "character_length", "octet_length", "position",
-    "strpos", "unicode", "typeof", "glob", "quote", "hex", "iif",
-})
+_ALLOWED_ANONYMOUS = frozenset(
+    {
+        "strftime",
+        "ifnull",
+        "nullif",
+        "instr",
+        "date_trunc",
+        "to_char",
+        "to_date",
+        "to_number",
+        "extract",
+        "date_part",
+        "age",
+        "julianday",
+        "total",
+        "group_concat",
+        "string_agg",
+        "array_agg",
+        "initcap",
+        "ltrim",
+        "rtrim",
+        "btrim",
+        "split_part",
+        "left",
+        "right",
+        "reverse",
+        "greatest",
+        "least",
+        "sign",
+        "trunc",
+        "ceil",
+        "ceiling",
+        "floor",
+        "abs",
+        "round",
+        "char_length",
+        "character_length",
+        "octet_length",
+        "position",
+        "strpos",
+        "unicode",
+        "typeof",
+        "glob",
+        "quote",
+        "hex",
+        "iif",
+    }
+)
 # Deliberately absent: functions that build huge values from a small query (printf/format widths,
 # zeroblob, randomblob, lpad/rpad): a memory bomb is not stopped by a statement timeout.
 
@@ -85,8 +159,9 @@ class QueryResult:
         """What the model sees: rows, and a plain statement of any truncation."""
         result: dict[str, Any] = {"columns": self.columns, "rows": self.rows, "row_count": len(self.rows)}
         if self.truncated:
-            result["note"] = (f"Result truncated: only the first {self.row_cap} rows are shown. "
-                              "Aggregate or filter to see the rest.")
+            result["note"] = (
+                f"Result truncated: only the first {self.row_cap} rows are shown. Aggregate or filter to see the rest."
+            )
         return result
 
 
@@ -210,8 +285,12 @@ def same_database(url: str, other: str) -> bool:
     if a.get_backend_name() != b.get_backend_name():
         return False
     if a.get_backend_name() == "sqlite":
-        return a.database is not None and b.database is not None and bool(a.database and b.database) \
+        return (
+            a.database is not None
+            and b.database is not None
+            and bool(a.database and b.database)
             and Path(a.database).resolve() == Path(b.database).resolve()
+        )
     local = {None, "", "localhost", "127.0.0.1", "::1"}
     same_host = a.host == b.host or (a.host in local and b.host in local)
     return same_host and (a.port or 5432) == (b.port or 5432) and (a.database or "") == (b.database or "")
@@ -232,8 +311,9 @@ class SqlDatabase:
     _path: Path | None = None
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 5.0, row_cap: int = 200,
-                 tables: list[str] | None = None) -> SqlDatabase:
+    def from_url(
+        cls, url: str, *, timeout: float = 5.0, row_cap: int = 200, tables: list[str] | None = None
+    ) -> SqlDatabase:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
@@ -249,12 +329,14 @@ class SqlDatabase:
             schema = parsed.query.get("schema") or "public"
             if not isinstance(schema, str):
                 raise ValueError("AGENTHUB_SQL_URL: one schema= at most")
-            database = cls(url=url, dialect="postgres", timeout=timeout, row_cap=row_cap, tables=tables,
-                           schema=schema)
+            database = cls(url=url, dialect="postgres", timeout=timeout, row_cap=row_cap, tables=tables, schema=schema)
             database._connect_kwargs = {
-                "user": parsed.username or "postgres", "password": parsed.password,
-                "host": parsed.host or "127.0.0.1", "port": parsed.port or 5432,
-                "database": parsed.database or "postgres", "timeout": timeout + 10,
+                "user": parsed.username or "postgres",
+                "password": parsed.password,
+                "host": parsed.host or "127.0.0.1",
+                "port": parsed.port or 5432,
+                "database": parsed.database or "postgres",
+                "timeout": timeout + 10,
                 "application_name": "agenthub-agent-sql",
             }
         else:
@@ -268,8 +350,10 @@ class SqlDatabase:
         columns = self._read_sqlite_schema() if self.dialect == "sqlite" else self._read_postgres_schema()
         names = {t.lower() for t in columns}
         if len(names & AUTH_TABLES) >= 3 or any(c.lower() == "password_hash" for cs in columns.values() for c, _ in cs):
-            raise OwnDatabase("AGENTHUB_SQL_URL points at AgentHub's own auth database (password hashes, "
-                              "refresh tokens): the agent refuses to query it.")
+            raise OwnDatabase(
+                "AGENTHUB_SQL_URL points at AgentHub's own auth database (password hashes, "
+                "refresh tokens): the agent refuses to query it."
+            )
         wanted = {t.lower() for t in self.tables} if self.tables else None
         self._columns = {t: c for t, c in columns.items() if wanted is None or t.lower() in wanted}
 
@@ -292,10 +376,13 @@ class SqlDatabase:
     def _read_sqlite_schema(self) -> dict[str, list[tuple[str, str]]]:
         connection = self._sqlite_connect()
         try:
-            names = [r[0] for r in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")]
-            return {name: [(r[1], r[2]) for r in connection.execute(f'PRAGMA table_info("{name}")')]
-                    for name in names}
+            names = [
+                r[0]
+                for r in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+            return {name: [(r[1], r[2]) for r in connection.execute(f'PRAGMA table_info("{name}")')] for name in names}
         finally:
             connection.close()
 
@@ -307,7 +394,9 @@ class SqlDatabase:
             cursor = connection.cursor()
             cursor.execute(
                 "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = %s ORDER BY table_name, ordinal_position", (self.schema,))
+                "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+                (self.schema,),
+            )
             columns: dict[str, list[tuple[str, str]]] = {}
             for table, column, kind in cursor.fetchall():
                 columns.setdefault(table, []).append((column, kind))
@@ -334,8 +423,9 @@ class SqlDatabase:
 
     def _sqlite_connect(self) -> sqlite3.Connection:
         assert self._path is not None  # set by from_url for SQLite
-        return sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True, timeout=self.timeout,
-                               check_same_thread=False)
+        return sqlite3.connect(
+            f"{self._path.as_uri()}?mode=ro", uri=True, timeout=self.timeout, check_same_thread=False
+        )
 
     def _run_sqlite(self, sql: str, ctes: frozenset[str] = frozenset()) -> tuple[list[str], list[tuple]]:
         """``ctes``: the statement's own CTE names, which SQLite reports as reads (``count(*)`` on a CTE)."""

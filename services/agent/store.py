@@ -49,8 +49,9 @@ class RunEvents:
         self.key = run_events_key(prefix, run_id)
         self.seq = 0
 
-    def emit(self, type: EventType, *, delta: str | None = None, tool: str | None = None,
-             data: dict | None = None) -> RunEvent:
+    def emit(
+        self, type: EventType, *, delta: str | None = None, tool: str | None = None, data: dict | None = None
+    ) -> RunEvent:
         self.seq += 1
         event = RunEvent(run_id=self.run_id, seq=self.seq, type=type, delta=delta, tool=tool, data=data or {})
         pipe = self.client.pipeline(transaction=False)
@@ -61,18 +62,19 @@ class RunEvents:
         return event
 
 
-def read_events(client: redis.Redis, prefix: str, run_id: str, after_seq: int = 0,
-                count: int = 1000) -> list[RunEvent]:
+def read_events(client: redis.Redis, prefix: str, run_id: str, after_seq: int = 0, count: int = 1000) -> list[RunEvent]:
     """Events after ``after_seq``, oldest first (the service's replay; the gateway follows live)."""
     # redis-py types a reply as sync-or-async and Optional: a sync client's xrange is a list
     entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
-        run_events_key(prefix, run_id), min=f"({entry_id(after_seq)}", count=count)
+        run_events_key(prefix, run_id), min=f"({entry_id(after_seq)}", count=count
+    )
     return [RunEvent.from_entry(run_id, entry, fields) for entry, fields in entries]
 
 
 def last_seq(client: redis.Redis, prefix: str, run_id: str) -> int:
     entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrevrange(  # type: ignore[assignment]  # as above
-        run_events_key(prefix, run_id), count=1)
+        run_events_key(prefix, run_id), count=1
+    )
     return RunEvent.from_entry(run_id, entries[0][0], entries[0][1]).seq if entries else 0
 
 
@@ -85,17 +87,31 @@ class RunStore:
     def create(self, record: RunRecord, owner: str) -> None:
         now = time.time()
         with self.sessions.begin() as session:
-            session.add(RunRow(id=record.id, owner_id=owner, status=record.status.value,
-                               record=record.model_dump(mode="json"), created_at=record.created_at.timestamp(),
-                               updated_at=now))
+            session.add(
+                RunRow(
+                    id=record.id,
+                    owner_id=owner,
+                    status=record.status.value,
+                    record=record.model_dump(mode="json"),
+                    created_at=record.created_at.timestamp(),
+                    updated_at=now,
+                )
+            )
 
     def save(self, record: RunRecord) -> None:
         with self.sessions.begin() as session:
             row = session.get(RunRow, record.id)
             if row is None:  # never created here (should not happen): keep the result anyway, ownerless
-                session.add(RunRow(id=record.id, owner_id="", status=record.status.value,
-                                   record=record.model_dump(mode="json"),
-                                   created_at=record.created_at.timestamp(), updated_at=time.time()))
+                session.add(
+                    RunRow(
+                        id=record.id,
+                        owner_id="",
+                        status=record.status.value,
+                        record=record.model_dump(mode="json"),
+                        created_at=record.created_at.timestamp(),
+                        updated_at=time.time(),
+                    )
+                )
                 return
             row.status, row.record, row.updated_at = record.status.value, record.model_dump(mode="json"), time.time()
 
@@ -148,14 +164,24 @@ class ConversationStore:
 
     def create(self, owner: str, title: str, now: float | None = None) -> Conversation:
         now = now or time.time()
-        conversation = Conversation(id=uuid.uuid4().hex, title=title[:80].strip() or "Conversation",
-                                    created_at=_time(now), updated_at=_time(now))
+        conversation = Conversation(
+            id=uuid.uuid4().hex,
+            title=title[:80].strip() or "Conversation",
+            created_at=_time(now),
+            updated_at=_time(now),
+        )
         with self.sessions.begin() as session:
             # idle ones past their time go when their owner starts a new one
-            session.execute(delete(ConversationRow).where(ConversationRow.owner_id == owner,
-                                                          ConversationRow.updated_at < now - self.ttl))
-            session.add(ConversationRow(id=conversation.id, owner_id=owner, title=conversation.title,
-                                        created_at=now, updated_at=now))
+            session.execute(
+                delete(ConversationRow).where(
+                    ConversationRow.owner_id == owner, ConversationRow.updated_at < now - self.ttl
+                )
+            )
+            session.add(
+                ConversationRow(
+                    id=conversation.id, owner_id=owner, title=conversation.title, created_at=now, updated_at=now
+                )
+            )
         return conversation
 
     def get(self, owner: str, conversation_id: str, with_messages: bool = False) -> Conversation:
@@ -167,17 +193,30 @@ class ConversationStore:
 
     def messages(self, conversation_id: str) -> list[ConversationMessage]:
         with self.sessions() as session:
-            rows = session.scalars(select(MessageRow).where(MessageRow.conversation_id == conversation_id)
-                                   .order_by(MessageRow.id)).all()
-        return [ConversationMessage(role=MessageRole(r.role), content=r.content, run_id=r.run_id, at=_time(r.at))
-                for r in rows]
+            rows = session.scalars(
+                select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.id)
+            ).all()
+        return [
+            ConversationMessage(role=MessageRole(r.role), content=r.content, run_id=r.run_id, at=_time(r.at))
+            for r in rows
+        ]
 
     def append(self, owner: str, conversation_id: str, messages: Iterable[ConversationMessage]) -> None:
         with self.sessions.begin() as session:
             row = self._row(session, owner, conversation_id)
             row.updated_at = time.time()
-            session.add_all([MessageRow(conversation_id=conversation_id, role=m.role.value, content=m.content,
-                                        run_id=m.run_id, at=m.at.timestamp()) for m in messages])
+            session.add_all(
+                [
+                    MessageRow(
+                        conversation_id=conversation_id,
+                        role=m.role.value,
+                        content=m.content,
+                        run_id=m.run_id,
+                        at=m.at.timestamp(),
+                    )
+                    for m in messages
+                ]
+            )
 
     def delete(self, owner: str, conversation_id: str) -> None:
         with self.sessions.begin() as session:
@@ -188,18 +227,23 @@ class ConversationStore:
     def page(self, owner: str, first: int = 20, after: str | None = None) -> ConversationPage:
         """Newest first; ``after`` is the opaque cursor of the previous page's last item
         (``first`` is checked by ``ConversationsInput``)."""
-        query = select(ConversationRow).where(ConversationRow.owner_id == owner,
-                                              ConversationRow.updated_at >= time.time() - self.ttl)
+        query = select(ConversationRow).where(
+            ConversationRow.owner_id == owner, ConversationRow.updated_at >= time.time() - self.ttl
+        )
         with self.sessions() as session:
             if after:
                 anchor = session.get(ConversationRow, _decode_cursor(after))
                 if anchor is None or anchor.owner_id != owner:
                     raise BadUserInput.for_fields({"after": "is not a cursor of your conversations"})
-                query = query.where(or_(ConversationRow.updated_at < anchor.updated_at,
-                                        and_(ConversationRow.updated_at == anchor.updated_at,
-                                             ConversationRow.id < anchor.id)))
-            rows = session.scalars(query.order_by(ConversationRow.updated_at.desc(), ConversationRow.id.desc())
-                                   .limit(first + 1)).all()
+                query = query.where(
+                    or_(
+                        ConversationRow.updated_at < anchor.updated_at,
+                        and_(ConversationRow.updated_at == anchor.updated_at, ConversationRow.id < anchor.id),
+                    )
+                )
+            rows = session.scalars(
+                query.order_by(ConversationRow.updated_at.desc(), ConversationRow.id.desc()).limit(first + 1)
+            ).all()
         items = [_conversation(row) for row in rows[:first]]
         end_cursor = encode_cursor(items[-1].id) if items else None
         return ConversationPage(items=items, has_next_page=len(rows) > first, end_cursor=end_cursor)
@@ -238,8 +282,7 @@ class SystemPrompts:
 
 
 def _conversation(row: ConversationRow) -> Conversation:
-    return Conversation(id=row.id, title=row.title, created_at=_time(row.created_at),
-                        updated_at=_time(row.updated_at))
+    return Conversation(id=row.id, title=row.title, created_at=_time(row.created_at), updated_at=_time(row.updated_at))
 
 
 def _time(epoch: float) -> datetime:

@@ -25,8 +25,14 @@ from services.auth.users import user_out
 from services.common.settings import ServiceSettings
 
 
-def create_admin(sessions: sessionmaker, username: str, password: str, *, email: str | None = None,
-                 settings: ServiceSettings | None = None) -> UserOut:
+def create_admin(
+    sessions: sessionmaker,
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    settings: ServiceSettings | None = None,
+) -> UserOut:
     """Create an active ``admin`` account.
 
     The input follows the same rules as ``register`` (``BadUserInput`` naming
@@ -41,21 +47,43 @@ def create_admin(sessions: sessionmaker, username: str, password: str, *, email:
         if session.scalar(select(User.id).where(User.username_key == key)):
             raise Conflict("This username is already taken.", {"fields": {"username": "is already taken"}})
     now = utcnow()
-    user = User(id=str(uuid.uuid4()), username=data.username, username_key=key, email=data.email,
-                password_hash=passwords.hash(data.password), role=Role.ADMIN.value, active=True, token_version=0,
-                created_at=now, updated_at=now)
+    user = User(
+        id=str(uuid.uuid4()),
+        username=data.username,
+        username_key=key,
+        email=data.email,
+        password_hash=passwords.hash(data.password),
+        role=Role.ADMIN.value,
+        active=True,
+        token_version=0,
+        created_at=now,
+        updated_at=now,
+    )
     try:
         with sessions.begin() as session:
             session.add(user)
-            session.add(audit_row("admin.create", actor_type=ActorType.ANONYMOUS, resource=f"user:{user.id}",
-                                  detail={"username": user.username, "via": "cli"}, at=now))
+            session.add(
+                audit_row(
+                    "admin.create",
+                    actor_type=ActorType.ANONYMOUS,
+                    resource=f"user:{user.id}",
+                    detail={"username": user.username, "via": "cli"},
+                    at=now,
+                )
+            )
     except IntegrityError:
         raise Conflict("This username is already taken.", {"fields": {"username": "is already taken"}}) from None
     return user_out(user)
 
 
-def create_admin_at(database_url: str, username: str, password: str, *, email: str | None = None,
-                    settings: ServiceSettings | None = None) -> UserOut:
+def create_admin_at(
+    database_url: str,
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    settings: ServiceSettings | None = None,
+) -> UserOut:
     """``create_admin`` on the database at ``database_url``, migrated to the newest schema first."""
     migrate(database_url)
     engine = make_engine(database_url, pool_size=1)

@@ -36,21 +36,33 @@ _DUMMY_DIGEST = hashlib.sha256(b"agenthub-no-such-api-key").hexdigest()
 
 
 def api_key_out(key: ApiKey) -> ApiKeyOut:
-    return ApiKeyOut(id=key.id, name=key.name, scopes=sorted(key.scopes), created_at=key.created_at,
-                     last_used_at=key.last_used_at, expires_at=key.expires_at, revoked=key.revoked_at is not None)
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        scopes=sorted(key.scopes),
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        expires_at=key.expires_at,
+        revoked=key.revoked_at is not None,
+    )
 
 
 class ApiKeys:
-    def __init__(self, session_factory: sessionmaker, settings: ServiceSettings, codec: TokenCodec,
-                 revocations: Revocations, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        settings: ServiceSettings,
+        codec: TokenCodec,
+        revocations: Revocations,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sf = session_factory
         self.settings = settings
         self.codec = codec
         self.revocations = revocations
         self.now = clock
 
-    def create_api_key(self, identity: Identity, data: ApiKeyInput,
-                       meta: RequestMeta = RequestMeta()) -> CreatedApiKey:
+    def create_api_key(self, identity: Identity, data: ApiKeyInput, meta: RequestMeta = RequestMeta()) -> CreatedApiKey:
         if identity.api_key_id:
             raise Forbidden("An API key cannot create API keys.")
         scopes = sorted({scope.value for scope in data.scopes})
@@ -65,25 +77,49 @@ class ApiKeys:
         if expires_at > longest:
             raise BadUserInput.for_fields({"expiresAt": f"must be at most {self.settings.api_key_max_days} days away"})
         key_id, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
-        row = ApiKey(id=key_id, user_id=identity.user_id, name=data.name, secret_hash=digest(secret),
-                     scopes=scopes, created_at=now, expires_at=expires_at)
+        row = ApiKey(
+            id=key_id,
+            user_id=identity.user_id,
+            name=data.name,
+            secret_hash=digest(secret),
+            scopes=scopes,
+            created_at=now,
+            expires_at=expires_at,
+        )
         with self.sf.begin() as session:
             active_user(session, identity)
-            active = session.scalar(select(func.count()).select_from(ApiKey).where(
-                ApiKey.user_id == identity.user_id, ApiKey.revoked_at.is_(None),
-                (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now)))
+            active = session.scalar(
+                select(func.count())
+                .select_from(ApiKey)
+                .where(
+                    ApiKey.user_id == identity.user_id,
+                    ApiKey.revoked_at.is_(None),
+                    (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),
+                )
+            )
             if active >= self.settings.api_key_max_per_user:
-                raise BadUserInput(f"You have {active} active API keys, the most allowed: revoke one first.",
-                                   {"reason": "too_many_keys", "limit": self.settings.api_key_max_per_user})
+                raise BadUserInput(
+                    f"You have {active} active API keys, the most allowed: revoke one first.",
+                    {"reason": "too_many_keys", "limit": self.settings.api_key_max_per_user},
+                )
             session.add(row)
-            session.add(audit_row("api_key.create", meta=meta, identity=identity, resource=f"api_key:{key_id}",
-                                  detail={"name": data.name, "scopes": " ".join(scopes)}, at=now))
+            session.add(
+                audit_row(
+                    "api_key.create",
+                    meta=meta,
+                    identity=identity,
+                    resource=f"api_key:{key_id}",
+                    detail={"name": data.name, "scopes": " ".join(scopes)},
+                    at=now,
+                )
+            )
         return CreatedApiKey(key=f"{API_KEY_PREFIX}{key_id}_{secret}", api_key=api_key_out(row))
 
     def api_keys(self, identity: Identity) -> list[ApiKeyOut]:
         with self.sf() as session:
-            rows = session.scalars(select(ApiKey).where(ApiKey.user_id == identity.user_id)
-                                   .order_by(ApiKey.created_at.desc(), ApiKey.id))
+            rows = session.scalars(
+                select(ApiKey).where(ApiKey.user_id == identity.user_id).order_by(ApiKey.created_at.desc(), ApiKey.id)
+            )
             return [api_key_out(row) for row in rows]
 
     def revoke_api_key(self, identity: Identity, key_id: Any, meta: RequestMeta = RequestMeta()) -> bool:
@@ -95,8 +131,7 @@ class ApiKeys:
                 raise NotFound("No such API key.", {"resource": "api_key"})
             if row.revoked_at is None:
                 row.revoked_at = now
-            session.add(audit_row("api_key.revoke", meta=meta, identity=identity, resource=f"api_key:{key_id}",
-                                  at=now))
+            session.add(audit_row("api_key.revoke", meta=meta, identity=identity, resource=f"api_key:{key_id}", at=now))
         self.revocations.api_key_revoked(key_id, row.expires_at)
         return True
 
@@ -105,7 +140,7 @@ class ApiKeys:
         invalid = Unauthenticated("The API key is invalid.", {"reason": "invalid"})
         if not isinstance(key, str) or not key.startswith(API_KEY_PREFIX) or len(key) > 200:
             raise invalid
-        key_id, _, secret = key[len(API_KEY_PREFIX):].partition("_")
+        key_id, _, secret = key[len(API_KEY_PREFIX) :].partition("_")
         now = self.now()
         reason: str | None = None
         with self.sf.begin() as session:
@@ -123,20 +158,41 @@ class ApiKeys:
             elif owner is None or not owner.active:
                 reason = "inactive"
             if reason:
-                session.add(audit_row("api_key.authenticate", outcome=Outcome.FAILURE, meta=meta,
-                                      actor=row.user_id, actor_type=ActorType.API_KEY, api_key_id=row.id,
-                                      resource=f"api_key:{row.id}", detail={"reason": reason}, at=now))
+                session.add(
+                    audit_row(
+                        "api_key.authenticate",
+                        outcome=Outcome.FAILURE,
+                        meta=meta,
+                        actor=row.user_id,
+                        actor_type=ActorType.API_KEY,
+                        api_key_id=row.id,
+                        resource=f"api_key:{row.id}",
+                        detail={"reason": reason},
+                        at=now,
+                    )
+                )
             else:
                 row.last_used_at = now
         if reason:
-            messages = {"invalid": "The API key is invalid.", "revoked": "The API key has been revoked.",
-                        "expired": "The API key has expired.", "inactive": "The API key's owner is deactivated."}
+            messages = {
+                "invalid": "The API key is invalid.",
+                "revoked": "The API key has been revoked.",
+                "expired": "The API key has expired.",
+                "inactive": "The API key's owner is deactivated.",
+            }
             raise Unauthenticated(messages[reason], {"reason": reason})
         ttl = self.settings.api_key_token_ttl
         if row.expires_at is not None:
             ttl = max(1, min(ttl, int((row.expires_at - now).total_seconds())))
-        issued = self.codec.issue(subject=owner.id, role=owner.role, username=owner.username, api_key_id=row.id,
-                                  scopes=list(row.scopes), ttl=ttl, version=owner.token_version)
+        issued = self.codec.issue(
+            subject=owner.id,
+            role=owner.role,
+            username=owner.username,
+            api_key_id=row.id,
+            scopes=list(row.scopes),
+            ttl=ttl,
+            version=owner.token_version,
+        )
         cache_until = min(time.time() + self.settings.api_key_cache_seconds, float(issued.claims["exp"]))
         if row.expires_at is not None:
             cache_until = min(cache_until, row.expires_at.timestamp())

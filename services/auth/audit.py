@@ -48,17 +48,28 @@ def redact(detail: dict[str, Any]) -> dict[str, str]:
     for key, value in list(detail.items())[:50]:
         key = str(key)[:100]
         lowered = key.lower()
-        secret = (any(word in lowered for word in SECRET_DETAIL_WORDS) or lowered.endswith("token")
-                  or lowered in SECRET_DETAIL_KEYS)
+        secret = (
+            any(word in lowered for word in SECRET_DETAIL_WORDS)
+            or lowered.endswith("token")
+            or lowered in SECRET_DETAIL_KEYS
+        )
         clean[key] = "[redacted]" if secret else str(value)[:1000]
     return clean
 
 
-def audit_row(action: str, *, outcome: Outcome | str = Outcome.SUCCESS, meta: RequestMeta | None = None,
-              identity: Identity | None = None, actor: str | None = None,
-              actor_type: ActorType | str | None = None, api_key_id: str | None = None,
-              resource: str | None = None, detail: dict[str, Any] | None = None,
-              at: datetime | None = None) -> AuditRow:
+def audit_row(
+    action: str,
+    *,
+    outcome: Outcome | str = Outcome.SUCCESS,
+    meta: RequestMeta | None = None,
+    identity: Identity | None = None,
+    actor: str | None = None,
+    actor_type: ActorType | str | None = None,
+    api_key_id: str | None = None,
+    resource: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditRow:
     """One audit row; the actor comes from ``identity`` unless given."""
     meta = meta or RequestMeta()
     if identity is not None:
@@ -67,20 +78,36 @@ def audit_row(action: str, *, outcome: Outcome | str = Outcome.SUCCESS, meta: Re
         api_key_id = api_key_id or identity.api_key_id
     actor_type = actor_type or (ActorType.USER if actor else ActorType.ANONYMOUS)
     return AuditRow(
-        id=str(uuid.uuid4()), at=at or utcnow(), actor=clip(actor, 100),
-        actor_type=str(getattr(actor_type, "value", actor_type))[:16], api_key_id=clip(api_key_id, 100),
-        action=str(action)[:100], resource=clip(resource, 200),
-        outcome=str(getattr(outcome, "value", outcome))[:16], ip=clip(meta.ip, 64),
-        user_agent=clip(meta.user_agent, 512), request_id=clip(meta.request_id, 100),
+        id=str(uuid.uuid4()),
+        at=at or utcnow(),
+        actor=clip(actor, 100),
+        actor_type=str(getattr(actor_type, "value", actor_type))[:16],
+        api_key_id=clip(api_key_id, 100),
+        action=str(action)[:100],
+        resource=clip(resource, 200),
+        outcome=str(getattr(outcome, "value", outcome))[:16],
+        ip=clip(meta.ip, 64),
+        user_agent=clip(meta.user_agent, 512),
+        request_id=clip(meta.request_id, 100),
         detail=redact(detail or {}),
     )
 
 
 def audit_out(row: AuditRow) -> AuditEntryOut:
-    return AuditEntryOut(id=row.id, at=row.at, actor=row.actor, actor_type=row.actor_type, api_key_id=row.api_key_id,
-                         action=row.action, resource=row.resource, outcome=row.outcome, ip=row.ip,
-                         user_agent=row.user_agent, request_id=row.request_id,
-                         detail={str(k): str(v) for k, v in (row.detail or {}).items()})
+    return AuditEntryOut(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        actor_type=row.actor_type,
+        api_key_id=row.api_key_id,
+        action=row.action,
+        resource=row.resource,
+        outcome=row.outcome,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        request_id=row.request_id,
+        detail={str(k): str(v) for k, v in (row.detail or {}).items()},
+    )
 
 
 def insert_once(sf: sessionmaker, row: AuditRow) -> bool:
@@ -108,14 +135,25 @@ def purge_before(sf: sessionmaker, cutoff: datetime, batch: int = PURGE_BATCH) -
 
 def entry(row: AuditRow) -> dict:
     """One row as the JSON object the export writes."""
-    return {"id": row.id, "at": row.at.isoformat(), "actor": row.actor, "actor_type": row.actor_type,
-            "api_key_id": row.api_key_id, "action": row.action, "resource": row.resource,
-            "outcome": row.outcome, "ip": row.ip, "user_agent": row.user_agent,
-            "request_id": row.request_id, "detail": row.detail or {}}
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "actor_type": row.actor_type,
+        "api_key_id": row.api_key_id,
+        "action": row.action,
+        "resource": row.resource,
+        "outcome": row.outcome,
+        "ip": row.ip,
+        "user_agent": row.user_agent,
+        "request_id": row.request_id,
+        "detail": row.detail or {},
+    }
 
 
-def export_lines(sf: sessionmaker, since: datetime | None = None, until: datetime | None = None,
-                 chunk: int = 1000) -> Iterator[str]:
+def export_lines(
+    sf: sessionmaker, since: datetime | None = None, until: datetime | None = None, chunk: int = 1000
+) -> Iterator[str]:
     """JSON lines of the rows with ``since <= at < until``, oldest first, read in chunks."""
     query = select(AuditRow)
     if since is not None:
@@ -131,8 +169,9 @@ def export_lines(sf: sessionmaker, since: datetime | None = None, until: datetim
 class AuditLog:
     """The audit aggregate: events from the other services and the gateway, the admins' reads, retention."""
 
-    def __init__(self, session_factory: sessionmaker, settings: ServiceSettings,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, session_factory: sessionmaker, settings: ServiceSettings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.sf = session_factory
         self.settings = settings
         self.now = clock
@@ -142,16 +181,25 @@ class AuditLog:
         with self.sf.begin() as session:
             session.add(row)
 
-    def rate_limited(self, operation: str, refused: list[tuple[str, Any]], meta: RequestMeta,
-                     detail: dict[str, str]) -> RateLimited:
+    def rate_limited(
+        self, operation: str, refused: list[tuple[str, Any]], meta: RequestMeta, detail: dict[str, str]
+    ) -> RateLimited:
         """Records a refusal by a rate limit (scope, decision pairs) and returns the error to raise."""
         retry_after = max(decision.retry_after for _, decision in refused)
         scopes = ",".join(scope for scope, _ in refused)
-        self.write(audit_row("rate_limited", outcome=Outcome.DENIED, meta=meta, resource=f"operation:{operation}",
-                             detail={**detail, "operation": operation, "limit": scopes,
-                                     "retryAfter": str(retry_after)}, at=self.now()))
-        return RateLimited(f"Too many attempts. Try again in {retry_after} s.",
-                           {"retryAfter": retry_after, "operation": operation})
+        self.write(
+            audit_row(
+                "rate_limited",
+                outcome=Outcome.DENIED,
+                meta=meta,
+                resource=f"operation:{operation}",
+                detail={**detail, "operation": operation, "limit": scopes, "retryAfter": str(retry_after)},
+                at=self.now(),
+            )
+        )
+        return RateLimited(
+            f"Too many attempts. Try again in {retry_after} s.", {"retryAfter": retry_after, "operation": operation}
+        )
 
     def record_audit(self, event: AuditEvent) -> None:
         """Store an event another service (or the gateway) sent."""
@@ -161,10 +209,17 @@ class AuditLog:
                 at = datetime.fromtimestamp(float(event.at), UTC)
             except (OverflowError, OSError, ValueError):
                 pass
-        row = audit_row(event.action, outcome=event.outcome, actor=event.actor, actor_type=event.actor_type,
-                        api_key_id=event.api_key_id, resource=event.resource,
-                        meta=RequestMeta(event.ip, event.user_agent, event.request_id),
-                        detail=event.detail, at=at)
+        row = audit_row(
+            event.action,
+            outcome=event.outcome,
+            actor=event.actor,
+            actor_type=event.actor_type,
+            api_key_id=event.api_key_id,
+            resource=event.resource,
+            meta=RequestMeta(event.ip, event.user_agent, event.request_id),
+            detail=event.detail,
+            at=at,
+        )
         if event.id:  # the sender's id: a redelivery of the same event is ignored
             row.id = event.id
         if not insert_once(self.sf, row):
@@ -178,8 +233,10 @@ class AuditLog:
             return 0
         deleted = purge_before(self.sf, self.now() - timedelta(days=retention_days))
         if deleted:
-            log.info("audit rows past retention deleted", extra={"fields": {"deleted": deleted,
-                                                                              "retention_days": retention_days}})
+            log.info(
+                "audit rows past retention deleted",
+                extra={"fields": {"deleted": deleted, "retention_days": retention_days}},
+            )
         return deleted
 
     def audit_log(self, audit_filter: AuditFilter, page: PageArgs) -> Page[AuditEntryOut]:
@@ -202,6 +259,6 @@ class AuditLog:
         query = query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(page.first + 1)
         with self.sf() as session:
             rows = list(session.scalars(query))
-        items, more = rows[:page.first], len(rows) > page.first
+        items, more = rows[: page.first], len(rows) > page.first
         cursor = encode_cursor(items[-1].at, items[-1].id) if items else None
         return Page[AuditEntryOut](items=[audit_out(r) for r in items], end_cursor=cursor, has_next_page=more)

@@ -60,22 +60,37 @@ class AuthDomain:
         return self.settings.redis_prefix
 
     @classmethod
-    def build(cls, session_factory: sessionmaker, redis_client, settings: ServiceSettings,
-              codec: TokenCodec | None = None, passwords: Passwords | None = None,
-              clock: Callable[[], datetime] | None = None) -> AuthDomain:
+    def build(
+        cls,
+        session_factory: sessionmaker,
+        redis_client,
+        settings: ServiceSettings,
+        codec: TokenCodec | None = None,
+        passwords: Passwords | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> AuthDomain:
         codec = codec or TokenCodec(settings)
-        passwords = passwords or Passwords(settings.password_time_cost, settings.password_memory_cost,
-                                           settings.password_parallelism)
+        passwords = passwords or Passwords(
+            settings.password_time_cost, settings.password_memory_cost, settings.password_parallelism
+        )
         clock = clock or utcnow
-        throttle = LoginThrottle(redis_client, settings.redis_prefix,
-                                 pair=Limit.parse(settings.login_user_rate_limit),
-                                 ip=Limit.parse(settings.login_ip_rate_limit),
-                                 username=Limit.parse(settings.login_username_rate_limit))
+        throttle = LoginThrottle(
+            redis_client,
+            settings.redis_prefix,
+            pair=Limit.parse(settings.login_user_rate_limit),
+            ip=Limit.parse(settings.login_ip_rate_limit),
+            username=Limit.parse(settings.login_username_rate_limit),
+        )
         audit = AuditLog(session_factory, settings, clock)
         revocations = Revocations(session_factory, redis_client, settings, clock)
         return cls(
             users=Users(session_factory, redis_client, settings, passwords, audit, revocations, clock),
             sessions=Sessions(session_factory, settings, codec, passwords, throttle, audit, revocations, clock),
             api_keys=ApiKeys(session_factory, settings, codec, revocations, clock),
-            audit=audit, revocations=revocations, sf=session_factory, redis=redis_client, settings=settings,
-            codec=codec)
+            audit=audit,
+            revocations=revocations,
+            sf=session_factory,
+            redis=redis_client,
+            settings=settings,
+            codec=codec,
+        )

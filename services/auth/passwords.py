@@ -17,8 +17,9 @@ from core.offload import offload
 
 class Passwords:
     def __init__(self, time_cost: int = 3, memory_cost: int = 65536, parallelism: int = 4) -> None:
-        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
-                                      parallelism=parallelism, type=Type.ID)
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
+        )
         # verified against when the user does not exist: the same work either way
         self._dummy = self._hasher.hash(secrets.token_urlsafe(24))
 
@@ -27,6 +28,7 @@ class Passwords:
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when ``password`` matches; an unknown user (``None``) costs the same and is False."""
+
         def check() -> bool:
             try:
                 return self._hasher.verify(stored_hash or self._dummy, password) and stored_hash is not None

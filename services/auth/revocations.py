@@ -39,8 +39,13 @@ log = logging.getLogger("agenthub.auth")
 
 
 class Revocations:
-    def __init__(self, session_factory: sessionmaker, redis_client, settings: ServiceSettings,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        redis_client,
+        settings: ServiceSettings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sf = session_factory
         self.redis = redis_client
         self.settings = settings
@@ -89,10 +94,16 @@ class Revocations:
         window = timedelta(seconds=self.settings.access_token_ttl + 60)
         with self.sf() as session:
             versions = session.execute(select(User.id, User.token_version).where(User.token_version > 0)).all()
-            ended = session.execute(select(Session.id, Session.revoked_at).where(
-                Session.revoked_at.is_not(None), Session.revoked_at > now - window)).all()
-            keys = session.execute(select(ApiKey.id, ApiKey.expires_at).where(
-                ApiKey.revoked_at.is_not(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))).all()
+            ended = session.execute(
+                select(Session.id, Session.revoked_at).where(
+                    Session.revoked_at.is_not(None), Session.revoked_at > now - window
+                )
+            ).all()
+            keys = session.execute(
+                select(ApiKey.id, ApiKey.expires_at).where(
+                    ApiKey.revoked_at.is_not(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)
+                )
+            ).all()
         pipe = self.redis.pipeline(transaction=True)
         for user_id, version in versions:
             self._set_max(keys=[user_version_key(self.prefix, user_id)], args=[version], client=pipe)

@@ -31,9 +31,17 @@ from services.common.settings import ServiceSettings
 
 
 class Sessions:
-    def __init__(self, session_factory: sessionmaker, settings: ServiceSettings, codec: TokenCodec,
-                 passwords: Passwords, throttle: LoginThrottle, audit: AuditLog, revocations: Revocations,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        settings: ServiceSettings,
+        codec: TokenCodec,
+        passwords: Passwords,
+        throttle: LoginThrottle,
+        audit: AuditLog,
+        revocations: Revocations,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sf = session_factory
         self.settings = settings
         self.codec = codec
@@ -44,10 +52,12 @@ class Sessions:
         self.now = clock
 
     def _token_pair(self, user: User, session_id: str, refresh_token: str) -> TokenPair:
-        access_token = self.codec.issue(subject=user.id, role=user.role, username=user.username,
-                                        session_id=session_id, version=user.token_version).token
-        return TokenPair(access_token=access_token, refresh_token=refresh_token,
-                         expires_in=self.settings.access_token_ttl)
+        access_token = self.codec.issue(
+            subject=user.id, role=user.role, username=user.username, session_id=session_id, version=user.token_version
+        ).token
+        return TokenPair(
+            access_token=access_token, refresh_token=refresh_token, expires_in=self.settings.access_token_ttl
+        )
 
     def login(self, data: LoginInput, meta: RequestMeta = RequestMeta()) -> TokenPair:
         key = data.username.lower()
@@ -55,21 +65,37 @@ class Sessions:
         # limit the answer is RATE_LIMITED, right password or wrong.
         reservation = self.throttle.reserve(key, meta.ip)
         if not reservation.allowed:
-            raise self.audit.rate_limited("login", [(reservation.scope, reservation)], meta,
-                                          {"username": data.username})
+            raise self.audit.rate_limited(
+                "login", [(reservation.scope, reservation)], meta, {"username": data.username}
+            )
 
         with self.sf() as session:
             user = session.scalar(select(User).where(User.username_key == key))
         valid = self.passwords.verify(user.password_hash if user else None, data.password)
         if not valid:
-            self.audit.write(audit_row("login", outcome=Outcome.FAILURE, meta=meta,
-                                       resource=f"user:{user.id}" if user else None,
-                                       detail={"username": data.username, "reason": "bad credentials"},
-                                       at=self.now()))
+            self.audit.write(
+                audit_row(
+                    "login",
+                    outcome=Outcome.FAILURE,
+                    meta=meta,
+                    resource=f"user:{user.id}" if user else None,
+                    detail={"username": data.username, "reason": "bad credentials"},
+                    at=self.now(),
+                )
+            )
             raise Unauthenticated("Wrong username or password.", {"reason": "credentials"})
         if not user.active:
-            self.audit.write(audit_row("login", outcome=Outcome.FAILURE, meta=meta, actor=user.id,
-                                       resource=f"user:{user.id}", detail={"reason": "deactivated"}, at=self.now()))
+            self.audit.write(
+                audit_row(
+                    "login",
+                    outcome=Outcome.FAILURE,
+                    meta=meta,
+                    actor=user.id,
+                    resource=f"user:{user.id}",
+                    detail={"reason": "deactivated"},
+                    at=self.now(),
+                )
+            )
             raise Unauthenticated("This account is deactivated.", {"reason": "inactive"})
 
         new_hash = self.passwords.hash(data.password) if self.passwords.needs_rehash(user.password_hash) else None
@@ -81,13 +107,29 @@ class Sessions:
             if new_hash:
                 user.password_hash = new_hash
                 user.updated_at = now
-            session.add(Session(id=session_id, user_id=user.id, created_at=now, last_used_at=now,
-                                expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl),
-                                ip=clip(meta.ip, 64), user_agent=clip(meta.user_agent, 512)))
+            session.add(
+                Session(
+                    id=session_id,
+                    user_id=user.id,
+                    created_at=now,
+                    last_used_at=now,
+                    expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl),
+                    ip=clip(meta.ip, 64),
+                    user_agent=clip(meta.user_agent, 512),
+                )
+            )
             session.flush()
             session.add(RefreshToken(token_hash=digest(refresh_token), session_id=session_id, created_at=now))
-            session.add(audit_row("login", meta=meta, actor=user.id, resource=f"session:{session_id}",
-                                  detail={"rehashed": "true"} if new_hash else {}, at=now))
+            session.add(
+                audit_row(
+                    "login",
+                    meta=meta,
+                    actor=user.id,
+                    resource=f"session:{session_id}",
+                    detail={"rehashed": "true"} if new_hash else {},
+                    at=now,
+                )
+            )
         self.throttle.succeeded(reservation)  # not a failure; this address's failures are forgiven
         return self._token_pair(user, session_id, refresh_token)
 
@@ -104,24 +146,46 @@ class Sessions:
                 raise Unauthenticated("The refresh token is invalid.", {"reason": "invalid"})
             current = session.get(Session, stored.session_id)
             user = session.get(User, current.user_id)
-            claimed = stored.used_at is None and session.execute(
-                update(RefreshToken).where(RefreshToken.token_hash == stored.token_hash,
-                                           RefreshToken.used_at.is_(None)).values(used_at=now)
-            ).rowcount == 1
+            claimed = (
+                stored.used_at is None
+                and session.execute(
+                    update(RefreshToken)
+                    .where(RefreshToken.token_hash == stored.token_hash, RefreshToken.used_at.is_(None))
+                    .values(used_at=now)
+                ).rowcount
+                == 1
+            )
             if not claimed:
                 # a rotated token presented again: stolen or replayed, end the whole session
                 if current.revoked_at is None:
                     current.revoked_at = now
                 reused_session = current.id
-                session.add(audit_row("refresh.reuse", outcome=Outcome.DENIED, meta=meta, actor=user.id,
-                                      resource=f"session:{current.id}", at=now))
-                failure = Unauthenticated("The refresh token was already used; the session has been ended.",
-                                          {"reason": "reuse"})
+                session.add(
+                    audit_row(
+                        "refresh.reuse",
+                        outcome=Outcome.DENIED,
+                        meta=meta,
+                        actor=user.id,
+                        resource=f"session:{current.id}",
+                        at=now,
+                    )
+                )
+                failure = Unauthenticated(
+                    "The refresh token was already used; the session has been ended.", {"reason": "reuse"}
+                )
             elif current.revoked_at is not None or current.expires_at <= now or not user.active:
-                reason = ("inactive" if not user.active else
-                          "revoked" if current.revoked_at is not None else "expired")
-                session.add(audit_row("refresh", outcome=Outcome.FAILURE, meta=meta, actor=user.id,
-                                      resource=f"session:{current.id}", detail={"reason": reason}, at=now))
+                reason = "inactive" if not user.active else "revoked" if current.revoked_at is not None else "expired"
+                session.add(
+                    audit_row(
+                        "refresh",
+                        outcome=Outcome.FAILURE,
+                        meta=meta,
+                        actor=user.id,
+                        resource=f"session:{current.id}",
+                        detail={"reason": reason},
+                        at=now,
+                    )
+                )
                 failure = Unauthenticated("The session has ended.", {"reason": reason})
             else:
                 session.add(RefreshToken(token_hash=digest(new_token), session_id=current.id, created_at=now))
@@ -131,8 +195,7 @@ class Sessions:
                     current.ip = clip(meta.ip, 64)
                 if meta.user_agent:
                     current.user_agent = clip(meta.user_agent, 512)
-                session.add(audit_row("refresh", meta=meta, actor=user.id, resource=f"session:{current.id}",
-                                      at=now))
+                session.add(audit_row("refresh", meta=meta, actor=user.id, resource=f"session:{current.id}", at=now))
         if reused_session:
             self.revocations.sessions_ended([reused_session])
         if failure is not None:
@@ -162,9 +225,24 @@ class Sessions:
     def sessions(self, identity: Identity) -> list[SessionOut]:
         now = self.now()
         with self.sf() as session:
-            rows = session.scalars(select(Session).where(
-                Session.user_id == identity.user_id, Session.revoked_at.is_(None), Session.expires_at > now,
-            ).order_by(Session.last_used_at.desc()))
-            return [SessionOut(id=s.id, created_at=s.created_at, last_used_at=s.last_used_at,
-                               expires_at=s.expires_at, ip=s.ip, user_agent=s.user_agent,
-                               current=s.id == identity.session_id) for s in rows]
+            rows = session.scalars(
+                select(Session)
+                .where(
+                    Session.user_id == identity.user_id,
+                    Session.revoked_at.is_(None),
+                    Session.expires_at > now,
+                )
+                .order_by(Session.last_used_at.desc())
+            )
+            return [
+                SessionOut(
+                    id=s.id,
+                    created_at=s.created_at,
+                    last_used_at=s.last_used_at,
+                    expires_at=s.expires_at,
+                    ip=s.ip,
+                    user_agent=s.user_agent,
+                    current=s.id == identity.session_id,
+                )
+                for s in rows
+            ]

@@ -39,8 +39,15 @@ def user_out(user: User, identity: Identity | None = None) -> UserOut:
     permissions = {p.value for p in permissions_of(user.role)}
     if identity is not None and identity.api_key_id:
         permissions &= set(identity.permissions)
-    return UserOut(id=user.id, username=user.username, email=user.email, role=user.role, active=user.active,
-                   permissions=sorted(permissions), created_at=user.created_at)
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        role=user.role,
+        active=user.active,
+        permissions=sorted(permissions),
+        created_at=user.created_at,
+    )
 
 
 def active_user(session: DbSession, identity: Identity) -> User:
@@ -52,8 +59,16 @@ def active_user(session: DbSession, identity: Identity) -> User:
 
 
 class Users:
-    def __init__(self, session_factory: sessionmaker, redis_client, settings: ServiceSettings, passwords: Passwords,
-                 audit: AuditLog, revocations: Revocations, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        redis_client,
+        settings: ServiceSettings,
+        passwords: Passwords,
+        audit: AuditLog,
+        revocations: Revocations,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sf = session_factory
         self.redis = redis_client
         self.settings = settings
@@ -77,21 +92,45 @@ class Users:
             raise self._taken(data.username, meta)
         password_hash = self.passwords.hash(data.password)
         now = self.now()
-        user = User(id=str(uuid.uuid4()), username=data.username, username_key=key, email=data.email,
-                    password_hash=password_hash, role=Role.USER.value, active=True, token_version=0,
-                    created_at=now, updated_at=now)
+        user = User(
+            id=str(uuid.uuid4()),
+            username=data.username,
+            username_key=key,
+            email=data.email,
+            password_hash=password_hash,
+            role=Role.USER.value,
+            active=True,
+            token_version=0,
+            created_at=now,
+            updated_at=now,
+        )
         try:
             with self.sf.begin() as session:
                 session.add(user)
-                session.add(audit_row("register", meta=meta, actor=user.id, resource=f"user:{user.id}",
-                                      detail={"username": user.username}, at=now))
+                session.add(
+                    audit_row(
+                        "register",
+                        meta=meta,
+                        actor=user.id,
+                        resource=f"user:{user.id}",
+                        detail={"username": user.username},
+                        at=now,
+                    )
+                )
         except IntegrityError:
             raise self._taken(data.username, meta) from None
         return user_out(user)
 
     def _taken(self, username: str, meta: RequestMeta) -> Conflict:
-        self.audit.write(audit_row("register", outcome=Outcome.FAILURE, meta=meta,
-                                   detail={"username": username, "reason": "username taken"}, at=self.now()))
+        self.audit.write(
+            audit_row(
+                "register",
+                outcome=Outcome.FAILURE,
+                meta=meta,
+                detail={"username": username, "reason": "username taken"},
+                at=self.now(),
+            )
+        )
         return Conflict("This username is already taken.", {"fields": {"username": "is already taken"}})
 
     def me(self, identity: Identity) -> UserOut:
@@ -102,9 +141,15 @@ class Users:
 
     def _publish_profile(self, user: User) -> None:
         """What the gateway needs to answer ``me`` at the edge (nothing secret)."""
-        profile = {"id": user.id, "username": user.username, "email": user.email, "role": user.role,
-                   "active": user.active, "created_at": as_utc(user.created_at).isoformat(),
-                   "version": user.token_version}
+        profile = {
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "role": user.role,
+            "active": user.active,
+            "created_at": as_utc(user.created_at).isoformat(),
+            "version": user.token_version,
+        }
         self.redis.set(profile_key(self.prefix, user.id), json.dumps(profile), ex=PROFILE_TTL_SECONDS)
 
     def users(self, page: PageArgs, search: str | None = None) -> Page[UserOut]:
@@ -113,26 +158,28 @@ class Users:
         query = select(User)
         if search:
             needle = search.lower()
-            query = query.where(or_(User.username_key.contains(needle, autoescape=True),
-                                    func.lower(User.email).contains(needle, autoescape=True)))
+            query = query.where(
+                or_(
+                    User.username_key.contains(needle, autoescape=True),
+                    func.lower(User.email).contains(needle, autoescape=True),
+                )
+            )
         if page.after:
             key, user_id = decode_cursor(page.after, 2)
             query = query.where(or_(User.username_key > key, and_(User.username_key == key, User.id > user_id)))
         query = query.order_by(User.username_key, User.id).limit(page.first + 1)
         with self.sf() as session:
             rows = list(session.scalars(query))
-        items, more = rows[:page.first], len(rows) > page.first
+        items, more = rows[: page.first], len(rows) > page.first
         cursor = encode_cursor(items[-1].username_key, items[-1].id) if items else None
         return Page[UserOut](items=[user_out(u) for u in items], end_cursor=cursor, has_next_page=more)
 
-    def set_user_role(self, identity: Identity, user_id: str, role: Any,
-                      meta: RequestMeta = RequestMeta()) -> UserOut:
+    def set_user_role(self, identity: Identity, user_id: str, role: Any, meta: RequestMeta = RequestMeta()) -> UserOut:
         user_id = identifier(user_id, "userId")
         try:
             new_role = Role(role)
         except ValueError:
-            raise BadUserInput.for_fields(
-                {"role": "must be one of " + ", ".join(r.value for r in Role)}) from None
+            raise BadUserInput.for_fields({"role": "must be one of " + ", ".join(r.value for r in Role)}) from None
         if user_id == identity.user_id and new_role.value != identity.role:
             raise BadUserInput.for_fields({"userId": "you cannot change your own role"})
         with self.sf.begin() as session:
@@ -145,14 +192,23 @@ class Users:
                 user.role = new_role.value
                 user.token_version += 1
                 user.updated_at = self.now()
-                session.add(audit_row("user.role", meta=meta, identity=identity, resource=f"user:{user.id}",
-                                      detail={"from": old, "to": new_role.value}, at=self.now()))
+                session.add(
+                    audit_row(
+                        "user.role",
+                        meta=meta,
+                        identity=identity,
+                        resource=f"user:{user.id}",
+                        detail={"from": old, "to": new_role.value},
+                        at=self.now(),
+                    )
+                )
         if changed:
             self.revocations.user_version(user.id, user.token_version)
         return user_out(user)
 
-    def set_user_active(self, identity: Identity, user_id: str, active: Any,
-                        meta: RequestMeta = RequestMeta()) -> UserOut:
+    def set_user_active(
+        self, identity: Identity, user_id: str, active: Any, meta: RequestMeta = RequestMeta()
+    ) -> UserOut:
         user_id = identifier(user_id, "userId")
         if not isinstance(active, bool):
             raise BadUserInput.for_fields({"active": "must be true or false"})
@@ -172,14 +228,22 @@ class Users:
                     # every access token and API key grant issued so far carries the old version;
                     # the user's sessions end in the same transaction
                     user.token_version += 1
-                    open_sessions = session.scalars(select(Session).where(
-                        Session.user_id == user.id, Session.revoked_at.is_(None)))
+                    open_sessions = session.scalars(
+                        select(Session).where(Session.user_id == user.id, Session.revoked_at.is_(None))
+                    )
                     for open_session in open_sessions:
                         open_session.revoked_at = now
                         ended.append(open_session.id)
-                session.add(audit_row("user.activate" if active else "user.deactivate", meta=meta,
-                                      identity=identity, resource=f"user:{user.id}",
-                                      detail={"sessionsEnded": str(len(ended))}, at=now))
+                session.add(
+                    audit_row(
+                        "user.activate" if active else "user.deactivate",
+                        meta=meta,
+                        identity=identity,
+                        resource=f"user:{user.id}",
+                        detail={"sessionsEnded": str(len(ended))},
+                        at=now,
+                    )
+                )
         if changed and not active:
             self.revocations.user_version(user.id, user.token_version)
             self.revocations.sessions_ended(ended)

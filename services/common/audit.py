@@ -27,16 +27,33 @@ class AuditDispatcher(EventDispatcher):
         dispatch = super().get_dependency(worker_ctx)
         data = dict(worker_ctx.data)
 
-        def audit(action: str, *, outcome: Outcome = Outcome.SUCCESS, resource: str | None = None,
-                  identity: Any = None, detail: dict[str, str] | None = None) -> None:
+        def audit(
+            action: str,
+            *,
+            outcome: Outcome = Outcome.SUCCESS,
+            resource: str | None = None,
+            identity: Any = None,
+            detail: dict[str, str] | None = None,
+        ) -> None:
             event = AuditEvent(
-                id=str(uuid.uuid4()), action=action, outcome=outcome, resource=resource,
+                id=str(uuid.uuid4()),
+                action=action,
+                outcome=outcome,
+                resource=resource,
                 actor=getattr(identity, "user_id", None) or data.get("user_id"),
-                actor_type=(identity.actor_type if identity is not None
-                            else ActorType.USER if data.get("user_id") else ActorType.ANONYMOUS),
+                actor_type=(
+                    identity.actor_type
+                    if identity is not None
+                    else ActorType.USER
+                    if data.get("user_id")
+                    else ActorType.ANONYMOUS
+                ),
                 api_key_id=getattr(identity, "api_key_id", None),
-                ip=data.get("client_ip"), user_agent=data.get("user_agent"),
-                request_id=data.get("request_id"), detail=detail or {}, at=time.time(),
+                ip=data.get("client_ip"),
+                user_agent=data.get("user_agent"),
+                request_id=data.get("request_id"),
+                detail=detail or {},
+                at=time.time(),
             )
             dispatch(AUDIT_EVENT_TYPE, event.model_dump(mode="json"))
 

@@ -52,8 +52,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_recycle=1800)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -128,8 +127,11 @@ def run_alembic_env(context: Any, metadata: MetaData, default_url: Callable[[], 
     """The body of a service's ``migrations/env.py``: on the connection ``Migrations`` hands over,
     else on ``sqlalchemy.url`` or ``default_url()`` (the ``alembic`` command line)."""
     config = context.config
-    options = {"target_metadata": metadata, "render_as_batch": True,
-               "version_table": config.attributes.get("version_table") or "alembic_version"}
+    options = {
+        "target_metadata": metadata,
+        "render_as_batch": True,
+        "version_table": config.attributes.get("version_table") or "alembic_version",
+    }
 
     def url() -> str:
         return normalize_url(config.get_main_option("sqlalchemy.url") or default_url())

@@ -91,8 +91,12 @@ class RequestLog(DependencyProvider):
         metrics.WORKERS_BUSY.labels(worker_ctx.service_name).inc()
         BUSY[worker_ctx.service_name] += 1
 
-    def worker_result(self, worker_ctx: Any, result: Any = None,
-                      exc_info: tuple[type[BaseException], BaseException, TracebackType] | None = None) -> None:
+    def worker_result(
+        self,
+        worker_ctx: Any,
+        result: Any = None,
+        exc_info: tuple[type[BaseException], BaseException, TracebackType] | None = None,
+    ) -> None:
         started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
         error = exc_info[1] if exc_info else None
         service, method = worker_ctx.service_name, worker_ctx.entrypoint.method_name
@@ -113,8 +117,9 @@ class RequestLog(DependencyProvider):
         unexpected = error is not None and not hasattr(error, "code")
         if unexpected:
             level = logging.ERROR
-        elif error is None and (worker_ctx.entrypoint.method_name in QUIET_METHODS
-                                or not isinstance(worker_ctx.entrypoint, Rpc)):
+        elif error is None and (
+            worker_ctx.entrypoint.method_name in QUIET_METHODS or not isinstance(worker_ctx.entrypoint, Rpc)
+        ):
             level = logging.DEBUG  # health polls and timers: periodic, say something only when it matters
         else:
             level = logging.INFO  # a client mistake is one line with its code, no traceback
@@ -126,4 +131,3 @@ class RequestLog(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> None:
         return None
-

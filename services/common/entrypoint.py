@@ -57,8 +57,13 @@ def audit_refusal(service: Any, op: Operation[Any, Any]) -> None:
     service): audited as the gateway audits its own refusals, when the service has an audit dispatcher."""
     audit = getattr(service, "audit", None)
     if callable(audit):
-        audit("permission_denied", outcome=Outcome.DENIED, resource=f"operation:{op.qualified_name}",
-              identity=service.caller.identity(), detail={"permission": str(op.access.value)})
+        audit(
+            "permission_denied",
+            outcome=Outcome.DENIED,
+            resource=f"operation:{op.qualified_name}",
+            identity=service.caller.identity(),
+            detail={"permission": str(op.access.value)},
+        )
 
 
 def operation(op: Operation[Any, Any], **rpc_options: Any) -> Callable[[F], F]:

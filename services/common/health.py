@@ -36,12 +36,19 @@ def report(name: str, version: str, checks: dict[str, Check]) -> ServiceHealth:
         except Exception as exc:  # a health check reports failures; it never raises them
             dependencies.append(DependencyHealth(name=dependency, status=Status.DOWN, detail=str(exc)[:200]))
     status = Status.UP if all(d.status is Status.UP for d in dependencies) else Status.DOWN
-    return ServiceHealth(name=name, version=version, status=status, dependencies=dependencies,
-                         instance=instance_name(), in_flight=max(0, BUSY[name] - 1))  # not this call
+    return ServiceHealth(
+        name=name,
+        version=version,
+        status=status,
+        dependencies=dependencies,
+        instance=instance_name(),
+        in_flight=max(0, BUSY[name] - 1),
+    )  # not this call
 
 
 def redis_check(client: redis.Redis) -> Check:
     def check() -> str:
         client.ping()
         return "reachable"
+
     return check

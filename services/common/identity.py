@@ -43,13 +43,13 @@ class Caller:
         """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""
         if self._identity is None and self.auth_token:
             claims = self._codec.verify(self.auth_token)
-            epoch, *values = self._redis.mget([revocation_epoch_key(self._prefix),
-                                               *revocation_keys(self._prefix, claims)])
+            epoch, *values = self._redis.mget(
+                [revocation_epoch_key(self._prefix), *revocation_keys(self._prefix, claims)]
+            )
             if revocation_unknown(epoch):
                 # Redis lost the revocation state; auth republishes it within seconds.
                 # Until then nothing is accepted: missing is never "valid".
-                raise ServiceUnavailable("Sign-in state is being restored. Try again shortly.",
-                                         {"dependency": "redis"})
+                raise ServiceUnavailable("Sign-in state is being restored. Try again shortly.", {"dependency": "redis"})
             if is_revoked(claims, values):
                 raise Unauthenticated("The session has ended.", {"reason": "revoked"})
             self._identity, self._claims = identity_from_claims(claims), claims
@@ -59,7 +59,8 @@ class Caller:
         """Raise ``Unauthenticated`` if the caller's token was revoked since (logout, session revoked,
         user deactivated or role changed). Long work (an agent run) calls it before each step."""
         if self._claims is not None and is_revoked(
-                self._claims, self._redis.mget(revocation_keys(self._prefix, self._claims))):
+            self._claims, self._redis.mget(revocation_keys(self._prefix, self._claims))
+        ):
             raise Unauthenticated("The session has ended.", {"reason": "revoked"})
 
     def require(self, permission: str | None = None) -> Identity:

@@ -57,10 +57,25 @@ class _ReplyChannel:
         self._connection: kombu.Connection | None = None
         self._channel: Any = None  # an amqp channel
 
-    def publish(self, body: bytes, *, exchange: str, routing_key: str, correlation_id: str | None,
-                content_type: str, content_encoding: str) -> None:
-        message = amqp.Message(body, content_type=content_type, content_encoding=content_encoding,
-                               correlation_id=correlation_id, delivery_mode=2, priority=0, application_headers={})
+    def publish(
+        self,
+        body: bytes,
+        *,
+        exchange: str,
+        routing_key: str,
+        correlation_id: str | None,
+        content_type: str,
+        content_encoding: str,
+    ) -> None:
+        message = amqp.Message(
+            body,
+            content_type=content_type,
+            content_encoding=content_encoding,
+            correlation_id=correlation_id,
+            delivery_mode=2,
+            priority=0,
+            application_headers={},
+        )
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -73,8 +88,7 @@ class _ReplyChannel:
                         raise
 
     def _connect(self) -> Any:
-        connection = kombu.Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method,
-                                      connect_timeout=5)
+        connection = kombu.Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method, connect_timeout=5)
         connection.connect()
         self._connection, self._channel = connection, connection.channel()
         return self._channel
@@ -88,8 +102,7 @@ class _ReplyChannel:
                 pass
 
 
-def _reply_body(message: Any, result: Any, exc_info: ExcInfo | None
-                ) -> tuple[Any, ExcInfo | None, str, str, bytes]:
+def _reply_body(message: Any, result: Any, exc_info: ExcInfo | None) -> tuple[Any, ExcInfo | None, str, str, bytes]:
     """The reply as Nameko encodes it (the request's serializer), serialised once; an unserialisable
     result becomes Nameko's ``UnserializableValueError``. Returns (result, exc_info, type, encoding, body)."""
     serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
@@ -111,9 +124,11 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
         super().setup()
         config = self.container.config
         self._exchange = nameko_rpc.get_rpc_exchange(config).name
-        self._replies = _ReplyChannel(config[nameko_rpc.AMQP_URI_CONFIG_KEY],
-                                      ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
-                                      login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY))
+        self._replies = _ReplyChannel(
+            config[nameko_rpc.AMQP_URI_CONFIG_KEY],
+            ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY),
+        )
 
     def stop(self) -> None:
         super().stop()
@@ -126,13 +141,21 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
         try:
             result, exc_info, content_type, encoding, body = _reply_body(message, result, exc_info)
             assert self._replies is not None  # set up in setup()
-            self._replies.publish(body, exchange=self._exchange, routing_key=message.properties["reply_to"],
-                                  correlation_id=message.properties.get("correlation_id"),
-                                  content_type=content_type, content_encoding=encoding)
+            self._replies.publish(
+                body,
+                exchange=self._exchange,
+                routing_key=message.properties["reply_to"],
+                correlation_id=message.properties.get("correlation_id"),
+                content_type=content_type,
+                content_encoding=encoding,
+            )
         except Exception as error:  # the broker is unreachable: the request runs again once it is back
-            log.warning("could not publish an RPC reply; the request will be redelivered: %s: %s",
-                        type(error).__name__, error,
-                        extra={"fields": {"routing_key": message.delivery_info.get("routing_key")}})
+            log.warning(
+                "could not publish an RPC reply; the request will be redelivered: %s: %s",
+                type(error).__name__,
+                error,
+                extra={"fields": {"routing_key": message.delivery_info.get("routing_key")}},
+            )
             self._settle(self.queue_consumer.requeue_message, message)
             return result, exc_info
         self._settle(self.queue_consumer.ack_message, message)
@@ -144,8 +167,7 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
         try:
             settle(message)
         except Exception as error:
-            log.warning("could not settle an RPC request (the broker requeues it): %s: %s",
-                        type(error).__name__, error)
+            log.warning("could not settle an RPC request (the broker requeues it): %s: %s", type(error).__name__, error)
 
 
 class Rpc(nameko_rpc.Rpc):

@@ -46,12 +46,13 @@ class StatusProbe(Consumer):
         # named when the container starts, not at import: two containers of one service in one
         # process (tests) each get their own queue
         name = f"agenthub.status.{self.container.service_name}.{uuid.uuid4().hex[:12]}"
-        self.queue = Queue(name, status_exchange(), exclusive=True, auto_delete=True,
-                           durable=False)
+        self.queue = Queue(name, status_exchange(), exclusive=True, auto_delete=True, durable=False)
         config = self.container.config
-        self._replies = _ReplyChannel(config[nameko_rpc.AMQP_URI_CONFIG_KEY],
-                                      ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
-                                      login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY))
+        self._replies = _ReplyChannel(
+            config[nameko_rpc.AMQP_URI_CONFIG_KEY],
+            ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY),
+        )
         super().setup()
 
     def stop(self) -> None:
@@ -65,17 +66,24 @@ class StatusProbe(Consumer):
         except Exception:  # the container is stopping: nothing to report
             self.queue_consumer.ack_message(message)
 
-    def _reply(self, message: Any, worker_ctx: Any, result: Any = None,
-               exc_info: Any = None) -> tuple[Any, Any]:
+    def _reply(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> tuple[Any, Any]:
         reply_to = message.properties.get("reply_to")
         try:
             if reply_to:
                 if exc_info is not None:
-                    result = {"name": self.container.service_name, "status": "DOWN",
-                              "detail": f"{type(exc_info[1]).__name__}: {exc_info[1]}"[:200]}
-                self._replies.publish(json.dumps(result).encode(), exchange="", routing_key=reply_to,
-                                      correlation_id=message.properties.get("correlation_id"),
-                                      content_type="application/json", content_encoding="utf-8")
+                    result = {
+                        "name": self.container.service_name,
+                        "status": "DOWN",
+                        "detail": f"{type(exc_info[1]).__name__}: {exc_info[1]}"[:200],
+                    }
+                self._replies.publish(
+                    json.dumps(result).encode(),
+                    exchange="",
+                    routing_key=reply_to,
+                    correlation_id=message.properties.get("correlation_id"),
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                )
         except Exception as error:  # the asker has gone (its queue with it) or the broker is away
             log.warning("could not answer a status request: %s: %s", type(error).__name__, error)
         self.queue_consumer.ack_message(message)

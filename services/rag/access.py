@@ -37,8 +37,11 @@ class Scope:
         (``Catalog.searched_collection_ids``) plus the ones the caller named, already checked readable."""
         if identity.is_admin:
             return cls(identity.user_id, True, frozenset())
-        return cls(identity.user_id, False,
-                   frozenset(catalog.searched_collection_ids(identity.user_id)) | frozenset(named or ()))
+        return cls(
+            identity.user_id,
+            False,
+            frozenset(catalog.searched_collection_ids(identity.user_id)) | frozenset(named or ()),
+        )
 
     def can_read(self, owner_id: str, collection_id: str) -> bool:
         return self.admin or owner_id == self.user_id or collection_id in self.collection_ids
@@ -46,10 +49,13 @@ class Scope:
     def access_filter(self) -> dict[str, Any] | None:
         if self.admin:
             return None
-        return {"operator": "OR", "conditions": [
-            {"field": "meta.owner_id", "operator": "==", "value": self.user_id},
-            {"field": "meta.collection_id", "operator": "in", "value": sorted(self.collection_ids)},
-        ]}
+        return {
+            "operator": "OR",
+            "conditions": [
+                {"field": "meta.owner_id", "operator": "==", "value": self.user_id},
+                {"field": "meta.collection_id", "operator": "in", "value": sorted(self.collection_ids)},
+            ],
+        }
 
     def key(self) -> str:
         """Identifies what this scope can read, for cache keys."""
@@ -87,6 +93,7 @@ def collections_filter(collection_ids: list[str] | None) -> dict[str, Any] | Non
 
 
 # ---------------------------------------------------------------- lookups by a caller (submission and reads)
+
 
 def collection_for(catalog, identity: Identity, ref: str, field: str = "collection"):
     """The collection ``ref`` (id or name) as the caller sees it; ``NotFound`` when they may not read it."""

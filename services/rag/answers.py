@@ -39,9 +39,11 @@ SYSTEM_PROMPT = (
 )
 
 
-_STOPWORDS = frozenset("""a an and are as at be by can could do does did for from has have how i if in into is it
+_STOPWORDS = frozenset(
+    """a an and are as at be by can could do does did for from has have how i if in into is it
 its may me my of on or should so than that the their them then there these this to was were what when where which
-who whom why will with would you your""".split())
+who whom why will with would you your""".split()
+)
 
 
 def _stem(word: str) -> str:
@@ -79,8 +81,9 @@ def _units(content: str) -> list[str]:
     return units
 
 
-def best_span(content: str, question: str, limit: int = SNIPPET_CHARS,
-              weights: dict[str, float] | None = None) -> tuple[str, float]:
+def best_span(
+    content: str, question: str, limit: int = SNIPPET_CHARS, weights: dict[str, float] | None = None
+) -> tuple[str, float]:
     """Whole sentences of ``content`` around the one that best matches the question's content words
     (weighted by ``weights``, rarer words counting more; the earliest on a tie), then the ones after
     and before it while they fit in ``limit``; and the weighted share of the question that sentence
@@ -101,7 +104,7 @@ def best_span(content: str, question: str, limit: int = SNIPPET_CHARS,
             size += 1 + len(units[first])
         else:
             break
-    text = " ".join(units[first:last + 1])
+    text = " ".join(units[first : last + 1])
     if len(text) > limit:  # one sentence longer than the limit: cut at a word
         text = text[:limit].rsplit(" ", 1)[0]
         last = -1
@@ -114,8 +117,9 @@ def term_weights(question: str, contents: list[str]) -> dict[str, float]:
     """Inverse document frequency of the question's words over the sentences retrieved: a word in
     every passage ("libffi") tells less than one in a single sentence ("TMPDIR")."""
     units = [_terms(unit) for content in contents for unit in _units(content)]
-    return {term: math.log(1 + (len(units) + 1) / (1 + sum(term in unit for unit in units)))
-            for term in _terms(question)}
+    return {
+        term: math.log(1 + (len(units) + 1) / (1 + sum(term in unit for unit in units))) for term in _terms(question)
+    }
 
 
 def snippet(content: str, question: str, limit: int = SNIPPET_CHARS) -> str:
@@ -129,8 +133,7 @@ def _overlaps(text: str, shown: list[set[str]]) -> bool:
     return any(len(words & other) >= 0.6 * min(len(words), len(other)) for other in shown if words and other)
 
 
-def rank_passages(question: str, hits: list[Hit], limit: int = SNIPPET_CHARS, count: int = 3
-                  ) -> list[tuple[Hit, str]]:
+def rank_passages(question: str, hits: list[Hit], limit: int = SNIPPET_CHARS, count: int = 3) -> list[tuple[Hit, str]]:
     """The hits best first — cosine similarity, plus a little for holding the question's words —
     each with its trimmed passage; passages repeating an earlier one are left out."""
     scored = []
@@ -169,8 +172,17 @@ def renumber(answer: str, count: int) -> tuple[str, list[int]]:
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, *, min_relevance: float, generator=None, redis_client=None,
-                 prefix: str = "", ttl: int = 0, model: str = "") -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        *,
+        min_relevance: float,
+        generator=None,
+        redis_client=None,
+        prefix: str = "",
+        ttl: int = 0,
+        model: str = "",
+    ) -> None:
         self.retriever, self.min_relevance, self.generator = retriever, min_relevance, generator
         self.redis, self.prefix, self.ttl, self.model = redis_client, prefix, ttl, model
 
@@ -184,9 +196,18 @@ class Answerer:
         return (self.redis.get(f"{self.prefix}rag:corpus-version") or b"0").decode()
 
     def _cache_key(self, scope: Scope, question: str, collection_ids: list[str] | None, top_k: int) -> str:
-        material = json.dumps([question, sorted(collection_ids) if collection_ids is not None else None, top_k,
-                               scope.key(), self.corpus_version(), self.mode.value, self.model,
-                               self.min_relevance])
+        material = json.dumps(
+            [
+                question,
+                sorted(collection_ids) if collection_ids is not None else None,
+                top_k,
+                scope.key(),
+                self.corpus_version(),
+                self.mode.value,
+                self.model,
+                self.min_relevance,
+            ]
+        )
         return f"{self.prefix}rag:answer:{hashlib.sha256(material.encode()).hexdigest()}"
 
     def ask(self, scope: Scope, question: str, *, top_k: int, collection_ids: list[str] | None = None) -> Answer:
@@ -210,13 +231,25 @@ class Answerer:
         return self._generative(question, relevant)
 
     def _citation(self, hit: Hit, question: str) -> Citation:
-        return Citation(document_id=hit.document_id, title=hit.title, chunk_id=hit.chunk_id,
-                        snippet=snippet(hit.content, question), score=round(hit.similarity or 0.0, 4))
+        return Citation(
+            document_id=hit.document_id,
+            title=hit.title,
+            chunk_id=hit.chunk_id,
+            snippet=snippet(hit.content, question),
+            score=round(hit.similarity or 0.0, 4),
+        )
 
     def _extractive(self, question: str, hits: list[Hit]) -> Answer:
-        citations = [Citation(document_id=hit.document_id, title=hit.title, chunk_id=hit.chunk_id, snippet=passage,
-                              score=round(hit.similarity or 0.0, 4))
-                     for hit, passage in rank_passages(question, hits)]
+        citations = [
+            Citation(
+                document_id=hit.document_id,
+                title=hit.title,
+                chunk_id=hit.chunk_id,
+                snippet=passage,
+                score=round(hit.similarity or 0.0, 4),
+            )
+            for hit, passage in rank_passages(question, hits)
+        ]
         lines = [f"{c.snippet} [{n}]" for n, c in enumerate(citations, start=1)]
         text = "No language model is configured; the most relevant passages are:\n" + "\n".join(lines)
         return Answer(answer=text, mode=AnswerMode.EXTRACTIVE, citations=citations)
@@ -224,16 +257,20 @@ class Answerer:
     def _generative(self, question: str, hits: list[Hit]) -> Answer:
         from haystack.dataclasses import ChatMessage
 
-        passages = "\n\n".join(f"[{n}] ({hit.title}) {' '.join(hit.content.split())}"
-                               for n, hit in enumerate(hits, start=1))
-        messages = [ChatMessage.from_system(SYSTEM_PROMPT),
-                    ChatMessage.from_user(f"Passages:\n{passages}\n\nQuestion: {question}")]
+        passages = "\n\n".join(
+            f"[{n}] ({hit.title}) {' '.join(hit.content.split())}" for n, hit in enumerate(hits, start=1)
+        )
+        messages = [
+            ChatMessage.from_system(SYSTEM_PROMPT),
+            ChatMessage.from_user(f"Passages:\n{passages}\n\nQuestion: {question}"),
+        ]
         reply = self.generator.run(messages=messages)["replies"][0].text or ""
         text, order = renumber(reply, len(hits))
         if not order:  # the model cited nothing it was given: show what it was given
             order = list(range(len(hits)))
-        return Answer(answer=text, mode=AnswerMode.GENERATIVE,
-                      citations=[self._citation(hits[i], question) for i in order])
+        return Answer(
+            answer=text, mode=AnswerMode.GENERATIVE, citations=[self._citation(hits[i], question) for i in order]
+        )
 
 
 def answer_generator(settings: LlmSettings) -> Any:

@@ -68,8 +68,7 @@ class CollectionRow(Base):
 class MemberRow(Base):
     __tablename__ = "rag_members"
 
-    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"),
-                                               primary_key=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(10))
 
@@ -79,8 +78,7 @@ class InvitationRow(Base):
 
     __tablename__ = "rag_invitations"
 
-    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"),
-                                               primary_key=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(10))
 
@@ -91,8 +89,9 @@ class SubscriptionRow(Base):
     __tablename__ = "rag_subscriptions"
 
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    collection_id: Mapped[str] = mapped_column(ForeignKey("rag_collections.id", ondelete="CASCADE"),
-                                               primary_key=True, index=True)
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("rag_collections.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class DocumentRow(Base):
@@ -178,10 +177,12 @@ _SEARCHED = text(
     "SELECT c.id FROM rag_collections AS c WHERE c.owner_id = :user_id"
     " OR c.id IN (SELECT m.collection_id FROM rag_members AS m WHERE m.user_id = :user_id)"
     " OR (c.visibility = :public"
-    " AND c.id IN (SELECT s.collection_id FROM rag_subscriptions AS s WHERE s.user_id = :user_id))")
+    " AND c.id IN (SELECT s.collection_id FROM rag_subscriptions AS s WHERE s.user_id = :user_id))"
+)
 _CURRENT_VERSIONS = text(
     "SELECT d.id, d.version, d.owner_id, d.collection_id, d.title FROM rag_documents AS d"
-    " WHERE d.version IS NOT NULL AND d.id IN :ids").bindparams(bindparam("ids", expanding=True))
+    " WHERE d.version IS NOT NULL AND d.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 class Catalog:
@@ -196,27 +197,38 @@ class Catalog:
 
     # ------------------------------------------------------------ collections
 
-    def _view(self, session: Session, row: CollectionRow, user_id: str, admin: bool,
-              member_role: str | None) -> CollectionView | None:
+    def _view(
+        self, session: Session, row: CollectionRow, user_id: str, admin: bool, member_role: str | None
+    ) -> CollectionView | None:
         role = _role(row, user_id, admin, member_role)
         if role is None:
             return None
         members: tuple[tuple[str, MemberRole], ...] = ()
         if role in (AccessRole.OWNER, AccessRole.ADMIN):
-            members = tuple((m.user_id, MemberRole(m.role)) for m in session.scalars(
-                select(MemberRow).where(MemberRow.collection_id == row.id).order_by(MemberRow.user_id)))
-        return CollectionView(row.id, row.name, row.owner_id, Visibility(row.visibility), row.created_at,
-                              role, members)
+            members = tuple(
+                (m.user_id, MemberRole(m.role))
+                for m in session.scalars(
+                    select(MemberRow).where(MemberRow.collection_id == row.id).order_by(MemberRow.user_id)
+                )
+            )
+        return CollectionView(row.id, row.name, row.owner_id, Visibility(row.visibility), row.created_at, role, members)
 
     def readable_collections(self, user_id: str, admin: bool) -> list[CollectionView]:
         with self.sessions() as session:
-            membership = select(MemberRow.role).where(
-                MemberRow.collection_id == CollectionRow.id, MemberRow.user_id == user_id).scalar_subquery()
+            membership = (
+                select(MemberRow.role)
+                .where(MemberRow.collection_id == CollectionRow.id, MemberRow.user_id == user_id)
+                .scalar_subquery()
+            )
             query = select(CollectionRow, membership)
             if not admin:
-                query = query.where(or_(CollectionRow.owner_id == user_id,
-                                        CollectionRow.visibility == Visibility.PUBLIC.value,
-                                        membership.is_not(None)))
+                query = query.where(
+                    or_(
+                        CollectionRow.owner_id == user_id,
+                        CollectionRow.visibility == Visibility.PUBLIC.value,
+                        membership.is_not(None),
+                    )
+                )
             rows = session.execute(query.order_by(CollectionRow.created_at, CollectionRow.id)).all()
             views = [self._view(session, row, user_id, admin, role) for row, role in rows]
             return [view for view in views if view is not None]
@@ -225,23 +237,30 @@ class Catalog:
         """The ids a non-admin may read: the access filter's input."""
         with self.sessions() as session:
             member_of = select(MemberRow.collection_id).where(MemberRow.user_id == user_id)
-            return list(session.scalars(select(CollectionRow.id).where(or_(
-                CollectionRow.owner_id == user_id,
-                CollectionRow.visibility == Visibility.PUBLIC.value,
-                CollectionRow.id.in_(member_of)))))
+            return list(
+                session.scalars(
+                    select(CollectionRow.id).where(
+                        or_(
+                            CollectionRow.owner_id == user_id,
+                            CollectionRow.visibility == Visibility.PUBLIC.value,
+                            CollectionRow.id.in_(member_of),
+                        )
+                    )
+                )
+            )
 
     def searched_collection_ids(self, user_id: str) -> list[str]:
         """What a non-admin's search, ask and agent runs read unless they name collections: their own,
         those they are a member of, and the PUBLIC ones they subscribed to. Public collections of others
         are readable, not searched: their text enters my answers only by my choice."""
         with self.engine.connect() as connection:
-            return list(connection.execute(_SEARCHED, {"user_id": user_id, "public": Visibility.PUBLIC.value})
-                        .scalars())
+            return list(
+                connection.execute(_SEARCHED, {"user_id": user_id, "public": Visibility.PUBLIC.value}).scalars()
+            )
 
     def subscribed_ids(self, user_id: str) -> set[str]:
         with self.sessions() as session:
-            return set(session.scalars(select(SubscriptionRow.collection_id).where(
-                SubscriptionRow.user_id == user_id)))
+            return set(session.scalars(select(SubscriptionRow.collection_id).where(SubscriptionRow.user_id == user_id)))
 
     def subscribe(self, user_id: str, collection_id: str) -> None:
         with self.sessions.begin() as session:
@@ -258,8 +277,12 @@ class Catalog:
 
     def owned_count(self, owner_id: str) -> int:
         with self.sessions() as session:
-            return session.scalar(select(func.count()).select_from(CollectionRow).where(
-                CollectionRow.owner_id == owner_id)) or 0
+            return (
+                session.scalar(
+                    select(func.count()).select_from(CollectionRow).where(CollectionRow.owner_id == owner_id)
+                )
+                or 0
+            )
 
     def collection(self, ref: str, user_id: str, admin: bool) -> CollectionView | None:
         """A collection by id or name, as the caller sees it; None when not readable.
@@ -273,12 +296,15 @@ class Catalog:
                 view = self._view(session, row, user_id, admin, self._member_role(session, row.id, user_id))
                 if view is not None:
                     return view
-            own = session.scalar(select(CollectionRow).where(CollectionRow.owner_id == user_id,
-                                                             CollectionRow.name == ref))
+            own = session.scalar(
+                select(CollectionRow).where(CollectionRow.owner_id == user_id, CollectionRow.name == ref)
+            )
             if own is not None:
                 return self._view(session, own, user_id, admin, None)
-            views = [self._view(session, r, user_id, admin, self._member_role(session, r.id, user_id))
-                     for r in session.scalars(select(CollectionRow).where(CollectionRow.name == ref))]
+            views = [
+                self._view(session, r, user_id, admin, self._member_role(session, r.id, user_id))
+                for r in session.scalars(select(CollectionRow).where(CollectionRow.name == ref))
+            ]
             views = [v for v in views if v is not None]
             if len(views) > 1:
                 raise AmbiguousCollection(ref)
@@ -286,13 +312,15 @@ class Catalog:
 
     @staticmethod
     def _member_role(session: Session, collection_id: str, user_id: str) -> str | None:
-        return session.scalar(select(MemberRow.role).where(MemberRow.collection_id == collection_id,
-                                                          MemberRow.user_id == user_id))
+        return session.scalar(
+            select(MemberRow.role).where(MemberRow.collection_id == collection_id, MemberRow.user_id == user_id)
+        )
 
     def create_collection(self, owner_id: str, name: str, visibility: Visibility) -> CollectionView:
         with self.sessions.begin() as session:
-            row = CollectionRow(id=new_id(), name=name, owner_id=owner_id, visibility=visibility.value,
-                                created_at=_now())
+            row = CollectionRow(
+                id=new_id(), name=name, owner_id=owner_id, visibility=visibility.value, created_at=_now()
+            )
             session.add(row)
             try:
                 session.flush()
@@ -303,11 +331,13 @@ class Catalog:
     def default_collection(self, user_id: str) -> CollectionView:
         """The caller's private ``default`` collection, created on first use."""
         with self.sessions() as session:
-            row = session.scalar(select(CollectionRow).where(CollectionRow.owner_id == user_id,
-                                                             CollectionRow.name == DEFAULT_COLLECTION))
+            row = session.scalar(
+                select(CollectionRow).where(CollectionRow.owner_id == user_id, CollectionRow.name == DEFAULT_COLLECTION)
+            )
             if row is not None:
-                return CollectionView(row.id, row.name, user_id, Visibility(row.visibility), row.created_at,
-                                      AccessRole.OWNER)
+                return CollectionView(
+                    row.id, row.name, user_id, Visibility(row.visibility), row.created_at, AccessRole.OWNER
+                )
         try:
             return self.create_collection(user_id, DEFAULT_COLLECTION, Visibility.PRIVATE)
         except DuplicateCollection:  # created concurrently
@@ -332,11 +362,18 @@ class Catalog:
     def invitations(self, user_id: str) -> list[CollectionView]:
         """The collections ``user_id`` is invited to, each with the role offered."""
         with self.sessions() as session:
-            rows = session.execute(select(CollectionRow, InvitationRow.role).join(
-                InvitationRow, InvitationRow.collection_id == CollectionRow.id).where(
-                InvitationRow.user_id == user_id).order_by(CollectionRow.created_at, CollectionRow.id)).all()
-            return [CollectionView(row.id, row.name, row.owner_id, Visibility(row.visibility), row.created_at,
-                                   AccessRole(role)) for row, role in rows]
+            rows = session.execute(
+                select(CollectionRow, InvitationRow.role)
+                .join(InvitationRow, InvitationRow.collection_id == CollectionRow.id)
+                .where(InvitationRow.user_id == user_id)
+                .order_by(CollectionRow.created_at, CollectionRow.id)
+            ).all()
+            return [
+                CollectionView(
+                    row.id, row.name, row.owner_id, Visibility(row.visibility), row.created_at, AccessRole(role)
+                )
+                for row, role in rows
+            ]
 
     def accept(self, collection_id: str, user_id: str) -> bool:
         """The invitation becomes a membership; False when there was none."""
@@ -357,33 +394,79 @@ class Catalog:
 
     def find_by_content(self, owner_id: str, collection_id: str, content_hash: str) -> DocumentRow | None:
         with self.sessions() as session:
-            return session.scalar(select(DocumentRow).where(
-                DocumentRow.owner_id == owner_id, DocumentRow.collection_id == collection_id,
-                DocumentRow.content_hash == content_hash, DocumentRow.status == DocumentStatus.READY.value))
+            return session.scalar(
+                select(DocumentRow).where(
+                    DocumentRow.owner_id == owner_id,
+                    DocumentRow.collection_id == collection_id,
+                    DocumentRow.content_hash == content_hash,
+                    DocumentRow.status == DocumentStatus.READY.value,
+                )
+            )
 
-    def prepare(self, *, owner_id: str, collection_id: str, source: str, title: str, mime_type: str,
-                size_bytes: int, metadata: dict[str, Any]) -> str:
+    def prepare(
+        self,
+        *,
+        owner_id: str,
+        collection_id: str,
+        source: str,
+        title: str,
+        mime_type: str,
+        size_bytes: int,
+        metadata: dict[str, Any],
+    ) -> str:
         """The id of the document this source becomes: the existing one (to be replaced) or a new row."""
         with self.sessions.begin() as session:
-            existing = session.scalar(select(DocumentRow).where(
-                DocumentRow.owner_id == owner_id, DocumentRow.collection_id == collection_id,
-                DocumentRow.source == source))
+            existing = session.scalar(
+                select(DocumentRow).where(
+                    DocumentRow.owner_id == owner_id,
+                    DocumentRow.collection_id == collection_id,
+                    DocumentRow.source == source,
+                )
+            )
             if existing is not None:
                 return existing.id
-            row = DocumentRow(id=new_id(), owner_id=owner_id, collection_id=collection_id, source=source,
-                              title=title, mime_type=mime_type, size_bytes=size_bytes, meta=metadata,
-                              status=DocumentStatus.PROCESSING.value, created_at=_now(), updated_at=_now())
+            row = DocumentRow(
+                id=new_id(),
+                owner_id=owner_id,
+                collection_id=collection_id,
+                source=source,
+                title=title,
+                mime_type=mime_type,
+                size_bytes=size_bytes,
+                meta=metadata,
+                status=DocumentStatus.PROCESSING.value,
+                created_at=_now(),
+                updated_at=_now(),
+            )
             session.add(row)
             try:
                 session.flush()
             except IntegrityError:  # the same source prepared concurrently
                 session.rollback()
-                return self.prepare(owner_id=owner_id, collection_id=collection_id, source=source, title=title,
-                                    mime_type=mime_type, size_bytes=size_bytes, metadata=metadata)
+                return self.prepare(
+                    owner_id=owner_id,
+                    collection_id=collection_id,
+                    source=source,
+                    title=title,
+                    mime_type=mime_type,
+                    size_bytes=size_bytes,
+                    metadata=metadata,
+                )
             return row.id
 
-    def activate(self, document_id: str, *, version: str, content_hash: str, chunk_count: int, title: str,
-                 mime_type: str, size_bytes: int, metadata: dict[str, Any], original: str) -> str | None:
+    def activate(
+        self,
+        document_id: str,
+        *,
+        version: str,
+        content_hash: str,
+        chunk_count: int,
+        title: str,
+        mime_type: str,
+        size_bytes: int,
+        metadata: dict[str, Any],
+        original: str,
+    ) -> str | None:
         """Make ``version`` the current one in one statement; returns the previous original's
         file name, or raises ``DocumentGone`` when the document was deleted meanwhile."""
         with self.sessions.begin() as session:
@@ -399,9 +482,11 @@ class Catalog:
     def mark_failed(self, document_id: str, error: str) -> None:
         """A failed first version marks the document FAILED; a failed replacement leaves the old one READY."""
         with self.sessions.begin() as session:
-            session.execute(update(DocumentRow).where(DocumentRow.id == document_id,
-                                                      DocumentRow.version.is_(None))
-                            .values(status=DocumentStatus.FAILED.value, error=error[:500], updated_at=_now()))
+            session.execute(
+                update(DocumentRow)
+                .where(DocumentRow.id == document_id, DocumentRow.version.is_(None))
+                .values(status=DocumentStatus.FAILED.value, error=error[:500], updated_at=_now())
+            )
 
     def get(self, document_id: str) -> DocumentRow | None:
         with self.sessions() as session:
@@ -423,8 +508,9 @@ class Catalog:
             rows = connection.execute(_CURRENT_VERSIONS, {"ids": sorted(set(document_ids))})
             return {row.id: row for row in rows}
 
-    def list_documents(self, collection_ids: list[str] | None, owner_id: str | None, first: int,
-                       after: tuple[datetime, str] | None) -> tuple[list[DocumentRow], int]:
+    def list_documents(
+        self, collection_ids: list[str] | None, owner_id: str | None, first: int, after: tuple[datetime, str] | None
+    ) -> tuple[list[DocumentRow], int]:
         """A page of documents in ``collection_ids`` (None: every collection, for admins) or owned by
         ``owner_id``, newest first; and how many match in all."""
         with self.sessions() as session:
@@ -439,16 +525,24 @@ class Catalog:
                 query, count = query.where(condition), count.where(condition)
             if after is not None:
                 created, last_id = after
-                query = query.where(or_(DocumentRow.created_at < created,
-                                        (DocumentRow.created_at == created) & (DocumentRow.id < last_id)))
-            rows = list(session.scalars(query.order_by(DocumentRow.created_at.desc(), DocumentRow.id.desc())
-                                        .limit(first + 1)))
+                query = query.where(
+                    or_(
+                        DocumentRow.created_at < created,
+                        (DocumentRow.created_at == created) & (DocumentRow.id < last_id),
+                    )
+                )
+            rows = list(
+                session.scalars(query.order_by(DocumentRow.created_at.desc(), DocumentRow.id.desc()).limit(first + 1))
+            )
             return rows, int(session.scalar(count) or 0)
 
     def collection_names(self, collection_ids: set[str]) -> dict[str, str]:
         with self.sessions() as session:
-            return dict(session.execute(select(CollectionRow.id, CollectionRow.name)
-                                        .where(CollectionRow.id.in_(collection_ids))).all())
+            return dict(
+                session.execute(
+                    select(CollectionRow.id, CollectionRow.name).where(CollectionRow.id.in_(collection_ids))
+                ).all()
+            )
 
     def check(self) -> str:
         with self.engine.connect() as connection:

@@ -86,38 +86,44 @@ def check_zip(path: str | Path, limits: Limits) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ConversionRefused("UNREADABLE_FILE", f"the file is not a readable zip archive ({exc})") from None
     if len(members) > limits.zip_max_members:
-        raise ConversionRefused("TOO_MANY_ZIP_MEMBERS",
-                                f"the archive has {len(members)} members (limit {limits.zip_max_members})")
+        raise ConversionRefused(
+            "TOO_MANY_ZIP_MEMBERS", f"the archive has {len(members)} members (limit {limits.zip_max_members})"
+        )
     total = sum(m.file_size for m in members)
     if total > limits.zip_max_bytes:
-        raise ConversionRefused("ZIP_TOO_LARGE", f"the archive inflates to {total / MIB:.0f} MiB "
-                                                 f"(limit {limits.zip_max_bytes / MIB:.0f} MiB)")
+        raise ConversionRefused(
+            "ZIP_TOO_LARGE",
+            f"the archive inflates to {total / MIB:.0f} MiB (limit {limits.zip_max_bytes / MIB:.0f} MiB)",
+        )
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > MIB and ratio > limits.zip_max_ratio:
-            raise ConversionRefused("ZIP_RATIO_TOO_HIGH",
-                                    f"'{member.filename[:80]}' inflates {ratio:.0f}:1 "
-                                    f"(limit {limits.zip_max_ratio}:1)")
+            raise ConversionRefused(
+                "ZIP_RATIO_TOO_HIGH",
+                f"'{member.filename[:80]}' inflates {ratio:.0f}:1 (limit {limits.zip_max_ratio}:1)",
+            )
 
 
 def _check_text(length: int, limits: Limits) -> None:
     if length > limits.max_text_chars:
-        raise ConversionRefused("TEXT_TOO_LONG", f"the document has {length} characters of text "
-                                                 f"(limit {limits.max_text_chars})")
+        raise ConversionRefused(
+            "TEXT_TOO_LONG", f"the document has {length} characters of text (limit {limits.max_text_chars})"
+        )
 
 
 def _check_chunks(count: int, limits: Limits) -> None:
     if count > limits.max_chunks:
-        raise ConversionRefused("TOO_MANY_CHUNKS", f"the document makes {count} chunks "
-                                                   f"(limit {limits.max_chunks})")
+        raise ConversionRefused("TOO_MANY_CHUNKS", f"the document makes {count} chunks (limit {limits.max_chunks})")
 
 
 # ---------------------------------------------------------------- the parsing itself (child side)
+
 
 def _converter(mime_type: str):
     from haystack.components.converters import DOCXToDocument, MarkdownToDocument, PyPDFToDocument, TextFileToDocument
 
     from services.rag.html import HTMLToText
+
     return {
         mime.TEXT: lambda: TextFileToDocument(encoding="utf-8"),
         mime.MARKDOWN: lambda: MarkdownToDocument(progress_bar=False, encoding="utf-8"),
@@ -134,8 +140,7 @@ def _utf8(data: bytes) -> bytes:
     return data
 
 
-def extract_chunks(data: bytes, mime_type: str, limits: Limits, chunk_words: int,
-                   overlap: int) -> list[dict[str, Any]]:
+def extract_chunks(data: bytes, mime_type: str, limits: Limits, chunk_words: int, overlap: int) -> list[dict[str, Any]]:
     """Blocking (CPU): convert → (cap) → clean → split → (cap); chunks as ``{"content", "page_number"?}``."""
     from haystack.components.preprocessors import DocumentCleaner, DocumentSplitter
     from haystack.dataclasses import ByteStream
@@ -171,13 +176,22 @@ def extract_chunks(data: bytes, mime_type: str, limits: Limits, chunk_words: int
         detail = detail.strip()[:200] or "unknown reason"
         raise ConversionRefused("UNREADABLE_FILE", f"the file could not be read: {detail}")
     _check_text(sum(len(d.content or "") for d in documents), limits)
-    cleaner = DocumentCleaner(remove_empty_lines=False, remove_extra_whitespaces=False, unicode_normalization="NFKC",
-                              replace_regexes={r"[ \t\u00a0]+": " ", r" *\n *": "\n", r"\n{3,}": "\n\n"})
-    splitter = DocumentSplitter(split_by="function", splitting_function=partial(
-        sentence_chunks, max_words=chunk_words, overlap_sentences=overlap))
+    cleaner = DocumentCleaner(
+        remove_empty_lines=False,
+        remove_extra_whitespaces=False,
+        unicode_normalization="NFKC",
+        replace_regexes={r"[ \t\u00a0]+": " ", r" *\n *": "\n", r"\n{3,}": "\n\n"},
+    )
+    splitter = DocumentSplitter(
+        split_by="function",
+        splitting_function=partial(sentence_chunks, max_words=chunk_words, overlap_sentences=overlap),
+    )
     splits = splitter.run(documents=cleaner.run(documents=documents)["documents"])["documents"]
-    chunks = [{"content": d.content, **({"page_number": d.meta["page_number"]} if "page_number" in d.meta else {})}
-              for d in splits if d.content and d.content.strip()]
+    chunks = [
+        {"content": d.content, **({"page_number": d.meta["page_number"]} if "page_number" in d.meta else {})}
+        for d in splits
+        if d.content and d.content.strip()
+    ]
     if not chunks:
         raise ConversionRefused("NO_TEXT", "no text could be extracted from the file")
     _check_chunks(len(chunks), limits)
@@ -218,6 +232,7 @@ def _child(argv: list[str]) -> int:
     # imported before the memory limit is set
     import haystack.components.converters
     import haystack.components.preprocessors  # noqa: F401
+
     _converter(request["mime_type"])
     limit = _address_space() + limits.memory_headroom_mb * MIB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -226,19 +241,26 @@ def _child(argv: list[str]) -> int:
         if request["mime_type"] == mime.DOCX:
             check_zip(request["input"], limits)
         data = Path(request["input"]).read_bytes()
-        result: dict[str, Any] = {"chunks": extract_chunks(data, request["mime_type"], limits,
-                                                           request["chunk_words"], request["overlap"])}
+        result: dict[str, Any] = {
+            "chunks": extract_chunks(data, request["mime_type"], limits, request["chunk_words"], request["overlap"])
+        }
         status = 0
     except ConversionRefused as refused:
         result, status = {"code": refused.code, "message": str(refused)}, CHILD_REFUSED
     except MemoryError:
-        result, status = {"code": "MEMORY_LIMIT", "message": "converting the file needed more than "
-                                                             f"{limits.memory_headroom_mb} MB of memory"}, CHILD_REFUSED
+        result, status = (
+            {
+                "code": "MEMORY_LIMIT",
+                "message": f"converting the file needed more than {limits.memory_headroom_mb} MB of memory",
+            },
+            CHILD_REFUSED,
+        )
     output.write_text(json.dumps(result))
     return status
 
 
 # ---------------------------------------------------------------- the parent side
+
 
 def _refusal_of(returncode: int, limits: Limits) -> ConversionRefused:
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
@@ -246,8 +268,16 @@ def _refusal_of(returncode: int, limits: Limits) -> ConversionRefused:
     return ConversionRefused("CONVERTER_CRASHED", f"the converter stopped unexpectedly (exit status {returncode})")
 
 
-def split_file(path: str | Path, mime_type: str, limits: Limits, *, chunk_words: int, overlap: int,
-               should_stop: Callable[[], bool] = lambda: False, poll: float = 0.25) -> list[dict[str, Any]]:
+def split_file(
+    path: str | Path,
+    mime_type: str,
+    limits: Limits,
+    *,
+    chunk_words: int,
+    overlap: int,
+    should_stop: Callable[[], bool] = lambda: False,
+    poll: float = 0.25,
+) -> list[dict[str, Any]]:
     """The file's chunks, converted in a limited child process (plain text up to 1 MiB in-process:
     nothing to parse, and splitting it takes well under a second).
 
@@ -257,25 +287,41 @@ def split_file(path: str | Path, mime_type: str, limits: Limits, *, chunk_words:
     """
     if mime_type == mime.TEXT and os.path.getsize(path) <= IN_PROCESS_TEXT_BYTES:
         from core.offload import offload
+
         return offload(extract_chunks, Path(path).read_bytes(), mime_type, limits, chunk_words, overlap)
     if mime_type == mime.DOCX:
         check_zip(path, limits)  # here too: a bomb is refused without even starting the child
     with tempfile.TemporaryDirectory(prefix="agenthub-convert-") as workdir:
         request, output = Path(workdir) / "request.json", Path(workdir) / "result.json"
-        request.write_text(json.dumps({"input": str(path), "output": str(output), "mime_type": mime_type,
-                                       "limits": asdict(limits), "chunk_words": chunk_words, "overlap": overlap}))
+        request.write_text(
+            json.dumps(
+                {
+                    "input": str(path),
+                    "output": str(output),
+                    "mime_type": mime_type,
+                    "limits": asdict(limits),
+                    "chunk_words": chunk_words,
+                    "overlap": overlap,
+                }
+            )
+        )
         errors = Path(workdir) / "stderr.txt"
         with open(errors, "wb") as stderr:
-            child = subprocess.Popen([sys.executable, "-m", "services.rag.convert", str(request)],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                     start_new_session=True)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "services.rag.convert", str(request)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
         deadline, next_check = time.monotonic() + limits.wall_seconds, time.monotonic()
         try:
             while child.poll() is None:
                 now = time.monotonic()
                 if now > deadline:
-                    raise ConversionRefused("TIME_LIMIT", f"converting the file took longer than "
-                                                          f"{limits.wall_seconds:.0f} s")
+                    raise ConversionRefused(
+                        "TIME_LIMIT", f"converting the file took longer than {limits.wall_seconds:.0f} s"
+                    )
                 if now >= next_check:
                     next_check = now + 1.0
                     if should_stop():
@@ -286,8 +332,7 @@ def split_file(path: str | Path, mime_type: str, limits: Limits, *, chunk_words:
                 child.kill()
                 child.wait()
         if child.returncode not in (0, CHILD_REFUSED) or not output.exists():
-            log.warning("converter exited with %s: %s", child.returncode,
-                        errors.read_text(errors="replace")[-2000:])
+            log.warning("converter exited with %s: %s", child.returncode, errors.read_text(errors="replace")[-2000:])
             raise _refusal_of(child.returncode, limits)
         result = json.loads(output.read_text())
     if child.returncode == CHILD_REFUSED:

@@ -50,28 +50,63 @@ def build_library(settings: RagSettings, redis_client, store=None, wake=_ignore)
     settings.rag_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(make_engine(settings.catalog_url()))
     store = store if store is not None else open_store(settings)
-    embedder = Embedder(batch_size=settings.rag_embed_batch, model_dir=settings.embedder_dir,
-                        threads=settings.rag_embed_threads)
+    embedder = Embedder(
+        batch_size=settings.rag_embed_batch, model_dir=settings.embedder_dir, threads=settings.rag_embed_threads
+    )
     embedder.warm_up()
     prefix = settings.redis_prefix
     retriever = Retriever(store, QueryEmbeddings(embedder, redis_client, prefix, settings.rag_cache_ttl), catalog)
     generator = answer_generator(settings) if settings.uses_openai else None
-    answerer = Answerer(retriever, min_relevance=settings.rag_min_relevance, generator=generator,
-                        redis_client=redis_client, prefix=prefix, ttl=settings.rag_cache_ttl,
-                        model=settings.llm_model if generator else "")
-    board = JobBoard(catalog.engine, lease_seconds=settings.rag_job_lease_seconds,
-                     max_attempts=settings.rag_job_max_attempts, user_quota=settings.rag_ingest_user_quota)
+    answerer = Answerer(
+        retriever,
+        min_relevance=settings.rag_min_relevance,
+        generator=generator,
+        redis_client=redis_client,
+        prefix=prefix,
+        ttl=settings.rag_cache_ttl,
+        model=settings.llm_model if generator else "",
+    )
+    board = JobBoard(
+        catalog.engine,
+        lease_seconds=settings.rag_job_lease_seconds,
+        max_attempts=settings.rag_job_max_attempts,
+        user_quota=settings.rag_ingest_user_quota,
+    )
     files, corpus = Files(settings.rag_dir), CorpusVersion(redis_client, prefix)
-    indexer = Indexer(embedder, store, settings.rag_chunk_words, settings.rag_chunk_overlap_sentences,
-                      settings.convert_limits())
+    indexer = Indexer(
+        embedder, store, settings.rag_chunk_words, settings.rag_chunk_overlap_sentences, settings.convert_limits()
+    )
     return Library(
-        submission=Submission(catalog=catalog, board=board, files=files, wake=wake,
-                              max_file_bytes=settings.rag_max_file_bytes),
-        worker=IngestionWorker(catalog=catalog, store=store, indexer=indexer, board=board, files=files,
-                               corpus=corpus, wake=wake, embed_batch=settings.rag_embed_batch),
-        reads=Reads(catalog=catalog, store=store, retriever=retriever, answerer=answerer, files=files,
-                    corpus=corpus, max_collections=settings.rag_max_collections),
-        catalog=catalog, board=board, store=store, files=files, indexer=indexer, retriever=retriever, wake=wake)
+        submission=Submission(
+            catalog=catalog, board=board, files=files, wake=wake, max_file_bytes=settings.rag_max_file_bytes
+        ),
+        worker=IngestionWorker(
+            catalog=catalog,
+            store=store,
+            indexer=indexer,
+            board=board,
+            files=files,
+            corpus=corpus,
+            wake=wake,
+            embed_batch=settings.rag_embed_batch,
+        ),
+        reads=Reads(
+            catalog=catalog,
+            store=store,
+            retriever=retriever,
+            answerer=answerer,
+            files=files,
+            corpus=corpus,
+            max_collections=settings.rag_max_collections,
+        ),
+        catalog=catalog,
+        board=board,
+        store=store,
+        files=files,
+        indexer=indexer,
+        retriever=retriever,
+        wake=wake,
+    )
 
 
 class RagLibrary(DependencyProvider):
@@ -85,15 +120,21 @@ class RagLibrary(DependencyProvider):
         from services.rag.embedding import native_logging
         from services.rag.native import without_pytorch
         from services.rag.queue import IngestionQueue, Wakeups, ingestion_queue
+
         without_pytorch()  # before anything imports Haystack
         native_logging()
         self.settings = settings = get_rag_settings()
         amqp_uri, queue = self.container.config[AMQP_URI_CONFIG_KEY], ingestion_queue(settings.queue_type)
         self.wakeups = Wakeups(amqp_uri, queue)
         self.library = build_library(settings, self.pool.client(), wake=self.wakeups)
-        self.queue = IngestionQueue(board=self.library.board, worker=self.library.worker, amqp_uri=amqp_uri,
-                                    queue=queue, concurrency=settings.rag_ingest_concurrency,
-                                    poll_seconds=settings.rag_ingest_poll_seconds)
+        self.queue = IngestionQueue(
+            board=self.library.board,
+            worker=self.library.worker,
+            amqp_uri=amqp_uri,
+            queue=queue,
+            concurrency=settings.rag_ingest_concurrency,
+            poll_seconds=settings.rag_ingest_poll_seconds,
+        )
         engine = self.library.catalog.engine
         metrics.register_ingestion_jobs(lambda: job_stats(engine))
 

@@ -62,6 +62,7 @@ def native_logging() -> None:
     # tqdm (used by converters and the embedder even with progress bars off) takes a
     # class-wide lock and starts a monitor thread on first use: make both harmless.
     import tqdm.std
+
     tqdm.std.tqdm.monitor_interval = 0
     tqdm.std.tqdm.set_lock(rlock())
 
@@ -104,8 +105,7 @@ class Embedder:
         # Threads sleep instead of spinning between batches: on a shared 2-core machine the
         # spinning steals the cores that conversion and the hub need meanwhile.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(directory / MODEL_FILE), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer
         self._embed(["warm up"])
 
@@ -115,16 +115,17 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for n, i in enumerate(rows):
                 tokens = encodings[i].ids
-                ids[n, :len(tokens)] = tokens
-                mask[n, :len(tokens)] = 1
-            vectors[rows] = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                                     "token_type_ids": np.zeros_like(ids)})[0]
+                ids[n, : len(tokens)] = tokens
+                mask[n, : len(tokens)] = 1
+            vectors[rows] = self._session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
         return vectors
 
     def embed_documents(self, documents: list) -> list:
@@ -234,7 +235,6 @@ def _in_background(fn, *args) -> None:
         try:
             fn(*args)
         except Exception as error:  # a cache write that failed costs a later recomputation, nothing else
-            logging.getLogger("agenthub.rag").warning("query embedding not cached: %s: %s",
-                                                      type(error).__name__, error)
+            logging.getLogger("agenthub.rag").warning("query embedding not cached: %s: %s", type(error).__name__, error)
 
     eventlet.spawn_n(run)

@@ -20,12 +20,63 @@ from haystack.dataclasses import ByteStream
 from lxml import etree
 
 # Never text: code and metadata, and elements a browser does not render.
-SKIPPED = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "svg",
-                     "canvas", "iframe", "object", "embed", "select", "button"})
-BLOCKS = frozenset({"p", "div", "section", "article", "main", "aside", "header", "footer", "nav", "form",
-                    "blockquote", "pre", "figure", "figcaption", "address", "fieldset", "details", "summary",
-                    "ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "caption", "center", "hr",
-                    "h1", "h2", "h3", "h4", "h5", "h6"})
+SKIPPED = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "svg",
+        "canvas",
+        "iframe",
+        "object",
+        "embed",
+        "select",
+        "button",
+    }
+)
+BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "header",
+        "footer",
+        "nav",
+        "form",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "address",
+        "fieldset",
+        "details",
+        "summary",
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "caption",
+        "center",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BREAK, _BLANK = "\x01", "\x02"
 _BREAKS = re.compile(r"[\x01\x02][\x01\x02\s]*")

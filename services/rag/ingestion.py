@@ -50,8 +50,9 @@ class ChunkMeta:
 
 
 class Indexer:
-    def __init__(self, embedder: Embedder, store, chunk_words: int = 120, overlap: int = 1,
-                 limits: Limits | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, store, chunk_words: int = 120, overlap: int = 1, limits: Limits | None = None
+    ) -> None:
         self.embedder, self.store = embedder, store
         self.chunk_words, self.overlap = chunk_words, overlap
         self.limits = limits or Limits()
@@ -64,27 +65,44 @@ class Indexer:
             raise IngestionError(str(refused), refused.code) from None
         return self._documents(raw, meta)
 
-    def prepare_file(self, path: Path, mime_type: str, meta: ChunkMeta,
-                     should_stop: Callable[[], bool] = lambda: False) -> list[Document]:
+    def prepare_file(
+        self, path: Path, mime_type: str, meta: ChunkMeta, should_stop: Callable[[], bool] = lambda: False
+    ) -> list[Document]:
         """An uploaded (untrusted) file's chunks, not yet embedded; parsed in a limited child process
         (``services/rag/convert.py``). Call on the hub; raises ``ConversionStopped`` when told to stop."""
         try:
-            raw = split_file(path, mime_type, self.limits, chunk_words=self.chunk_words, overlap=self.overlap,
-                             should_stop=should_stop)
+            raw = split_file(
+                path,
+                mime_type,
+                self.limits,
+                chunk_words=self.chunk_words,
+                overlap=self.overlap,
+                should_stop=should_stop,
+            )
         except ConversionRefused as refused:
             raise IngestionError(str(refused), refused.code) from None
         return self._documents(raw, meta)
 
     @staticmethod
     def _documents(raw: list[dict[str, Any]], meta: ChunkMeta) -> list[Document]:
-        return [Document(
-            id=f"{meta.document_id}-{meta.version}-{index}",
-            content=chunk["content"],
-            meta={"document_id": meta.document_id, "version": meta.version, "collection_id": meta.collection_id,
-                  "owner_id": meta.owner_id, "title": meta.title, "mime_type": meta.mime_type,
-                  "chunk_index": index, "user": dict(meta.user),
-                  **({"page_number": chunk["page_number"]} if "page_number" in chunk else {})},
-        ) for index, chunk in enumerate(raw)]
+        return [
+            Document(
+                id=f"{meta.document_id}-{meta.version}-{index}",
+                content=chunk["content"],
+                meta={
+                    "document_id": meta.document_id,
+                    "version": meta.version,
+                    "collection_id": meta.collection_id,
+                    "owner_id": meta.owner_id,
+                    "title": meta.title,
+                    "mime_type": meta.mime_type,
+                    "chunk_index": index,
+                    "user": dict(meta.user),
+                    **({"page_number": chunk["page_number"]} if "page_number" in chunk else {}),
+                },
+            )
+            for index, chunk in enumerate(raw)
+        ]
 
     def embed(self, chunks: list[Document]) -> list[Document]:
         """Blocking (CPU): the chunks with their ``embedding``."""

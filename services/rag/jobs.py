@@ -44,8 +44,10 @@ class _Base(DeclarativeBase):
 
 class JobRow(_Base):
     __tablename__ = "rag_jobs"
-    __table_args__ = (Index("ix_rag_jobs_status_created", "status", "created_at"),
-                      Index("ix_rag_jobs_owner_status", "owner_id", "status"))
+    __table_args__ = (
+        Index("ix_rag_jobs_status_created", "status", "created_at"),
+        Index("ix_rag_jobs_owner_status", "owner_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(200))
@@ -88,11 +90,16 @@ def new_job_id() -> str:
 
 
 class JobBoard:
-    def __init__(self, engine: Engine, lease_seconds: float = 30.0, max_attempts: int = 3,
-                 user_quota: int = 1, clock=time.time) -> None:
+    def __init__(
+        self, engine: Engine, lease_seconds: float = 30.0, max_attempts: int = 3, user_quota: int = 1, clock=time.time
+    ) -> None:
         self.engine = engine
         self.lease_seconds, self.max_attempts, self.user_quota, self.clock = (
-            lease_seconds, max_attempts, user_quota, clock)
+            lease_seconds,
+            max_attempts,
+            user_quota,
+            clock,
+        )
         _Base.metadata.create_all(engine)
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
@@ -106,8 +113,9 @@ class JobBoard:
         values.setdefault("updated_at", self.clock())
         with self.engine.begin() as connection:
             if lock_owner is not None and connection.dialect.name == "postgresql":
-                key = int.from_bytes(hashlib.sha256(f"rag-owner:{lock_owner}".encode()).digest()[:8], "big",
-                                     signed=True)
+                key = int.from_bytes(
+                    hashlib.sha256(f"rag-owner:{lock_owner}".encode()).digest()[:8], "big", signed=True
+                )
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             result = connection.execute(update(JobRow).where(JobRow.id == job_id, *conditions).values(**values))
             return result.rowcount == 1
@@ -117,16 +125,33 @@ class JobBoard:
 
     # ------------------------------------------------------------ submission side
 
-    def create(self, spec: dict[str, Any], *, job_id: str | None = None, status: JobStatus = JobStatus.QUEUED,
-               document_id: str | None = None, chunk_count: int | None = None,
-               active_key: str | None = None) -> str:
+    def create(
+        self,
+        spec: dict[str, Any],
+        *,
+        job_id: str | None = None,
+        status: JobStatus = JobStatus.QUEUED,
+        document_id: str | None = None,
+        chunk_count: int | None = None,
+        active_key: str | None = None,
+    ) -> str:
         """A new job; ``DuplicateJob`` when ``active_key``'s content already has an active job."""
         job_id, now = job_id or new_job_id(), self.clock()
-        row = JobRow(id=job_id, owner_id=spec.get("owner_id", ""), status=status.value,
-                     progress=1.0 if status is JobStatus.DONE else 0.0, attempts=0, spec=spec,
-                     document_id=document_id or spec.get("document_id"), chunk_count=chunk_count,
-                     active_key=active_key if status.value in ACTIVE else None, lease_until=0.0,
-                     cancel_requested=False, created_at=now, updated_at=now)
+        row = JobRow(
+            id=job_id,
+            owner_id=spec.get("owner_id", ""),
+            status=status.value,
+            progress=1.0 if status is JobStatus.DONE else 0.0,
+            attempts=0,
+            spec=spec,
+            document_id=document_id or spec.get("document_id"),
+            chunk_count=chunk_count,
+            active_key=active_key if status.value in ACTIVE else None,
+            lease_until=0.0,
+            cancel_requested=False,
+            created_at=now,
+            updated_at=now,
+        )
         try:
             with self.sessions.begin() as session:
                 session.add(row)
@@ -155,16 +180,31 @@ class JobBoard:
         if row is None:
             return None
         spec = dict(row.spec or {})
-        job = Job(id=row.id, status=JobStatus(row.status), progress=row.progress,
-                  document_id=row.document_id or spec.get("document_id"), chunk_count=row.chunk_count,
-                  error=row.error or None, error_code=row.error_code, attempts=row.attempts, filename=spec.get("title"))
+        job = Job(
+            id=row.id,
+            status=JobStatus(row.status),
+            progress=row.progress,
+            document_id=row.document_id or spec.get("document_id"),
+            chunk_count=row.chunk_count,
+            error=row.error or None,
+            error_code=row.error_code,
+            attempts=row.attempts,
+            filename=spec.get("title"),
+        )
         return job, spec
 
     def cancel(self, job_id: str) -> str:
         """'cancelled' (it was QUEUED: ended now), 'requested' (RUNNING: its worker stops it), or 'finished'."""
-        if self._update(job_id, JobRow.status == JobStatus.QUEUED.value, status=JobStatus.CANCELLED.value,
-                        cancel_requested=True, active_key=None, error="cancelled by request", error_code="CANCELLED",
-                        progress=0.0):
+        if self._update(
+            job_id,
+            JobRow.status == JobStatus.QUEUED.value,
+            status=JobStatus.CANCELLED.value,
+            cancel_requested=True,
+            active_key=None,
+            error="cancelled by request",
+            error_code="CANCELLED",
+            progress=0.0,
+        ):
             return "cancelled"
         if self._update(job_id, JobRow.status == JobStatus.RUNNING.value, cancel_requested=True):
             return "requested"
@@ -178,13 +218,19 @@ class JobBoard:
             return []
         now = self.clock()
         with self.sessions() as session:
-            running = dict(session.execute(
-                select(JobRow.owner_id, func.count()).where(JobRow.status == JobStatus.RUNNING.value,
-                                                            JobRow.lease_until >= now)
-                .group_by(JobRow.owner_id)).all())
+            running = dict(
+                session.execute(
+                    select(JobRow.owner_id, func.count())
+                    .where(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until >= now)
+                    .group_by(JobRow.owner_id)
+                ).all()
+            )
             queued = session.execute(
-                select(JobRow.id, JobRow.owner_id).where(JobRow.status == JobStatus.QUEUED.value)
-                .order_by(JobRow.created_at, JobRow.id).limit(200)).all()
+                select(JobRow.id, JobRow.owner_id)
+                .where(JobRow.status == JobStatus.QUEUED.value)
+                .order_by(JobRow.created_at, JobRow.id)
+                .limit(200)
+            ).all()
         chosen: list[str] = []
         for job_id, owner in queued:
             if job_id in exclude or running.get(owner, 0) >= self.user_quota:
@@ -199,8 +245,12 @@ class JobBoard:
         """The oldest QUEUED job not in ``exclude``, whatever its owner's quota: the one a worker
         may prepare ahead (convert, split, embed; nothing written) while a slot stands empty."""
         with self.sessions() as session:
-            ids = session.scalars(select(JobRow.id).where(JobRow.status == JobStatus.QUEUED.value)
-                                  .order_by(JobRow.created_at, JobRow.id).limit(len(exclude) + 1)).all()
+            ids = session.scalars(
+                select(JobRow.id)
+                .where(JobRow.status == JobStatus.QUEUED.value)
+                .order_by(JobRow.created_at, JobRow.id)
+                .limit(len(exclude) + 1)
+            ).all()
         return next((job_id for job_id in ids if job_id not in exclude), None)
 
     def acquire(self, job_id: str) -> tuple[str, Lease | None]:
@@ -211,18 +261,36 @@ class JobBoard:
         if found is None:
             return "missing", None
         job, spec = found
-        owner_running = (select(func.count()).select_from(JobRow.__table__)
-                         .where(JobRow.owner_id == spec.get("owner_id", ""),
-                                JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until >= now,
-                                JobRow.id != job_id)
-                         .scalar_subquery())
-        takeable = or_(JobRow.status == JobStatus.QUEUED.value,
-                       and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now))
+        owner_running = (
+            select(func.count())
+            .select_from(JobRow.__table__)
+            .where(
+                JobRow.owner_id == spec.get("owner_id", ""),
+                JobRow.status == JobStatus.RUNNING.value,
+                JobRow.lease_until >= now,
+                JobRow.id != job_id,
+            )
+            .scalar_subquery()
+        )
+        takeable = or_(
+            JobRow.status == JobStatus.QUEUED.value,
+            and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now),
+        )
         token = uuid.uuid4().hex
-        if self._update(job_id, takeable, JobRow.cancel_requested.is_(False), JobRow.attempts < self.max_attempts,
-                        owner_running < self.user_quota, lock_owner=spec.get("owner_id", ""),
-                        status=JobStatus.RUNNING.value, attempts=JobRow.attempts + 1, lease_owner=token,
-                        lease_until=now + self.lease_seconds, progress=0.0, updated_at=now):
+        if self._update(
+            job_id,
+            takeable,
+            JobRow.cancel_requested.is_(False),
+            JobRow.attempts < self.max_attempts,
+            owner_running < self.user_quota,
+            lock_owner=spec.get("owner_id", ""),
+            status=JobStatus.RUNNING.value,
+            attempts=JobRow.attempts + 1,
+            lease_owner=token,
+            lease_until=now + self.lease_seconds,
+            progress=0.0,
+            updated_at=now,
+        ):
             return "acquired", Lease(job_id, token, spec)
         job = self.require(job_id)[0]
         if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
@@ -234,9 +302,15 @@ class JobBoard:
         if job.attempts >= self.max_attempts:
             with self.sessions() as session:
                 reason = session.scalar(select(JobRow.last_error).where(JobRow.id == job_id))
-            if self._update(job_id, takeable, status=JobStatus.FAILED.value, active_key=None, lease_owner=None,
-                            error_code="TOO_MANY_ATTEMPTS", error=f"gave up after {job.attempts} attempts: "
-                                  f"{reason or 'the worker stopped responding'}"[:500]):
+            if self._update(
+                job_id,
+                takeable,
+                status=JobStatus.FAILED.value,
+                active_key=None,
+                lease_owner=None,
+                error_code="TOO_MANY_ATTEMPTS",
+                error=f"gave up after {job.attempts} attempts: {reason or 'the worker stopped responding'}"[:500],
+            ):
                 return "failed", None
             return "busy", None
         return "deferred", None
@@ -246,9 +320,16 @@ class JobBoard:
             return (session.scalar(select(JobRow.lease_until).where(JobRow.id == job_id)) or 0) >= now
 
     def _end_if_cancelled(self, job_id: str, *conditions) -> bool:
-        return self._update(job_id, JobRow.cancel_requested.is_(True), *conditions,
-                            status=JobStatus.CANCELLED.value, active_key=None, lease_owner=None,
-                            error="cancelled by request", error_code="CANCELLED")
+        return self._update(
+            job_id,
+            JobRow.cancel_requested.is_(True),
+            *conditions,
+            status=JobStatus.CANCELLED.value,
+            active_key=None,
+            lease_owner=None,
+            error="cancelled by request",
+            error_code="CANCELLED",
+        )
 
     def heartbeat(self, lease: Lease) -> bool:
         return self._update(lease.job_id, *self._held(lease), lease_until=self.clock() + self.lease_seconds)
@@ -259,29 +340,61 @@ class JobBoard:
 
     def progress(self, lease: Lease, progress: float) -> bool:
         """False when the lease was lost or the job was cancelled (``cancel_requested`` says which)."""
-        return self._update(lease.job_id, *self._held(lease), JobRow.cancel_requested.is_(False),
-                            progress=round(min(max(progress, 0.0), 0.99), 3),
-                            lease_until=self.clock() + self.lease_seconds)
+        return self._update(
+            lease.job_id,
+            *self._held(lease),
+            JobRow.cancel_requested.is_(False),
+            progress=round(min(max(progress, 0.0), 0.99), 3),
+            lease_until=self.clock() + self.lease_seconds,
+        )
 
     def done(self, lease: Lease, document_id: str, chunk_count: int) -> bool:
-        return self._update(lease.job_id, *self._held(lease), status=JobStatus.DONE.value, progress=1.0,
-                            document_id=document_id, chunk_count=chunk_count, error=None, lease_owner=None,
-                            active_key=None)
+        return self._update(
+            lease.job_id,
+            *self._held(lease),
+            status=JobStatus.DONE.value,
+            progress=1.0,
+            document_id=document_id,
+            chunk_count=chunk_count,
+            error=None,
+            lease_owner=None,
+            active_key=None,
+        )
 
     def failed(self, lease: Lease, error: str, code: str = "INGESTION_FAILED") -> bool:
-        return self._update(lease.job_id, *self._held(lease), status=JobStatus.FAILED.value, error=error[:500],
-                            error_code=code[:40], lease_owner=None, active_key=None)
+        return self._update(
+            lease.job_id,
+            *self._held(lease),
+            status=JobStatus.FAILED.value,
+            error=error[:500],
+            error_code=code[:40],
+            lease_owner=None,
+            active_key=None,
+        )
 
     def cancelled(self, lease: Lease) -> bool:
-        return self._update(lease.job_id, *self._held(lease), status=JobStatus.CANCELLED.value,
-                            error="cancelled by request", error_code="CANCELLED", lease_owner=None,
-                            active_key=None)
+        return self._update(
+            lease.job_id,
+            *self._held(lease),
+            status=JobStatus.CANCELLED.value,
+            error="cancelled by request",
+            error_code="CANCELLED",
+            lease_owner=None,
+            active_key=None,
+        )
 
     def retry_later(self, lease: Lease, error: str) -> bool:
         """A transient failure: back to QUEUED unless out of attempts (then FAILED, and False)."""
-        if self._update(lease.job_id, *self._held(lease), JobRow.attempts < self.max_attempts,
-                        status=JobStatus.QUEUED.value, progress=0.0, last_error=error[:300], lease_owner=None,
-                        lease_until=0.0):
+        if self._update(
+            lease.job_id,
+            *self._held(lease),
+            JobRow.attempts < self.max_attempts,
+            status=JobStatus.QUEUED.value,
+            progress=0.0,
+            last_error=error[:300],
+            lease_owner=None,
+            lease_until=0.0,
+        ):
             return True
         found = self.get(lease.job_id)
         attempts = found[0].attempts if found else self.max_attempts
@@ -290,16 +403,26 @@ class JobBoard:
 
     def release(self, lease: Lease) -> bool:
         """A clean stop: back to QUEUED, the attempt given back."""
-        return self._update(lease.job_id, *self._held(lease), status=JobStatus.QUEUED.value, progress=0.0,
-                            attempts=JobRow.attempts - 1, lease_owner=None, lease_until=0.0)
+        return self._update(
+            lease.job_id,
+            *self._held(lease),
+            status=JobStatus.QUEUED.value,
+            progress=0.0,
+            attempts=JobRow.attempts - 1,
+            lease_owner=None,
+            lease_until=0.0,
+        )
 
     def reap(self) -> tuple[list[str], list[tuple[str, dict[str, Any], str]]]:
         """Lapsed leases: (jobs made QUEUED again, jobs FAILED as (id, spec, error)). Also forgets
         jobs that ended more than ``FINISHED_TTL`` ago."""
         now = self.clock()
         with self.sessions() as session:
-            lapsed = session.execute(select(JobRow.id, JobRow.attempts, JobRow.cancel_requested).where(
-                JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now).limit(100)).all()
+            lapsed = session.execute(
+                select(JobRow.id, JobRow.attempts, JobRow.cancel_requested)
+                .where(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
+                .limit(100)
+            ).all()
         requeued, failed = [], []
         for job_id, attempts, cancel in lapsed:
             expired = (JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
@@ -307,15 +430,30 @@ class JobBoard:
                 failed.append((job_id, self.require(job_id)[1], "cancelled by request"))
             elif attempts >= self.max_attempts:
                 error = f"gave up after {attempts} attempts: the worker stopped responding"
-                if self._update(job_id, *expired, status=JobStatus.FAILED.value, error=error,
-                                error_code="TOO_MANY_ATTEMPTS", lease_owner=None, active_key=None):
+                if self._update(
+                    job_id,
+                    *expired,
+                    status=JobStatus.FAILED.value,
+                    error=error,
+                    error_code="TOO_MANY_ATTEMPTS",
+                    lease_owner=None,
+                    active_key=None,
+                ):
                     failed.append((job_id, self.require(job_id)[1], error))
-            elif self._update(job_id, *expired, status=JobStatus.QUEUED.value, progress=0.0, lease_owner=None,
-                              lease_until=0.0, last_error="the worker stopped responding"):
+            elif self._update(
+                job_id,
+                *expired,
+                status=JobStatus.QUEUED.value,
+                progress=0.0,
+                lease_owner=None,
+                lease_until=0.0,
+                last_error="the worker stopped responding",
+            ):
                 requeued.append(job_id)
         with self.engine.begin() as connection:
-            connection.execute(delete(JobRow).where(JobRow.status.not_in(ACTIVE),
-                                                    JobRow.updated_at < now - FINISHED_TTL))
+            connection.execute(
+                delete(JobRow).where(JobRow.status.not_in(ACTIVE), JobRow.updated_at < now - FINISHED_TTL)
+            )
         return requeued, failed
 
     def active_ids(self, job_ids: list[str]) -> set[str]:
@@ -323,13 +461,15 @@ class JobBoard:
         if not job_ids:
             return set()
         with self.sessions() as session:
-            return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids),
-                                                               JobRow.status.in_(ACTIVE))))
+            return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.status.in_(ACTIVE))))
 
     def queued_ids(self, job_ids: list[str]) -> set[str]:
         """Which of ``job_ids`` are still QUEUED (their wake-up messages are still worth holding)."""
         if not job_ids:
             return set()
         with self.sessions() as session:
-            return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids),
-                                                               JobRow.status == JobStatus.QUEUED.value)))
+            return set(
+                session.scalars(
+                    select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.status == JobStatus.QUEUED.value)
+                )
+            )

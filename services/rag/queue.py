@@ -65,9 +65,16 @@ class Wakeups:
     def __call__(self, job_id: str) -> None:
         """Publish a wake-up for a job already recorded in SQL, persistent and confirmed."""
         with producers[self.connection].acquire(block=True, timeout=10) as producer:
-            producer.publish({"job_id": job_id}, exchange=EXCHANGE, routing_key="job", declare=[self.queue],
-                             serializer="json", delivery_mode=2, retry=True,
-                             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
+            producer.publish(
+                {"job_id": job_id},
+                exchange=EXCHANGE,
+                routing_key="job",
+                declare=[self.queue],
+                serializer="json",
+                delivery_mode=2,
+                retry=True,
+                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+            )
 
     def close(self) -> None:
         self.connection.release()
@@ -77,8 +84,7 @@ class IngestionQueue:
     """Consumes wake-ups and runs QUEUED jobs through ``worker.run_job``; started and stopped by
     the ``RagLibrary`` provider (``dependencies.py``), which built it beside the worker."""
 
-    def __init__(self, *, board, worker, amqp_uri: str, queue: Queue, concurrency: int,
-                 poll_seconds: float) -> None:
+    def __init__(self, *, board, worker, amqp_uri: str, queue: Queue, concurrency: int, poll_seconds: float) -> None:
         self.board, self.worker = board, worker
         self.amqp_uri, self.queue = amqp_uri, queue
         self.concurrency, self.poll_seconds = concurrency, poll_seconds
@@ -115,8 +121,9 @@ class IngestionQueue:
             self._held = {}  # job id → its unacknowledged message (this connection's)
             try:
                 with Connection(self.amqp_uri, heartbeat=30) as connection:
-                    with connection.Consumer(self.queue, callbacks=[self._on_message], accept=["json"],
-                                             prefetch_count=self.concurrency):
+                    with connection.Consumer(
+                        self.queue, callbacks=[self._on_message], accept=["json"], prefetch_count=self.concurrency
+                    ):
                         next_check = time.monotonic() + self.poll_seconds
                         while not self._stopping:
                             try:
@@ -151,8 +158,7 @@ class IngestionQueue:
         try:
             recorded = self.board.get(job_id)
         except Exception:  # the database is unreachable: keep the message for later
-            log.warning("ingestion job %s: its state cannot be read; the message goes back", job_id,
-                        exc_info=True)
+            log.warning("ingestion job %s: its state cannot be read; the message goes back", job_id, exc_info=True)
             eventlet.sleep(1.0)
             message.requeue()
             return
@@ -180,11 +186,15 @@ class IngestionQueue:
                     if self._stopping:
                         break
                     self._running[job_id] = spawn(
-                        lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job")
+                        lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job"
+                    )
                 # A slot the per-user quota leaves empty prepares the next job ahead (nothing
                 # written, the job stays QUEUED); once every slot is busy, nothing is prepared ahead.
-                ahead = (self.board.next_queued(exclude=set(self._running))
-                         if free > len(taken) and not self._stopping else None)
+                ahead = (
+                    self.board.next_queued(exclude=set(self._running))
+                    if free > len(taken) and not self._stopping
+                    else None
+                )
                 self.worker.keep_ahead(ahead, keep=set(self._running))
             except Exception:  # the database is down: try again at the next poll
                 log.warning("ingestion scheduler could not read jobs", exc_info=True)
@@ -207,8 +217,15 @@ class IngestionQueue:
         finally:
             self._running.pop(job_id, None)
             if outcome not in ("deferred", "busy", "finished", "missing"):  # it ran: log it, fill the slot
-                log.info("ingestion job", extra={"fields": {
-                    "job_id": job_id, "outcome": outcome,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
+                log.info(
+                    "ingestion job",
+                    extra={
+                        "fields": {
+                            "job_id": job_id,
+                            "outcome": outcome,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        }
+                    },
+                )
                 if not self._stopping:
                     self._notify()

@@ -55,22 +55,49 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
 
 
 def document_payload(row: DocumentRow, names: dict[str, str]) -> Document:
-    return Document(id=row.id, title=row.title, collection=row.collection_id,
-                    collection_name=names.get(row.collection_id, ""), owner=row.owner_id,
-                    mime_type=row.mime_type, size_bytes=row.size_bytes, content_hash=row.content_hash,
-                    chunk_count=row.chunk_count, status=DocumentStatus(row.status), error=row.error,
-                    created_at=row.created_at, updated_at=row.updated_at, metadata=row.meta or {})
+    return Document(
+        id=row.id,
+        title=row.title,
+        collection=row.collection_id,
+        collection_name=names.get(row.collection_id, ""),
+        owner=row.owner_id,
+        mime_type=row.mime_type,
+        size_bytes=row.size_bytes,
+        content_hash=row.content_hash,
+        chunk_count=row.chunk_count,
+        status=DocumentStatus(row.status),
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        metadata=row.meta or {},
+    )
 
 
 def collection_payload(view: CollectionView, subscribed: bool = False) -> Collection:
-    return Collection(id=view.id, name=view.name, visibility=view.visibility, owner=view.owner_id,
-                      role=view.role, created_at=view.created_at, subscribed=subscribed,
-                      members=[CollectionMember(user_id=u, role=r) for u, r in view.members])
+    return Collection(
+        id=view.id,
+        name=view.name,
+        visibility=view.visibility,
+        owner=view.owner_id,
+        role=view.role,
+        created_at=view.created_at,
+        subscribed=subscribed,
+        members=[CollectionMember(user_id=u, role=r) for u, r in view.members],
+    )
 
 
 class Reads:
-    def __init__(self, *, catalog: Catalog, store, retriever: Retriever, answerer: Answerer, files: Files,
-                 corpus: CorpusVersion, max_collections: int) -> None:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        store,
+        retriever: Retriever,
+        answerer: Answerer,
+        files: Files,
+        corpus: CorpusVersion,
+        max_collections: int,
+    ) -> None:
         self.catalog, self.store, self.retriever, self.answerer = catalog, store, retriever, answerer
         self.files, self.corpus, self.max_collections = files, corpus, max_collections
 
@@ -82,8 +109,10 @@ class Reads:
     def collections(self, identity: Identity) -> list[Collection]:
         self.catalog.default_collection(identity.user_id)
         subscribed = self.catalog.subscribed_ids(identity.user_id)
-        return [collection_payload(v, v.id in subscribed)
-                for v in self.catalog.readable_collections(identity.user_id, identity.is_admin)]
+        return [
+            collection_payload(v, v.id in subscribed)
+            for v in self.catalog.readable_collections(identity.user_id, identity.is_admin)
+        ]
 
     def subscribe(self, identity: Identity, ref: str) -> Collection:
         """Search another user's PUBLIC collection by default from now on (my choice, undone by unsubscribe)."""
@@ -107,8 +136,10 @@ class Reads:
 
     def create_collection(self, identity: Identity, data: CreateCollectionInput) -> Collection:
         if self.catalog.owned_count(identity.user_id) >= self.max_collections:
-            raise BadUserInput(f"You have {self.max_collections} collections, the most allowed.",
-                               {"reason": "too_many_collections", "limit": self.max_collections})
+            raise BadUserInput(
+                f"You have {self.max_collections} collections, the most allowed.",
+                {"reason": "too_many_collections", "limit": self.max_collections},
+            )
         try:
             view = self.catalog.create_collection(identity.user_id, data.name, data.visibility)
         except DuplicateCollection:
@@ -134,18 +165,22 @@ class Reads:
     def documents(self, identity: Identity, data: DocumentsInput) -> DocumentPage:
         after = _parse_cursor(data.after)
         if data.collection is not None:
-            rows, total = self.catalog.list_documents([collection_for(self.catalog, identity, data.collection).id],
-                                                      None, data.first, after)
+            rows, total = self.catalog.list_documents(
+                [collection_for(self.catalog, identity, data.collection).id], None, data.first, after
+            )
         elif identity.is_admin:
             rows, total = self.catalog.list_documents(None, None, data.first, after)
         else:
             scope = Scope.of(identity, self.catalog)
-            rows, total = self.catalog.list_documents(sorted(scope.collection_ids), identity.user_id,
-                                                      data.first, after)
-        page, more = rows[:data.first], len(rows) > data.first
+            rows, total = self.catalog.list_documents(sorted(scope.collection_ids), identity.user_id, data.first, after)
+        page, more = rows[: data.first], len(rows) > data.first
         names = self.catalog.collection_names({r.collection_id for r in page})
-        return DocumentPage(items=[document_payload(r, names) for r in page], total_count=total,
-                            end_cursor=_cursor(page[-1]) if page else None, has_next_page=more)
+        return DocumentPage(
+            items=[document_payload(r, names) for r in page],
+            total_count=total,
+            end_cursor=_cursor(page[-1]) if page else None,
+            has_next_page=more,
+        )
 
     def document(self, identity: Identity, document_id: str) -> Document:
         return self._document(readable_document(self.catalog, identity, document_id))
@@ -167,20 +202,42 @@ class Reads:
         if not row.original:
             raise NotFound("This document has no stored original yet.", {"resource": "document"})
         data = self.files.original(row.original)
-        return Download(document_id=row.id, filename=row.source, mime_type=row.mime_type, size_bytes=len(data),
-                        content_base64=base64.b64encode(data).decode())
+        return Download(
+            document_id=row.id,
+            filename=row.source,
+            mime_type=row.mime_type,
+            size_bytes=len(data),
+            content_base64=base64.b64encode(data).decode(),
+        )
 
     # ------------------------------------------------------------ retrieval
 
     def search(self, identity: Identity, data: SearchInput) -> list[SearchHit]:
         collection_ids = collection_ids_for(self.catalog, identity, data.collections)
-        hits = self.retriever.search(Scope.for_search(identity, self.catalog, collection_ids), data.query,
-                                     top_k=data.top_k, mode=data.mode, collection_ids=collection_ids,
-                                     filters=data.filters)
-        return [SearchHit(chunk_id=h.chunk_id, document_id=h.document_id, title=h.title, content=h.content,
-                          score=round(h.score, 6)) for h in hits]
+        hits = self.retriever.search(
+            Scope.for_search(identity, self.catalog, collection_ids),
+            data.query,
+            top_k=data.top_k,
+            mode=data.mode,
+            collection_ids=collection_ids,
+            filters=data.filters,
+        )
+        return [
+            SearchHit(
+                chunk_id=h.chunk_id,
+                document_id=h.document_id,
+                title=h.title,
+                content=h.content,
+                score=round(h.score, 6),
+            )
+            for h in hits
+        ]
 
     def ask(self, identity: Identity, data: AskInput) -> Answer:
         collection_ids = collection_ids_for(self.catalog, identity, data.collections)
-        return self.answerer.ask(Scope.for_search(identity, self.catalog, collection_ids), data.question,
-                                 top_k=data.top_k, collection_ids=collection_ids)
+        return self.answerer.ask(
+            Scope.for_search(identity, self.catalog, collection_ids),
+            data.question,
+            top_k=data.top_k,
+            collection_ids=collection_ids,
+        )

@@ -47,23 +47,32 @@ class Retriever:
         self.store, self.query_embeddings, self.catalog = store, query_embeddings, catalog
         self._fuse = DocumentJoiner(join_mode="reciprocal_rank_fusion")
 
-    def _retrieve(self, query: str, embedding: list[float] | np.ndarray | None, filters: dict[str, Any] | None,
-                  top_k: int, mode: SearchMode) -> tuple[list[Document], dict[str, float]]:
+    def _retrieve(
+        self,
+        query: str,
+        embedding: list[float] | np.ndarray | None,
+        filters: dict[str, Any] | None,
+        top_k: int,
+        mode: SearchMode,
+    ) -> tuple[list[Document], dict[str, float]]:
         """Blocking (CPU or store I/O): ranked chunks and each dense hit's cosine similarity."""
         if mode is SearchMode.KEYWORD:
             return self.store.bm25_retriever(top_k).run(query=query, filters=filters, top_k=top_k)["documents"], {}
         if mode is SearchMode.SEMANTIC:
             documents = self.store.embedding_retriever(top_k).run(
-                query_embedding=embedding, filters=filters, top_k=top_k)["documents"]
+                query_embedding=embedding, filters=filters, top_k=top_k
+            )["documents"]
             return documents, {d.id: self.store.cosine(d.score) for d in documents}
         keyword = self.store.bm25_retriever(top_k).run(query=query, filters=filters, top_k=top_k)["documents"]
-        dense = self.store.embedding_retriever(top_k).run(
-            query_embedding=embedding, filters=filters, top_k=top_k)["documents"]
+        dense = self.store.embedding_retriever(top_k).run(query_embedding=embedding, filters=filters, top_k=top_k)[
+            "documents"
+        ]
         similarity = {d.id: self.store.cosine(d.score) for d in dense}  # before fusion replaces the scores
         return self._fuse.run([keyword, dense], top_k=top_k)["documents"], similarity
 
-    def _embed_and_retrieve(self, query: str, embedding: np.ndarray | None, filters: dict[str, Any] | None,
-                            top_k: int, mode: SearchMode) -> tuple[list[Document], dict[str, float], list | None]:
+    def _embed_and_retrieve(
+        self, query: str, embedding: np.ndarray | None, filters: dict[str, Any] | None, top_k: int, mode: SearchMode
+    ) -> tuple[list[Document], dict[str, float], list | None]:
         """Blocking: the query's embedding when it was not cached, then ``_retrieve``; one hand-off."""
         computed = None
         if embedding is None and mode is not SearchMode.KEYWORD:
@@ -72,19 +81,35 @@ class Retriever:
         documents, similarity = self._retrieve(query, embedding, filters, top_k, mode)
         return documents, similarity, computed
 
-    def search(self, scope: Scope, query: str, *, top_k: int, mode: SearchMode = SearchMode.HYBRID,
-               collection_ids: list[str] | None = None, filters: dict[str, Any] | None = None) -> list[Hit]:
+    def search(
+        self,
+        scope: Scope,
+        query: str,
+        *,
+        top_k: int,
+        mode: SearchMode = SearchMode.HYBRID,
+        collection_ids: list[str] | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> list[Hit]:
         with metrics.SEARCH_DURATION.labels(mode.value.lower()).time():
             return self._search(scope, query, top_k, mode, collection_ids, filters)
 
-    def _search(self, scope: Scope, query: str, top_k: int, mode: SearchMode, collection_ids: list[str] | None,
-                filters: dict[str, Any] | None) -> list[Hit]:
+    def _search(
+        self,
+        scope: Scope,
+        query: str,
+        top_k: int,
+        mode: SearchMode,
+        collection_ids: list[str] | None,
+        filters: dict[str, Any] | None,
+    ) -> list[Hit]:
         embedding = None if mode is SearchMode.KEYWORD else self.query_embeddings.cached(query)
         if embedding is not None:
             embedding = np.asarray(embedding, dtype=np.float32)
         combined = combine(scope.access_filter(), collections_filter(collection_ids), metadata_filter(filters))
-        documents, similarity, computed = offload(self._embed_and_retrieve, query, embedding, combined,
-                                                  top_k * OVERFETCH, mode)
+        documents, similarity, computed = offload(
+            self._embed_and_retrieve, query, embedding, combined, top_k * OVERFETCH, mode
+        )
         if computed is not None:
             self.query_embeddings.remember(query, computed)
         live = self.catalog.current_versions([d.meta.get("document_id") for d in documents])

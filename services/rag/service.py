@@ -45,8 +45,11 @@ class RagService:
     @rpc
     @status_probe  # agenthub status asks every instance at once (services/common/status.py)
     def health(self) -> dict:
-        checks = {"redis": redis_check(self.redis), "store": self.library.store.check,
-                  "catalog": self.library.catalog.check}
+        checks = {
+            "redis": redis_check(self.redis),
+            "store": self.library.store.check,
+            "catalog": self.library.catalog.check,
+        }
         return report(self.name, __version__, checks).model_dump(mode="json")
 
     # ------------------------------------------------------------ ingestion
@@ -66,8 +69,9 @@ class RagService:
     @operation(rag.CANCEL_JOB)
     def cancel_job(self, identity: Identity, data: rag.JobRef) -> rag.Job:
         job = self.library.submission.cancel_job(identity, data.job_id)
-        self.audit("ingestion_job.cancel", resource=f"job:{job.id}", identity=identity,
-                   detail={"status": job.status.value})
+        self.audit(
+            "ingestion_job.cancel", resource=f"job:{job.id}", identity=identity, detail={"status": job.status.value}
+        )
         return job
 
     @timer(interval=REAP_INTERVAL)
@@ -85,15 +89,23 @@ class RagService:
     @operation(rag.CREATE_COLLECTION)
     def create_collection(self, identity: Identity, data: rag.CreateCollectionInput) -> rag.Collection:
         collection = self.library.reads.create_collection(identity, data)
-        self.audit("collection.create", resource=f"collection:{collection.id}", identity=identity,
-                   detail={"visibility": collection.visibility.value})
+        self.audit(
+            "collection.create",
+            resource=f"collection:{collection.id}",
+            identity=identity,
+            detail={"visibility": collection.visibility.value},
+        )
         return collection
 
     @operation(rag.ADD_COLLECTION_MEMBER)
     def add_collection_member(self, identity: Identity, data: rag.AddMemberInput) -> rag.Collection:
         result = self.library.reads.add_member(identity, data)
-        self.audit("collection.member_add", resource=f"collection:{result.id}", identity=identity,
-                   detail={"member": data.user_id, "role": data.role.value})
+        self.audit(
+            "collection.member_add",
+            resource=f"collection:{result.id}",
+            identity=identity,
+            detail={"member": data.user_id, "role": data.role.value},
+        )
         return result
 
     @operation(rag.COLLECTION_INVITATIONS)

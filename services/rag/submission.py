@@ -37,8 +37,16 @@ class Submission:
 
     def ingest_text(self, identity: Identity, data: IngestTextInput) -> Job:
         content = data.text.encode("utf-8")
-        return self._submit(identity, content, filename=data.title, title=data.title, mime_type=mime.TEXT,
-                            collection=data.collection, metadata=data.metadata or {}, field="text")
+        return self._submit(
+            identity,
+            content,
+            filename=data.title,
+            title=data.title,
+            mime_type=mime.TEXT,
+            collection=data.collection,
+            metadata=data.metadata or {},
+            field="text",
+        )
 
     def upload(self, identity: Identity, data: UploadInput) -> Job:
         if len(data.content_base64) > (self.max_file_bytes * 4) // 3 + 8:
@@ -50,11 +58,19 @@ class Submission:
         try:
             detected = mime.detect(content, data.filename)
         except mime.UnsupportedContent as exc:
-            raise BadUserInput(f"{data.filename}: {exc}", {"fields": {"file": str(exc)},
-                                                            "filename": data.filename}) from None
-        return self._submit(identity, content, filename=data.filename, title=data.filename,
-                            mime_type=detected.mime_type, collection=data.collection,
-                            metadata=data.metadata or {}, field="file")
+            raise BadUserInput(
+                f"{data.filename}: {exc}", {"fields": {"file": str(exc)}, "filename": data.filename}
+            ) from None
+        return self._submit(
+            identity,
+            content,
+            filename=data.filename,
+            title=data.filename,
+            mime_type=detected.mime_type,
+            collection=data.collection,
+            metadata=data.metadata or {},
+            field="file",
+        )
 
     def job(self, identity: Identity, job_id: str) -> Job:
         return self._owned_job(identity, job_id)[0]
@@ -81,19 +97,40 @@ class Submission:
             raise NotFound("Ingestion job not found.", {"resource": "job"})
         return found
 
-    def _submit(self, identity: Identity, content: bytes, *, filename: str, title: str, mime_type: str,
-                collection: str | None, metadata: dict[str, Any], field: str) -> Job:
+    def _submit(
+        self,
+        identity: Identity,
+        content: bytes,
+        *,
+        filename: str,
+        title: str,
+        mime_type: str,
+        collection: str | None,
+        metadata: dict[str, Any],
+        field: str,
+    ) -> Job:
         if len(content) > self.max_file_bytes:
             raise self._too_large(filename, field)
         view = writable_collection(self.catalog, identity, collection)
         content_hash = hashlib.sha256(content).hexdigest()
         same = self.catalog.find_by_content(identity.user_id, view.id, content_hash)
-        spec = {"owner_id": identity.user_id, "collection_id": view.id, "title": title, "source": filename,
-                "mime_type": mime_type, "size_bytes": len(content), "content_hash": content_hash,
-                "metadata": metadata}
+        spec = {
+            "owner_id": identity.user_id,
+            "collection_id": view.id,
+            "title": title,
+            "source": filename,
+            "mime_type": mime_type,
+            "size_bytes": len(content),
+            "content_hash": content_hash,
+            "metadata": metadata,
+        }
         if same is not None:  # the same content is the same document: nothing to do
-            job_id = self.board.create({**spec, "document_id": same.id}, status=JobStatus.DONE,
-                                       document_id=same.id, chunk_count=same.chunk_count)
+            job_id = self.board.create(
+                {**spec, "document_id": same.id},
+                status=JobStatus.DONE,
+                document_id=same.id,
+                chunk_count=same.chunk_count,
+            )
             return self.board.require(job_id)[0]
         identity_key = hashlib.sha256(f"{identity.user_id}|{view.id}|{content_hash}".encode()).hexdigest()
         running = self.board.active(identity_key)
@@ -101,9 +138,15 @@ class Submission:
             found = self.board.get(running)
             if found is not None and found[0].status in (JobStatus.QUEUED, JobStatus.RUNNING):
                 return found[0]
-        document_id = self.catalog.prepare(owner_id=identity.user_id, collection_id=view.id, source=filename,
-                                           title=title, mime_type=mime_type, size_bytes=len(content),
-                                           metadata=metadata)
+        document_id = self.catalog.prepare(
+            owner_id=identity.user_id,
+            collection_id=view.id,
+            source=filename,
+            title=title,
+            mime_type=mime_type,
+            size_bytes=len(content),
+            metadata=metadata,
+        )
         job_id = new_job_id()
         self.files.stage(job_id, content)  # before the row: a worker polling SQL may take it at once
         try:
@@ -117,6 +160,5 @@ class Submission:
         try:
             self.wake(job_id)  # a wake-up only: workers also poll SQL, so a lost message loses nothing
         except Exception:
-            log.warning("could not publish ingestion job %s; workers will find it by polling", job_id,
-                        exc_info=True)
+            log.warning("could not publish ingestion job %s; workers will find it by polling", job_id, exc_info=True)
         return self.board.require(job_id)[0]

@@ -23,8 +23,14 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SUPPORTED = (TEXT, MARKDOWN, HTML, PDF, DOCX)
 
 EXTENSIONS = {
-    ".txt": TEXT, ".text": TEXT, ".md": MARKDOWN, ".markdown": MARKDOWN,
-    ".html": HTML, ".htm": HTML, ".pdf": PDF, ".docx": DOCX,
+    ".txt": TEXT,
+    ".text": TEXT,
+    ".md": MARKDOWN,
+    ".markdown": MARKDOWN,
+    ".html": HTML,
+    ".htm": HTML,
+    ".pdf": PDF,
+    ".docx": DOCX,
 }
 _BINARY = {PDF, DOCX}
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
@@ -94,8 +100,9 @@ def detect(data: bytes, filename: str) -> Detected:
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) and
 # whitespace, or at a blank line. Common abbreviations do not end one.
 _BOUNDARY = re.compile(r"(?<=[.!?…])[\"')\]»”’]*\s+|\n\s*\n")
-_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|inc|ltd|no|fig|cf|al)|\b[A-Z])\.$",
-                           re.IGNORECASE)
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|inc|ltd|no|fig|cf|al)|\b[A-Z])\.$", re.IGNORECASE
+)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -106,7 +113,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         end = match.start()
         while end > start and text[end - 1].isspace():
             end -= 1
-        if "\n" not in match.group() and _ABBREVIATION.search(text[max(start, end - 12):end]):
+        if "\n" not in match.group() and _ABBREVIATION.search(text[max(start, end - 12) : end]):
             continue
         if end > start:
             spans.append((start, end))
@@ -142,18 +149,18 @@ def sentence_chunks(text: str, max_words: int = 120, overlap_sentences: int = 1)
     while i < len(units):
         j, words = i, 0
         while j < len(units):
-            count = _words(text[units[j][0]:units[j][1]])
+            count = _words(text[units[j][0] : units[j][1]])
             if j > i and words + count > max_words:
                 break
             words += count
             j += 1
-        chunks.append(text[units[i][0]:units[j - 1][1]])
+        chunks.append(text[units[i][0] : units[j - 1][1]])
         if j >= len(units):
             break
         # Overlap only when the shared sentences leave room for the next new one,
         # so no chunk is contained in its predecessor.
         nxt = max(j - overlap_sentences, i + 1)
-        while nxt < j and sum(_words(text[a:b]) for a, b in units[nxt:j + 1]) > max_words:
+        while nxt < j and sum(_words(text[a:b]) for a, b in units[nxt : j + 1]) > max_words:
             nxt += 1
         i = nxt
     return chunks

@@ -38,8 +38,18 @@ class JobCancelled(Exception):
 
 
 class IngestionWorker:
-    def __init__(self, *, catalog: Catalog, store, indexer: Indexer, board: JobBoard, files: Files,
-                 corpus: CorpusVersion, wake: Wake, embed_batch: int = 16) -> None:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        store,
+        indexer: Indexer,
+        board: JobBoard,
+        files: Files,
+        corpus: CorpusVersion,
+        wake: Wake,
+        embed_batch: int = 16,
+    ) -> None:
         self.catalog, self.store, self.indexer, self.board = catalog, store, indexer, board
         self.files, self.corpus, self.wake, self.embed_batch = files, corpus, wake, embed_batch
         self.running: dict[str, Lease] = {}  # job id → lease, of the jobs this process works on
@@ -152,9 +162,15 @@ class IngestionWorker:
     # ------------------------------------------------------------ one job
 
     def _meta(self, job_id: str, spec: dict[str, Any]) -> ChunkMeta:
-        return ChunkMeta(document_id=spec["document_id"], version=self._version(job_id, spec),
-                         collection_id=spec["collection_id"], owner_id=spec["owner_id"], title=spec["title"],
-                         mime_type=spec["mime_type"], user=spec.get("metadata") or {})
+        return ChunkMeta(
+            document_id=spec["document_id"],
+            version=self._version(job_id, spec),
+            collection_id=spec["collection_id"],
+            owner_id=spec["owner_id"],
+            title=spec["title"],
+            mime_type=spec["mime_type"],
+            user=spec.get("metadata") or {},
+        )
 
     def _prepare(self, job_id: str, spec: dict[str, Any], urgent: bool) -> Preparation:
         """A preparation in its own green thread: convert and split, then into the embedding line."""
@@ -166,8 +182,9 @@ class IngestionWorker:
         def convert() -> None:
             started = time.perf_counter()
             try:
-                chunks = self.indexer.prepare_file(self.files.staged_path(job_id), spec["mime_type"],
-                                                   self._meta(job_id, spec), should_stop=should_stop)
+                chunks = self.indexer.prepare_file(
+                    self.files.staged_path(job_id), spec["mime_type"], self._meta(job_id, spec), should_stop=should_stop
+                )
             except Exception as exc:
                 preparation.fail(exc)
                 return
@@ -194,8 +211,11 @@ class IngestionWorker:
         if self._spawn is None:
             return self._embedded_here(lease)
         preparation = self.ahead.pop(job_id, None)
-        if preparation is None or preparation.abandoned or (
-                preparation.ready() and not isinstance(preparation.error, (IngestionError, type(None)))):
+        if (
+            preparation is None
+            or preparation.abandoned
+            or (preparation.ready() and not isinstance(preparation.error, (IngestionError, type(None))))
+        ):
             if preparation is not None:
                 preparation.abandon()
             preparation = self._prepare(job_id, lease.spec, urgent=True)
@@ -220,9 +240,12 @@ class IngestionWorker:
         job_id = lease.job_id
         started = time.perf_counter()
         try:
-            chunks = self.indexer.prepare_file(self.files.staged_path(job_id), lease.spec["mime_type"],
-                                               self._meta(job_id, lease.spec),
-                                               should_stop=lambda: self.board.cancel_requested(job_id))
+            chunks = self.indexer.prepare_file(
+                self.files.staged_path(job_id),
+                lease.spec["mime_type"],
+                self._meta(job_id, lease.spec),
+                should_stop=lambda: self.board.cancel_requested(job_id),
+            )
         except ConversionStopped:
             raise JobCancelled(job_id) from None
         finally:
@@ -230,7 +253,7 @@ class IngestionWorker:
         embedded, reported = [], time.monotonic()
         for start in range(0, len(chunks), self.embed_batch):
             started = time.perf_counter()
-            embedded += offload(self.indexer.embed, chunks[start:start + self.embed_batch])
+            embedded += offload(self.indexer.embed, chunks[start : start + self.embed_batch])
             spent("embed", started)
             if time.monotonic() - reported >= PROGRESS_EVERY:
                 reported = time.monotonic()
@@ -289,9 +312,16 @@ class IngestionWorker:
         original = self.files.keep(job_id, f"{document_id}-{version}")
         try:
             previous = self.catalog.activate(
-                document_id, version=version, content_hash=spec["content_hash"], chunk_count=len(embedded),
-                title=spec["title"], mime_type=spec["mime_type"], size_bytes=spec["size_bytes"],
-                metadata=spec.get("metadata") or {}, original=original)
+                document_id,
+                version=version,
+                content_hash=spec["content_hash"],
+                chunk_count=len(embedded),
+                title=spec["title"],
+                mime_type=spec["mime_type"],
+                size_bytes=spec["size_bytes"],
+                metadata=spec.get("metadata") or {},
+                original=original,
+            )
         except DocumentGone:  # deleted while indexing: leave nothing behind
             offload(self.store.delete_document, document_id)
             self.files.forget(original)

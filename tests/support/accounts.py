@@ -14,8 +14,13 @@ PASSPHRASE = "test account passphrase"
 
 def create_admin(isolation: Isolation, username: str) -> str:
     """An admin in the stack's (SQLite) auth database; returns its id."""
-    settings = ServiceSettings(data_dir=isolation.data_dir, env="development", password_time_cost=1,
-                               password_memory_cost=1024, password_parallelism=1)
+    settings = ServiceSettings(
+        data_dir=isolation.data_dir,
+        env="development",
+        password_time_cost=1,
+        password_memory_cost=1024,
+        password_parallelism=1,
+    )
     return create_admin_at(settings.auth_database_url(), username, PASSPHRASE, settings=settings).id
 
 

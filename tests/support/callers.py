@@ -43,20 +43,28 @@ class Callers:
         self.client.close()
 
     def caller(self, token: str | None = None, **data: str) -> Caller:
-        worker_ctx = SimpleNamespace(data={"auth_token": token, "request_id": "req-unit", **data},
-                                     call_id_stack=["test.unit.0"])
+        worker_ctx = SimpleNamespace(
+            data={"auth_token": token, "request_id": "req-unit", **data}, call_id_stack=["test.unit.0"]
+        )
         return Caller(worker_ctx, self.codec, self.client, self.prefix)
 
     def anonymous(self) -> Caller:
         return self.caller(None)
 
-    def token(self, role: str = "user", *, scopes: list[Permission] | None = None, user_id: str | None = None,
-              session_id: str | None = None) -> str:
+    def token(
+        self,
+        role: str = "user",
+        *,
+        scopes: list[Permission] | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+    ) -> str:
         """A session token of ``role``; with ``scopes``, an API key's token limited to them."""
         user_id = user_id or uuid.uuid4().hex
         if scopes is not None:
-            return self.codec.issue(subject=user_id, role=role, api_key_id=uuid.uuid4().hex,
-                                    scopes=[s.value for s in scopes]).token
+            return self.codec.issue(
+                subject=user_id, role=role, api_key_id=uuid.uuid4().hex, scopes=[s.value for s in scopes]
+            ).token
         return self.codec.issue(subject=user_id, role=role, session_id=session_id or uuid.uuid4().hex).token
 
     def user(self, role: str = "user", *, scopes: list[Permission] | None = None, **kwargs: str) -> Caller:

@@ -6,11 +6,10 @@ whose queue already holds requests.
 
 import os
 
-from services.common.rpc import rpc  # what every AgentHub service uses
-
 from schema.errors import NotFound
 from services.common.dependencies import Redis
 from services.common.identity import CallerProvider
+from services.common.rpc import rpc  # what every AgentHub service uses
 
 
 class EchoService:

@@ -15,14 +15,20 @@ from tests.support.stack import ROOT, Isolation
 
 
 def gateway_settings(isolation: Isolation, **overrides: Any) -> GatewaySettings:
-    values: dict[str, Any] = dict(env="development", amqp_uri=isolation.amqp_uri, redis_url=isolation.redis_url,
-                                  redis_prefix=isolation.redis_prefix, data_dir=isolation.data_dir)
+    values: dict[str, Any] = dict(
+        env="development",
+        amqp_uri=isolation.amqp_uri,
+        redis_url=isolation.redis_url,
+        redis_prefix=isolation.redis_prefix,
+        data_dir=isolation.data_dir,
+    )
     values.update(overrides)
     return GatewaySettings(**values)
 
 
-def gql(client, query: str, variables: dict | None = None, token: str | None = None,
-        headers: dict | None = None) -> dict:
+def gql(
+    client, query: str, variables: dict | None = None, token: str | None = None, headers: dict | None = None
+) -> dict:
     all_headers = dict(headers or {})
     if token:
         all_headers["authorization"] = f"Bearer {token}"
@@ -46,8 +52,13 @@ class GatewayProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = isolation.data_dir / f"gateway-{self.port}.log"  # read it when a test fails
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
-                                            env=isolation.env(**env), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "agenthub", "gateway", "--port", str(self.port)],
+                env=isolation.env(**env),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout: float = 60, path: str = "/readyz") -> GatewayProcess:
         """Until ``path`` answers 200: ``/healthz`` for a gateway started without services."""

@@ -25,8 +25,16 @@ from graphql import (
 )
 
 DUMMY_ID = "00000000-0000-4000-8000-000000000000"
-SCALARS = {"ID": DUMMY_ID, "String": "rbac-probe", "Int": 1, "Float": 1.0, "Boolean": False,
-           "DateTime": "2099-01-01T00:00:00+00:00", "JSON": {}, "Date": "2099-01-01"}
+SCALARS = {
+    "ID": DUMMY_ID,
+    "String": "rbac-probe",
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "DateTime": "2099-01-01T00:00:00+00:00",
+    "JSON": {},
+    "Date": "2099-01-01",
+}
 REQUIREMENT_DIRECTIVES = ("auth", "authenticated", "public")
 
 
@@ -42,7 +50,7 @@ class Operation:
 
 def _requirement(field: GraphQLField) -> tuple[str, str | None] | None:
     node = field.ast_node
-    for directive in (node.directives if node else []):
+    for directive in node.directives if node else []:
         name = directive.name.value
         if name == "auth":
             return ("auth", directive.arguments[0].value.value)
@@ -59,8 +67,11 @@ def _value(type_: Any, path: str, uploads: list[str]) -> Any:
     if isinstance(type_, GraphQLEnumType):
         return next(iter(type_.values))
     if isinstance(type_, GraphQLInputObjectType):
-        return {name: _value(f.type, f"{path}.{name}", uploads)
-                for name, f in type_.fields.items() if isinstance(f.type, GraphQLNonNull)}
+        return {
+            name: _value(f.type, f"{path}.{name}", uploads)
+            for name, f in type_.fields.items()
+            if isinstance(f.type, GraphQLNonNull)
+        }
     if isinstance(type_, GraphQLScalarType):
         if type_.name == "Upload":
             uploads.append(path)
@@ -79,8 +90,11 @@ def _selection(type_: Any) -> str:
 def operations(sdl: str) -> list[Operation]:
     schema: GraphQLSchema = build_schema(sdl)
     found = []
-    for root, type_ in (("query", schema.query_type), ("mutation", schema.mutation_type),
-                        ("subscription", schema.subscription_type)):
+    for root, type_ in (
+        ("query", schema.query_type),
+        ("mutation", schema.mutation_type),
+        ("subscription", schema.subscription_type),
+    ):
         if type_ is None:
             continue
         for name, field in type_.fields.items():

@@ -53,8 +53,10 @@ def docx_bomb(inflated_bytes: int, paragraph: bytes = b"<w:p><w:r><w:t>boom</w:t
         for item in template.infolist():
             if item.filename != "word/document.xml":
                 archive.writestr(item, template.read(item.filename))
-        head = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+        head = (
+            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        )
         tail = b"</w:body></w:document>"
         block = paragraph * (1024 * 1024 // len(paragraph))
         with archive.open("word/document.xml", "w", force_zip64=True) as member:

@@ -28,7 +28,11 @@ class ScaledStack:
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agenthub", "up", "--port", str(self.port), "--scale", scale],
-            env=isolation.env(**env), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+            env=isolation.env(**env),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -52,8 +56,10 @@ class ScaledStack:
                 if len(gateways) >= self.counts["gateway"]:
                     return self
             time.sleep(0.3)
-        raise TimeoutError(f"--scale {self.scale} not ready in {timeout:.0f} s (gateways seen: {sorted(gateways)})"
-                           f"\n{self.log()[-4000:]}")
+        raise TimeoutError(
+            f"--scale {self.scale} not ready in {timeout:.0f} s (gateways seen: {sorted(gateways)})"
+            f"\n{self.log()[-4000:]}"
+        )
 
     def instances(self, name: str) -> dict[str, psutil.Process]:
         """``{"auth-1": process, …}``: the supervisor's children whose AGENTHUB_INSTANCE names ``name``."""

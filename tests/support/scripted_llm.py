@@ -163,21 +163,29 @@ def _base(body: dict[str, Any]) -> dict[str, Any]:
 
 def _usage(body: dict[str, Any], completion_tokens: int) -> dict[str, int]:
     prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages", [])) // 4
-    return {"prompt_tokens": prompt, "completion_tokens": completion_tokens,
-            "total_tokens": prompt + completion_tokens}
+    return {"prompt_tokens": prompt, "completion_tokens": completion_tokens, "total_tokens": prompt + completion_tokens}
 
 
 def _completion(turn: Any, body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(turn, ToolCalls):
-        message = {"role": "assistant", "content": None, "tool_calls": [
-            {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
-            for i, (name, args) in enumerate(turn.calls)]}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+                for i, (name, args) in enumerate(turn.calls)
+            ],
+        }
         finish, tokens = "tool_calls", 10
     else:
         message = {"role": "assistant", "content": "".join(turn.pieces)}
         finish, tokens = "stop", len(turn.pieces)
-    return {**_base(body), "object": "chat.completion",
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": _usage(body, tokens)}
+    return {
+        **_base(body),
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": _usage(body, tokens),
+    }
 
 
 def _chunks(turn: Any, body: dict[str, Any], emitted: list[float]):
@@ -189,8 +197,13 @@ def _chunks(turn: Any, body: dict[str, Any], emitted: list[float]):
     if isinstance(turn, ToolCalls):
         yield chunk({"role": "assistant", "content": None})
         for i, (name, args) in enumerate(turn.calls):
-            yield chunk({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
-                                         "function": {"name": name, "arguments": ""}}]})
+            yield chunk(
+                {
+                    "tool_calls": [
+                        {"index": i, "id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": ""}}
+                    ]
+                }
+            )
             yield chunk({"tool_calls": [{"index": i, "function": {"arguments": json.dumps(args)}}]})
         yield chunk({}, "tool_calls")
         tokens = 10

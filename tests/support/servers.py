@@ -102,8 +102,14 @@ class RabbitNode:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     def ctl(self, *args: str, timeout: float = 120) -> None:
-        subprocess.run([RABBITMQCTL, "-q", "-n", self.node, *args], check=True, timeout=timeout,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/tmp")
+        subprocess.run(
+            [RABBITMQCTL, "-q", "-n", self.node, *args],
+            check=True,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd="/tmp",
+        )
 
     def start(self, timeout: float = 180) -> RabbitNode:
         for sub in ("mnesia", "log"):
@@ -114,15 +120,21 @@ class RabbitNode:
         for path in self.base.rglob("*"):
             shutil.chown(path, "rabbitmq", "rabbitmq")
         self.base.chmod(0o755)
-        env = dict(os.environ, RABBITMQ_CONFIG_FILE=str(self.base / "rabbitmq.conf"),
-                   RABBITMQ_NODENAME=self.node, RABBITMQ_DIST_PORT=str(self.dist_port),
-                   RABBITMQ_MNESIA_BASE=str(self.base / "mnesia"), RABBITMQ_LOG_BASE=str(self.base / "log"),
-                   RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "enabled_plugins"),
-                   RABBITMQ_PID_FILE=str(self.base / "node.pid"))
+        env = dict(
+            os.environ,
+            RABBITMQ_CONFIG_FILE=str(self.base / "rabbitmq.conf"),
+            RABBITMQ_NODENAME=self.node,
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            RABBITMQ_MNESIA_BASE=str(self.base / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.base / "log"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "enabled_plugins"),
+            RABBITMQ_PID_FILE=str(self.base / "node.pid"),
+        )
         subprocess.run([RABBITMQ_SERVER, "-detached"], env=env, check=True, timeout=60, cwd="/tmp")
         try:
-            wait_until(self._booted, timeout, f"RabbitMQ node {self.node} booted (logs: {self.base / 'log'})",
-                       interval=1)
+            wait_until(
+                self._booted, timeout, f"RabbitMQ node {self.node} booted (logs: {self.base / 'log'})", interval=1
+            )
             wait_until(lambda: port_open(self.port), 30, f"RabbitMQ node {self.node} listening on {self.port}")
         except BaseException:  # never leave a half-started node behind
             self.stop()
@@ -185,9 +197,29 @@ class RedisServer:
         self.base.mkdir(parents=True, exist_ok=True)
         pid_file = self.base / "redis.pid"
         pid_file.unlink(missing_ok=True)
-        subprocess.run([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--dir", str(self.base), "--logfile", str(self.base / "redis.log"),
-                        "--daemonize", "yes", "--pidfile", str(pid_file)], check=True, timeout=30)
+        subprocess.run(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.base),
+                "--logfile",
+                str(self.base / "redis.log"),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(pid_file),
+            ],
+            check=True,
+            timeout=30,
+        )
         wait_until(self._pings, timeout, f"Redis on port {self.port}")
         self.pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 5, "Redis pid file"))
         return self
@@ -247,12 +279,17 @@ class RedisServer:
 
 def private_isolation(data_dir: Path, rabbit: RabbitNode, redis_server: RedisServer) -> Isolation:
     """An ``Isolation`` (vhost, key prefix, env) on a private node and Redis, created."""
-    return Isolation(data_dir=Path(data_dir), broker=rabbit.amqp_uri, redis_url=redis_server.url,
-                     node=rabbit.node).create()
+    return Isolation(
+        data_dir=Path(data_dir), broker=rabbit.amqp_uri, redis_url=redis_server.url, node=rabbit.node
+    ).create()
 
 
-CHILD_MARKERS = {"auth": "services.auth.service", "agent": "services.agent.service",
-                 "rag": "services.rag.service", "gateway": "gateway"}
+CHILD_MARKERS = {
+    "auth": "services.auth.service",
+    "agent": "services.agent.service",
+    "rag": "services.rag.service",
+    "gateway": "gateway",
+}
 
 
 class Stack:
@@ -273,9 +310,13 @@ class Stack:
     def start(self, timeout: float = 300) -> Stack:
         self.isolation.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "agenthub", "up", "--port", str(self.port)],
-                                        env=self.isolation.env(**self.env), cwd=ROOT,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agenthub", "up", "--port", str(self.port)],
+            env=self.isolation.env(**self.env),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.wait_ready(timeout)
         return self
 
@@ -322,8 +363,9 @@ class Stack:
 
     def wait_restarted(self, name: str, old_pid: int, timeout: float = 300) -> int:
         """Waits for a new ``name`` process and for ``/readyz`` 200 again; returns the new pid."""
-        pid = wait_until(lambda: (p := self.pid(name)) not in (None, old_pid) and p, timeout,
-                         f"{name} restarted by the supervisor")
+        pid = wait_until(
+            lambda: (p := self.pid(name)) not in (None, old_pid) and p, timeout, f"{name} restarted by the supervisor"
+        )
         self.wait_ready(timeout)
         return pid
 

@@ -58,21 +58,23 @@ class Isolation:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "AGENTHUB_ENV": "development",
-            "AGENTHUB_AMQP_URI": self.amqp_uri,
-            "AGENTHUB_REDIS_URL": self.redis_url,
-            "AGENTHUB_REDIS_PREFIX": self.redis_prefix,
-            "AGENTHUB_DATA_DIR": str(self.data_dir),
-            "PYTHONPATH": str(ROOT),
-            "PYTHONWARNINGS": "ignore::DeprecationWarning",
-            # Tests register many accounts from one IP and need no slow hashes;
-            # the limits and the hashing are tested with their real settings in tests/integration/auth.
-            "AGENTHUB_REGISTER_RATE_LIMIT": "10000/minute",
-            "AGENTHUB_PASSWORD_TIME_COST": "1",
-            "AGENTHUB_PASSWORD_MEMORY_COST": "1024",
-            "AGENTHUB_PASSWORD_PARALLELISM": "1",
-        })
+        env.update(
+            {
+                "AGENTHUB_ENV": "development",
+                "AGENTHUB_AMQP_URI": self.amqp_uri,
+                "AGENTHUB_REDIS_URL": self.redis_url,
+                "AGENTHUB_REDIS_PREFIX": self.redis_prefix,
+                "AGENTHUB_DATA_DIR": str(self.data_dir),
+                "PYTHONPATH": str(ROOT),
+                "PYTHONWARNINGS": "ignore::DeprecationWarning",
+                # Tests register many accounts from one IP and need no slow hashes;
+                # the limits and the hashing are tested with their real settings in tests/integration/auth.
+                "AGENTHUB_REGISTER_RATE_LIMIT": "10000/minute",
+                "AGENTHUB_PASSWORD_TIME_COST": "1",
+                "AGENTHUB_PASSWORD_MEMORY_COST": "1024",
+                "AGENTHUB_PASSWORD_PARALLELISM": "1",
+            }
+        )
         env.update(extra)
         return env
 
@@ -114,8 +116,9 @@ class ServiceProcess:
 
     def _spawn(self) -> None:
         argv = [sys.executable, "-m", "nameko", "run", "--config", str(CONFIG_PATH), self.module]
-        self.process = subprocess.Popen(argv, env=self.isolation.env(**self.extra_env), cwd=ROOT,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            argv, env=self.isolation.env(**self.extra_env), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def revive(self, timeout: float = 180.0) -> str | None:
         """Starts the service again if it ended on its own; returns how it had ended, or None."""
@@ -168,8 +171,13 @@ def consumer_count(isolation: Isolation, service: str) -> int:
         return consumers
 
 
-def wait_for_consumer(isolation: Isolation, service: str, timeout: float = 60.0,
-                      process: subprocess.Popen | None = None, log_path: Path | None = None) -> None:
+def wait_for_consumer(
+    isolation: Isolation,
+    service: str,
+    timeout: float = 60.0,
+    process: subprocess.Popen | None = None,
+    log_path: Path | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

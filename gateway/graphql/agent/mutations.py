@@ -30,14 +30,16 @@ async def start_run(context: Context, input: Mapping[str, Any]) -> RunStarted:
     principal = context.principal
     if principal is not None and not principal.can(Permission.READ_AGENT):
         context.denied(Permission.READ_AGENT.value, "runAgent")
-        raise Forbidden(f"This needs the '{Permission.READ_AGENT.value}' permission too.",
-                        {"requires": Permission.READ_AGENT.name})
+        raise Forbidden(
+            f"This needs the '{Permission.READ_AGENT.value}' permission too.", {"requires": Permission.READ_AGENT.name}
+        )
     return await context.invoke(agent.START_RUN, input)
 
 
 def status_of(context: Context, run_id: str) -> Callable[[], Awaitable[RunStatus]]:
     async def status() -> RunStatus:
         return (await context.invoke(agent.GET_RUN, {"run_id": run_id})).status
+
     return status
 
 
@@ -46,16 +48,24 @@ async def run_to_end(context: Context, input: Mapping[str, Any]) -> RunRecord:
 
     Shared by ``runAgent`` and the REST route ``POST /api/agent/query``."""
     started = await start_run(context, input)
-    async for _ in follow(redis_client(context.request), context.settings.redis_prefix, started.run_id, 0,
-                          status_of(context, started.run_id)):
+    async for _ in follow(
+        redis_client(context.request),
+        context.settings.redis_prefix,
+        started.run_id,
+        0,
+        status_of(context, started.run_id),
+    ):
         pass
     return await context.invoke(agent.GET_RUN, {"run_id": started.run_id})
 
 
 @strawberry.type
 class AgentMutation:
-    @operation_mutation(agent.START_RUN, description="Ask the agent and wait for its answer. To see tokens as "
-                                                     "they come, use the agentRun subscription instead.")
+    @operation_mutation(
+        agent.START_RUN,
+        description="Ask the agent and wait for its answer. To see tokens as "
+        "they come, use the agentRun subscription instead.",
+    )
     async def run_agent(self, info: Info[Context, None], input: AgentRunInput) -> AgentRun:
         return AgentRun.from_pydantic(await run_to_end(info.context, strawberry.asdict(input)))
 

@@ -15,12 +15,16 @@ from schema import agent
 @strawberry.type
 class AgentQuery:
     @operation_field(agent.LIST_CONVERSATIONS)
-    async def conversations(self, info: Info[Context, None],
-                            first: int = agent.ConversationsInput.model_fields["first"].default,
-                            after: str | None = None) -> ConversationConnection:
+    async def conversations(
+        self,
+        info: Info[Context, None],
+        first: int = agent.ConversationsInput.model_fields["first"].default,
+        after: str | None = None,
+    ) -> ConversationConnection:
         page = await info.context.invoke(agent.LIST_CONVERSATIONS, {"first": first, "after": after})
-        return ConversationConnection(nodes=[Conversation.from_pydantic(c) for c in page.items],
-                                      page_info=PageInfo.from_page(page))
+        return ConversationConnection(
+            nodes=[Conversation.from_pydantic(c) for c in page.items], page_info=PageInfo.from_page(page)
+        )
 
     @operation_field(agent.GET_CONVERSATION)
     async def conversation(self, info: Info[Context, None], id: strawberry.ID) -> Conversation:

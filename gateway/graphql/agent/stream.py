@@ -50,8 +50,9 @@ async def close_redis(app: Starlette) -> None:
         app.state.agent_redis = None
 
 
-async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
-                 run_status: Callable[[], Awaitable[RunStatus]]) -> AsyncIterator[RunEvent]:
+async def follow(
+    client: Redis, prefix: str, run_id: str, after_seq: int, run_status: Callable[[], Awaitable[RunStatus]]
+) -> AsyncIterator[RunEvent]:
     """Events after ``after_seq`` in order, then live ones, until the run's terminal event.
 
     When the stream is silent for a while, ``run_status()`` (the agent's
@@ -73,15 +74,21 @@ async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
         while True:
             # redis-py types XREAD's reply loosely; it is [[stream, [(entry id, fields), …]]]
             reply: list[tuple[Any, list[tuple[bytes | str, dict[Any, Any]]]]] = await client.xread(  # type: ignore[assignment]
-                {key: last}, count=500, block=block)
+                {key: last}, count=500, block=block
+            )
             if not reply:
                 if time.monotonic() - quiet_since >= IDLE_CHECK_SECONDS:
                     quiet_since = time.monotonic()
                     status = await run_status()
                     if status is not RunStatus.RUNNING and not await client.xread({key: last}, count=1):
                         # ended without its terminal event reaching the stream (Redis lost it)
-                        yield _lost(run_id, seq, "EVENTS_LOST", f"The run's live events were lost (Redis "
-                                    f"restarted); it ended {status.value}: read agentRun for its result.")
+                        yield _lost(
+                            run_id,
+                            seq,
+                            "EVENTS_LOST",
+                            f"The run's live events were lost (Redis "
+                            f"restarted); it ended {status.value}: read agentRun for its result.",
+                        )
                         return
                 continue
             quiet_since = time.monotonic()
@@ -95,11 +102,20 @@ async def follow(client: Redis, prefix: str, run_id: str, after_seq: int,
     except RedisError as exc:
         if not is_redis_down(exc):
             raise
-        yield _lost(run_id, seq, "SERVICE_UNAVAILABLE", "The run's live events are unavailable (redis is down). "
-                                                        "The run's result stays available: read agentRun later.")
+        yield _lost(
+            run_id,
+            seq,
+            "SERVICE_UNAVAILABLE",
+            "The run's live events are unavailable (redis is down). "
+            "The run's result stays available: read agentRun later.",
+        )
 
 
 def _lost(run_id: str, seq: int, code: str, message: str) -> RunEvent:
     """The clear end of a relay whose stream Redis lost (not stored: the stream is gone)."""
-    return RunEvent(run_id=run_id, seq=seq + 1, type=EventType.RUN_FAILED,
-                    data={"code": code, "message": message, "dependency": "redis"})
+    return RunEvent(
+        run_id=run_id,
+        seq=seq + 1,
+        type=EventType.RUN_FAILED,
+        data={"code": code, "message": message, "dependency": "redis"},
+    )

@@ -12,22 +12,31 @@ from strawberry.scalars import JSON
 from gateway.graphql.pagination import PageInfo
 from schema import agent
 
-AgentRunMode = strawberry.enum(agent.RunMode, name="AgentRunMode",
-                               description="AGENT: a model calls tools; FIXED_PLAN: the local model answers "
-                                           "from a search; RETRIEVAL_ONLY: no model, extractive answers.")
+AgentRunMode = strawberry.enum(
+    agent.RunMode,
+    name="AgentRunMode",
+    description="AGENT: a model calls tools; FIXED_PLAN: the local model answers "
+    "from a search; RETRIEVAL_ONLY: no model, extractive answers.",
+)
 AgentRunStatus = strawberry.enum(agent.RunStatus, name="AgentRunStatus")
 AgentEventType = strawberry.enum(agent.EventType, name="AgentEventType")
 MessageRole = strawberry.enum(agent.MessageRole, name="ConversationMessageRole")
 
 
-@pydantic_input(model=agent.AgentRunInput, all_fields=True,
-                description="A message to the agent; without conversationId a new conversation starts.")
+@pydantic_input(
+    model=agent.AgentRunInput,
+    all_fields=True,
+    description="A message to the agent; without conversationId a new conversation starts.",
+)
 class AgentRunInput:
     conversation_id: strawberry.ID | None = None
 
 
-@pydantic_type(model=agent.Citation, all_fields=True,
-               description="A passage the run retrieved; [n] in the answer refers to the n-th citation.")
+@pydantic_type(
+    model=agent.Citation,
+    all_fields=True,
+    description="A passage the run retrieved; [n] in the answer refers to the n-th citation.",
+)
 class AgentCitation:
     document_id: strawberry.ID
 
@@ -42,17 +51,23 @@ class AgentUsage:
     pass
 
 
-@pydantic_type(model=agent.RunRecord, all_fields=True,
-               description="An agent run: RUNNING until it FINISHED, FAILED or was CANCELLED.")
+@pydantic_type(
+    model=agent.RunRecord,
+    all_fields=True,
+    description="An agent run: RUNNING until it FINISHED, FAILED or was CANCELLED.",
+)
 class AgentRun:
     id: strawberry.ID
     conversation_id: strawberry.ID
     deadline_at: strawberry.Private[datetime | None]
 
 
-@pydantic_type(model=agent.RunEvent, all_fields=True,
-               description="One event of a run, in order of seq (1, 2, 3, ...). TOKEN carries delta; "
-                           "TOOL_CALL and TOOL_RESULT carry tool; data holds the rest.")
+@pydantic_type(
+    model=agent.RunEvent,
+    all_fields=True,
+    description="One event of a run, in order of seq (1, 2, 3, ...). TOKEN carries delta; "
+    "TOOL_CALL and TOOL_RESULT carry tool; data holds the rest.",
+)
 class AgentRunEvent:
     run_id: strawberry.ID
     data: JSON
@@ -63,8 +78,9 @@ class ConversationMessage:
     run_id: strawberry.ID | None
 
 
-@pydantic_type(model=agent.Conversation, all_fields=True,
-               description="A conversation with the agent; only its owner sees it.")
+@pydantic_type(
+    model=agent.Conversation, all_fields=True, description="A conversation with the agent; only its owner sees it."
+)
 class Conversation:
     id: strawberry.ID
 

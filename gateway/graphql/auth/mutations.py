@@ -48,5 +48,6 @@ class AuthMutation:
 
     @operation_mutation(auth.SET_USER_ACTIVE)
     async def set_user_active(self, info: Info[Context, None], user_id: strawberry.ID, active: bool) -> User:
-        return User.from_pydantic(await info.context.invoke(auth.SET_USER_ACTIVE,
-                                                            {"user_id": user_id, "active": active}))
+        return User.from_pydantic(
+            await info.context.invoke(auth.SET_USER_ACTIVE, {"user_id": user_id, "active": active})
+        )

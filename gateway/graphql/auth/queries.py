@@ -42,17 +42,26 @@ class AuthQuery:
         return [ApiKey.from_pydantic(k) for k in await info.context.invoke(auth.API_KEYS)]
 
     @operation_field(auth.USERS)
-    async def users(self, info: Info[Context, None], first: int = auth.UsersInput.model_fields["first"].default,
-                    after: str | None = None,
-                    search: str | None = None) -> UserConnection:
+    async def users(
+        self,
+        info: Info[Context, None],
+        first: int = auth.UsersInput.model_fields["first"].default,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> UserConnection:
         page = await info.context.invoke(auth.USERS, {"first": first, "after": after, "search": search})
         return UserConnection(nodes=[User.from_pydantic(u) for u in page.items], page_info=PageInfo.from_page(page))
 
     @operation_field(auth.AUDIT_LOG)
-    async def audit_log(self, info: Info[Context, None], filter: AuditFilter | None = None,
-                        first: int = auth.AuditLogInput.model_fields["first"].default,
-                        after: str | None = None) -> AuditEntryConnection:
+    async def audit_log(
+        self,
+        info: Info[Context, None],
+        filter: AuditFilter | None = None,
+        first: int = auth.AuditLogInput.model_fields["first"].default,
+        after: str | None = None,
+    ) -> AuditEntryConnection:
         data = {"filter": strawberry.asdict(filter) if filter else None, "first": first, "after": after}
         page = await info.context.invoke(auth.AUDIT_LOG, data)
-        return AuditEntryConnection(nodes=[AuditEntry.from_pydantic(e) for e in page.items],
-                                    page_info=PageInfo.from_page(page))
+        return AuditEntryConnection(
+            nodes=[AuditEntry.from_pydantic(e) for e in page.items], page_info=PageInfo.from_page(page)
+        )

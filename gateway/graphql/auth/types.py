@@ -17,8 +17,11 @@ class User:
     id: strawberry.ID
 
 
-@pydantic_type(model=auth.TokenPair, all_fields=True,
-               description="Send accessToken as 'Authorization: Bearer …'; trade refreshToken for a new pair.")
+@pydantic_type(
+    model=auth.TokenPair,
+    all_fields=True,
+    description="Send accessToken as 'Authorization: Bearer …'; trade refreshToken for a new pair.",
+)
 class TokenPair:
     pass
 
@@ -33,8 +36,9 @@ class ApiKey:
     id: strawberry.ID
 
 
-@pydantic_type(model=auth.CreatedApiKey, all_fields=True,
-               description="The new key, shown only this once: store it now.")
+@pydantic_type(
+    model=auth.CreatedApiKey, all_fields=True, description="The new key, shown only this once: store it now."
+)
 class CreatedApiKey:
     pass
 
@@ -77,8 +81,12 @@ class LoginInput:
     pass
 
 
-@pydantic_input(model=auth.ApiKeyInput, all_fields=True, name="CreateApiKeyInput",
-                description="Scopes must be a subset of your own permissions.")
+@pydantic_input(
+    model=auth.ApiKeyInput,
+    all_fields=True,
+    name="CreateApiKeyInput",
+    description="Scopes must be a subset of your own permissions.",
+)
 class CreateApiKeyInput:
     pass
 

@@ -24,13 +24,21 @@ from schema.errors import AgentHubError
 from schema.validation import UNSAFE_TEXT
 
 DOWNLOAD_PATH = "/rag/documents/{document_id}/download"
-STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "BAD_USER_INPUT": 400,
-          "RATE_LIMITED": 429, "SERVICE_UNAVAILABLE": 503, "TIMEOUT": 504}
+STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BAD_USER_INPUT": 400,
+    "RATE_LIMITED": 429,
+    "SERVICE_UNAVAILABLE": 503,
+    "TIMEOUT": 504,
+}
 
 
 def _error(exc: AgentHubError) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": exc.message, "extensions": exc.extensions}]},
-                        status_code=STATUS.get(exc.code, 500))
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": exc.extensions}]}, status_code=STATUS.get(exc.code, 500)
+    )
 
 
 def content_disposition(filename: str) -> str:
@@ -43,8 +51,7 @@ def content_disposition(filename: str) -> str:
 
 async def download(request: Request) -> Response:
     state = request.app.state
-    context = Context(request=request, rpc=state.rpc, settings=state.settings, edge=state.edge,
-                      limiter=state.limiter)
+    context = Context(request=request, rpc=state.rpc, settings=state.settings, edge=state.edge, limiter=state.limiter)
     try:
         await context.authenticate(credential_from(request.headers))
         context.require_principal()
@@ -52,8 +59,12 @@ async def download(request: Request) -> Response:
         file = await context.invoke(rag.DOWNLOAD, {"document_id": request.path_params["document_id"]})
     except AgentHubError as exc:
         return _error(exc)
-    return Response(base64.b64decode(file.content_base64), media_type=file.mime_type, headers={
-        "Content-Disposition": content_disposition(file.filename),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
-    })
+    return Response(
+        base64.b64decode(file.content_base64),
+        media_type=file.mime_type,
+        headers={
+            "Content-Disposition": content_disposition(file.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -38,9 +38,13 @@ class RagQuery:
         return [Collection.from_pydantic(c) for c in await info.context.invoke(rag.COLLECTION_INVITATIONS)]
 
     @operation_field(rag.DOCUMENTS)
-    async def documents(self, info: Info[Context, None], collection: str | None = None,
-                        first: int = rag.DocumentsInput.model_fields["first"].default,
-                        after: str | None = None) -> DocumentConnection:
+    async def documents(
+        self,
+        info: Info[Context, None],
+        collection: str | None = None,
+        first: int = rag.DocumentsInput.model_fields["first"].default,
+        after: str | None = None,
+    ) -> DocumentConnection:
         page = await info.context.invoke(rag.DOCUMENTS, {"collection": collection, "first": first, "after": after})
         return DocumentConnection.from_pydantic(page)
 
@@ -53,16 +57,31 @@ class RagQuery:
         return IngestionJob.from_pydantic(await info.context.invoke(rag.JOB, {"job_id": id}))
 
     @operation_field(rag.SEARCH)
-    async def search(self, info: Info[Context, None], query: str, collections: list[str] | None = None,
-                     top_k: int = rag.SearchInput.model_fields["top_k"].default, filters: JSON | None = None,
-                     mode: rag.SearchMode = rag.SearchInput.model_fields["mode"].default) -> list[SearchHit]:
-        hits = await info.context.invoke(rag.SEARCH, {"query": query, "collections": collections, "top_k": top_k,
-                                                      "filters": filters, "mode": mode})
+    async def search(
+        self,
+        info: Info[Context, None],
+        query: str,
+        collections: list[str] | None = None,
+        top_k: int = rag.SearchInput.model_fields["top_k"].default,
+        filters: JSON | None = None,
+        mode: rag.SearchMode = rag.SearchInput.model_fields["mode"].default,
+    ) -> list[SearchHit]:
+        hits = await info.context.invoke(
+            rag.SEARCH, {"query": query, "collections": collections, "top_k": top_k, "filters": filters, "mode": mode}
+        )
         return [SearchHit.from_pydantic(hit) for hit in hits]
 
     @operation_field(rag.ASK)
-    async def ask(self, info: Info[Context, None], question: str, collections: list[str] | None = None,
-                  top_k: int = rag.AskInput.model_fields["top_k"].default) -> Answer:
-        answer = await info.context.invoke(rag.ASK, {"question": question, "collections": collections,
-                                                     "top_k": top_k}, timeout=ask_timeout(info.context.settings))
+    async def ask(
+        self,
+        info: Info[Context, None],
+        question: str,
+        collections: list[str] | None = None,
+        top_k: int = rag.AskInput.model_fields["top_k"].default,
+    ) -> Answer:
+        answer = await info.context.invoke(
+            rag.ASK,
+            {"question": question, "collections": collections, "top_k": top_k},
+            timeout=ask_timeout(info.context.settings),
+        )
         return Answer.from_pydantic(answer)

@@ -19,10 +19,12 @@ POLL_SECONDS = 0.5
 
 @strawberry.type
 class RagSubscription:
-    @operation_field(rag.JOB, is_subscription=True,
-                     description="The job now, then every change, ending with DONE or FAILED.")
-    async def ingestion_progress(self, info: Info[Context, None], job_id: strawberry.ID
-                                 ) -> AsyncGenerator[IngestionJob, None]:
+    @operation_field(
+        rag.JOB, is_subscription=True, description="The job now, then every change, ending with DONE or FAILED."
+    )
+    async def ingestion_progress(
+        self, info: Info[Context, None], job_id: strawberry.ID
+    ) -> AsyncGenerator[IngestionJob, None]:
         async for job in live(info, _progress(info, str(job_id))):
             yield job
 

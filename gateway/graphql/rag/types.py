@@ -22,17 +22,25 @@ from schema.errors import AgentHubError
 
 # strawberry.enum registers the GraphQL name on the model's own enum, so derived fields and resolver
 # arguments use the schema/rag.py enums themselves.
-strawberry.enum(rag.Visibility, name="CollectionVisibility",
-                description="PRIVATE: its owner and members; PUBLIC: every signed-in user reads it.")
-strawberry.enum(rag.MemberRole, name="CollectionMemberRole",
-                description="VIEWER reads; EDITOR also adds and deletes documents.")
+strawberry.enum(
+    rag.Visibility,
+    name="CollectionVisibility",
+    description="PRIVATE: its owner and members; PUBLIC: every signed-in user reads it.",
+)
+strawberry.enum(
+    rag.MemberRole, name="CollectionMemberRole", description="VIEWER reads; EDITOR also adds and deletes documents."
+)
 strawberry.enum(rag.AccessRole, name="CollectionAccess", description="What I may do in a collection.")
 strawberry.enum(rag.DocumentStatus, name="DocumentStatus")
 strawberry.enum(rag.JobStatus, name="IngestionStatus")
-strawberry.enum(rag.SearchMode, name="SearchMode",
-                description="HYBRID fuses BM25 and dense retrieval by reciprocal rank fusion.")
-strawberry.enum(rag.AnswerMode, name="AnswerMode",
-                description="GENERATIVE: written by the configured LLM; EXTRACTIVE: quoted passages.")
+strawberry.enum(
+    rag.SearchMode, name="SearchMode", description="HYBRID fuses BM25 and dense retrieval by reciprocal rank fusion."
+)
+strawberry.enum(
+    rag.AnswerMode,
+    name="AnswerMode",
+    description="GENERATIVE: written by the configured LLM; EXTRACTIVE: quoted passages.",
+)
 
 
 @pydantic_type(model=rag.CollectionMember, all_fields=True)
@@ -40,8 +48,9 @@ class CollectionMember:
     user_id: strawberry.ID
 
 
-@pydantic_type(model=rag.Collection, all_fields=True,
-               description="A set of documents with one owner and one visibility.")
+@pydantic_type(
+    model=rag.Collection, all_fields=True, description="A set of documents with one owner and one visibility."
+)
 class Collection:
     id: strawberry.ID
     owner: strawberry.ID
@@ -63,13 +72,18 @@ class DocumentConnection:
 
     @staticmethod
     def from_pydantic(page: rag.DocumentPage, extra: dict[str, Any] | None = None) -> DocumentConnection:
-        return DocumentConnection(nodes=[Document.from_pydantic(d) for d in page.items],
-                                  page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
-                                  total_count=page.total_count)
+        return DocumentConnection(
+            nodes=[Document.from_pydantic(d) for d in page.items],
+            page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
+            total_count=page.total_count,
+        )
 
 
-@pydantic_type(model=rag.Job, all_fields=True,
-               description="An ingestion job: QUEUED, RUNNING, then DONE, FAILED or CANCELLED; progress from 0 to 1.")
+@pydantic_type(
+    model=rag.Job,
+    all_fields=True,
+    description="An ingestion job: QUEUED, RUNNING, then DONE, FAILED or CANCELLED; progress from 0 to 1.",
+)
 class IngestionJob:
     id: strawberry.ID
     document_id: strawberry.ID | None
@@ -105,8 +119,9 @@ class SearchHit:
     document_id: strawberry.ID
 
 
-@pydantic_type(model=rag.Citation, all_fields=True,
-               description="A retrieved passage; [n] in the answer is the n-th citation.")
+@pydantic_type(
+    model=rag.Citation, all_fields=True, description="A retrieved passage; [n] in the answer is the n-th citation."
+)
 class Citation:
     document_id: strawberry.ID
 

@@ -45,10 +45,13 @@ class ChunkStore(Protocol):
 
 
 def stale_filter(document_id: str, version: str) -> dict[str, Any]:
-    return {"operator": "AND", "conditions": [
-        {"field": "meta.document_id", "operator": "==", "value": document_id},
-        {"field": "meta.version", "operator": "!=", "value": version},
-    ]}
+    return {
+        "operator": "AND",
+        "conditions": [
+            {"field": "meta.document_id", "operator": "==", "value": document_id},
+            {"field": "meta.version", "operator": "!=", "value": version},
+        ],
+    }
 
 
 def document_filter(document_id: str) -> dict[str, Any]:

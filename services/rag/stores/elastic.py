@@ -37,8 +37,9 @@ MAPPING: dict[str, Any] = {
     },
     # every other string (mime_type, the documents' own metadata) is an exact-match keyword, as in
     # the embedded store's filters
-    "dynamic_templates": [{"strings": {"path_match": "*", "match_mapping_type": "string",
-                                       "mapping": {"type": "keyword"}}}],
+    "dynamic_templates": [
+        {"strings": {"path_match": "*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}}
+    ],
 }
 
 
@@ -48,8 +49,9 @@ class ElasticStore:
     kind = "elasticsearch"
 
     def __init__(self, url: str, index: str = "agenthub-chunks") -> None:
-        self.haystack = ElasticsearchDocumentStore(hosts=url, index=index, custom_mapping=MAPPING,
-                                                   embedding_similarity_function="cosine")
+        self.haystack = ElasticsearchDocumentStore(
+            hosts=url, index=index, custom_mapping=MAPPING, embedding_similarity_function="cosine"
+        )
 
     def write(self, chunks: list[Document]) -> None:
         self.haystack.write_documents(chunks, policy=DuplicatePolicy.OVERWRITE, refresh="wait_for")

@@ -83,8 +83,9 @@ def compile_filter(schema, node: dict[str, Any]):
         raise FilterError(f"filters apply to meta.* fields, not {field!r}")
     if operator in ("==", "!="):
         if value is None:
-            match = Query.boolean_query([(Occur.Must, Query.all_query()),
-                                         (Occur.MustNot, Query.exists_query(field, json_subpaths=True))])
+            match = Query.boolean_query(
+                [(Occur.Must, Query.all_query()), (Occur.MustNot, Query.exists_query(field, json_subpaths=True))]
+            )
         else:
             match = _term(schema, field, value)
         if operator == "==":
@@ -94,8 +95,11 @@ def compile_filter(schema, node: dict[str, Any]):
         if not isinstance(value, list):
             raise FilterError(f"filter '{operator}' needs a list")
         values = [v for v in value if isinstance(v, (str, int, float, bool))]
-        match = Query.boolean_query([(Occur.Should, _term(schema, field, v)) for v in values]) if values \
+        match = (
+            Query.boolean_query([(Occur.Should, _term(schema, field, v)) for v in values])
+            if values
             else Query.empty_query()
+        )
         if operator == "in":
             return match
         return Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, match)])
@@ -122,8 +126,9 @@ class ChunkEngine:
         self.writer = self.index.writer(heap_size=50_000_000, num_threads=1)
         # bfloat16: half the memory of float32 and the fastest inserts measured here; the final
         # candidates are rescored with their stored float32 embeddings (``_rescored``)
-        self.vectors = usearch_index.Index(ndim=DIMENSIONS, metric="ip", dtype="bf16", connectivity=16,
-                                           expansion_add=64, expansion_search=96)
+        self.vectors = usearch_index.Index(
+            ndim=DIMENSIONS, metric="ip", dtype="bf16", connectivity=16, expansion_add=64, expansion_search=96
+        )
         self._counts: dict[str, Any] = {}
         self._saved_at = time.monotonic()
         self._dirty = False
@@ -140,8 +145,10 @@ class ChunkEngine:
             fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lockfile.close()
-            raise SystemExit(f"{self.directory} is in use by another rag instance: the embedded store serves one "
-                             "instance; set AGENTHUB_DOCUMENT_STORE=elasticsearch to run several.") from None
+            raise SystemExit(
+                f"{self.directory} is in use by another rag instance: the embedded store serves one "
+                "instance; set AGENTHUB_DOCUMENT_STORE=elasticsearch to run several."
+            ) from None
 
     def _stamp(self) -> str:
         """What the saved vectors must match: keys only grow, so a write changes the largest key
@@ -264,7 +271,9 @@ class ChunkEngine:
     def delete(self, filters: dict[str, Any] | None = None, ids: list[str] | None = None) -> int:
         """Chunks matching ``filters``, or with these ``ids``, removed from both engines."""
         with self.lock:
-            query = compile_filter(self.schema, filters) if filters else Query.term_set_query(self.schema, "id", ids or [])
+            query = (
+                compile_filter(self.schema, filters) if filters else Query.term_set_query(self.schema, "id", ids or [])
+            )
             keys = self._keys(query)
             if not keys:
                 return 0
@@ -286,8 +295,14 @@ class ChunkEngine:
         documents = []
         for address, score in scored:
             stored = searcher.doc(address)
-            documents.append(Document(id=stored.get_first("id"), content=stored.get_first("content"),
-                                      meta=json.loads(stored.get_first("source")), score=float(score)))
+            documents.append(
+                Document(
+                    id=stored.get_first("id"),
+                    content=stored.get_first("content"),
+                    meta=json.loads(stored.get_first("source")),
+                    score=float(score),
+                )
+            )
         return documents
 
     def bm25(self, query: str, filters: dict[str, Any] | None, top_k: int) -> list[Document]:
@@ -297,8 +312,12 @@ class ChunkEngine:
         text = Query.boolean_query([(Occur.Should, Query.term_query(self.schema, "content", t)) for t in terms])
         with self.lock:
             if filters:
-                text = Query.boolean_query([
-                    (Occur.Must, text), (Occur.Must, Query.const_score_query(compile_filter(self.schema, filters), 0.0))])
+                text = Query.boolean_query(
+                    [
+                        (Occur.Must, text),
+                        (Occur.Must, Query.const_score_query(compile_filter(self.schema, filters), 0.0)),
+                    ]
+                )
             searcher = self.index.searcher()
             hits = searcher.search(text, top_k).hits
             return self._documents(searcher, [(address, score) for score, address in hits])
@@ -343,8 +362,7 @@ class ChunkEngine:
         best = np.argsort(-(matrix @ query), kind="stable")[:wanted]
         return [addresses[i] for i in best]
 
-    def _approximate(self, searcher, admitted_query, query: np.ndarray, top_k: int, size: int,
-                     admitted: int) -> list:
+    def _approximate(self, searcher, admitted_query, query: np.ndarray, top_k: int, size: int, admitted: int) -> list:
         """The graph's nearest neighbours that the filter admits, asking for more until enough pass."""
         wanted = min(size, max(top_k * 2, int(top_k * 2 * size / admitted)))
         while True:
@@ -365,9 +383,15 @@ class ChunkEngine:
             vector = np.frombuffer(stored.get_first("vector"), dtype=np.float32)
             scored.append((float(vector @ query), stored))
         scored.sort(key=lambda pair: -pair[0])
-        return [Document(id=stored.get_first("id"), content=stored.get_first("content"),
-                         meta=json.loads(stored.get_first("source")), score=score)
-                for score, stored in scored[:top_k]]
+        return [
+            Document(
+                id=stored.get_first("id"),
+                content=stored.get_first("content"),
+                meta=json.loads(stored.get_first("source")),
+                score=score,
+            )
+            for score, stored in scored[:top_k]
+        ]
 
     def close(self) -> None:
         with self.lock:

@@ -37,12 +37,20 @@ PIECES = [f"word{i} " for i in range(24)]  # streamed 0.25 s apart: about 6 s, t
 def console_stack(tmp_path_factory, llm):
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("console")).create()
     short = dict(AGENTHUB_ACCESS_TOKEN_TTL="30")  # the shortest allowed: the console must rotate it
-    agent_env = dict(AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url, AGENTHUB_LLM_MODEL="scripted",
-                     AGENTHUB_LLM_TIMEOUT="10", AGENTHUB_AGENT_MAX_STEPS="4", AGENTHUB_AGENT_RUN_TIMEOUT="60",
-                     AGENTHUB_AGENT_TOOL_TIMEOUT="10")
-    processes = [ServiceProcess(isolation, "services.auth.service", "auth", **short),
-                 ServiceProcess(isolation, "services.rag.service", "rag", **short),  # no model: extractive answers
-                 ServiceProcess(isolation, "services.agent.service", "agent", **agent_env, **short)]
+    agent_env = dict(
+        AGENTHUB_LLM_BACKEND="openai",
+        AGENTHUB_LLM_BASE_URL=llm.base_url,
+        AGENTHUB_LLM_MODEL="scripted",
+        AGENTHUB_LLM_TIMEOUT="10",
+        AGENTHUB_AGENT_MAX_STEPS="4",
+        AGENTHUB_AGENT_RUN_TIMEOUT="60",
+        AGENTHUB_AGENT_TOOL_TIMEOUT="10",
+    )
+    processes = [
+        ServiceProcess(isolation, "services.auth.service", "auth", **short),
+        ServiceProcess(isolation, "services.rag.service", "rag", **short),  # no model: extractive answers
+        ServiceProcess(isolation, "services.agent.service", "agent", **agent_env, **short),
+    ]
     gateway = None
     try:
         for process in processes:
@@ -104,16 +112,20 @@ def test_register_and_sign_in(page):
 
 def test_upload_a_docx_and_a_pdf_and_watch_both_reach_done(page, tmp_path):
     go(page, "Documents")
-    files = {"tides.docx": docx("The lunar tide at Port Vell rises twice a day, about 40 centimetres."),
-             "orchards.pdf": pdf("The orchards of Vallmoll grow apricots that ripen in late June."),
-             "program.exe": bytes(range(256)) * 4}  # not a document: refused, with its reason
+    files = {
+        "tides.docx": docx("The lunar tide at Port Vell rises twice a day, about 40 centimetres."),
+        "orchards.pdf": pdf("The orchards of Vallmoll grow apricots that ripen in late June."),
+        "program.exe": bytes(range(256)) * 4,
+    }  # not a document: refused, with its reason
     paths = []
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
         paths.append(tmp_path / name)
     page.get_by_label("Choose files to upload").set_input_files(paths)
     for name in ("tides.docx", "orchards.pdf"):
-        expect(page.locator(f'.uploads li[data-file="{name}"]')).to_have_attribute("data-phase", "DONE", timeout=120_000)
+        expect(page.locator(f'.uploads li[data-file="{name}"]')).to_have_attribute(
+            "data-phase", "DONE", timeout=120_000
+        )
         expect(page.get_by_label(f"{name} progress")).to_have_attribute("value", "1")
     refused = page.locator('.uploads li[data-file="program.exe"]')
     expect(refused).to_have_attribute("data-phase", "refused")
@@ -137,8 +149,7 @@ def test_ask_and_open_a_citation(page):
 
 def test_agent_streams_shows_a_tool_step_and_resumes_after_a_reload(page, llm):
     marker = f"apricot-{uuid.uuid4().hex[:6]}"
-    llm.script(marker, [ToolCalls([("search_documents", {"query": "apricots Vallmoll"})]),
-                        Text(PIECES, delay=0.25)])
+    llm.script(marker, [ToolCalls([("search_documents", {"query": "apricots Vallmoll"})]), Text(PIECES, delay=0.25)])
     go(page, "Agent")
     page.get_by_label("Message to the agent").fill(f"When do apricots ripen? {marker}")
     page.get_by_role("button", name="Send").click()

@@ -53,10 +53,13 @@ def wait_for_response(page, needle: str) -> None:
     try:
         page.wait_for_function(
             "needle => (document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue() || '')"
-            ".includes(needle)", arg=needle)
+            ".includes(needle)",
+            arg=needle,
+        )
     except sync_api.TimeoutError:
-        pytest.fail(f"GraphiQL never showed {needle!r}; it shows {response_text(page)!r}; "
-                    f"console: {page.console[-10:]}")
+        pytest.fail(
+            f"GraphiQL never showed {needle!r}; it shows {response_text(page)!r}; console: {page.console[-10:]}"
+        )
 
 
 def response_text(page) -> str:

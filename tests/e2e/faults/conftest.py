@@ -93,15 +93,19 @@ class Client:
         """A new account, signed in."""
         self.username = f"fault_{uuid.uuid4().hex[:10]}"
         self.token = None
-        self.data("mutation($u: String!, $p: String!) { register(input: {username: $u, password: $p}) { id } }",
-                  {"u": self.username, "p": PASSWORD})
+        self.data(
+            "mutation($u: String!, $p: String!) { register(input: {username: $u, password: $p}) { id } }",
+            {"u": self.username, "p": PASSWORD},
+        )
         return self.sign_in()
 
     def sign_in(self) -> Client:
         """A new token for the same account."""
         self.token = None
-        self.token = self.data("mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) "
-                               "{ accessToken } }", {"u": self.username, "p": PASSWORD})["login"]["accessToken"]
+        self.token = self.data(
+            "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { accessToken } }",
+            {"u": self.username, "p": PASSWORD},
+        )["login"]["accessToken"]
         return self
 
     def close(self) -> None:
@@ -121,6 +125,7 @@ def outcome(status: int, body: dict) -> str:
 def wait_for_ok(client: Client, query: str, timeout: float, variables: dict | None = None) -> float:
     """Seconds until ``query`` succeeds again."""
     started = time.monotonic()
-    wait_until(lambda: outcome(*client.gql(query, variables)) == "ok", timeout, f"{query!r} succeeding again",
-               interval=0.5)
+    wait_until(
+        lambda: outcome(*client.gql(query, variables)) == "ok", timeout, f"{query!r} succeeding again", interval=0.5
+    )
     return time.monotonic() - started

@@ -65,9 +65,11 @@ def test_200_concurrent_clients_for_20_s_get_no_5xx(servers):
     seen, latencies = asyncio.run(load())
     latencies.sort()
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
-    servers.report.append(f"{LOAD_CLIENTS} clients x {LOAD_SECONDS} s on `me` ({LOAD_USERS} users): {seen}, "
-                          f"{len(latencies) / LOAD_SECONDS:.0f} requests/s, p50 {p50 * 1000:.0f} ms, "
-                          f"p99 {p99 * 1000:.0f} ms")
+    servers.report.append(
+        f"{LOAD_CLIENTS} clients x {LOAD_SECONDS} s on `me` ({LOAD_USERS} users): {seen}, "
+        f"{len(latencies) / LOAD_SECONDS:.0f} requests/s, p50 {p50 * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms"
+    )
     answered = {key for key in seen if not key.startswith("dropped: ")}
     assert answered == {"ok"}, f"not every answer was a success: {seen}"
     # A dropped connection is not a 5xx, but a client sees it: at most 0.5 % (seen: one in 1,146 on a
@@ -108,12 +110,14 @@ def test_broker_down_20_s_gives_clean_errors_and_recovers_without_a_restart(serv
     assert slowest < 15, f"a call took {slowest:.1f} s"
     # Everything works again, not only `me`: a write through rag and a read through agent.
     client = clients[0]
-    assert outcome(*client.gql("mutation { createCollection(name: \"after-outage\") { id } }")) == "ok"
+    assert outcome(*client.gql('mutation { createCollection(name: "after-outage") { id } }')) == "ok"
     assert outcome(*client.gql(CONVERSATIONS)) == "ok"
     assert outcome(*client.gql(SESSIONS)) == "ok"
-    servers.report.append(f"broker stopped {OUTAGE_SECONDS} s under {CLIENTS} looping clients: they saw {seen} "
-                          f"(slowest answer {slowest:.1f} s); `sessions` answered {recovered:.1f} s and /readyz 200 "
-                          f"{ready:.1f} s after the broker returned; no process restarted")
+    servers.report.append(
+        f"broker stopped {OUTAGE_SECONDS} s under {CLIENTS} looping clients: they saw {seen} "
+        f"(slowest answer {slowest:.1f} s); `sessions` answered {recovered:.1f} s and /readyz 200 "
+        f"{ready:.1f} s after the broker returned; no process restarted"
+    )
     for client in clients:
         client.close()
 
@@ -126,6 +130,7 @@ def test_a_reply_the_broker_cannot_take_does_not_kill_the_service(tmp_path):
         store = redis.Redis.from_url(REDIS_URL)
         key = f"{isolation.redis_prefix}slow:{uuid.uuid4().hex}"
         try:
+
             async def call() -> None:
                 client = RpcClient(isolation.amqp_uri, name="fault-test")
                 await client.start()
@@ -140,8 +145,14 @@ def test_a_reply_the_broker_cannot_take_does_not_kill_the_service(tmp_path):
                     await client.close()
 
             asyncio.run(asyncio.wait_for(call(), 120))
-            wait_until(lambda: b"could not publish an RPC reply" in service.log_path.read_bytes()
-                       or service.process.poll() is not None, 90, "the failed reply logged")
+            wait_until(
+                lambda: (
+                    b"could not publish an RPC reply" in service.log_path.read_bytes()
+                    or service.process.poll() is not None
+                ),
+                90,
+                "the failed reply logged",
+            )
             assert service.process.poll() is None, service.log_path.read_text()[-3000:]
             rabbit.start_app()
             service.wait_until_consuming(120)

@@ -17,11 +17,12 @@ from tests.support.servers import pending_stdin, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(900)]
 
-INGEST = ("mutation($t: String!, $x: String!, $c: String) "
-          "{ ingestText(input: {title: $t, text: $x, collection: $c}) { id status } }")
+INGEST = (
+    "mutation($t: String!, $x: String!, $c: String) "
+    "{ ingestText(input: {title: $t, text: $x, collection: $c}) { id status } }"
+)
 JOB = "query($id: ID!) { ingestionJob(id: $id) { status chunkCount error attempts documentId } }"
-RUN = ("mutation($m: String!) { runAgent(input: {message: $m}) "
-       "{ id status mode answer error } }")
+RUN = "mutation($m: String!) { runAgent(input: {message: $m}) { id status mode answer error } }"
 ME = "{ me { id } }"
 SESSIONS = "{ sessions { id } }"  # answered by auth
 CONVERSATIONS = "{ conversations(first: 50) { nodes { id } } }"  # answered by agent
@@ -31,8 +32,12 @@ CONVERSATIONS = "{ conversations(first: 50) { nodes { id } } }"  # answered by a
 def servers(tmp_path_factory):
     # The local model when it is installed, so its process can be crashed too.
     # Eight tokens an answer: the crash, not the model's speed on a loaded machine, is under test.
-    yield from start_servers(tmp_path_factory, AGENTHUB_LLM_BACKEND="local" if local_installed() else "none",
-                             AGENTHUB_LLM_MAX_TOKENS="8", AGENTHUB_AGENT_RUN_TIMEOUT="150")
+    yield from start_servers(
+        tmp_path_factory,
+        AGENTHUB_LLM_BACKEND="local" if local_installed() else "none",
+        AGENTHUB_LLM_MAX_TOKENS="8",
+        AGENTHUB_AGENT_RUN_TIMEOUT="150",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +49,16 @@ def client(servers):
 
 def document(n: int) -> str:
     """About 1,500 words in sentences no other document shares."""
-    return " ".join(f"Ledger {n} entry {i} records that crate {n}-{i} of heron figs left dock {i % 7} on time."
-                    for i in range(110))
+    return " ".join(
+        f"Ledger {n} entry {i} records that crate {n}-{i} of heron figs left dock {i % 7} on time." for i in range(110)
+    )
 
 
 def ingest_all(client: Client, collection: str, count: int) -> list[str]:
-    return [client.data(INGEST, {"t": f"ledger-{n}.txt", "x": document(n), "c": collection})["ingestText"]["id"]
-            for n in range(count)]
+    return [
+        client.data(INGEST, {"t": f"ledger-{n}.txt", "x": document(n), "c": collection})["ingestText"]["id"]
+        for n in range(count)
+    ]
 
 
 def finished_jobs(client: Client, job_ids: list[str]) -> list[dict] | None:
@@ -59,8 +67,9 @@ def finished_jobs(client: Client, job_ids: list[str]) -> list[dict] | None:
 
 
 def create_collection(client: Client, name: str) -> str:
-    return client.data("mutation($n: String!) { createCollection(name: $n) { id } }", {"n": name})[
-        "createCollection"]["id"]
+    return client.data("mutation($n: String!) { createCollection(name: $n) { id } }", {"n": name})["createCollection"][
+        "id"
+    ]
 
 
 class Loop:
@@ -102,15 +111,21 @@ class Loop:
 
 def test_rag_killed_mid_ingestion_is_restarted_and_every_job_finishes_exactly_once(servers, client):
     control = create_collection(client, "control")
-    expected = {job["documentId"]: job for job in wait_until(
-        lambda: finished_jobs(client, ingest_all(client, control, 4)), 300, "the control jobs")}
+    expected = {
+        job["documentId"]: job
+        for job in wait_until(lambda: finished_jobs(client, ingest_all(client, control, 4)), 300, "the control jobs")
+    }
     expected_counts = sorted(job["chunkCount"] for job in expected.values())
     assert all(job["status"] == "DONE" for job in expected.values()), expected
 
     faulted = create_collection(client, "faulted")
     job_ids = ingest_all(client, faulted, 4)
-    wait_until(lambda: any(client.data(JOB, {"id": j})["ingestionJob"]["status"] == "RUNNING" for j in job_ids),
-               120, "a job running", interval=0.05)
+    wait_until(
+        lambda: any(client.data(JOB, {"id": j})["ingestionJob"]["status"] == "RUNNING" for j in job_ids),
+        120,
+        "a job running",
+        interval=0.05,
+    )
     with Loop(client, JOB, {"id": job_ids[-1]}) as loop:
         killed_at = time.monotonic()
         old = servers.stack.kill("rag")
@@ -120,19 +135,25 @@ def test_rag_killed_mid_ingestion_is_restarted_and_every_job_finishes_exactly_on
         done = time.monotonic() - killed_at
     assert [job["status"] for job in jobs] == ["DONE"] * 4, jobs
     assert sorted(job["chunkCount"] for job in jobs) == expected_counts
-    documents = client.data("query($c: String) { documents(collection: $c, first: 50) "
-                            "{ totalCount nodes { chunkCount status } } }", {"c": faulted})["documents"]
+    documents = client.data(
+        "query($c: String) { documents(collection: $c, first: 50) { totalCount nodes { chunkCount status } } }",
+        {"c": faulted},
+    )["documents"]
     assert documents["totalCount"] == 4 and all(d["status"] == "READY" for d in documents["nodes"])
     assert sorted(d["chunkCount"] for d in documents["nodes"]) == expected_counts
-    hits = client.data("query($q: String!, $c: [String!]) { search(query: $q, topK: 50, collections: $c) "
-                       "{ chunkId content } }", {"q": "crate 2-5 of heron figs", "c": [faulted]})["search"]
+    hits = client.data(
+        "query($q: String!, $c: [String!]) { search(query: $q, topK: 50, collections: $c) { chunkId content } }",
+        {"q": "crate 2-5 of heron figs", "c": [faulted]},
+    )["search"]
     contents = [hit["content"] for hit in hits]
     assert len(contents) == len(set(contents)), "a chunk was stored twice"
     assert set(loop.outcomes) <= {"ok", "SERVICE_UNAVAILABLE"}, loop.outcomes
     assert "rag exited (signal SIGKILL (-9)); restart 1 of" in servers.stack.log()
-    servers.report.append(f"rag SIGKILL mid-ingestion: /readyz 200 again after {back:.1f} s, all 4 jobs DONE "
-                          f"after {done:.1f} s; a client polling a job saw {loop.outcomes} "
-                          f"(slowest answer {loop.slowest:.1f} s)")
+    servers.report.append(
+        f"rag SIGKILL mid-ingestion: /readyz 200 again after {back:.1f} s, all 4 jobs DONE "
+        f"after {done:.1f} s; a client polling a job saw {loop.outcomes} "
+        f"(slowest answer {loop.slowest:.1f} s)"
+    )
 
 
 @pytest.mark.parametrize("service", ["auth", "agent"])
@@ -146,8 +167,10 @@ def test_a_killed_service_is_restarted_and_its_callers_get_service_unavailable(s
         back = wait_for_ok(client, query, 120) + (time.monotonic() - killed_at)
     assert set(loop.outcomes) <= {"ok", "SERVICE_UNAVAILABLE"}, loop.outcomes
     assert loop.slowest < 10 + 5, f"a call took {loop.slowest:.1f} s, more than its 10 s timeout"
-    servers.report.append(f"{service} SIGKILL: answering again after {back:.1f} s; a client looping on it saw "
-                          f"{loop.outcomes} (slowest answer {loop.slowest:.1f} s)")
+    servers.report.append(
+        f"{service} SIGKILL: answering again after {back:.1f} s; a client looping on it saw "
+        f"{loop.outcomes} (slowest answer {loop.slowest:.1f} s)"
+    )
 
 
 def test_the_gateway_killed_is_restarted(servers, client):
@@ -196,9 +219,11 @@ def test_a_crashed_model_process_costs_one_run_its_model_not_the_agent(servers, 
 
     again = client.data(RUN, question)["runAgent"]
     assert again["status"] == "FINISHED" and again["mode"] == "FIXED_PLAN", again
-    servers.report.append("model process SIGSEGV between runs: the next run started a new one (FIXED_PLAN); "
-                          "during a run: that run answered RETRIEVAL_ONLY with the reason logged, the next "
-                          "FIXED_PLAN again; the agent process stayed up")
+    servers.report.append(
+        "model process SIGSEGV between runs: the next run started a new one (FIXED_PLAN); "
+        "during a run: that run answered RETRIEVAL_ONLY with the reason logged, the next "
+        "FIXED_PLAN again; the agent process stayed up"
+    )
 
 
 def model_log(servers) -> list[str]:
@@ -206,8 +231,11 @@ def model_log(servers) -> list[str]:
 
 
 def model_process(agent_pid: int) -> psutil.Process:
-    workers = [p for p in psutil.Process(agent_pid).children()
-               if "services.agent.model_worker" in " ".join(p.cmdline()) and _alive(p)]
+    workers = [
+        p
+        for p in psutil.Process(agent_pid).children()
+        if "services.agent.model_worker" in " ".join(p.cmdline()) and _alive(p)
+    ]
     assert len(workers) == 1, workers
     return workers[0]
 

@@ -75,8 +75,10 @@ def assert_no_stale_errors(client: Client) -> None:
 
 def test_redis_down_20_s_and_back_with_its_data(servers):
     seen, recovered, health = redis_outage(servers, keep_data=True)
-    servers.report.append(f"Redis stopped {OUTAGE_SECONDS} s, restarted with its data: a looping client saw "
-                          f"{seen}; `me` answered {recovered:.1f} s after Redis returned")
+    servers.report.append(
+        f"Redis stopped {OUTAGE_SECONDS} s, restarted with its data: a looping client saw "
+        f"{seen}; `me` answered {recovered:.1f} s after Redis returned"
+    )
     assert_clean(seen)
     assert "redis" in health.lower(), f"health did not name Redis: {health}"
     assert_no_stale_errors(Client(servers.url).sign_up())
@@ -88,23 +90,35 @@ def test_redis_back_empty_loses_no_conversation_job_or_revocation(servers):
     assert client.data(RUN, {"m": "What did ledger 0 record?"})["runAgent"]["status"] == "FINISHED"
     conversations = {c["id"] for c in client.data(CONVERSATIONS)["conversations"]["nodes"]}
     assert conversations
-    job_ids = [client.data(INGEST, {"t": f"empty-{n}.txt", "x": document(10 + n), "c": None})["ingestText"]["id"]
-               for n in range(2)]
+    job_ids = [
+        client.data(INGEST, {"t": f"empty-{n}.txt", "x": document(10 + n), "c": None})["ingestText"]["id"]
+        for n in range(2)
+    ]
     assert revoked.data("mutation { logout }")["logout"] is True
     assert outcome(*revoked.gql(ME)) == "UNAUTHENTICATED"
 
     seen, recovered, _ = redis_outage(servers, keep_data=False)
-    servers.report.append(f"Redis stopped {OUTAGE_SECONDS} s, restarted empty: a looping client saw {seen}; "
-                          f"a new sign-in answered `me` {recovered:.1f} s after Redis returned")
+    servers.report.append(
+        f"Redis stopped {OUTAGE_SECONDS} s, restarted empty: a looping client saw {seen}; "
+        f"a new sign-in answered `me` {recovered:.1f} s after Redis returned"
+    )
     assert_clean(seen)
 
     assert outcome(*revoked.gql(ME)) == "UNAUTHENTICATED", "a logged-out token works again"
     client.sign_in()  # its old token may be refused after the empty restart; the account is not
-    jobs = wait_until(lambda: finished_jobs(client, job_ids) if all(
-        outcome(*client.gql(JOB, {"id": j})) == "ok" for j in job_ids) else None, 120, "the jobs finished")
+    jobs = wait_until(
+        lambda: (
+            finished_jobs(client, job_ids)
+            if all(outcome(*client.gql(JOB, {"id": j})) == "ok" for j in job_ids)
+            else None
+        ),
+        120,
+        "the jobs finished",
+    )
     assert [job["status"] for job in jobs] == ["DONE", "DONE"], jobs
-    assert conversations <= {c["id"] for c in client.data(CONVERSATIONS)["conversations"]["nodes"]}, \
+    assert conversations <= {c["id"] for c in client.data(CONVERSATIONS)["conversations"]["nodes"]}, (
         "a conversation was lost"
+    )
     assert_no_stale_errors(client)
 
 
@@ -121,8 +135,10 @@ def test_redis_hanging_is_answered_within_the_timeouts_and_heals(servers):
                 try:
                     wait_until(lambda: loop.outcomes.get("SERVICE_UNAVAILABLE"), 30, "SERVICE_UNAVAILABLE while hung")
                 except TimeoutError as error:
-                    raise AssertionError(f"{error}; the loop saw {loop.outcomes}, slowest {loop.slowest:.1f} s, "
-                                         f"now waiting {time.monotonic() - loop.started:.1f} s") from None
+                    raise AssertionError(
+                        f"{error}; the loop saw {loop.outcomes}, slowest {loop.slowest:.1f} s, "
+                        f"now waiting {time.monotonic() - loop.started:.1f} s"
+                    ) from None
                 wait_until(lambda: time.monotonic() - frozen_at >= HANG_SECONDS, HANG_SECONDS + 5, "the hang")
             finally:
                 servers.redis.thaw()
@@ -130,8 +146,10 @@ def test_redis_hanging_is_answered_within_the_timeouts_and_heals(servers):
         seen, slowest = loop.outcomes, loop.slowest
     finally:
         client.close()
-    servers.report.append(f"Redis hung (SIGSTOP) {HANG_SECONDS} s: a looping client saw {seen}, slowest answer "
-                          f"{slowest:.1f} s; `me` answered {recovered:.1f} s after Redis resumed")
+    servers.report.append(
+        f"Redis hung (SIGSTOP) {HANG_SECONDS} s: a looping client saw {seen}, slowest answer "
+        f"{slowest:.1f} s; `me` answered {recovered:.1f} s after Redis resumed"
+    )
     assert_clean(seen)
     assert slowest < SLOWEST_ALLOWED, f"a request waited {slowest:.1f} s on a hung Redis"
     assert_no_stale_errors(Client(servers.url).sign_up())

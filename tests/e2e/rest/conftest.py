@@ -38,10 +38,17 @@ def rest_isolation(tmp_path_factory) -> Isolation:
 
 
 def agent_env(llm: ScriptedLLM, sql_path: Path) -> dict[str, str]:
-    return dict(AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url, AGENTHUB_LLM_MODEL="scripted",
-                AGENTHUB_LLM_TIMEOUT="10", AGENTHUB_AGENT_MAX_STEPS="4", AGENTHUB_AGENT_RUN_TIMEOUT="30",
-                AGENTHUB_AGENT_TOOL_TIMEOUT="10", AGENTHUB_SQL_URL=f"sqlite:///{sql_path}",
-                AGENTHUB_ROLE_GRANTS='{"user": ["query:sql"]}')  # granted, not default
+    return dict(
+        AGENTHUB_LLM_BACKEND="openai",
+        AGENTHUB_LLM_BASE_URL=llm.base_url,
+        AGENTHUB_LLM_MODEL="scripted",
+        AGENTHUB_LLM_TIMEOUT="10",
+        AGENTHUB_AGENT_MAX_STEPS="4",
+        AGENTHUB_AGENT_RUN_TIMEOUT="30",
+        AGENTHUB_AGENT_TOOL_TIMEOUT="10",
+        AGENTHUB_SQL_URL=f"sqlite:///{sql_path}",
+        AGENTHUB_ROLE_GRANTS='{"user": ["query:sql"]}',
+    )  # granted, not default
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +72,14 @@ def rest_stack(rest_isolation, rest_llm, tmp_path_factory):
 def import_dir(tmp_path_factory) -> Path:
     """The administrator's import directory, with a file, a subfolder, and a way out (a symlink) to refuse."""
     root = tmp_path_factory.mktemp("imports")
-    (root / "handbook.md").write_text("# Handbook\n\nThe quarterly bonus of the tundra office is paid in "
-                                      "reindeer vouchers. Vouchers expire after ninety days.\n")
+    (root / "handbook.md").write_text(
+        "# Handbook\n\nThe quarterly bonus of the tundra office is paid in "
+        "reindeer vouchers. Vouchers expire after ninety days.\n"
+    )
     (root / "teams").mkdir()
-    (root / "teams" / "glacier.txt").write_text("The glacier team meets every Thursday at the ice cave. "
-                                                "Their mascot is a walrus called Bernadette.\n")
+    (root / "teams" / "glacier.txt").write_text(
+        "The glacier team meets every Thursday at the ice cave. Their mascot is a walrus called Bernadette.\n"
+    )
     outside = tmp_path_factory.mktemp("outside")
     (outside / "secret.txt").write_text("outside the import directory: never ingested\n")
     (root / "escape.txt").symlink_to(outside / "secret.txt")
@@ -115,8 +125,12 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def set_role(client, admin_token: str, user_id: str, role: str) -> None:
-    body = gql(client, "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }",
-               {"id": user_id, "role": role.upper()}, token=admin_token)
+    body = gql(
+        client,
+        "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }",
+        {"id": user_id, "role": role.upper()},
+        token=admin_token,
+    )
     assert body.get("data", {}).get("setUserRole", {}).get("role") == role.upper(), body
 
 

@@ -15,13 +15,22 @@ from tests.support.gateway import gateway_settings
 
 pytestmark = pytest.mark.timeout(STACK_TIMEOUT)  # a first test also starts the stack
 
-PROTECTED = [("POST", "/auth/validate", None), ("POST", "/api/auth/validate", None),
-             ("POST", "/api/agent/query", {"user_request": "hi"}), ("POST", "/api/rag/query", {"query": "q"}),
-             ("POST", "/api/rag/retrieve", {"query": "q"}), ("POST", "/api/rag/lookup", {"query": "q"}),
-             ("POST", "/api/rag/ingest", {"file_paths": ["handbook.md"]}), ("POST", "/api/rag/upload", None),
-             ("POST", "/api/rag/upload_with_progress", None), ("GET", "/api/rag/upload_progress/abc", None),
-             ("POST", "/api/rag/clear", {}), ("POST", "/api/rag/cancel_upload/abc", None),
-             ("GET", "/api/rag/jobs/abc", None), ("POST", "/api/rag/jobs/abc/cancel", None)]
+PROTECTED = [
+    ("POST", "/auth/validate", None),
+    ("POST", "/api/auth/validate", None),
+    ("POST", "/api/agent/query", {"user_request": "hi"}),
+    ("POST", "/api/rag/query", {"query": "q"}),
+    ("POST", "/api/rag/retrieve", {"query": "q"}),
+    ("POST", "/api/rag/lookup", {"query": "q"}),
+    ("POST", "/api/rag/ingest", {"file_paths": ["handbook.md"]}),
+    ("POST", "/api/rag/upload", None),
+    ("POST", "/api/rag/upload_with_progress", None),
+    ("GET", "/api/rag/upload_progress/abc", None),
+    ("POST", "/api/rag/clear", {}),
+    ("POST", "/api/rag/cancel_upload/abc", None),
+    ("GET", "/api/rag/jobs/abc", None),
+    ("POST", "/api/rag/jobs/abc/cancel", None),
+]
 
 
 def send(client, method, path, body, headers=None):
@@ -45,6 +54,7 @@ def test_bad_token_is_401_invalid(rest, method, path, body):
 
 def test_expired_token_is_401_invalid(rest, rest_settings):
     from core.tokens import TokenCodec
+
     expired = TokenCodec(rest_settings).issue(subject=str(uuid.uuid4()), role="user", session_id="s", ttl=-60).token
     response = rest.post("/api/rag/query", json={"query": "x"}, headers=bearer(expired))
     assert response.status_code == 401 and response.json() == {"message": "Token is invalid or expired!"}
@@ -70,16 +80,26 @@ def guest(rest, rest_isolation):
     return login(rest, username)
 
 
-GUEST_DENIED = [("POST", "/api/agent/query", {"user_request": "hi"}), ("POST", "/api/rag/query", {"query": "q"}),
-                ("POST", "/api/rag/retrieve", {"query": "q"}), ("POST", "/api/rag/lookup", {"query": "q"}),
-                ("POST", "/api/rag/ingest", {"file_paths": ["handbook.md"]}), ("POST", "/api/rag/clear", {}),
-                ("GET", "/api/rag/upload_progress/abc", None), ("POST", "/api/rag/cancel_upload/abc", None),
-                ("GET", "/api/rag/jobs/abc", None), ("POST", "/api/rag/jobs/abc/cancel", None)]
+GUEST_DENIED = [
+    ("POST", "/api/agent/query", {"user_request": "hi"}),
+    ("POST", "/api/rag/query", {"query": "q"}),
+    ("POST", "/api/rag/retrieve", {"query": "q"}),
+    ("POST", "/api/rag/lookup", {"query": "q"}),
+    ("POST", "/api/rag/ingest", {"file_paths": ["handbook.md"]}),
+    ("POST", "/api/rag/clear", {}),
+    ("GET", "/api/rag/upload_progress/abc", None),
+    ("POST", "/api/rag/cancel_upload/abc", None),
+    ("GET", "/api/rag/jobs/abc", None),
+    ("POST", "/api/rag/jobs/abc/cancel", None),
+]
 
 
 @pytest.mark.parametrize("method,path,body", GUEST_DENIED)
 def test_missing_permission_is_403(rest, guest, method, path, body):
-    assert guest["user_info"]["role"] == "guest" and guest["user_info"]["permissions"] == ["manage:account", "read:agent"]
+    assert guest["user_info"]["role"] == "guest" and guest["user_info"]["permissions"] == [
+        "manage:account",
+        "read:agent",
+    ]
     response = send(rest, method, path, body, bearer(guest["token"]))
     assert response.status_code == 403
     assert response.json() == {"message": "Insufficient permissions!"}
@@ -90,18 +110,25 @@ def test_403_is_audited(rest, guest, rest_isolation):
     create_admin(rest_isolation, admin)
     admin_token = login(rest, admin, PASSPHRASE)["token"]
     assert rest.post("/api/rag/clear", json={}, headers=bearer(guest["token"])).status_code == 403
-    query = ('query($actor: String) { auditLog(filter: {action: "permission_denied", actor: $actor}, first: 50) '
-             '{ nodes { resource detail outcome } } }')
+    query = (
+        'query($actor: String) { auditLog(filter: {action: "permission_denied", actor: $actor}, first: 50) '
+        "{ nodes { resource detail outcome } } }"
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the audit event reaches auth's log asynchronously
-        body = rest.post("/graphql", json={"query": query, "variables": {"actor": guest["user_info"]["user_id"]}},
-                         headers=bearer(admin_token)).json()
+        body = rest.post(
+            "/graphql",
+            json={"query": query, "variables": {"actor": guest["user_info"]["user_id"]}},
+            headers=bearer(admin_token),
+        ).json()
         nodes = body["data"]["auditLog"]["nodes"]
         if any(n["resource"] == "rest:clear" for n in nodes):
             break
         time.sleep(0.2)
-    assert any(n["resource"] == "rest:clear" and n["detail"] == {"permission": "write:rag"}
-               and n["outcome"] == "denied" for n in nodes), nodes
+    assert any(
+        n["resource"] == "rest:clear" and n["detail"] == {"permission": "write:rag"} and n["outcome"] == "denied"
+        for n in nodes
+    ), nodes
 
 
 def test_multipart_without_a_token_is_refused_before_the_body_is_read(rest):
@@ -127,8 +154,10 @@ def test_anonymous_rate_limit_is_429(rest_stack, rest_isolation):
     settings = gateway_settings(rest_isolation, rate_limit_anonymous="2/minute")
     address = (f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7", 5000)
     with TestClient(create_app(settings), client=address) as client:
-        codes = [client.post("/auth/login", json={"username": "nobody_here", "password": "x" * 8}).status_code
-                 for _ in range(3)]
+        codes = [
+            client.post("/auth/login", json={"username": "nobody_here", "password": "x" * 8}).status_code
+            for _ in range(3)
+        ]
         assert codes == [401, 401, 429]
         response = client.get("/health")
         assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
@@ -137,13 +166,16 @@ def test_anonymous_rate_limit_is_429(rest_stack, rest_isolation):
 # ---------------------------------------------------------------- validation: "message" on auth, "error" elsewhere
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"username": "ab", "password": PASSWORD}, "username"),
-    ({"username": "long_enough", "password": "short"}, "password"),
-    ({"username": "x" * 51, "password": PASSWORD}, "username"),
-    ({"username": "long_enough", "password": "p" * 129}, "password"),
-    ({"password": PASSWORD}, "username"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"username": "ab", "password": PASSWORD}, "username"),
+        ({"username": "long_enough", "password": "short"}, "password"),
+        ({"username": "x" * 51, "password": PASSWORD}, "username"),
+        ({"username": "long_enough", "password": "p" * 129}, "password"),
+        ({"password": PASSWORD}, "username"),
+    ],
+)
 def test_register_validation_is_400_message(rest, body, field):
     response = rest.post("/auth/register", json=body)
     assert response.status_code == 400, response.text
@@ -173,17 +205,20 @@ def member(rest):
     return new_user(rest, "member")
 
 
-@pytest.mark.parametrize("path,body,field", [
-    ("/api/agent/query", {"user_request": ""}, "user_request"),
-    ("/api/agent/query", {"user_request": "x" * 2001}, "user_request"),
-    ("/api/rag/query", {"query": ""}, "query"),
-    ("/api/rag/query", {"query": "x" * 1001}, "query"),
-    ("/api/rag/retrieve", {"query": "q", "top_k": 0}, "top_k"),
-    ("/api/rag/retrieve", {"query": "q", "top_k": 101}, "top_k"),
-    ("/api/rag/lookup", {}, "query"),
-    ("/api/rag/ingest", {"file_paths": []}, "file_paths"),
-    ("/api/rag/ingest", {"file_paths": ["a.txt"] * 51}, "file_paths"),
-])
+@pytest.mark.parametrize(
+    "path,body,field",
+    [
+        ("/api/agent/query", {"user_request": ""}, "user_request"),
+        ("/api/agent/query", {"user_request": "x" * 2001}, "user_request"),
+        ("/api/rag/query", {"query": ""}, "query"),
+        ("/api/rag/query", {"query": "x" * 1001}, "query"),
+        ("/api/rag/retrieve", {"query": "q", "top_k": 0}, "top_k"),
+        ("/api/rag/retrieve", {"query": "q", "top_k": 101}, "top_k"),
+        ("/api/rag/lookup", {}, "query"),
+        ("/api/rag/ingest", {"file_paths": []}, "file_paths"),
+        ("/api/rag/ingest", {"file_paths": ["a.txt"] * 51}, "file_paths"),
+    ],
+)
 def test_agent_and_rag_validation_is_400_error(rest, member, path, body, field):
     response = rest.post(path, json=body, headers=bearer(member))
     assert response.status_code == 400, response.text
@@ -220,15 +255,18 @@ def test_unknown_job_is_404(rest, member):
 # ---------------------------------------------------------------- the import directory
 
 
-@pytest.mark.parametrize("path,why", [
-    ("../outside.txt", "must not contain '..'"),
-    ("teams/../../x.txt", "must not contain '..'"),
-    ("/etc/passwd", "is outside the import directory"),
-    ("escape.txt", "is outside the import directory"),
-    ("escape-dir/secret.txt", "is outside the import directory"),
-    ("missing.txt", "does not exist"),
-    ("teams", "is not a file"),
-])
+@pytest.mark.parametrize(
+    "path,why",
+    [
+        ("../outside.txt", "must not contain '..'"),
+        ("teams/../../x.txt", "must not contain '..'"),
+        ("/etc/passwd", "is outside the import directory"),
+        ("escape.txt", "is outside the import directory"),
+        ("escape-dir/secret.txt", "is outside the import directory"),
+        ("missing.txt", "does not exist"),
+        ("teams", "is not a file"),
+    ],
+)
 def test_ingest_never_leaves_the_import_directory(rest, member, path, why):
     response = rest.post("/api/rag/ingest", headers=bearer(member), json={"file_paths": ["handbook.md", path]})
     assert response.status_code == 400, response.text
@@ -249,8 +287,11 @@ def test_ingest_without_an_import_directory_is_400(rest_stack, rest_isolation, m
 
 
 def test_body_over_the_limit_is_413(rest, member):
-    response = rest.post("/api/rag/query", headers={**bearer(member), "content-type": "application/json"},
-                         content=b'{"query": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    response = rest.post(
+        "/api/rag/query",
+        headers={**bearer(member), "content-type": "application/json"},
+        content=b'{"query": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+    )
     assert response.status_code == 413
 
     def chunks():  # no Content-Length: the streamed count decides

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.timeout(STACK_TIMEOUT)  # a first test also starts the 
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory):
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("rest-faults")).create()
-    processes = {name: ServiceProcess(isolation, f"services.{name}.service", name, AGENTHUB_LLM_BACKEND="none")
-                 for name in ("auth", "agent", "rag")}
+    processes = {
+        name: ServiceProcess(isolation, f"services.{name}.service", name, AGENTHUB_LLM_BACKEND="none")
+        for name in ("auth", "agent", "rag")
+    }
     try:
         for process in processes.values():
             process.wait_until_consuming(timeout=STARTUP_SECONDS)
@@ -39,7 +41,10 @@ def test_health_reports_each_service(fault_stack):
     body = client.get("/health").json()
     assert body["status"] == "healthy" and body["service"] == "gateway" and body["version"]
     assert {name: s["status"] for name, s in body["services"].items()} == {
-        "auth": "healthy", "agent": "healthy", "rag": "healthy"}
+        "auth": "healthy",
+        "agent": "healthy",
+        "rag": "healthy",
+    }
     assert client.get("/api/health").json()["status"] == "healthy"
 
 
@@ -55,8 +60,9 @@ def test_agent_down_is_503(fault_stack):
 
 def test_rag_down_is_503(fault_stack):
     client, processes, token = fault_stack
-    response = client.post("/api/rag/upload_with_progress", headers=bearer(token),
-                           files=[("files", ("a.txt", b"some text", "text/plain"))])
+    response = client.post(
+        "/api/rag/upload_with_progress", headers=bearer(token), files=[("files", ("a.txt", b"some text", "text/plain"))]
+    )
     assert response.status_code == 200, response.text
     session_id = response.json()["session_id"]
     processes["rag"].stop()

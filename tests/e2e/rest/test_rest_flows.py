@@ -36,8 +36,11 @@ def test_web_client_flow(rest, rest_llm):
 
     # agent query, reading final_response (and the SQL fields of the run's database step)
     marker = script_sql_answer(rest_llm, "The shop sells twelve products.")
-    response = rest.post("/api/agent/query", headers=headers, json={
-        "user_request": f"How many products are there? {marker}", "disable_sql_blocking": True})
+    response = rest.post(
+        "/api/agent/query",
+        headers=headers,
+        json={"user_request": f"How many products are there? {marker}", "disable_sql_blocking": True},
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["final_response"] == "The shop sells twelve products."
@@ -51,10 +54,25 @@ def test_web_client_flow(rest, rest_llm):
     assert answer["execution_time"] > 0
 
     # upload_with_progress → poll upload_progress to 100
-    files = [("files", ("lighthouse.txt", b"The lighthouse keeper of Port Quill counts seventeen gulls "
-                                          b"every dawn and records them in a blue ledger.\n", "text/plain")),
-             ("files", ("recipes.md", b"# Recipes\n\nSaffron porridge needs oats, milk and a pinch of "
-                                      b"saffron from the harbour market.\n", "text/markdown"))]
+    files = [
+        (
+            "files",
+            (
+                "lighthouse.txt",
+                b"The lighthouse keeper of Port Quill counts seventeen gulls "
+                b"every dawn and records them in a blue ledger.\n",
+                "text/plain",
+            ),
+        ),
+        (
+            "files",
+            (
+                "recipes.md",
+                b"# Recipes\n\nSaffron porridge needs oats, milk and a pinch of saffron from the harbour market.\n",
+                "text/markdown",
+            ),
+        ),
+    ]
     response = rest.post("/api/rag/upload_with_progress", headers=headers, files=files)
     assert response.status_code == 200, response.text
     started = response.json()
@@ -63,8 +81,10 @@ def test_web_client_flow(rest, rest_llm):
     final = seen[-1]
     assert final["status"] == "completed" and final["total_files"] == final["completed_files"] == 2
     assert final["current_file"] is None
-    assert {name: r["status"] for name, r in final["results"].items()} == {"lighthouse.txt": "success",
-                                                                            "recipes.md": "success"}
+    assert {name: r["status"] for name, r in final["results"].items()} == {
+        "lighthouse.txt": "success",
+        "recipes.md": "success",
+    }
     assert all(0 <= s["progress"] <= 99 and s["status"] == "processing" for s in seen[:-1])
 
     # rag query, reading response and context
@@ -95,8 +115,7 @@ def test_command_line_client_flow(rest, rest_llm):
     assert response.status_code == 200, response.text
     assert response.json()["final_response"] == "Twelve products are listed."
 
-    response = rest.post("/api/rag/ingest", headers=headers,
-                         json={"file_paths": ["handbook.md", "teams/glacier.txt"]})
+    response = rest.post("/api/rag/ingest", headers=headers, json={"file_paths": ["handbook.md", "teams/glacier.txt"]})
     assert response.status_code == 200, response.text
     assert response.json() == {"message": "Documents ingested successfully"}
 
@@ -124,8 +143,17 @@ def test_cancelling_an_upload_session(rest):
     token = new_user(rest, "canceller")
     words = [f"kw{uuid.uuid4().hex[:8]}" for _ in range(10)]
     # one job runs at a time per user (rag_ingest_user_quota 1): with ten long files, later ones are still queued
-    files = [("files", (f"part{i}.txt", (f"Part {i} speaks of {word}. " + "A long paragraph of filler text. " * 900)
-                        .encode(), "text/plain")) for i, word in enumerate(words)]
+    files = [
+        (
+            "files",
+            (
+                f"part{i}.txt",
+                (f"Part {i} speaks of {word}. " + "A long paragraph of filler text. " * 900).encode(),
+                "text/plain",
+            ),
+        )
+        for i, word in enumerate(words)
+    ]
     started = rest.post("/api/rag/upload_with_progress", headers=bearer(token), files=files)
     assert started.status_code == 200, started.text
     session_id = started.json()["session_id"]
@@ -133,8 +161,11 @@ def test_cancelling_an_upload_session(rest):
     assert response.status_code == 200, response.text
     after_cancel = response.json()
     assert after_cancel["total_files"] == 10 and set(after_cancel["results"]) == {f"part{i}.txt" for i in range(10)}
-    cancelled = {name for name, r in after_cancel["results"].items()
-                 if r["status"] == "error" and r["message"] == "cancelled by request"}
+    cancelled = {
+        name
+        for name, r in after_cancel["results"].items()
+        if r["status"] == "error" and r["message"] == "cancelled by request"
+    }
     assert cancelled, after_cancel  # at least the last files were still queued
     assert all(r["status"] in ("success", "error", "processing") for r in after_cancel["results"].values())
 

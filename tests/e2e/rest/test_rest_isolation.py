@@ -17,13 +17,18 @@ def test_users_are_kept_apart(rest):
     alice, bob = new_user(rest, "alice"), new_user(rest, "bob")
     word = f"zq{uuid.uuid4().hex[:8]}"
     text = f"Alice's private note: the vault code word is {word} and nobody else may read it.\n".encode()
-    started = rest.post("/api/rag/upload_with_progress", headers=bearer(alice),
-                        files=[("files", ("alice-private.txt", text, "text/plain"))]).json()
+    started = rest.post(
+        "/api/rag/upload_with_progress",
+        headers=bearer(alice),
+        files=[("files", ("alice-private.txt", text, "text/plain"))],
+    ).json()
     assert wait_for_progress(rest, alice, started["session_id"])[-1]["status"] == "completed"
 
     # documents: Bob's search, lookup and answers never contain Alice's text
-    for path, body in (("/api/rag/retrieve", {"query": f"vault code word {word}", "top_k": 50}),
-                       ("/api/rag/lookup", {"query": word})):
+    for path, body in (
+        ("/api/rag/retrieve", {"query": f"vault code word {word}", "top_k": 50}),
+        ("/api/rag/lookup", {"query": word}),
+    ):
         response = rest.post(path, headers=bearer(bob), json=body)
         assert response.status_code == 200 and all(word not in d["content"] for d in response.json()["documents"])
     response = rest.post("/api/rag/query", headers=bearer(bob), json={"query": f"What is the vault code word {word}?"})
@@ -46,10 +51,18 @@ def test_users_are_kept_apart(rest):
     # Alice reads her job as GraphQL does; cancelling it once ingested leaves it as it is (the declaration's rule)
     job = rest.get(f"/api/rag/jobs/{job_id}", headers=bearer(alice))
     assert job.status_code == 200 and job.json()["status"] == "DONE" and job.json()["document_id"]
-    graphql = gql(rest, "query($id: ID!) { ingestionJob(id: $id) { id status documentId chunkCount } }",
-                  {"id": job_id}, token=alice)["data"]["ingestionJob"]
+    graphql = gql(
+        rest,
+        "query($id: ID!) { ingestionJob(id: $id) { id status documentId chunkCount } }",
+        {"id": job_id},
+        token=alice,
+    )["data"]["ingestionJob"]
     assert (graphql["id"], graphql["status"], graphql["documentId"], graphql["chunkCount"]) == (
-        job.json()["id"], "DONE", job.json()["document_id"], job.json()["chunk_count"])
+        job.json()["id"],
+        "DONE",
+        job.json()["document_id"],
+        job.json()["chunk_count"],
+    )
     response = rest.post(f"/api/rag/jobs/{job_id}/cancel", headers=bearer(alice))
     assert response.status_code == 200 and response.json() == job.json()
     response = rest.post(f"/api/rag/cancel_upload/{started['session_id']}", headers=bearer(alice))
@@ -57,7 +70,8 @@ def test_users_are_kept_apart(rest):
 
     # clear: Bob's clears only Bob's; Alice's document is still there
     assert rest.post("/api/rag/clear", headers=bearer(bob), json={}).json() == {
-        "message": "All documents cleared successfully"}
+        "message": "All documents cleared successfully"
+    }
     response = rest.post("/api/rag/lookup", headers=bearer(alice), json={"query": word})
     assert any(word in d["content"] for d in response.json()["documents"])
 
@@ -71,9 +85,14 @@ def test_users_are_kept_apart(rest):
 def test_sync_upload_answers_when_ingested(rest):
     token = new_user(rest, "sync")
     word = f"qx{uuid.uuid4().hex[:8]}"
-    response = rest.post("/api/rag/upload", headers=bearer(token), files=[
-        ("files", ("one.txt", f"The first file mentions {word} once.\n".encode(), "text/plain")),
-        ("files", ("two.html", b"<html><body><p>The second file is about otters.</p></body></html>", "text/html"))])
+    response = rest.post(
+        "/api/rag/upload",
+        headers=bearer(token),
+        files=[
+            ("files", ("one.txt", f"The first file mentions {word} once.\n".encode(), "text/plain")),
+            ("files", ("two.html", b"<html><body><p>The second file is about otters.</p></body></html>", "text/html")),
+        ],
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"message": "2 document(s) uploaded and ingested successfully", "file_count": 2}
     # already searchable: the jobs had ended
@@ -84,8 +103,11 @@ def test_sync_upload_answers_when_ingested(rest):
 def test_an_admin_may_cancel_anyones_job(rest, rest_isolation):
     """cancelIngestionJob's rule, through REST: the owner or an admin (write:rag alone is not enough: see above)."""
     owner = new_user(rest, "owner")
-    response = rest.post("/api/rag/upload_with_progress", headers=bearer(owner),
-                         files=[("files", ("note.txt", b"A note about kestrels and their nests.\n", "text/plain"))])
+    response = rest.post(
+        "/api/rag/upload_with_progress",
+        headers=bearer(owner),
+        files=[("files", ("note.txt", b"A note about kestrels and their nests.\n", "text/plain"))],
+    )
     session_id = response.json()["session_id"]
     job_id = wait_for_progress(rest, owner, session_id)[-1]["results"]["note.txt"]["job_id"]
     admin = new_username("admin")

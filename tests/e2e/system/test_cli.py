@@ -15,14 +15,25 @@ from tests.support.stack import ROOT
 
 
 def agenthub(*args: str, env: dict, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agenthub", *args], input=stdin, env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "agenthub", *args],
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_env(request, tmp_path):
-    env = dict(os.environ, AGENTHUB_ENV="development", AGENTHUB_DATA_DIR=str(tmp_path),
-               PYTHONWARNINGS="ignore::DeprecationWarning")
+    env = dict(
+        os.environ,
+        AGENTHUB_ENV="development",
+        AGENTHUB_DATA_DIR=str(tmp_path),
+        PYTHONWARNINGS="ignore::DeprecationWarning",
+    )
     env.pop("AGENTHUB_DATABASE_URL", None)
     if request.param == "sqlite":
         yield env, f"sqlite:///{tmp_path}/auth.db"
@@ -34,14 +45,16 @@ def database_env(request, tmp_path):
 
 def test_admin_create_with_the_password_on_stdin(database_env):
     env, url = database_env
-    created = agenthub("admin", "create", "--username", "Root.Admin", "--new-database", env=env,
-                       stdin="a long passphrase\n")
+    created = agenthub(
+        "admin", "create", "--username", "Root.Admin", "--new-database", env=env, stdin="a long passphrase\n"
+    )
     assert created.returncode == 0, created.stderr
     assert "created admin Root.Admin" in created.stdout
     engine = create_engine(url)
     with engine.connect() as connection:
         role, password_hash = connection.execute(
-            text("select role, password_hash from users where username = 'Root.Admin'")).one()
+            text("select role, password_hash from users where username = 'Root.Admin'")
+        ).one()
     engine.dispose()
     assert role == "admin"
     assert password_hash.startswith("$argon2id$")
@@ -56,13 +69,18 @@ def test_admin_create_from_a_password_file_and_validation(database_env, tmp_path
     env, _ = database_env
     secret = tmp_path / "password"
     secret.write_text("short\n")
-    refused = agenthub("admin", "create", "--username", "ops", "--password-file", str(secret), "--new-database",
-                       env=env)
+    refused = agenthub(
+        "admin", "create", "--username", "ops", "--password-file", str(secret), "--new-database", env=env
+    )
     assert refused.returncode == 1
     assert "BAD_USER_INPUT: password: must be at least 8 characters" in refused.stderr
     secret.write_text("long enough passphrase\n")
-    assert agenthub("admin", "create", "--username", "ops", "--password-file", str(secret), "--new-database",
-                    env=env).returncode == 0
+    assert (
+        agenthub(
+            "admin", "create", "--username", "ops", "--password-file", str(secret), "--new-database", env=env
+        ).returncode
+        == 0
+    )
 
 
 def test_migrate_reports_the_revision(database_env):
@@ -86,12 +104,21 @@ def test_audit_export_writes_a_time_range_as_json_lines(database_env, tmp_path):
     engine = db.make_engine(url, pool_size=1)
     with db.session_factory(engine).begin() as session:
         for day in range(4):
-            session.add(AuditRow(id=str(uuid.uuid4()), at=start + timedelta(days=day), actor_type="user",
-                                 action=f"day{day}", outcome="success", detail={"day": str(day)}))
+            session.add(
+                AuditRow(
+                    id=str(uuid.uuid4()),
+                    at=start + timedelta(days=day),
+                    actor_type="user",
+                    action=f"day{day}",
+                    outcome="success",
+                    detail={"day": str(day)},
+                )
+            )
     engine.dispose()
     out = tmp_path / "audit.jsonl"
-    exported = agenthub("audit", "export", "--since", "2026-01-02", "--until", "2026-01-04T00:00:00+00:00",
-                        "-o", str(out), env=env)
+    exported = agenthub(
+        "audit", "export", "--since", "2026-01-02", "--until", "2026-01-04T00:00:00+00:00", "-o", str(out), env=env
+    )
     assert exported.returncode == 0, exported.stderr
     assert "exported 2 audit events" in exported.stderr
     entries = [json.loads(line) for line in out.read_text().splitlines()]
@@ -104,14 +131,25 @@ def test_audit_export_writes_a_time_range_as_json_lines(database_env, tmp_path):
 
 def test_admin_create_refuses_to_invent_a_database_where_the_stack_keeps_none(tmp_path):
     data = tmp_path / "data"
-    env = dict(os.environ, AGENTHUB_ENV="development", AGENTHUB_DATA_DIR=str(data),
-               PYTHONWARNINGS="ignore::DeprecationWarning", PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        AGENTHUB_ENV="development",
+        AGENTHUB_DATA_DIR=str(data),
+        PYTHONWARNINGS="ignore::DeprecationWarning",
+        PYTHONPATH=str(ROOT),
+    )
     env.pop("AGENTHUB_DATABASE_URL", None)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    refused = subprocess.run([sys.executable, "-m", "agenthub", "admin", "create", "--username", "ops"],
-                             input="a long passphrase\n", env=env, cwd=elsewhere, capture_output=True,
-                             text=True, timeout=120)
+    refused = subprocess.run(
+        [sys.executable, "-m", "agenthub", "admin", "create", "--username", "ops"],
+        input="a long passphrase\n",
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 2
     assert f"no auth database at {data / 'auth.db'}" in refused.stderr
     assert "--new-database" in refused.stderr
@@ -125,8 +163,15 @@ def test_admin_create_refuses_to_invent_a_database_where_the_stack_keeps_none(tm
 def test_agenthub_shell_shows_no_secret_and_no_deprecation_warning(isolation, stack):
     env = isolation.env()
     env.pop("PYTHONWARNINGS", None)
-    shell = subprocess.run([sys.executable, "-m", "agenthub", "shell"], input="print(n.rpc.auth.health()['status'])\n",
-                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    shell = subprocess.run(
+        [sys.executable, "-m", "agenthub", "shell"],
+        input="print(n.rpc.auth.health()['status'])\n",
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = shell.stdout + shell.stderr
     assert shell.returncode == 0, output
     assert "UP" in shell.stdout

@@ -18,8 +18,9 @@ PASSWORD = "ingest cli passphrase"
 
 def call(url: str, query: str, variables: dict | None = None, token: str | None = None) -> dict:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}},
-                      headers=headers, timeout=30).json()
+    return httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers, timeout=30
+    ).json()
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +33,35 @@ def gateway(isolation, stack):
 @pytest.fixture(scope="module")
 def api_key(gateway) -> str:
     name = f"ingest_{uuid.uuid4().hex[:8]}"
-    call(gateway.url, "mutation($i: RegisterInput!) { register(input: $i) { id } }",
-         {"i": {"username": name, "password": PASSWORD}})
-    token = call(gateway.url, "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-                 {"i": {"username": name, "password": PASSWORD}})["data"]["login"]["accessToken"]
-    created = call(gateway.url, "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",
-                   {"i": {"name": "cli", "scopes": ["READ_RAG", "WRITE_RAG"]}}, token)
+    call(
+        gateway.url,
+        "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+        {"i": {"username": name, "password": PASSWORD}},
+    )
+    token = call(
+        gateway.url,
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        {"i": {"username": name, "password": PASSWORD}},
+    )["data"]["login"]["accessToken"]
+    created = call(
+        gateway.url,
+        "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",
+        {"i": {"name": "cli", "scopes": ["READ_RAG", "WRITE_RAG"]}},
+        token,
+    )
     return created["data"]["createApiKey"]["key"]
 
 
 def run_ingest(gateway, api_key: str, *args: str) -> subprocess.CompletedProcess:
     env = {"AGENTHUB_API_KEY": api_key, "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "agenthub", "ingest", "--url", gateway.url, *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "agenthub", "ingest", "--url", gateway.url, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_ingest_a_folder_then_search_it(gateway, api_key, tmp_path):
@@ -60,8 +77,11 @@ def test_ingest_a_folder_then_search_it(gateway, api_key, tmp_path):
     assert f"skipped {folder / '.hidden.txt'}: hidden" in result.stderr
     assert f"skipped {folder / 'data.csv'}: unsupported extension '.csv'" in result.stderr
 
-    hits = call(gateway.url, '{ search(query: "why do otters hold hands", collections: ["field-notes"], topK: 1) '
-                             "{ title content } }", token=api_key)
+    hits = call(
+        gateway.url,
+        '{ search(query: "why do otters hold hands", collections: ["field-notes"], topK: 1) { title content } }',
+        token=api_key,
+    )
     assert hits["data"]["search"][0]["title"] == "otters.md", hits
 
 
@@ -75,8 +95,14 @@ def test_a_rejected_file_is_reported_and_the_others_proceed(gateway, api_key, tm
 
 
 def test_without_an_api_key_it_says_what_to_do(gateway, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "agenthub", "ingest", str(tmp_path)],
-                            env={"PATH": "/usr/bin:/bin"}, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "agenthub", "ingest", str(tmp_path)],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "AGENTHUB_API_KEY" in result.stderr
 
@@ -86,9 +112,14 @@ def test_an_unreachable_gateway_is_named(api_key, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    result = subprocess.run([sys.executable, "-m", "agenthub", "ingest", "--url", dead, str(tmp_path / "a.txt")],
-                            env={"AGENTHUB_API_KEY": api_key, "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"},
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "agenthub", "ingest", "--url", dead, str(tmp_path / "a.txt")],
+        env={"AGENTHUB_API_KEY": api_key, "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert f"cannot reach the gateway at {dead}" in result.stderr
     assert "Traceback" not in result.stderr

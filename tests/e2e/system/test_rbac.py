@@ -43,16 +43,16 @@ def allowed(operation: Operation, role: str) -> bool:
 
 @pytest.fixture(scope="module")
 def gateway_url(isolation, stack):
-    gateway = GatewayProcess(isolation, AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute",
-                             AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute").wait_ready()
+    gateway = GatewayProcess(
+        isolation, AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute", AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute"
+    ).wait_ready()
     yield gateway.url
     gateway.stop()
 
 
 def call(url: str, query: str, variables: dict, token: str | None = None) -> dict:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers,
-                          timeout=30)
+    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -71,8 +71,12 @@ def tokens(gateway_url, isolation) -> dict[str, str | None]:
         name = f"rbac_{role.value}"
         user = call(gateway_url, register, {"i": {"username": name, "password": PASSWORD}})
         user_id = user["data"]["register"]["id"]
-        promoted = call(gateway_url, "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { id } }",
-                        {"u": user_id, "r": role.name}, tokens["admin"])
+        promoted = call(
+            gateway_url,
+            "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { id } }",
+            {"u": user_id, "r": role.name},
+            tokens["admin"],
+        )
         assert not promoted.get("errors"), promoted
         signed_in = call(gateway_url, login, {"i": {"username": name, "password": PASSWORD}})
         tokens[role.value] = signed_in["data"]["login"]["accessToken"]
@@ -86,8 +90,15 @@ async def _subscribe(url: str, operation: Operation, token: str | None) -> dict:
         await ws.send(json.dumps({"type": "connection_init", "payload": params}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert ack["type"] == "connection_ack", ack
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": operation.document, "variables": operation.variables}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": operation.document, "variables": operation.variables},
+                }
+            )
+        )
         try:
             message = json.loads(await asyncio.wait_for(ws.recv(), 5))
         except TimeoutError:

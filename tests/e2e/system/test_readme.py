@@ -25,7 +25,7 @@ README_URL = "http://127.0.0.1:8000"
 
 def readme_blocks() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    text = text[text.index("## A first query"):]
+    text = text[text.index("## A first query") :]
     return re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)
 
 
@@ -36,8 +36,13 @@ def stack_up(tmp_path_factory):
     port = free_port()
     log = open(tmp_path / "up.log", "w+")
     env = isolation.env(AGENTHUB_URL=f"http://127.0.0.1:{port}")
-    process = subprocess.Popen([sys.executable, "-m", "agenthub", "up", "--port", str(port)], env=env, cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agenthub", "up", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -88,10 +93,9 @@ def test_the_login_line_prints_the_error_when_login_fails(stack_up, tmp_path):
     port, env, _ = stack_up
     sign_in = next(block for block in readme_blocks() if "TOKEN=$(" in block)
     q_line = next(line for line in sign_in.splitlines() if line.startswith("Q()"))
-    login = sign_in[sign_in.index("TOKEN=$("):].split("\n\n")[0].replace("a long passphrase", "wrong passphrase")
+    login = sign_in[sign_in.index("TOKEN=$(") :].split("\n\n")[0].replace("a long passphrase", "wrong passphrase")
     script = "set -e -o pipefail\n" + (q_line + "\n" + login).replace(README_URL, f"http://127.0.0.1:{port}")
-    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "login failed:" in result.stderr and "Traceback" not in result.stderr
 
@@ -100,11 +104,17 @@ def test_the_development_log_is_readable(stack_up):
     """After the README's session (and a client mistake): one readable line per event, no noise."""
     port, _env, log_path = stack_up
     base = f"http://127.0.0.1:{port}"
-    token = httpx.post(f"{base}/graphql", json={"query": 'mutation { login(input: {username: "ada", password: '
-                                                          '"a long passphrase"}) { accessToken } }'},
-                       timeout=30).json()["data"]["login"]["accessToken"]
-    missing = httpx.post(f"{base}/graphql", json={"query": '{ ingestionJob(id: "no-such-job") { id } }'},
-                         headers={"authorization": f"Bearer {token}"}, timeout=30).json()
+    token = httpx.post(
+        f"{base}/graphql",
+        json={"query": 'mutation { login(input: {username: "ada", password: "a long passphrase"}) { accessToken } }'},
+        timeout=30,
+    ).json()["data"]["login"]["accessToken"]
+    missing = httpx.post(
+        f"{base}/graphql",
+        json={"query": '{ ingestionJob(id: "no-such-job") { id } }'},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     bad = httpx.post(f"{base}/graphql", content=b'{"query": ', headers={"content-type": "application/json"})
     assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

@@ -44,11 +44,20 @@ def scaled(tmp_path_factory, llm):
     try:
         with fresh_database() as database_url:
             stack = ScaledStack(
-                isolation, SCALE, data / "up.log",
-                AGENTHUB_DATABASE_URL=database_url, AGENTHUB_RAG_DATABASE_URL=database_url,
-                AGENTHUB_RATE_LIMIT_ANONYMOUS="10/minute", AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute",
-                AGENTHUB_LLM_BACKEND="openai", AGENTHUB_LLM_BASE_URL=llm.base_url, AGENTHUB_LLM_MODEL="scripted",
-                AGENTHUB_LLM_TIMEOUT="10", AGENTHUB_AGENT_RUN_TIMEOUT="60", AGENTHUB_LOG_LEVEL="WARNING")
+                isolation,
+                SCALE,
+                data / "up.log",
+                AGENTHUB_DATABASE_URL=database_url,
+                AGENTHUB_RAG_DATABASE_URL=database_url,
+                AGENTHUB_RATE_LIMIT_ANONYMOUS="10/minute",
+                AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute",
+                AGENTHUB_LLM_BACKEND="openai",
+                AGENTHUB_LLM_BASE_URL=llm.base_url,
+                AGENTHUB_LLM_MODEL="scripted",
+                AGENTHUB_LLM_TIMEOUT="10",
+                AGENTHUB_AGENT_RUN_TIMEOUT="60",
+                AGENTHUB_LOG_LEVEL="WARNING",
+            )
             try:
                 yield stack.wait_ready()
             finally:
@@ -59,25 +68,29 @@ def scaled(tmp_path_factory, llm):
 
 # -- one request on a fresh connection: (instance, body) --------------------------------------
 
+
 def client_ip() -> str:
     """Anonymous budgets are per client IP; the gateway trusts X-Forwarded-For from 127.0.0.1."""
     return f"198.51.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
 
 
-def post(stack: ScaledStack, query: str, variables: dict | None = None, token: str | None = None,
-         ip: str | None = None) -> tuple[str, dict]:
+def post(
+    stack: ScaledStack, query: str, variables: dict | None = None, token: str | None = None, ip: str | None = None
+) -> tuple[str, dict]:
     headers = {"connection": "close", "x-forwarded-for": ip or client_ip()}
     if token:
         headers["authorization"] = f"Bearer {token}"
     with httpx.Client(timeout=30) as client:
-        response = client.post(f"{stack.url}/graphql", json={"query": query, "variables": variables or {}},
-                               headers=headers)
+        response = client.post(
+            f"{stack.url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
     assert response.status_code == 200, response.text
     return response.headers[INSTANCE_HEADER], response.json()
 
 
-def on_every_gateway(stack: ScaledStack, query: str, variables: dict | None = None, token: str | None = None,
-                     until=lambda body: True) -> dict[str, dict]:
+def on_every_gateway(
+    stack: ScaledStack, query: str, variables: dict | None = None, token: str | None = None, until=lambda body: True
+) -> dict[str, dict]:
     """The query on fresh connections until each gateway instance gave an answer ``until`` accepts."""
     answers: dict[str, dict] = {}
     for _ in range(TRIES * 4):
@@ -97,15 +110,22 @@ def code(body: dict) -> str | None:
 
 def sign_up(stack: ScaledStack) -> str:
     username, password = f"u{uuid.uuid4().hex[:10]}", "a long scale passphrase"
-    _, body = post(stack, "mutation($i: RegisterInput!) { register(input: $i) { id } }",
-                   {"i": {"username": username, "password": password}})
+    _, body = post(
+        stack,
+        "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+        {"i": {"username": username, "password": password}},
+    )
     assert code(body) is None, body
-    _, body = post(stack, "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-                   {"i": {"username": username, "password": password}})
+    _, body = post(
+        stack,
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        {"i": {"username": username, "password": password}},
+    )
     return body["data"]["login"]["accessToken"]
 
 
 # -- the tests -------------------------------------------------------------------------------
+
 
 def test_every_instance_serves_a_share(scaled):
     gateways = Counter(post(scaled, "{ __typename }")[0] for _ in range(40))
@@ -140,8 +160,10 @@ def test_logout_on_one_instance_refuses_the_token_on_the_other_at_once(scaled):
     instance, body = post(scaled, "mutation { logout }", token=token)
     assert body["data"]["logout"] is True
     refused = on_every_gateway(scaled, me, token=token, until=lambda b: True)
-    assert {i: code(b) for i, b in refused.items()} == {"gateway-1": "UNAUTHENTICATED",
-                                                        "gateway-2": "UNAUTHENTICATED"}, (instance, refused)
+    assert {i: code(b) for i, b in refused.items()} == {
+        "gateway-1": "UNAUTHENTICATED",
+        "gateway-2": "UNAUTHENTICATED",
+    }, (instance, refused)
 
 
 class Subscription:
@@ -159,13 +181,16 @@ class Subscription:
             await self.ws.close()
         else:
             raise AssertionError(f"every connection landed on {avoid}")
-        await self.ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}))
+        await self.ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}})
+        )
         assert json.loads(await asyncio.wait_for(self.ws.recv(), 10))["type"] == "connection_ack"
         return self
 
     async def subscribe(self, query: str, variables: dict) -> None:
-        await self.ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                       "payload": {"query": query, "variables": variables}}))
+        await self.ws.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+        )
 
     async def events(self, field: str, limit: int | None = None) -> list[dict]:
         events: list[dict] = []
@@ -192,14 +217,19 @@ def test_a_run_started_on_one_gateway_streams_and_resumes_on_the_other(scaled, l
 
     async def scenario():
         starter = await Subscription(scaled, token).open()
-        await starter.subscribe(f"subscription($i: AgentRunInput!) {{ agentRun(input: $i) {{ {EVENT_FIELDS} }} }}",
-                                {"i": {"message": f"Stream across gateways {marker}"}})
+        await starter.subscribe(
+            f"subscription($i: AgentRunInput!) {{ agentRun(input: $i) {{ {EVENT_FIELDS} }} }}",
+            {"i": {"message": f"Stream across gateways {marker}"}},
+        )
         first = await starter.events("agentRun", limit=6)
         await starter.close()  # the client drops; the run goes on
         run_id, last_seq = first[0]["runId"], first[-1]["seq"]
         other = await Subscription(scaled, token).open(avoid=starter.instance)
-        await other.subscribe(f"subscription($id: ID!, $after: Int!) {{ agentRunEvents(runId: $id, afterSeq: $after) "
-                              f"{{ {EVENT_FIELDS} }} }}", {"id": run_id, "after": last_seq})
+        await other.subscribe(
+            f"subscription($id: ID!, $after: Int!) {{ agentRunEvents(runId: $id, afterSeq: $after) "
+            f"{{ {EVENT_FIELDS} }} }}",
+            {"id": run_id, "after": last_seq},
+        )
         rest = await other.events("agentRunEvents")
         await other.close()
         return starter.instance, other.instance, first, rest
@@ -214,15 +244,23 @@ def test_a_run_started_on_one_gateway_streams_and_resumes_on_the_other(scaled, l
 
 def test_ingestion_progress_is_visible_on_every_gateway(scaled):
     token = sign_up(scaled)
-    _, body = post(scaled, "mutation { ingestText(input: {title: \"otters.md\", text: \"Sea otters hold hands "
-                           "while they sleep. They float on their backs.\"}) { id status } }", token=token)
+    _, body = post(
+        scaled,
+        'mutation { ingestText(input: {title: "otters.md", text: "Sea otters hold hands '
+        'while they sleep. They float on their backs."}) { id status } }',
+        token=token,
+    )
     job_id = body["data"]["ingestText"]["id"]
     deadline = time.monotonic() + 180
     seen: dict[str, dict] = {}
     while len(seen) < 2:
         assert time.monotonic() < deadline, f"job {job_id} not DONE on every gateway: {seen}"
-        instance, body = post(scaled, "query($id: ID!) { ingestionJob(id: $id) { status progress documentId } }",
-                              {"id": job_id}, token=token)
+        instance, body = post(
+            scaled,
+            "query($id: ID!) { ingestionJob(id: $id) { status progress documentId } }",
+            {"id": job_id},
+            token=token,
+        )
         job = body["data"]["ingestionJob"]
         assert job["status"] in ("QUEUED", "RUNNING", "DONE"), job
         if job["status"] == "DONE":
@@ -271,20 +309,32 @@ def test_sigkill_of_one_instance_loses_no_request(scaled):
         deadline = time.monotonic() + 300
         while True:
             instance = scaled.instances(name).get(f"{name}-1")
-            if instance is not None and instance.pid != victim.pid and (
-                    name != "auth" or consumer_count(scaled.isolation, "auth") == 2):
+            if (
+                instance is not None
+                and instance.pid != victim.pid
+                and (name != "auth" or consumer_count(scaled.isolation, "auth") == 2)
+            ):
                 break
             assert time.monotonic() < deadline, f"{name}-1 not restarted:\n{scaled.log()[-3000:]}"
             time.sleep(0.5)
 
 
-@pytest.mark.parametrize(("args", "env", "says"), [
-    (["--scale", "rag=2"], {}, "AGENTHUB_DOCUMENT_STORE=elasticsearch"),
-    ([], {"AGENTHUB_SCALE": "auth=2,web=1"}, "NAME one of auth, agent, rag, gateway"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["--scale", "rag=2"], {}, "AGENTHUB_DOCUMENT_STORE=elasticsearch"),
+        ([], {"AGENTHUB_SCALE": "auth=2,web=1"}, "NAME one of auth, agent, rag, gateway"),
+    ],
+)
 def test_up_refuses_a_scale_it_cannot_run(tmp_path, args, env, says):
     isolation = Isolation(data_dir=tmp_path)  # no vhost needed: refused before anything starts
-    result = subprocess.run([sys.executable, "-m", "agenthub", "up", *args], env=isolation.env(**env), cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "agenthub", "up", *args],
+        env=isolation.env(**env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert says in result.stderr and "Traceback" not in result.stderr

@@ -16,8 +16,14 @@ from tests.support.stack import ROOT, Isolation, ServiceProcess, consumer_count
 
 
 def status(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agenthub", "status", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "agenthub", "status", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_status_of_the_running_stack(isolation, stack):
@@ -70,6 +76,7 @@ def test_status_finds_every_instance_every_time(isolation, stack):
     def one_left() -> bool:
         consumers, names = auth_instances(isolation.env())
         return consumers == 1 and len(names) == 1 and "auth-extra" not in names
+
     wait_until(one_left, 60, "the killed instance gone from status")
 
 
@@ -81,8 +88,13 @@ def test_status_shows_requests_waiting_for_a_service_nobody_runs(tmp_path):
             queue = kombu.Queue("rpc-agent", exchange, routing_key="agent.*", durable=True)
             producer = connection.Producer()
             for _ in range(3):
-                producer.publish({"args": [], "kwargs": {}}, exchange=exchange, routing_key="agent.health",
-                                 declare=[queue], serializer="json")
+                producer.publish(
+                    {"args": [], "kwargs": {}},
+                    exchange=exchange,
+                    routing_key="agent.health",
+                    declare=[queue],
+                    serializer="json",
+                )
         shown = status(isolation.env(), "--json", "--timeout", "1")
         assert shown.returncode == 1
         services = {s["name"]: s for s in json.loads(shown.stdout)["services"]}

@@ -40,8 +40,13 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 90) -> Non
 def test_up_serves_the_health_query_and_stops_cleanly_on_sigint(own_isolation, tmp_path):
     port = free_port()
     log = open(tmp_path / "up.log", "w+")
-    process = subprocess.Popen([sys.executable, "-m", "agenthub", "up", "--port", str(port)],
-                               env=own_isolation.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agenthub", "up", "--port", str(port)],
+        env=own_isolation.env(),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_ready(port, process)
         deadline = time.monotonic() + 30  # the supervisor's own readiness poll may lag ours
@@ -76,8 +81,14 @@ def test_up_serves_the_health_query_and_stops_cleanly_on_sigint(own_isolation, t
 
 def test_up_fails_fast_naming_an_unreachable_broker(own_isolation):
     env = own_isolation.env(AGENTHUB_AMQP_URI="amqp://guest:secret@127.0.0.1:1/")
-    result = subprocess.run([sys.executable, "-m", "agenthub", "up", "--port", str(free_port())],
-                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "agenthub", "up", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode != 0
     assert "Cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1/" in result.stderr
     assert "rabbitmq-server" in result.stderr
@@ -87,7 +98,13 @@ def test_up_fails_fast_naming_an_unreachable_broker(own_isolation):
 def test_up_refuses_default_secrets_in_production(own_isolation):
     env = own_isolation.env(AGENTHUB_ENV="production")
     env.pop("AGENTHUB_JWT_SECRET", None)
-    result = subprocess.run([sys.executable, "-m", "agenthub", "up", "--port", str(free_port())],
-                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "agenthub", "up", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "AGENTHUB_JWT_SECRET" in result.stderr

@@ -93,8 +93,13 @@ def test_a_run_whose_model_fails_answers_retrieval_only_and_says_so(tmp_path):
     broken.write_bytes(b"not a model")
     model = LocalModel(AgentSettings(env="development", llm_local_model_path=str(broken)))
     state = RunState(events=Events(), deadline=float("inf"))
-    hit = SearchHit(document_id="d1", chunk_id="c1", title="otters.md", score=0.9,
-                    content="Sea otters hold hands while they sleep. It keeps them from drifting apart.")
+    hit = SearchHit(
+        document_id="d1",
+        chunk_id="c1",
+        title="otters.md",
+        score=0.9,
+        content="Sea otters hold hands while they sleep. It keeps them from drifting apart.",
+    )
     toolbox = Toolbox(state, lambda data: [hit], None, tool_timeout=5)  # rag's search, as schema/rag.py declares it
     outcome = run_fixed_plan(state, toolbox, model, "Why do otters hold hands while they sleep?")
     assert outcome.mode is RunMode.RETRIEVAL_ONLY

@@ -27,9 +27,13 @@ async def reader(openai_stack):
     client = openai_stack.rpc()
     await client.start(wait=10)
     user = f"modes-{uuid.uuid4().hex[:6]}"
-    document = await ingest(client, mint(user), "Lighthouse handbook",
-                            "The Fastnet lighthouse stands 54 metres tall. It was completed in 1904 off the "
-                            "south coast of Ireland. Its light can be seen for 27 nautical miles.")
+    document = await ingest(
+        client,
+        mint(user),
+        "Lighthouse handbook",
+        "The Fastnet lighthouse stands 54 metres tall. It was completed in 1904 off the "
+        "south coast of Ireland. Its light can be seen for 27 nautical miles.",
+    )
     yield client, user, document
     await client.close()
     openai_stack.use_agent(**openai_stack.agent_env)
@@ -89,8 +93,7 @@ async def test_an_unreachable_model_fails_the_run_clearly(openai_stack, reader):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    openai_stack.use_agent(**{**openai_stack.agent_env,
-                                  "AGENTHUB_LLM_BASE_URL": f"http://127.0.0.1:{closed_port}/v1"})
+    openai_stack.use_agent(**{**openai_stack.agent_env, "AGENTHUB_LLM_BASE_URL": f"http://127.0.0.1:{closed_port}/v1"})
     token = mint(user)
     started = await call(client, "start_run", "Anyone there?", token=token)
     events = await wait_events(client, started["run_id"], token)
@@ -104,8 +107,10 @@ async def test_local_model_streams_a_real_answer_through_the_subscription(openai
     _client, user, document = reader
     openai_stack.use_agent(AGENTHUB_LLM_BACKEND="local", AGENTHUB_LLM_TEMPERATURE="0")
     async with Subscription(gateway_url, mint(user)) as sub:
-        await sub.subscribe(f"subscription($input: AgentRunInput!) {{ agentRun(input: $input) {{ {EVENT_FIELDS} }} }}",
-                            {"input": {"message": "How tall is the Fastnet lighthouse?"}})
+        await sub.subscribe(
+            f"subscription($input: AgentRunInput!) {{ agentRun(input: $input) {{ {EVENT_FIELDS} }} }}",
+            {"input": {"message": "How tall is the Fastnet lighthouse?"}},
+        )
         events = await sub.events("agentRun")
     kinds = [e["type"] for e in events]
     assert kinds[0] == "RUN_STARTED" and events[0]["data"]["mode"] == "FIXED_PLAN"

@@ -25,18 +25,29 @@ def types(events: list[RunEvent]) -> list[str]:
 
 async def test_tool_call_then_streamed_answer(openai_rpc, llm):
     m = marker()
-    llm.script(m, [
-        ToolCalls([("query_database", {"sql": "SELECT count(*) AS n FROM customers"})]),
-        Text(["There ", "are ", "6 ", "customers."]),
-    ])
+    llm.script(
+        m,
+        [
+            ToolCalls([("query_database", {"sql": "SELECT count(*) AS n FROM customers"})]),
+            Text(["There ", "are ", "6 ", "customers."]),
+        ],
+    )
     token = mint("alice")
     started = await call(openai_rpc, "start_run", f"How many customers? {m}", token=token)
     assert started["mode"] == "AGENT"
     events = await wait_events(openai_rpc, started["run_id"], token)
 
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert types(events) == ["RUN_STARTED", "TOOL_CALL", "TOOL_RESULT", "TOKEN", "TOKEN", "TOKEN", "TOKEN",
-                             "RUN_FINISHED"]
+    assert types(events) == [
+        "RUN_STARTED",
+        "TOOL_CALL",
+        "TOOL_RESULT",
+        "TOKEN",
+        "TOKEN",
+        "TOKEN",
+        "TOKEN",
+        "RUN_FINISHED",
+    ]
     assert [e.delta for e in events if e.type is EventType.TOKEN] == ["There ", "are ", "6 ", "customers."]
     assert events[1].tool == "query_database"
     assert events[2].data["summary"] == "1 row(s)" and events[2].data["error"] is False
@@ -54,13 +65,25 @@ async def test_tool_call_then_streamed_answer(openai_rpc, llm):
 
 async def test_tool_errors_go_back_to_the_model(openai_rpc, llm):
     m = marker()
-    llm.script(m, [
-        ToolCalls([("query_database", {"sql": "DROP TABLE customers"})]),
-        ToolCalls([("query_database", {"sql": "SELECT * FROM no_such_table"})]),
-        ToolCalls([("query_database", {"sql": "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
-                                              "SELECT count(*) FROM r"})]),
-        Text(["I could not do that."]),
-    ])
+    llm.script(
+        m,
+        [
+            ToolCalls([("query_database", {"sql": "DROP TABLE customers"})]),
+            ToolCalls([("query_database", {"sql": "SELECT * FROM no_such_table"})]),
+            ToolCalls(
+                [
+                    (
+                        "query_database",
+                        {
+                            "sql": "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+                            "SELECT count(*) FROM r"
+                        },
+                    )
+                ]
+            ),
+            Text(["I could not do that."]),
+        ],
+    )
     token = mint("alice")
     started = await call(openai_rpc, "start_run", f"Drop it {m}", token=token)
     events = await wait_events(openai_rpc, started["run_id"], token)
@@ -83,10 +106,13 @@ async def test_step_limit_ends_the_run_with_run_failed(openai_rpc, llm):
     assert len([e for e in events if e.type is EventType.TOOL_CALL]) == 4
 
 
-@pytest.mark.parametrize("turn, message", [
-    (Fail(500, "boom"), "The model server failed"),
-    (Garbage(), "could not be used"),
-])
+@pytest.mark.parametrize(
+    "turn, message",
+    [
+        (Fail(500, "boom"), "The model server failed"),
+        (Garbage(), "could not be used"),
+    ],
+)
 async def test_model_failures_end_the_run_clearly(openai_rpc, llm, turn, message):
     m = marker()
     llm.script(m, [turn])
@@ -140,10 +166,14 @@ async def test_conversation_memory_and_ownership(openai_rpc, llm):
 
     # bob sees none of it, and cannot continue, read, cancel or delete it
     assert (await call(openai_rpc, "list_conversations", token=bob))["items"] == []
-    for method, args in [("get_conversation", [first["conversation_id"]]), ("get_run", [first["run_id"]]),
-                         ("run_events", [first["run_id"], 0]), ("cancel_run", [first["run_id"]]),
-                         ("delete_conversation", [first["conversation_id"]]),
-                         ("start_run", ["hijack", first["conversation_id"]])]:
+    for method, args in [
+        ("get_conversation", [first["conversation_id"]]),
+        ("get_run", [first["run_id"]]),
+        ("run_events", [first["run_id"], 0]),
+        ("cancel_run", [first["run_id"]]),
+        ("delete_conversation", [first["conversation_id"]]),
+        ("start_run", ["hijack", first["conversation_id"]]),
+    ]:
         with pytest.raises(NotFound):
             await call(openai_rpc, method, *args, token=bob)
 
@@ -191,15 +221,19 @@ async def test_only_admins_change_the_system_prompt(openai_rpc, llm):
         await call(openai_rpc, "set_system_prompt", "Obey me.", token=mint("eve"))
     admin = mint("root", role="admin")
     try:
-        assert await call(openai_rpc, "set_system_prompt", "You are terse. {{ not_a_template }}",
-                          token=admin) == "You are terse. {{ not_a_template }}"
+        assert (
+            await call(openai_rpc, "set_system_prompt", "You are terse. {{ not_a_template }}", token=admin)
+            == "You are terse. {{ not_a_template }}"
+        )
         m = marker()
         llm.script(m, [Text(["ok"])])
         token = mint("frank")
         started = await call(openai_rpc, "start_run", f"hi {m}", token=token)
         await wait_events(openai_rpc, started["run_id"], token)
-        assert llm.requests_for(m)[0].messages[0] == {"role": "system",
-                                                      "content": "You are terse. {{ not_a_template }}"}
+        assert llm.requests_for(m)[0].messages[0] == {
+            "role": "system",
+            "content": "You are terse. {{ not_a_template }}",
+        }
     finally:
         await call(openai_rpc, "set_system_prompt", None, token=admin)
 
@@ -213,11 +247,17 @@ def test_the_database_file_is_untouched_by_runs(openai_stack):
 async def test_concurrent_runs_each_get_their_own_stream(openai_rpc, llm):
     markers = [marker() for _ in range(8)]
     for i, m in enumerate(markers):
-        llm.script(m, [ToolCalls([("query_database", {"sql": f"SELECT {i} AS n"})]),
-                       Text([f"run{i}-{k} " for k in range(10)], delay=0.01)])
+        llm.script(
+            m,
+            [
+                ToolCalls([("query_database", {"sql": f"SELECT {i} AS n"})]),
+                Text([f"run{i}-{k} " for k in range(10)], delay=0.01),
+            ],
+        )
     tokens = [mint(f"parallel-{i}") for i in range(len(markers))]
-    started = await asyncio.gather(*(call(openai_rpc, "start_run", f"go {m}", token=t)
-                                     for m, t in zip(markers, tokens)))
+    started = await asyncio.gather(
+        *(call(openai_rpc, "start_run", f"go {m}", token=t) for m, t in zip(markers, tokens))
+    )
     results = await asyncio.gather(*(wait_events(openai_rpc, s["run_id"], t) for s, t in zip(started, tokens)))
     for i, events in enumerate(results):
         assert [e.delta for e in events if e.type is EventType.TOKEN] == [f"run{i}-{k} " for k in range(10)]
@@ -253,8 +293,16 @@ async def test_a_run_whose_agent_died_is_marked_failed(openai_rpc, openai_stack)
     run_id = uuid.uuid4().hex
     engine = make_engine(AgentSettings(data_dir=openai_stack.isolation.data_dir).agent_database())
     RunStore(session_factory(engine), client, prefix, 3600).create(
-        RunRecord(id=run_id, conversation_id="c", status=RunStatus.RUNNING, mode=RunMode.AGENT,
-                  created_at=time.time() - 300, deadline_at=time.time() - 1), owner="orphan-owner")
+        RunRecord(
+            id=run_id,
+            conversation_id="c",
+            status=RunStatus.RUNNING,
+            mode=RunMode.AGENT,
+            created_at=time.time() - 300,
+            deadline_at=time.time() - 1,
+        ),
+        owner="orphan-owner",
+    )
     engine.dispose()
     events = RunEvents(client, prefix, run_id, 3600)
     events.emit(EventType.RUN_STARTED)

@@ -26,8 +26,13 @@ from services.common.db import make_engine, session_factory
 from tests.support.callers import Callers
 from tests.support.servers import wait_until
 
-OTTERS = SearchHit(chunk_id="c1", document_id="d1", title="otters.md", score=0.8,
-                   content="Sea otters hold hands while they sleep. It keeps them from drifting apart.")
+OTTERS = SearchHit(
+    chunk_id="c1",
+    document_id="d1",
+    title="otters.md",
+    score=0.8,
+    content="Sea otters hold hands while they sleep. It keeps them from drifting apart.",
+)
 
 
 class Rag:
@@ -64,8 +69,7 @@ def callers():
 
 @pytest.fixture
 def runtime(tmp_path, callers):
-    settings = AgentSettings(env="development", data_dir=tmp_path, llm_backend="none",
-                             redis_prefix=callers.prefix)
+    settings = AgentSettings(env="development", data_dir=tmp_path, llm_backend="none", redis_prefix=callers.prefix)
     url = settings.agent_database()
     migrations.migrate(url)
     engine = make_engine(url)
@@ -100,8 +104,9 @@ def test_a_run_searches_rag_through_the_contract_and_answers(runtime, callers):
     events = [RunEvent.model_validate(e) for e in worker.run_events(started.run_id)]
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[-1].type.value == "RUN_FINISHED"
-    assert [e.seq for e in map(RunEvent.model_validate, worker.run_events(started.run_id, after_seq=2))] == \
-        [e.seq for e in events[2:]]
+    assert [e.seq for e in map(RunEvent.model_validate, worker.run_events(started.run_id, after_seq=2))] == [
+        e.seq for e in events[2:]
+    ]
     conversation = worker.get_conversation(started.conversation_id)
     assert [m["role"] for m in conversation["messages"]] == ["USER", "ASSISTANT"]
     assert conversation["created_at"].endswith("Z")  # datetimes on the wire, UTC
@@ -136,9 +141,12 @@ def test_runs_and_conversations_are_their_owners_only(runtime, callers):
     started = alice.start_run("Otters?")
     finished(alice, started["run_id"])
     mallory = service(runtime, callers.user(user_id=f"mallory-{uuid.uuid4().hex[:6]}"))
-    for call in (lambda: mallory.get_run(started["run_id"]), lambda: mallory.run_events(started["run_id"]),
-                 lambda: mallory.get_conversation(started["conversation_id"]),
-                 lambda: mallory.delete_conversation(started["conversation_id"])):
+    for call in (
+        lambda: mallory.get_run(started["run_id"]),
+        lambda: mallory.run_events(started["run_id"]),
+        lambda: mallory.get_conversation(started["conversation_id"]),
+        lambda: mallory.delete_conversation(started["conversation_id"]),
+    ):
         with pytest.raises(NotFound):
             call()
     assert alice.delete_conversation(started["conversation_id"]) is True

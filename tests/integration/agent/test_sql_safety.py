@@ -126,7 +126,7 @@ HOSTILE = [
     "SELECT * FROM pg_shadow",
     "SELECT current_setting('data_directory')",
     "SELECT version()",
-    "SELECT * FROM \"secrets\"",
+    'SELECT * FROM "secrets"',
     "SELECT * FROM SECRETS",
     "WITH secrets AS (SELECT 1 AS x) SELECT * FROM secrets, main.secrets",
     # CTE names used outside their scope read the real table
@@ -201,8 +201,9 @@ def test_sqlite_hostile_corpus_changes_nothing(sqlite_db):
     for leftover in glob.glob(PWNED + "*"):
         os.unlink(leftover)
     before = _digest(sqlite_db)
-    database = SqlDatabase.from_url(f"sqlite:///{sqlite_db}", timeout=TIMEOUT,
-                                    tables=["customers", "orders", "order_items", "products"])
+    database = SqlDatabase.from_url(
+        f"sqlite:///{sqlite_db}", timeout=TIMEOUT, tables=["customers", "orders", "order_items", "products"]
+    )
     outcomes = _run_corpus(database)
     assert _digest(sqlite_db) == before, "the database file changed"
     assert sorted(p.name for p in sqlite_db.parent.iterdir()) == ["shop.db"]  # no journal, no attached file
@@ -218,8 +219,10 @@ def test_sqlite_timeout_and_row_cap(sqlite_db):
     assert "only the first 5 rows" in result.for_model()["note"]
     started = time.monotonic()
     with pytest.raises(QueryFailed, match=r"timed out after 0\.5 s"):
-        database.query("SELECT count(*) FROM customers a, customers b, customers c, customers d, customers e, "
-                       "customers f, customers g, customers h, customers i, customers j")
+        database.query(
+            "SELECT count(*) FROM customers a, customers b, customers c, customers d, customers e, "
+            "customers f, customers g, customers h, customers i, customers j"
+        )
     assert time.monotonic() - started < 2
 
 
@@ -227,30 +230,41 @@ def test_the_authorizer_stops_what_the_parser_missed(sqlite_db):
     """Layer two alone: a guard that let everything through still cannot write."""
     database = SqlDatabase.from_url(f"sqlite:///{sqlite_db}", tables=["customers", "orders"])
     before = _digest(sqlite_db)
-    for sql in ["DELETE FROM customers", "ATTACH DATABASE '/tmp/agenthub-pwned.db' AS x",
-                "PRAGMA user_version = 42", "CREATE TABLE x (a)", "SELECT load_extension('x')",
-                "SELECT * FROM secrets", "SELECT * FROM sqlite_master",
-                "SELECT * FROM (WITH secrets AS (SELECT 1) SELECT * FROM secrets) AS a, secrets"]:
+    for sql in [
+        "DELETE FROM customers",
+        "ATTACH DATABASE '/tmp/agenthub-pwned.db' AS x",
+        "PRAGMA user_version = 42",
+        "CREATE TABLE x (a)",
+        "SELECT load_extension('x')",
+        "SELECT * FROM secrets",
+        "SELECT * FROM sqlite_master",
+        "SELECT * FROM (WITH secrets AS (SELECT 1) SELECT * FROM secrets) AS a, secrets",
+    ]:
         with pytest.raises(QueryFailed):
             database._run_sqlite(sql)
     with pytest.raises(QueryFailed, match="too big"):
         database._run_sqlite("SELECT length(zeroblob(100000000))")
-    assert database._run_sqlite("WITH c AS (SELECT name FROM customers) SELECT count(*) FROM c, orders",
-                                frozenset({"c"}))[1] == [(60,)]
-    assert database.query("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 9) "
-                          "SELECT count(*) FROM r").rows == [[9]]
+    assert database._run_sqlite(
+        "WITH c AS (SELECT name FROM customers) SELECT count(*) FROM c, orders", frozenset({"c"})
+    )[1] == [(60,)]
+    assert database.query(
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 9) SELECT count(*) FROM r"
+    ).rows == [[9]]
     assert _digest(sqlite_db) == before
     _no_files_written()
 
 
 def test_guard_accepts_ordinary_queries_and_caps_them():
     guard = SqlGuard("sqlite", frozenset({"customers", "orders"}), row_cap=200)
-    assert guard.check("select name from customers order by name") == \
-        "SELECT name FROM customers ORDER BY name LIMIT 201"
+    assert (
+        guard.check("select name from customers order by name") == "SELECT name FROM customers ORDER BY name LIMIT 201"
+    )
     assert guard.check("SELECT name FROM customers LIMIT 10;") == "SELECT name FROM customers LIMIT 10"
-    checked = guard.check("WITH big AS (SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id) "
-                          "SELECT c.name, big.n FROM customers c JOIN big ON big.customer_id = c.id "
-                          "UNION ALL SELECT 'total', count(*) FROM orders")
+    checked = guard.check(
+        "WITH big AS (SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id) "
+        "SELECT c.name, big.n FROM customers c JOIN big ON big.customer_id = c.id "
+        "UNION ALL SELECT 'total', count(*) FROM orders"
+    )
     assert checked.endswith("LIMIT 201") and "capped" in checked
     assert "--" not in guard.check("SELECT name FROM customers -- a comment")
     # CTEs in scope are fine, recursive ones included
@@ -279,8 +293,10 @@ def pg_schema():
     admin.run(f"CREATE TABLE {schema}.orders (id serial PRIMARY KEY, customer_id int, status text)")
     admin.run(f"CREATE TABLE {schema}.secrets (id serial PRIMARY KEY, secret text)")
     admin.run(f"CREATE TABLE {other}.secrets (id serial PRIMARY KEY, secret text)")
-    admin.run(f"INSERT INTO {schema}.customers (name, city, joined_on) VALUES ('Ada', 'London', '2024-01-01'),"
-              "('Grace', 'New York', '2024-02-01'), ('Alan', 'Manchester', '2024-03-01')")
+    admin.run(
+        f"INSERT INTO {schema}.customers (name, city, joined_on) VALUES ('Ada', 'London', '2024-01-01'),"
+        "('Grace', 'New York', '2024-02-01'), ('Alan', 'Manchester', '2024-03-01')"
+    )
     admin.run(f"INSERT INTO {schema}.orders (customer_id, status) VALUES (1, 'shipped'), (2, 'pending')")
     admin.run(f"INSERT INTO {schema}.secrets (secret) VALUES (:s)", s=CANARY)
     admin.run(f"INSERT INTO {other}.secrets (secret) VALUES (:s)", s=CANARY)
@@ -294,14 +310,25 @@ def pg_schema():
 
 def _pg_snapshot(admin, schema: str, other: str) -> dict:
     snapshot = {
-        "tables": admin.run("SELECT table_schema, table_name, table_type FROM information_schema.tables "
-                            "WHERE table_schema IN (:a, :b) ORDER BY 1, 2", a=schema, b=other),
-        "columns": admin.run("SELECT table_name, column_name FROM information_schema.columns "
-                             "WHERE table_schema IN (:a, :b) ORDER BY 1, 2", a=schema, b=other),
+        "tables": admin.run(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema IN (:a, :b) ORDER BY 1, 2",
+            a=schema,
+            b=other,
+        ),
+        "columns": admin.run(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema IN (:a, :b) ORDER BY 1, 2",
+            a=schema,
+            b=other,
+        ),
         "large_objects": admin.run("SELECT count(*) FROM pg_largeobject_metadata"),
         "schemas": admin.run("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'agent_sql_%' ORDER BY 1"),
-        "privileges": admin.run("SELECT grantee, privilege_type FROM information_schema.table_privileges "
-                                "WHERE table_schema = :a ORDER BY 1, 2", a=schema),
+        "privileges": admin.run(
+            "SELECT grantee, privilege_type FROM information_schema.table_privileges "
+            "WHERE table_schema = :a ORDER BY 1, 2",
+            a=schema,
+        ),
         "sequences": admin.run(f"SELECT last_value FROM {schema}.customers_id_seq"),
     }
     for table in ("customers", "orders", "secrets"):
@@ -315,10 +342,16 @@ def test_postgres_hostile_corpus_changes_nothing(pg_schema):
     for leftover in glob.glob(PWNED + "*"):
         os.unlink(leftover)
     before = _pg_snapshot(admin, schema, other)
-    database = SqlDatabase.from_url(f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}",
-                                    timeout=TIMEOUT, tables=["customers", "orders"])
+    database = SqlDatabase.from_url(
+        f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}", timeout=TIMEOUT, tables=["customers", "orders"]
+    )
     assert "customers(" in database.describe() and "secrets" not in database.describe()
-    corpus = [*HOSTILE, f"SELECT * FROM {other}.secrets", f"SELECT * FROM {schema}.secrets", f"SELECT * FROM test.{schema}.customers"]
+    corpus = [
+        *HOSTILE,
+        f"SELECT * FROM {other}.secrets",
+        f"SELECT * FROM {schema}.secrets",
+        f"SELECT * FROM test.{schema}.customers",
+    ]
     outcomes = {}
     for sql in corpus:
         try:
@@ -330,8 +363,9 @@ def test_postgres_hostile_corpus_changes_nothing(pg_schema):
     _no_files_written()
     assert {s for s, o in outcomes.items() if o.startswith("ran")} <= HARMLESS
     # nothing left open or locked by the agent
-    assert admin.run("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agenthub-agent-sql' "
-                     "AND state <> 'idle'") == [[0]]
+    assert admin.run(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agenthub-agent-sql' AND state <> 'idle'"
+    ) == [[0]]
 
 
 def test_postgres_read_only_transaction_and_timeout_hold_without_the_parser(pg_schema):

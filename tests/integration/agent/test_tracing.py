@@ -42,12 +42,14 @@ class Collector:
                 request = ExportTraceServiceRequest()
                 request.ParseFromString(self.rfile.read(int(self.headers["content-length"])))
                 for resource_spans in request.resource_spans:
-                    service = next(a.value.string_value for a in resource_spans.resource.attributes
-                                   if a.key == "service.name")
+                    service = next(
+                        a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"
+                    )
                     for scope in resource_spans.scope_spans:
                         for span in scope.spans:
-                            collector.spans.append((service, span.name, span.trace_id.hex(), span.span_id.hex(),
-                                                    span.parent_span_id.hex()))
+                            collector.spans.append(
+                                (service, span.name, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex())
+                            )
                 self.send_response(200)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -65,13 +67,25 @@ def traced_stack(tmp_path_factory, llm):
     collector = Collector()
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("traced")).create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
-    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200",
-            "AGENTHUB_LOG_FORMAT": "json", "AGENTHUB_METRICS_PORT": str(free_port())}
+    otel = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "AGENTHUB_LOG_FORMAT": "json",
+        "AGENTHUB_METRICS_PORT": str(free_port()),
+    }
     processes = [
         ServiceProcess(isolation, "services.rag.service", "rag", **otel),
-        ServiceProcess(isolation, "services.agent.service", "agent", AGENTHUB_LLM_BACKEND="openai",
-                       AGENTHUB_LLM_BASE_URL=llm.base_url, AGENTHUB_LLM_MODEL="scripted", AGENTHUB_LLM_TIMEOUT="10",
-                       AGENTHUB_AGENT_RUN_TIMEOUT="30", **otel),
+        ServiceProcess(
+            isolation,
+            "services.agent.service",
+            "agent",
+            AGENTHUB_LLM_BACKEND="openai",
+            AGENTHUB_LLM_BASE_URL=llm.base_url,
+            AGENTHUB_LLM_MODEL="scripted",
+            AGENTHUB_LLM_TIMEOUT="10",
+            AGENTHUB_AGENT_RUN_TIMEOUT="30",
+            **otel,
+        ),
     ]
     try:
         for process in processes:
@@ -90,8 +104,12 @@ def metrics_text(process: ServiceProcess) -> str:
 
 
 def value(text: str, name: str, **labels: str) -> float:
-    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
-               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def log_lines(process: ServiceProcess) -> list[dict]:
@@ -112,13 +130,18 @@ def test_one_request_is_one_trace_across_gateway_agent_rag_and_the_model(traced_
     memory = InMemorySpanExporter()
     tracing.configure("gateway", exporter=memory)
     try:
-        with caplog.at_level("INFO", logger="agenthub.gateway"), \
-                TestClient(create_app(gateway_settings(isolation))) as client:
-            response = client.post("/graphql", headers={"traceparent": f"00-{trace_id}-{parent}-01",
-                                                        "authorization": f"Bearer {mint('tracer')}"},
-                                   json={"query": "mutation($m: String!) { runAgent(input: {message: $m}) "
-                                                  "{ status steps { tool } } }",
-                                         "variables": {"m": f"Any leases? {marker}"}})
+        with (
+            caplog.at_level("INFO", logger="agenthub.gateway"),
+            TestClient(create_app(gateway_settings(isolation))) as client,
+        ):
+            response = client.post(
+                "/graphql",
+                headers={"traceparent": f"00-{trace_id}-{parent}-01", "authorization": f"Bearer {mint('tracer')}"},
+                json={
+                    "query": "mutation($m: String!) { runAgent(input: {message: $m}) { status steps { tool } } }",
+                    "variables": {"m": f"Any leases? {marker}"},
+                },
+            )
             run = (response.json().get("data") or {}).get("runAgent")
             assert run == {"status": "FINISHED", "steps": [{"tool": "search_documents"}]}, response.text
             gateway_spans = memory.get_finished_spans()

@@ -29,7 +29,9 @@ META = RequestMeta(ip="203.0.113.7", user_agent="pytest", request_id="req-1")
 
 
 def register(domain, username="alice", password=PASSWORD, email=None, meta=META):
-    return domain.users.register(parse(RegisterInput, {"username": username, "password": password, "email": email}), meta)
+    return domain.users.register(
+        parse(RegisterInput, {"username": username, "password": password, "email": email}), meta
+    )
 
 
 def login(domain, username="alice", password=PASSWORD, meta=META):
@@ -56,6 +58,7 @@ def audit_actions(engine) -> list[tuple[str, str]]:
 
 
 # -- accounts ---------------------------------------------------------------------------
+
 
 def test_register_and_login_issue_a_verifiable_token(domain, engine):
     user = register(domain, "Alice", email="alice@example.com")
@@ -102,6 +105,7 @@ def test_password_is_rehashed_when_parameters_change(make_domain, engine):
 
 
 # -- refresh tokens and sessions ------------------------------------------------------
+
 
 def test_refresh_rotates_and_reuse_ends_the_session(domain, engine, redis_client):
     register(domain)
@@ -164,6 +168,7 @@ def test_sessions_list_marks_the_current_one_and_only_owners_revoke(domain):
 
 # -- admin operations ------------------------------------------------------------------
 
+
 def test_role_change_bumps_the_version_and_refresh_reads_the_new_role(domain, engine, redis_client):
     root = admin_identity(domain, engine)
     user = register(domain)
@@ -196,8 +201,11 @@ def test_deactivation_stops_tokens_logins_refreshes_and_api_keys(domain, engine)
 
     domain.users.set_user_active(root, user.id, False, META)
     assert revoked(domain, pair.access_token) and revoked(domain, grant.access_token)
-    for attempt in (lambda: login(domain), lambda: domain.sessions.refresh(pair.refresh_token, META),
-                    lambda: domain.api_keys.authenticate_api_key(key, META)):
+    for attempt in (
+        lambda: login(domain),
+        lambda: domain.sessions.refresh(pair.refresh_token, META),
+        lambda: domain.api_keys.authenticate_api_key(key, META),
+    ):
         with pytest.raises(Unauthenticated):
             attempt()
     with pytest.raises(BadUserInput) as raised:
@@ -249,6 +257,7 @@ def test_create_admin(engine, domain):
 
 # -- API keys ---------------------------------------------------------------------------
 
+
 def test_api_key_scopes_must_be_a_subset_and_expiry_in_the_future(domain, engine, clock):
     root = admin_identity(domain, engine)
     user = register(domain)
@@ -258,8 +267,9 @@ def test_api_key_scopes_must_be_a_subset_and_expiry_in_the_future(domain, engine
         domain.api_keys.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent", "write:rag"]), META)
     assert "write:rag" in raised.value.details["fields"]["scopes"]
     with pytest.raises(BadUserInput) as raised:
-        domain.api_keys.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent"],
-                                                 expires_at=clock.now - timedelta(seconds=1)), META)
+        domain.api_keys.create_api_key(
+            guest, ApiKeyInput(name="k", scopes=["read:agent"], expires_at=clock.now - timedelta(seconds=1)), META
+        )
     assert "expiresAt" in raised.value.details["fields"]
     created = domain.api_keys.create_api_key(guest, ApiKeyInput(name="k", scopes=["read:agent"]), META)
     assert created.key.startswith(f"ah_{created.api_key.id}_")
@@ -309,8 +319,9 @@ def test_wrong_revoked_and_expired_api_keys_are_refused(domain, redis_client, cl
     assert raised.value.details["reason"] == "revoked"
     assert domain.api_keys.api_keys(me)[0].revoked
 
-    expiring = domain.api_keys.create_api_key(me, ApiKeyInput(name="b", scopes=["read:rag"],
-                                                     expires_at=clock.now + timedelta(seconds=100)), META)
+    expiring = domain.api_keys.create_api_key(
+        me, ApiKeyInput(name="b", scopes=["read:rag"], expires_at=clock.now + timedelta(seconds=100)), META
+    )
     grant = domain.api_keys.authenticate_api_key(expiring.key, META)
     assert grant.cache_until <= clock.now.timestamp() + 100
     clock.advance(101)
@@ -320,6 +331,7 @@ def test_wrong_revoked_and_expired_api_keys_are_refused(domain, redis_client, cl
 
 
 # -- limits -------------------------------------------------------------------------------
+
 
 def test_login_failures_are_limited_per_username_even_for_the_right_password(make_domain, engine):
     domain = make_domain(login_user_rate_limit="3/minute")
@@ -372,11 +384,19 @@ def test_register_is_limited_per_ip(make_domain):
 
 # -- audit -----------------------------------------------------------------------------------
 
+
 def test_audit_log_filters_and_pages(domain, clock):
     for i in range(25):
-        domain.audit.record_audit(AuditEvent(action="document.delete" if i % 2 else "document.create",
-                                       actor=f"user-{i % 3}", actor_type="user", resource=f"document:{i}",
-                                       at=clock.now.timestamp() + i, detail={"n": str(i)}))
+        domain.audit.record_audit(
+            AuditEvent(
+                action="document.delete" if i % 2 else "document.create",
+                actor=f"user-{i % 3}",
+                actor_type="user",
+                resource=f"document:{i}",
+                at=clock.now.timestamp() + i,
+                detail={"n": str(i)},
+            )
+        )
     seen, after = [], None
     while True:
         page = domain.audit.audit_log(AuditFilter(), PageArgs(first=10, after=after))
@@ -393,13 +413,16 @@ def test_audit_log_filters_and_pages(domain, clock):
     since = clock.now + timedelta(seconds=20)
     recent = domain.audit.audit_log(AuditFilter(since=since), PageArgs(first=100)).items
     assert sorted(int(e.detail["n"]) for e in recent) == [20, 21, 22, 23, 24]
-    window = domain.audit.audit_log(AuditFilter(since=clock.now, until=clock.now + timedelta(seconds=2)),
-                              PageArgs(first=100)).items
+    window = domain.audit.audit_log(
+        AuditFilter(since=clock.now, until=clock.now + timedelta(seconds=2)), PageArgs(first=100)
+    ).items
     assert sorted(int(e.detail["n"]) for e in window) == [0, 1, 2]
 
 
 def test_audit_details_that_look_secret_are_redacted(domain):
-    domain.audit.record_audit(AuditEvent(action="odd", detail={"password": "hunter22", "apiToken": "t0ken", "ok": "yes"}))
+    domain.audit.record_audit(
+        AuditEvent(action="odd", detail={"password": "hunter22", "apiToken": "t0ken", "ok": "yes"})
+    )
     entry = domain.audit.audit_log(AuditFilter(action="odd"), PageArgs()).items[0]
     assert entry.detail == {"password": "[redacted]", "apiToken": "[redacted]", "ok": "yes"}
 
@@ -420,8 +443,17 @@ def test_no_secret_in_any_row(domain, engine):
     domain.sessions.logout(me, META)
     domain.users.set_user_role(root, user.id, "guest", META)
     domain.users.set_user_active(root, user.id, False, META)
-    secrets_seen = [PASSWORD, "the-wrong-secret-1", pair.refresh_token, refreshed.refresh_token, pair.access_token,
-                    refreshed.access_token, created.key, created.key[36:], grant.access_token]
+    secrets_seen = [
+        PASSWORD,
+        "the-wrong-secret-1",
+        pair.refresh_token,
+        refreshed.refresh_token,
+        pair.access_token,
+        refreshed.access_token,
+        created.key,
+        created.key[36:],
+        grant.access_token,
+    ]
     dump = ""
     with engine.connect() as connection:
         for table in ["users", "sessions", "refresh_tokens", "api_keys", "audit_events"]:
@@ -429,11 +461,22 @@ def test_no_secret_in_any_row(domain, engine):
     for secret in secrets_seen:
         assert secret not in dump
     actions = {a for a, _ in audit_actions(engine)}
-    assert {"register", "login", "refresh", "refresh.reuse", "logout", "api_key.create", "api_key.revoke",
-            "user.role", "user.deactivate", "admin.create"} <= actions
+    assert {
+        "register",
+        "login",
+        "refresh",
+        "refresh.reuse",
+        "logout",
+        "api_key.create",
+        "api_key.revoke",
+        "user.role",
+        "user.deactivate",
+        "admin.create",
+    } <= actions
 
 
 # -- Redis rebuilt from the database ----------------------------------------------------------
+
 
 def test_revocations_are_republished_after_redis_lost_them(domain, engine, redis_client):
     root = admin_identity(domain, engine)

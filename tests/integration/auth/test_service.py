@@ -25,8 +25,12 @@ class Client:
         self.rpc = rpc
 
     async def __call__(self, method: str, *args, token: str | None = None, ip: str = "192.0.2.1", **kwargs):
-        context = {"auth_token": token, "client_ip": ip, "user_agent": "pytest-auth",
-                   "request_id": f"req-{uuid.uuid4().hex[:12]}"}
+        context = {
+            "auth_token": token,
+            "client_ip": ip,
+            "user_agent": "pytest-auth",
+            "request_id": f"req-{uuid.uuid4().hex[:12]}",
+        }
         return await self.rpc.call("auth", method, list(args), kwargs, context=context, timeout=30)
 
 
@@ -47,9 +51,14 @@ def engine(auth_database):
 
 @pytest.fixture(scope="session")
 async def admin_token(auth, engine):
-    create_admin(db.session_factory(engine), "root", PASSWORD,
-                 settings=ServiceSettings(env="development", password_memory_cost=4096, password_time_cost=1,
-                                          password_parallelism=1))
+    create_admin(
+        db.session_factory(engine),
+        "root",
+        PASSWORD,
+        settings=ServiceSettings(
+            env="development", password_memory_cost=4096, password_time_cost=1, password_parallelism=1
+        ),
+    )
     return (await auth("login", {"username": "root", "password": PASSWORD}))["access_token"]
 
 
@@ -105,8 +114,11 @@ async def test_login_me_refresh_rotation_and_reuse(auth):
 
 async def test_logout_revokes_the_session_for_every_later_call(auth):
     _, pair = await signed_up(auth)
-    other = await auth("login", {"username": (await auth("me", token=pair["access_token"]))["username"],
-                                 "password": PASSWORD}, ip="192.0.2.55")
+    other = await auth(
+        "login",
+        {"username": (await auth("me", token=pair["access_token"]))["username"], "password": PASSWORD},
+        ip="192.0.2.55",
+    )
     sessions = await auth("sessions", token=pair["access_token"])
     assert len(sessions) == 2 and sum(s["current"] for s in sessions) == 1
     assert await auth("logout", token=pair["access_token"]) is True
@@ -132,8 +144,12 @@ async def test_anonymous_and_forged_callers_are_refused(auth):
 
 async def test_admin_operations_need_their_permissions(auth, admin_token):
     _, pair = await signed_up(auth)
-    for method, args in [("users", []), ("set_user_role", ["x", "guest"]), ("set_user_active", ["x", False]),
-                         ("audit_log", [])]:
+    for method, args in [
+        ("users", []),
+        ("set_user_role", ["x", "guest"]),
+        ("set_user_active", ["x", False]),
+        ("audit_log", []),
+    ]:
         with pytest.raises(Forbidden):
             await auth(method, *args, token=pair["access_token"])
         with pytest.raises(Unauthenticated):
@@ -179,8 +195,11 @@ async def test_api_keys_scope_subset_revocation_and_expiry(auth, engine):
         await auth("create_api_key", {"name": "too much", "scopes": ["read:rag", "manage:users"]}, token=token)
     assert "scopes" in raised.value.details["fields"]
     with pytest.raises(BadUserInput) as raised:
-        await auth("create_api_key", {"name": "past", "scopes": ["read:rag"], "expires_at": "2000-01-01T00:00:00Z"},
-                   token=token)
+        await auth(
+            "create_api_key",
+            {"name": "past", "scopes": ["read:rag"], "expires_at": "2000-01-01T00:00:00Z"},
+            token=token,
+        )
     assert raised.value.details["fields"] == {"expiresAt": "must be in the future"}
 
     revoked = await auth("create_api_key", {"name": "a", "scopes": ["read:rag"]}, token=token)
@@ -216,8 +235,10 @@ async def test_login_brute_force_is_rate_limited_even_with_the_right_password(au
 
 async def test_fifty_simultaneous_wrong_logins_count_exactly_ten(auth, admin_token):
     user, _ = await signed_up(auth)
-    attempts = [auth("login", {"username": user["username"], "password": f"wrong password {i}"}, ip="192.0.2.99")
-                for i in range(50)]
+    attempts = [
+        auth("login", {"username": user["username"], "password": f"wrong password {i}"}, ip="192.0.2.99")
+        for i in range(50)
+    ]
     results = await asyncio.gather(*attempts, return_exceptions=True)
     kinds = [type(r).__name__ for r in results]
     assert kinds.count("Unauthenticated") == 10 and kinds.count("RateLimited") == 40, kinds
@@ -233,8 +254,18 @@ async def test_other_services_audit_events_are_stored(auth, admin_token, auth_is
 
     resource = f"document:{uuid.uuid4().hex}"
     dispatch = event_dispatcher({"AMQP_URI": auth_isolation.amqp_uri})
-    dispatch("rag", "audit", {"action": "document.delete", "actor": "u-1", "actor_type": "user",
-                              "resource": resource, "at": time.time(), "detail": {"title": "report"}})
+    dispatch(
+        "rag",
+        "audit",
+        {
+            "action": "document.delete",
+            "actor": "u-1",
+            "actor_type": "user",
+            "resource": resource,
+            "at": time.time(),
+            "detail": {"title": "report"},
+        },
+    )
     dispatch("rag", "audit", {"nonsense": True})  # dropped, not redelivered forever
     await auth("record_audit", {"action": "permission.denied", "outcome": "denied", "resource": resource})
     with pytest.raises(BadUserInput):
@@ -253,14 +284,21 @@ async def test_a_redelivered_audit_event_is_stored_once(auth, admin_token, auth_
     from nameko.standalone.events import event_dispatcher
 
     event_id, resource = str(uuid.uuid4()), f"document:{uuid.uuid4().hex}"
-    event = {"id": event_id, "action": "document.delete", "actor": "u-1", "actor_type": "user",
-             "resource": resource, "at": time.time()}
+    event = {
+        "id": event_id,
+        "action": "document.delete",
+        "actor": "u-1",
+        "actor_type": "user",
+        "resource": resource,
+        "at": time.time(),
+    }
     dispatch = event_dispatcher({"AMQP_URI": auth_isolation.amqp_uri})
     for source in ("rag", "rag", "agent"):  # at-least-once delivery, and a sender that sent it twice
         dispatch(source, "audit", event)
     await auth("record_audit", event)
-    markers = {source: {"id": str(uuid.uuid4()), "action": "marker", "resource": resource}
-               for source in ("rag", "agent")}
+    markers = {
+        source: {"id": str(uuid.uuid4()), "action": "marker", "resource": resource} for source in ("rag", "agent")
+    }
     for source, marker in markers.items():  # queued behind the copies on each source's queue
         dispatch(source, "audit", marker)
     expected = sorted([event_id] + [m["id"] for m in markers.values()])
@@ -282,8 +320,16 @@ async def test_old_audit_rows_are_purged_by_the_services_timer(auth, engine):
     now = datetime.now(UTC)
     with db.session_factory(engine).begin() as session:
         for row_id, age in ((old_id, 400), (kept_id, 300)):
-            session.add(AuditRow(id=row_id, at=now - timedelta(days=age), actor_type="anonymous",
-                                 action="retention.probe", outcome="success", detail={}))
+            session.add(
+                AuditRow(
+                    id=row_id,
+                    at=now - timedelta(days=age),
+                    actor_type="anonymous",
+                    action="retention.probe",
+                    outcome="success",
+                    detail={},
+                )
+            )
     query = text("SELECT id FROM audit_events WHERE action = 'retention.probe'")
     deadline = time.monotonic() + 60  # AGENTHUB_AUDIT_PURGE_INTERVAL is 10 s here
     while time.monotonic() < deadline:
@@ -304,9 +350,18 @@ async def test_audit_rows_are_written_and_hold_no_secret(auth, admin_token, engi
     grant = await auth("authenticate_api_key", created["key"])
     await auth("revoke_api_key", created["api_key"]["id"], token=rotated["access_token"])
     await auth("logout", token=rotated["access_token"])
-    secrets_seen = [PASSWORD, "a-wrong-secret-pass", pair["refresh_token"], rotated["refresh_token"],
-                    pair["access_token"], rotated["access_token"], created["key"], grant["access_token"],
-                    created["key"][36:], admin_token]
+    secrets_seen = [
+        PASSWORD,
+        "a-wrong-secret-pass",
+        pair["refresh_token"],
+        rotated["refresh_token"],
+        pair["access_token"],
+        rotated["access_token"],
+        created["key"],
+        grant["access_token"],
+        created["key"][36:],
+        admin_token,
+    ]
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM audit_events WHERE actor = :id"), {"id": user["id"]}).all()
         dump = "\n".join(repr(tuple(r)) for r in rows)
@@ -336,8 +391,9 @@ async def test_a_starting_instance_republishes_revocations_redis_lost(auth, auth
     try:
         assert client.delete(key) == 1  # as after a Redis restart
         assert (await auth("me", token=pair["access_token"]))["username"]  # the hole this closes
-        second = ServiceProcess(auth_isolation, "services.auth.service", "auth",
-                                AGENTHUB_DATABASE_URL=auth_database, **SERVICE_ENV)
+        second = ServiceProcess(
+            auth_isolation, "services.auth.service", "auth", AGENTHUB_DATABASE_URL=auth_database, **SERVICE_ENV
+        )
         try:
             deadline = time.monotonic() + 30
             while not client.exists(key) and time.monotonic() < deadline:

@@ -42,9 +42,12 @@ def callers(redis_client, redis_prefix):
 @pytest.fixture
 def worker(domain, redis_client, callers):
     """``worker(token)``: an ``AuthService`` instance as one worker of a call carrying ``token``."""
+
     def make(token: str | None = None, service_domain: AuthDomain | None = None) -> AuthService:
-        return worker_factory(AuthService, auth=service_domain or domain, redis=redis_client,
-                              caller=callers.caller(token, **CLIENT))
+        return worker_factory(
+            AuthService, auth=service_domain or domain, redis=redis_client, caller=callers.caller(token, **CLIENT)
+        )
+
     return make
 
 
@@ -76,7 +79,11 @@ def test_register_login_me_and_sessions_carry_the_callers_request_meta(worker, e
     assert session["user_agent"] == CLIENT["user_agent"]
     [login] = audit_rows(engine, "login")
     assert (login.actor, login.ip, login.user_agent, login.request_id) == (
-        user["id"], CLIENT["client_ip"], CLIENT["user_agent"], "req-unit")
+        user["id"],
+        CLIENT["client_ip"],
+        CLIENT["user_agent"],
+        "req-unit",
+    )
 
 
 def test_bad_wire_input_is_bad_user_input_before_the_domain(worker, engine):
@@ -186,8 +193,9 @@ def test_revocations_are_republished_on_request_and_by_the_timer(worker, domain,
 
 
 def test_the_revocation_timer_survives_redis_down(worker, redis_prefix, engine, caplog):
-    settings = ServiceSettings(env="development", redis_prefix=redis_prefix, redis_url="redis://127.0.0.1:1/0",
-                               redis_retries=0)
+    settings = ServiceSettings(
+        env="development", redis_prefix=redis_prefix, redis_url="redis://127.0.0.1:1/0", redis_retries=0
+    )
     down = sync_client(settings)
     service = worker(service_domain=AuthDomain.build(db.session_factory(engine), down, settings))
     with caplog.at_level(logging.INFO, logger="agenthub.auth"):

@@ -34,8 +34,9 @@ class Echo(BaseModel):
 
 
 ECHO: Operation[EchoInput, Echo] = Operation("unit", "echo", EchoInput, Echo, Permission.READ_RAG, "Echo it back.")
-ECHOES: Operation[EchoInput, list[Echo]] = Operation("unit", "echoes", EchoInput, list[Echo], Permission.READ_RAG,
-                                                     "Twice.", argument="data")
+ECHOES: Operation[EchoInput, list[Echo]] = Operation(
+    "unit", "echoes", EchoInput, list[Echo], Permission.READ_RAG, "Twice.", argument="data"
+)
 WHO: Operation[None, str] = Operation("unit", "who", None, str, Access.AUTHENTICATED, "Who calls.")
 OPEN: Operation[EchoInput, Echo] = Operation("unit", "open", EchoInput, Echo, Access.PUBLIC, "Anyone.")
 NOTHING: Operation[None, None] = Operation("unit", "nothing", None, None, Access.PUBLIC, "Returns nothing.")
@@ -121,8 +122,13 @@ def test_a_refusal_by_the_service_is_audited(callers):
     guest = service(callers.user("guest"))
     with pytest.raises(Forbidden):
         guest.echo(text="hi")
-    guest.audit.assert_called_once_with("permission_denied", outcome=Outcome.DENIED, resource="operation:unit.echo",
-                                        identity=guest.caller.identity(), detail={"permission": "read:rag"})
+    guest.audit.assert_called_once_with(
+        "permission_denied",
+        outcome=Outcome.DENIED,
+        resource="operation:unit.echo",
+        identity=guest.caller.identity(),
+        detail={"permission": "read:rag"},
+    )
     anonymous = service(callers.anonymous())
     with pytest.raises(Unauthenticated):
         anonymous.echo(text="hi")
@@ -149,8 +155,12 @@ def test_registered_as_our_rpc_with_the_wire_signature():
     assert operation_of(UnitService.echo) is ECHO
     assert UnitService.echo.__doc__ == "Echo it back."
     # Nameko checks each call against the method with inspect.getcallargs
-    assert inspect.getcallargs(UnitService.echo, None, "hi", 3, None) == \
-        {"self": None, "text": "hi", "top_k": 3, "tags": None}
+    assert inspect.getcallargs(UnitService.echo, None, "hi", 3, None) == {
+        "self": None,
+        "text": "hi",
+        "top_k": 3,
+        "tags": None,
+    }
     assert inspect.getcallargs(UnitService.echoes, None, data={}) == {"self": None, "data": {}}
     for args, kwargs in [(("hi", 3, None, "extra"), {}), ((), {"query": "hi"})]:
         with pytest.raises(TypeError):
@@ -161,6 +171,7 @@ def test_registered_as_our_rpc_with_the_wire_signature():
 
 def test_the_method_must_carry_the_operation_name():
     with pytest.raises(TypeError, match=r"unit\.echo"):
+
         class Misnamed:
             @operation(ECHO)
             def echo_it(self, identity, data):

@@ -30,8 +30,13 @@ def gateway(isolation, stack):
 
 @pytest.fixture(scope="module")
 def admin_token(gateway, isolation):
-    settings = ServiceSettings(data_dir=isolation.data_dir, env="development", password_time_cost=1,
-                               password_memory_cost=1024, password_parallelism=1)
+    settings = ServiceSettings(
+        data_dir=isolation.data_dir,
+        env="development",
+        password_time_cost=1,
+        password_memory_cost=1024,
+        password_parallelism=1,
+    )
     create_admin_at(settings.auth_database_url(), "api_admin", PASSWORD, settings=settings)
     return gql(gateway, LOGIN, {"i": {"username": "api_admin", "password": PASSWORD}})["data"]["login"]["accessToken"]
 
@@ -47,8 +52,13 @@ def test_register_returns_a_user_with_the_user_role(gateway):
     name = f"New.User-{uuid.uuid4().hex[:6]}"
     user = gql(gateway, REGISTER, {"i": {"username": name, "password": PASSWORD, "email": "n@example.org"}})
     assert user["data"]["register"]["role"] == "USER"
-    assert set(user["data"]["register"]["permissions"]) == {"READ_AGENT", "WRITE_AGENT", "READ_RAG", "WRITE_RAG",
-                                                                 "MANAGE_ACCOUNT"}
+    assert set(user["data"]["register"]["permissions"]) == {
+        "READ_AGENT",
+        "WRITE_AGENT",
+        "READ_RAG",
+        "WRITE_RAG",
+        "MANAGE_ACCOUNT",
+    }
     again = gql(gateway, REGISTER, {"i": {"username": name.upper(), "password": PASSWORD}})
     assert error_code(again) == "CONFLICT"
 
@@ -92,8 +102,9 @@ def test_sessions_and_revoking_one(gateway):
     sessions = gql(gateway, "{ sessions { id current userAgent } }", token=first["accessToken"])["data"]["sessions"]
     assert len(sessions) == 2
     other = next(s for s in sessions if not s["current"])
-    revoked = gql(gateway, "mutation($id: ID!) { revokeSession(id: $id) }", {"id": other["id"]},
-                  token=first["accessToken"])
+    revoked = gql(
+        gateway, "mutation($id: ID!) { revokeSession(id: $id) }", {"id": other["id"]}, token=first["accessToken"]
+    )
     assert revoked["data"]["revokeSession"] is True
     assert error_code(gql(gateway, ME, token=second["accessToken"])) == "UNAUTHENTICATED"
     assert gql(gateway, ME, token=first["accessToken"])["data"]["me"]["id"] == user_id
@@ -101,9 +112,13 @@ def test_sessions_and_revoking_one(gateway):
 
 def test_api_keys_work_by_either_header_until_revoked(gateway):
     _, pair = new_user(gateway)
-    created = gql(gateway, """mutation($i: CreateApiKeyInput!) {
+    created = gql(
+        gateway,
+        """mutation($i: CreateApiKeyInput!) {
         createApiKey(input: $i) { key apiKey { id name scopes } } }""",
-                  {"i": {"name": "ci", "scopes": ["READ_RAG"]}}, token=pair["accessToken"])["data"]["createApiKey"]
+        {"i": {"name": "ci", "scopes": ["READ_RAG"]}},
+        token=pair["accessToken"],
+    )["data"]["createApiKey"]
     key = created["key"]
     assert key.startswith("ah_") and created["apiKey"]["scopes"] == ["READ_RAG"]
     via_bearer = gql(gateway, "{ me { id permissions } }", token=key)["data"]["me"]
@@ -114,8 +129,12 @@ def test_api_keys_work_by_either_header_until_revoked(gateway):
     assert [k["name"] for k in listed] == ["ci"] and listed[0]["lastUsedAt"]
     assert "key" not in listed[0]
 
-    gql(gateway, "mutation($id: ID!) { revokeApiKey(id: $id) }", {"id": created["apiKey"]["id"]},
-        token=pair["accessToken"])
+    gql(
+        gateway,
+        "mutation($id: ID!) { revokeApiKey(id: $id) }",
+        {"id": created["apiKey"]["id"]},
+        token=pair["accessToken"],
+    )
     assert error_code(gql(gateway, ME, headers={"x-api-key": key})) == "UNAUTHENTICATED"
 
 
@@ -126,8 +145,9 @@ def test_api_key_scopes_must_be_a_subset_and_expiry_in_the_future(gateway):
     assert error_code(too_much) == "BAD_USER_INPUT"
     assert "scopes" in too_much["errors"][0]["extensions"]["fields"]
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    expired = gql(gateway, create, {"i": {"name": "x", "scopes": ["READ_RAG"], "expiresAt": past}},
-                  token=pair["accessToken"])
+    expired = gql(
+        gateway, create, {"i": {"name": "x", "scopes": ["READ_RAG"], "expiresAt": past}}, token=pair["accessToken"]
+    )
     assert error_code(expired) == "BAD_USER_INPUT"
 
 
@@ -138,24 +158,40 @@ def test_wrong_or_unknown_api_keys_are_unauthenticated(gateway):
 
 def test_admin_manages_users_and_deactivation_is_immediate(gateway, admin_token):
     user_id, pair = new_user(gateway)
-    key = gql(gateway, "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",
-              {"i": {"name": "k", "scopes": ["READ_AGENT"]}}, token=pair["accessToken"])["data"]["createApiKey"]["key"]
+    key = gql(
+        gateway,
+        "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",
+        {"i": {"name": "k", "scopes": ["READ_AGENT"]}},
+        token=pair["accessToken"],
+    )["data"]["createApiKey"]["key"]
     assert gql(gateway, ME, token=key)["data"]["me"]["id"] == user_id
 
     name = gql(gateway, ME, token=pair["accessToken"])["data"]["me"]["username"]
-    page = gql(gateway, "query($s: String) { users(search: $s, first: 5) { nodes { id } pageInfo { hasNextPage } } }",
-               {"s": name}, token=admin_token)
+    page = gql(
+        gateway,
+        "query($s: String) { users(search: $s, first: 5) { nodes { id } pageInfo { hasNextPage } } }",
+        {"s": name},
+        token=admin_token,
+    )
     assert [u["id"] for u in page["data"]["users"]["nodes"]] == [user_id]
 
-    role = gql(gateway, "mutation($u: ID!) { setUserRole(userId: $u, role: GUEST) { role } }", {"u": user_id},
-               token=admin_token)
+    role = gql(
+        gateway,
+        "mutation($u: ID!) { setUserRole(userId: $u, role: GUEST) { role } }",
+        {"u": user_id},
+        token=admin_token,
+    )
     assert role["data"]["setUserRole"]["role"] == "GUEST"
     assert error_code(gql(gateway, ME, token=pair["accessToken"])) == "UNAUTHENTICATED"  # old role's token
     refreshed = gql(gateway, REFRESH, {"t": pair["refreshToken"]})["data"]["refreshToken"]
     assert gql(gateway, ME, token=refreshed["accessToken"])["data"]["me"]["role"] == "GUEST"
 
-    gql(gateway, "mutation($u: ID!) { setUserActive(userId: $u, active: false) { active } }", {"u": user_id},
-        token=admin_token)
+    gql(
+        gateway,
+        "mutation($u: ID!) { setUserActive(userId: $u, active: false) { active } }",
+        {"u": user_id},
+        token=admin_token,
+    )
     assert error_code(gql(gateway, ME, token=refreshed["accessToken"])) == "UNAUTHENTICATED"
     assert error_code(gql(gateway, ME, token=key)) == "UNAUTHENTICATED"
     assert error_code(gql(gateway, REFRESH, {"t": refreshed["refreshToken"]})) == "UNAUTHENTICATED"

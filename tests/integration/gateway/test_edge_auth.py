@@ -43,9 +43,19 @@ def user_id(make_user):
 
 def claims(**overrides):
     now = int(time.time())
-    base = {"sub": str(uuid.uuid4()), "role": "admin", "name": "mallory", "jti": uuid.uuid4().hex,
-            "iat": now, "exp": now + 600, "iss": "agenthub", "aud": "agenthub-api", "typ": "access",
-            "ver": 0, "sid": uuid.uuid4().hex}
+    base = {
+        "sub": str(uuid.uuid4()),
+        "role": "admin",
+        "name": "mallory",
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + 600,
+        "iss": "agenthub",
+        "aud": "agenthub-api",
+        "typ": "access",
+        "ver": 0,
+        "sid": uuid.uuid4().hex,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -92,8 +102,10 @@ def test_expired_token_is_refused(gateway):
     assert_unauthenticated(gateway, token, "expired")
 
 
-@pytest.mark.parametrize("claim,value", [("aud", "someone-else"), ("iss", "evil"), ("typ", "refresh"),
-                                         ("sid", None), ("ver", None), ("exp", None)])
+@pytest.mark.parametrize(
+    "claim,value",
+    [("aud", "someone-else"), ("iss", "evil"), ("typ", "refresh"), ("sid", None), ("ver", None), ("exp", None)],
+)
 def test_wrong_or_missing_claims_are_refused(gateway, claim, value):
     token = jwt.encode(claims(**{claim: value}), DEVELOPMENT_JWT_SECRET, algorithm="HS256")
     assert_unauthenticated(gateway, token, "invalid")
@@ -138,14 +150,20 @@ def test_public_fields_still_answer_with_a_bad_token(gateway):
 def test_rs256_deployment_refuses_hs256_signed_with_its_public_key(isolation, stack, tmp_path):
     """Only the gateway's check is exercised here (the services run HS256)."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-    private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     (tmp_path / "public.pem").write_bytes(public_pem)
     (tmp_path / "private.pem").write_bytes(private_pem)
-    settings = gateway_settings(isolation, jwt_algorithm="RS256", jwt_public_key_file=tmp_path / "public.pem",
-                                jwt_private_key_file=tmp_path / "private.pem")
+    settings = gateway_settings(
+        isolation,
+        jwt_algorithm="RS256",
+        jwt_public_key_file=tmp_path / "public.pem",
+        jwt_private_key_file=tmp_path / "private.pem",
+    )
     with TestClient(create_app(settings)) as client:
         good = TokenCodec(settings).issue(subject=str(uuid.uuid4()), role="user", session_id="s1").token
         passed = gql(client, ME, token=good)  # past the edge: the service, on HS256, refuses it itself
@@ -154,5 +172,6 @@ def test_rs256_deployment_refuses_hs256_signed_with_its_public_key(isolation, st
         header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
         body = base64.urlsafe_b64encode(json.dumps(claims()).encode()).rstrip(b"=")
         signature = base64.urlsafe_b64encode(
-            hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()).rstrip(b"=")
+            hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
+        ).rstrip(b"=")
         assert_unauthenticated(client, (header + b"." + body + b"." + signature).decode(), "invalid")

@@ -34,8 +34,10 @@ def test_healthz_is_200(gateway):
 
 
 def test_request_id_is_echoed_and_generated(gateway):
-    assert gateway.get("/healthz", headers={"x-request-id": "abcdef0123456789"}).headers["x-request-id"] \
+    assert (
+        gateway.get("/healthz", headers={"x-request-id": "abcdef0123456789"}).headers["x-request-id"]
         == "abcdef0123456789"
+    )
     assert len(gateway.get("/healthz", headers={"x-request-id": "bad id!"}).headers["x-request-id"]) == 32
 
 
@@ -105,8 +107,13 @@ def test_health_subscription_over_graphql_transport_ws(gateway):
     with gateway.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init"})
         assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe",
-                      "payload": {"query": "subscription { health(intervalSeconds: 1) { status } }"}})
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": "subscription { health(intervalSeconds: 1) { status } }"},
+            }
+        )
         message = ws.receive_json()
         assert message["type"] == "next", message
         assert message["payload"]["data"]["health"]["status"] == "UP"
@@ -117,8 +124,13 @@ def test_subscription_input_errors_carry_a_code(gateway):
     with gateway.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init"})
         ws.receive_json()
-        ws.send_json({"id": "1", "type": "subscribe",
-                      "payload": {"query": "subscription { health(intervalSeconds: 0) { status } }"}})
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": "subscription { health(intervalSeconds: 0) { status } }"},
+            }
+        )
         message = ws.receive_json()
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -41,11 +41,14 @@ def test_production_serves_no_ide_and_no_assets(isolation):
         assert client.get(f"{graphiql.VENDOR_PATH}/graphiql.min.js").status_code == 404
 
 
-@pytest.mark.parametrize("body, content_type, message", [
-    (b'{"query": "{ health { status } }"', "application/json", "Unable to parse request body as JSON"),
-    (b'{"variables": {}}', "application/json", "No GraphQL query found in the request"),
-    (b"query=1", "text/csv", "Unsupported content type"),
-])
+@pytest.mark.parametrize(
+    "body, content_type, message",
+    [
+        (b'{"query": "{ health { status } }"', "application/json", "Unable to parse request body as JSON"),
+        (b'{"variables": {}}', "application/json", "No GraphQL query found in the request"),
+        (b"query=1", "text/csv", "Unsupported content type"),
+    ],
+)
 def test_a_request_that_is_not_graphql_is_a_coded_graphql_error(development, body, content_type, message):
     response = development.post("/graphql", content=body, headers={"content-type": content_type})
     assert response.status_code == 400

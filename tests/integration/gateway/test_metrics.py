@@ -25,22 +25,33 @@ def samples(text: str) -> list:
 
 
 def value(text: str, name: str, **labels: str) -> float:
-    return sum(s.value for s in samples(text) if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        s.value for s in samples(text) if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def root_fields() -> set[str]:
     graphql = gateway_schema._schema
-    return {name for root in (graphql.query_type, graphql.mutation_type, graphql.subscription_type) if root
-            for name in root.fields}
+    return {
+        name
+        for root in (graphql.query_type, graphql.mutation_type, graphql.subscription_type)
+        if root
+        for name in root.fields
+    }
 
 
 def test_gateway_metrics_after_real_operations_have_bounded_labels(gateway):
     secret = uuid.uuid4().hex  # appears in ids, paths, names and headers: it must appear in no label
-    ok = gateway.post("/graphql", json={"query": f"query Anything{secret} {{ health {{ status }} }}"},
-                      headers={"x-request-id": f"req-{secret}"})
+    ok = gateway.post(
+        "/graphql",
+        json={"query": f"query Anything{secret} {{ health {{ status }} }}"},
+        headers={"x-request-id": f"req-{secret}"},
+    )
     assert ok.status_code == 200 and ok.json()["data"]["health"]["status"] == "UP"
-    assert gateway.post("/graphql", json={"query": "{ me { id } }"}).json()["errors"][0]["extensions"]["code"] \
+    assert (
+        gateway.post("/graphql", json={"query": "{ me { id } }"}).json()["errors"][0]["extensions"]["code"]
         == "UNAUTHENTICATED"
+    )
     assert gateway.post("/graphql", json={"query": f"{{ nothing{secret} }}"}).status_code == 200
     gateway.post("/graphql", json={"query": "{ health { status } me { id } }"})
     gateway.get(f"/rag/documents/{secret}/download")
@@ -81,8 +92,9 @@ async def _rpc_calls(amqp_uri: str) -> None:
         for _ in range(10):
             await client.call("auth", "health", context={"request_id": uuid.uuid4().hex})
         with pytest.raises(Unauthenticated):
-            await client.call("auth", "login", [{"username": f"nobody-{uuid.uuid4().hex[:6]}",
-                                                 "password": "not the password at all"}])
+            await client.call(
+                "auth", "login", [{"username": f"nobody-{uuid.uuid4().hex[:6]}", "password": "not the password at all"}]
+            )
     finally:
         await client.close()
 
@@ -102,8 +114,12 @@ def test_each_service_instance_serves_its_own_series(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     isolation = Isolation(data_dir=tmp_path).create()
-    processes = [ServiceProcess(isolation, "services.auth.service", "auth", AGENTHUB_METRICS_PORT=str(port),
-                                AGENTHUB_LOG_FORMAT="json") for _ in range(2)]
+    processes = [
+        ServiceProcess(
+            isolation, "services.auth.service", "auth", AGENTHUB_METRICS_PORT=str(port), AGENTHUB_LOG_FORMAT="json"
+        )
+        for _ in range(2)
+    ]
     try:
         for process in processes:
             process.wait_until_consuming(timeout=240)
@@ -111,12 +127,18 @@ def test_each_service_instance_serves_its_own_series(tmp_path):
         assert len(set(urls)) == 2 and urls[0].startswith("http://127.0.0.1:")
         asyncio.run(_rpc_calls(isolation.amqp_uri))
         texts = [httpx.get(url, timeout=10).text for url in urls]
-        handled = [value(text, "agenthub_rpc_handled_total", service="auth", method="health", outcome="ok")
-                   for text in texts]
+        handled = [
+            value(text, "agenthub_rpc_handled_total", service="auth", method="health", outcome="ok") for text in texts
+        ]
         # the purge timer's workers count too; the health calls were split between the instances
         assert sum(handled) == 10, handled
-        assert sum(value(t, "agenthub_rpc_handled_total", service="auth", method="login", outcome="UNAUTHENTICATED")
-                   for t in texts) == 1
+        assert (
+            sum(
+                value(t, "agenthub_rpc_handled_total", service="auth", method="login", outcome="UNAUTHENTICATED")
+                for t in texts
+            )
+            == 1
+        )
         for text in texts:
             assert value(text, "agenthub_workers_max", service="auth") == 10
             assert value(text, "agenthub_workers_busy", service="auth") >= 0
@@ -147,8 +169,13 @@ def test_websocket_connections_and_active_subscriptions(gateway):
     with gateway.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init"})
         assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe",
-                      "payload": {"query": "subscription { health(intervalSeconds: 1) { status } }"}})
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": "subscription { health(intervalSeconds: 1) { status } }"},
+            }
+        )
         assert ws.receive_json()["type"] == "next"
         assert _gauge(gateway, "agenthub_websocket_connections") == before_ws + 1
         assert _gauge(gateway, "agenthub_graphql_subscriptions_active") == before_subs + 1

@@ -13,8 +13,14 @@ from tests.support.stack import ROOT, free_port
 
 
 def probe(isolation, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agenthub", "probe", *args], env=isolation.env(**env), cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "agenthub", "probe", *args],
+        env=isolation.env(**env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("service", ["auth", "agent", "rag"])

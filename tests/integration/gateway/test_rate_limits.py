@@ -67,8 +67,13 @@ def test_subscriptions_count_too(isolation, stack):
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init"})
             assert ws.receive_json()["type"] == "connection_ack"
-            ws.send_json({"id": "1", "type": "subscribe",
-                          "payload": {"query": "subscription { health(intervalSeconds: 1) { status } }"}})
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { health(intervalSeconds: 1) { status } }"},
+                }
+            )
             message = ws.receive_json()
             errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
             assert errors and errors[0]["extensions"]["code"] == "RATE_LIMITED", message

@@ -44,13 +44,19 @@ def outage(tmp_path_factory, redis_server):
     """auth and agent on their own vhost and the private Redis; the gateway in-process."""
     isolation = Isolation(data_dir=tmp_path_factory.mktemp("redis-outage")).create()
     env = {"AGENTHUB_REDIS_URL": redis_server.url, "AGENTHUB_LLM_BACKEND": "none"}
-    processes = [ServiceProcess(isolation, "services.auth.service", "auth", **env),
-                 ServiceProcess(isolation, "services.agent.service", "agent", **env)]
+    processes = [
+        ServiceProcess(isolation, "services.auth.service", "auth", **env),
+        ServiceProcess(isolation, "services.agent.service", "agent", **env),
+    ]
     try:
         for process in processes:
             process.wait_until_consuming(timeout=240)
-        settings = gateway_settings(isolation, redis_url=redis_server.url, rate_limit_anonymous="100000/minute",
-                                    rate_limit_authenticated="100000/minute")
+        settings = gateway_settings(
+            isolation,
+            redis_url=redis_server.url,
+            rate_limit_anonymous="100000/minute",
+            rate_limit_authenticated="100000/minute",
+        )
         with TestClient(create_app(settings)) as client:
             yield isolation, client
     finally:
@@ -110,8 +116,12 @@ def test_redis_down_is_service_unavailable_naming_redis_and_recovers(outage, red
     try:
         answered = []
         for credential in (None, token, "not-a-token"):
-            response, seconds = timed(client.post, "/graphql", json={"query": ME},
-                                      headers={"authorization": f"Bearer {credential}"} if credential else {})
+            response, seconds = timed(
+                client.post,
+                "/graphql",
+                json={"query": ME},
+                headers={"authorization": f"Bearer {credential}"} if credential else {},
+            )
             assert response.status_code == 200, response.text
             assert_redis_unavailable(response.json())
             assert seconds < DOWN_BOUND, seconds
@@ -120,8 +130,7 @@ def test_redis_down_is_service_unavailable_naming_redis_and_recovers(outage, red
         login = gql(client, LOGIN, {"u": "outage_user", "p": PASSPHRASE})
         assert_redis_unavailable(login)
         # Inside a service too: the typed error naming redis, never an unexpected one.
-        error = asyncio.run(rpc_error(outage[0], "auth", "login", {"username": "outage_user",
-                                                                    "password": PASSPHRASE}))
+        error = asyncio.run(rpc_error(outage[0], "auth", "login", {"username": "outage_user", "password": PASSPHRASE}))
         assert isinstance(error, ServiceUnavailable) and error.details == {"dependency": "redis"}, error
 
         health, seconds = timed(gql, client, HEALTH, token=token)
@@ -140,8 +149,13 @@ def test_redis_down_is_service_unavailable_naming_redis_and_recovers(outage, red
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init"})
             assert ws.receive_json()["type"] == "connection_ack"
-            ws.send_json({"id": "1", "type": "subscribe",
-                          "payload": {"query": "subscription { health(intervalSeconds: 60) { status } }"}})
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { health(intervalSeconds: 60) { status } }"},
+                }
+            )
             message = ws.receive_json()
             errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
             assert errors[0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", message
@@ -170,8 +184,12 @@ def test_an_empty_redis_restart_revives_no_revoked_token(outage, redis_server):
     second = gql(client, LOGIN, {"u": "rv_revoke", "p": PASSPHRASE})["data"]["login"]
     sessions = gql(client, "{ sessions { id current } }", token=second["accessToken"])["data"]["sessions"]
     other = next(s["id"] for s in sessions if not s["current"])
-    assert gql(client, "mutation($id: ID!) { revokeSession(id: $id) }", {"id": other},
-               token=second["accessToken"])["data"]["revokeSession"] is True
+    assert (
+        gql(client, "mutation($id: ID!) { revokeSession(id: $id) }", {"id": other}, token=second["accessToken"])[
+            "data"
+        ]["revokeSession"]
+        is True
+    )
     session_revoked = revoked_owner["accessToken"]
 
     reused = sign_in(client, "rv_reuse")
@@ -182,16 +200,29 @@ def test_an_empty_redis_restart_revives_no_revoked_token(outage, redis_server):
 
     deactivated_pair = sign_in(client, "rv_deactivated")
     deactivated_id = gql(client, ME, token=deactivated_pair["accessToken"])["data"]["me"]["id"]
-    assert "errors" not in gql(client, "mutation($u: ID!) { setUserActive(userId: $u, active: false) { id } }",
-                               {"u": deactivated_id}, token=admin_token)
+    assert "errors" not in gql(
+        client,
+        "mutation($u: ID!) { setUserActive(userId: $u, active: false) { id } }",
+        {"u": deactivated_id},
+        token=admin_token,
+    )
     demoted_pair = sign_in(client, "rv_demoted")
     demoted_id = gql(client, ME, token=demoted_pair["accessToken"])["data"]["me"]["id"]
-    assert "errors" not in gql(client, "mutation($u: ID!) { setUserRole(userId: $u, role: GUEST) { id } }",
-                               {"u": demoted_id}, token=admin_token)
+    assert "errors" not in gql(
+        client,
+        "mutation($u: ID!) { setUserRole(userId: $u, role: GUEST) { id } }",
+        {"u": demoted_id},
+        token=admin_token,
+    )
 
     still_valid = sign_in(client, "rv_valid")["accessToken"]
-    refused = {"logout": logged_out, "session revoke": session_revoked, "refresh reuse": reuse_revoked,
-               "deactivation": deactivated_pair["accessToken"], "role change": demoted_pair["accessToken"]}
+    refused = {
+        "logout": logged_out,
+        "session revoke": session_revoked,
+        "refresh reuse": reuse_revoked,
+        "deactivation": deactivated_pair["accessToken"],
+        "role change": demoted_pair["accessToken"],
+    }
     for name, token in refused.items():
         assert error_code(gql(client, ME, token=token)) == "UNAUTHENTICATED", name
 
@@ -230,8 +261,11 @@ def test_an_open_socket_is_refused_after_an_empty_restart_and_logout(outage, red
 def test_conversations_and_runs_survive_an_empty_redis_restart(outage, redis_server):
     _, client = outage
     token = sign_in(client, "conv_user")["accessToken"]
-    run = gql(client, "mutation { runAgent(input: {message: \"What do my documents say?\"}) "
-                      "{ id conversationId status } }", token=token)
+    run = gql(
+        client,
+        'mutation { runAgent(input: {message: "What do my documents say?"}) { id conversationId status } }',
+        token=token,
+    )
     assert "errors" not in run, run
     run = run["data"]["runAgent"]
     conversations = "{ conversations { nodes { id title } } }"
@@ -243,8 +277,12 @@ def test_conversations_and_runs_survive_an_empty_redis_restart(outage, redis_ser
 
     wait_for_me(client, token, timeout=10)
     assert gql(client, conversations, token=token)["data"]["conversations"]["nodes"] == before
-    conversation = gql(client, "query($id: ID!) { conversation(id: $id) { messages { role content } } }",
-                       {"id": run["conversationId"]}, token=token)
+    conversation = gql(
+        client,
+        "query($id: ID!) { conversation(id: $id) { messages { role content } } }",
+        {"id": run["conversationId"]},
+        token=token,
+    )
     assert "errors" not in conversation, conversation
     roles = [m["role"] for m in conversation["data"]["conversation"]["messages"]]
     assert roles == ["USER", "ASSISTANT"], conversation
@@ -273,8 +311,9 @@ def load(url: str, token: str, clients: int, seconds: float) -> dict[str, int]:
     async def main() -> Counter:
         counts: Counter = Counter()
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits,
-                                     headers={"authorization": f"Bearer {token}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=30, limits=limits, headers={"authorization": f"Bearer {token}"}
+        ) as http:
             deadline = time.monotonic() + seconds
             await asyncio.gather(*(client_loop(http, counts, deadline) for _ in range(clients)))
         return counts
@@ -296,8 +335,9 @@ def test_200_concurrent_clients_on_me_get_no_5xx(outage, redis_server):
 
     isolation, client = outage
     token = sign_in(client, "load_user")["accessToken"]
-    gateway = GatewayProcess(isolation, AGENTHUB_REDIS_URL=redis_server.url,
-                             AGENTHUB_RATE_LIMIT_AUTHENTICATED="10000000/minute")
+    gateway = GatewayProcess(
+        isolation, AGENTHUB_REDIS_URL=redis_server.url, AGENTHUB_RATE_LIMIT_AUTHENTICATED="10000000/minute"
+    )
     try:
         wait_until(lambda: _answers(f"{gateway.url}/healthz"), 120, "the gateway process")  # rag is not run here
         counts = load(gateway.url, token, clients=200, seconds=8)

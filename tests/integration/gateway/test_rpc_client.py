@@ -64,8 +64,12 @@ async def test_absent_service_fails_fast_instead_of_timing_out(client):
 
 
 async def test_context_headers_arrive_in_the_service(client, echo_service):
-    context = {"auth_token": "token-abc", "user_id": "user-42", "request_id": "req-0123456789",
-               "call_id_stack": ["gateway.graphql.req-0123456789"]}
+    context = {
+        "auth_token": "token-abc",
+        "user_id": "user-42",
+        "request_id": "req-0123456789",
+        "call_id_stack": ["gateway.graphql.req-0123456789"],
+    }
     seen = await client.call("echo", "context", context=context)
     assert seen["data"]["auth_token"] == "token-abc"
     assert seen["data"]["user_id"] == "user-42"
@@ -108,12 +112,24 @@ async def test_timed_out_request_never_runs_later(client, isolation):
 
 def _close_connection_from_broker(isolation, connection_name: str) -> None:
     listing = subprocess.run(
-        [RABBITMQCTL, "-q", "list_connections", "-p", isolation.vhost, "pid", "client_properties",
-         "--no-table-headers"],
-        check=True, capture_output=True, text=True, timeout=60,
+        [
+            RABBITMQCTL,
+            "-q",
+            "list_connections",
+            "-p",
+            isolation.vhost,
+            "pid",
+            "client_properties",
+            "--no-table-headers",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
-    pids = [line.split("\t", 1)[0] for line in listing.splitlines()
-            if f'{{"connection_name","{connection_name}"}}' in line]
+    pids = [
+        line.split("\t", 1)[0] for line in listing.splitlines() if f'{{"connection_name","{connection_name}"}}' in line
+    ]
     assert len(pids) == 1, f"connection {connection_name} not found in {listing}"
     subprocess.run([RABBITMQCTL, "-q", "close_connection", pids[0], "closed by test"], check=True, timeout=60)
 

@@ -28,12 +28,22 @@ class ScriptedChat:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 chat.requests.append(body)
-                payload = json.dumps({
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": chat.reply}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }).encode()
+                payload = json.dumps(
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": chat.reply},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -65,14 +75,26 @@ def test_renumber_keeps_only_markers_of_given_passages():
 
 def test_generative_answer_cites_what_it_was_given(library, chat):
     alice = f"u-{uuid.uuid4().hex[:8]}"
-    library.submission.ingest_text(identity(alice), IngestTextInput(
-        title="tides.txt", text="Tides are caused by the gravity of the Moon. Spring tides follow a full moon."))
-    library.submission.ingest_text(identity(alice), IngestTextInput(
-        title="moon.txt", text="The Moon orbits the Earth every 27 days. Its gravity pulls on the oceans."))
+    library.submission.ingest_text(
+        identity(alice),
+        IngestTextInput(
+            title="tides.txt", text="Tides are caused by the gravity of the Moon. Spring tides follow a full moon."
+        ),
+    )
+    library.submission.ingest_text(
+        identity(alice),
+        IngestTextInput(
+            title="moon.txt", text="The Moon orbits the Earth every 27 days. Its gravity pulls on the oceans."
+        ),
+    )
     drain(library)
-    answerer = Answerer(library.retriever, min_relevance=0.2,
-                        generator=answer_generator(LlmSettings(llm_base_url=chat.url, llm_model="scripted",
-                                                                     llm_api_key="key", llm_timeout=10)))
+    answerer = Answerer(
+        library.retriever,
+        min_relevance=0.2,
+        generator=answer_generator(
+            LlmSettings(llm_base_url=chat.url, llm_model="scripted", llm_api_key="key", llm_timeout=10)
+        ),
+    )
     chat.reply = "The Moon's gravity causes tides [2]. An invented source [7]."
     answer = answerer.ask(Scope.of(identity(alice), library.catalog), "What causes tides?", top_k=3)
 
@@ -85,24 +107,29 @@ def test_generative_answer_cites_what_it_was_given(library, chat):
 
 
 def test_no_relevant_passage_means_no_llm_call_and_no_sources(library, chat):
-    answerer = Answerer(library.retriever, min_relevance=0.99,
-                        generator=answer_generator(LlmSettings(llm_base_url=chat.url, llm_model="scripted",
-                                                                     llm_timeout=10)))
-    answer = answerer.ask(Scope.of(identity(f"u-{uuid.uuid4().hex[:8]}"), library.catalog),
-                          "What causes tides?", top_k=3)
+    answerer = Answerer(
+        library.retriever,
+        min_relevance=0.99,
+        generator=answer_generator(LlmSettings(llm_base_url=chat.url, llm_model="scripted", llm_timeout=10)),
+    )
+    answer = answerer.ask(
+        Scope.of(identity(f"u-{uuid.uuid4().hex[:8]}"), library.catalog), "What causes tides?", top_k=3
+    )
     assert not answer.found and answer.citations == [] and chat.requests == []
 
 
 def test_answers_are_cached_per_scope_and_corpus(library):
     alice, bob = identity(f"u-{uuid.uuid4().hex[:8]}"), identity(f"u-{uuid.uuid4().hex[:8]}")
-    library.submission.ingest_text(alice, IngestTextInput(title="kiwi.txt",
-                                                          text="Kiwi birds cannot fly. They live in New Zealand."))
+    library.submission.ingest_text(
+        alice, IngestTextInput(title="kiwi.txt", text="Kiwi birds cannot fly. They live in New Zealand.")
+    )
     drain(library)
     question = AskInput(question="Can kiwi birds fly?")
     first = library.reads.ask(alice, question)
     assert first.found
     assert not library.reads.ask(bob, question).found  # another scope never gets alice's cached answer
-    library.submission.ingest_text(alice, IngestTextInput(title="kiwi.txt",
-                                                          text="Kiwi birds are flightless and nocturnal."))
+    library.submission.ingest_text(
+        alice, IngestTextInput(title="kiwi.txt", text="Kiwi birds are flightless and nocturnal.")
+    )
     drain(library)  # a changed corpus: the cached answer is not served
     assert "nocturnal" in " ".join(c.snippet for c in library.reads.ask(alice, question).citations)

@@ -21,12 +21,23 @@ def test_searched_collections_and_current_versions(engine):
     assert unsubscribed not in catalog.searched_collection_ids("me")
     assert catalog.searched_collection_ids("nobody") == []
 
-    ready = catalog.prepare(owner_id="me", collection_id=mine, source="a.txt", title="A", mime_type="text/plain",
-                            size_bytes=1, metadata={})
-    catalog.activate(ready, version="v2", content_hash="h", chunk_count=1, title="A", mime_type="text/plain",
-                     size_bytes=1, metadata={}, original="a")
-    pending = catalog.prepare(owner_id="me", collection_id=mine, source="b.txt", title="B", mime_type="text/plain",
-                              size_bytes=1, metadata={})
+    ready = catalog.prepare(
+        owner_id="me", collection_id=mine, source="a.txt", title="A", mime_type="text/plain", size_bytes=1, metadata={}
+    )
+    catalog.activate(
+        ready,
+        version="v2",
+        content_hash="h",
+        chunk_count=1,
+        title="A",
+        mime_type="text/plain",
+        size_bytes=1,
+        metadata={},
+        original="a",
+    )
+    pending = catalog.prepare(
+        owner_id="me", collection_id=mine, source="b.txt", title="B", mime_type="text/plain", size_bytes=1, metadata={}
+    )
     live = catalog.current_versions([ready, pending, ready, "missing"])
     assert list(live) == [ready]
     row = live[ready]

@@ -26,12 +26,18 @@ from schema.validation import parse
 from tests.support import samples
 from tests.support.fixtures.rag import drain, identity
 
-VOLCANO = ("Volcanoes erupt when magma rises through the crust. Basaltic lava flows are runny and hot. "
-           "The Mauna Loa volcano in Hawaii is one of the largest on Earth.")
-BAKING = ("Sourdough bread rises thanks to wild yeast and lactic acid bacteria. A starter is fed with flour "
-          "and water every day. Bakers score the loaf before it goes into a hot oven.")
-ORBITS = ("Satellites in geostationary orbit circle the Earth once a day. Low Earth orbit lies below two "
-          "thousand kilometres. Orbital decay is caused by atmospheric drag.")
+VOLCANO = (
+    "Volcanoes erupt when magma rises through the crust. Basaltic lava flows are runny and hot. "
+    "The Mauna Loa volcano in Hawaii is one of the largest on Earth."
+)
+BAKING = (
+    "Sourdough bread rises thanks to wild yeast and lactic acid bacteria. A starter is fed with flour "
+    "and water every day. Bakers score the loaf before it goes into a hot oven."
+)
+ORBITS = (
+    "Satellites in geostationary orbit circle the Earth once a day. Low Earth orbit lies below two "
+    "thousand kilometres. Orbital decay is caused by atmospheric drag."
+)
 
 
 def user() -> str:
@@ -39,8 +45,9 @@ def user() -> str:
 
 
 def ingest(library, who, title, text, collection=None, metadata=None):
-    job = library.submission.ingest_text(identity(who), IngestTextInput(title=title, text=text, collection=collection,
-                                                                        metadata=metadata))
+    job = library.submission.ingest_text(
+        identity(who), IngestTextInput(title=title, text=text, collection=collection, metadata=metadata)
+    )
     drain(library)
     return library.submission.job(identity(who), job.id)
 
@@ -61,7 +68,8 @@ def test_private_documents_are_invisible_to_others(library):
     job = ingest(library, alice, "bread.txt", BAKING)
     bob_id = identity(bob)
     assert library.reads.search(bob_id, SearchInput(query="sourdough starter flour")) == [] or all(
-        h.document_id != job.document_id for h in library.reads.search(bob_id, SearchInput(query="sourdough")))
+        h.document_id != job.document_id for h in library.reads.search(bob_id, SearchInput(query="sourdough"))
+    )
     with pytest.raises(NotFound):
         library.reads.document(bob_id, job.document_id)
     with pytest.raises(NotFound):
@@ -83,8 +91,9 @@ def test_shared_and_public_collections(library):
     job = ingest(library, owner, "orbits.txt", ORBITS, collection=shared.id)
     with pytest.raises(NotFound):
         library.reads.document(identity(viewer), job.document_id)
-    library.reads.add_member(identity(owner),
-                             AddMemberInput(collection=shared.id, user_id=viewer, role=MemberRole.VIEWER))
+    library.reads.add_member(
+        identity(owner), AddMemberInput(collection=shared.id, user_id=viewer, role=MemberRole.VIEWER)
+    )
     with pytest.raises(NotFound):  # invited, not yet a member
         library.reads.document(identity(viewer), job.document_id)
     assert [c.id for c in library.reads.invitations(identity(viewer))] == [shared.id]
@@ -98,8 +107,9 @@ def test_shared_and_public_collections(library):
         library.submission.ingest_text(identity(viewer), IngestTextInput(title="x", text="y", collection=shared.id))
     with pytest.raises(NotFound):  # a stranger does not learn the collection exists
         library.reads.search(identity(stranger), SearchInput(query="orbit", collections=[shared.id]))
-    public = library.reads.create_collection(identity(owner),
-                                             CreateCollectionInput(name="open", visibility=Visibility.PUBLIC))
+    public = library.reads.create_collection(
+        identity(owner), CreateCollectionInput(name="open", visibility=Visibility.PUBLIC)
+    )
     public_job = ingest(library, owner, "public-orbits.txt", ORBITS + " Public copy.", collection=public.id)
     assert library.reads.document(identity(stranger), public_job.document_id).id == public_job.document_id
     with pytest.raises(Conflict):
@@ -109,8 +119,9 @@ def test_shared_and_public_collections(library):
 def test_same_content_is_the_same_document(library):
     alice = user()
     first = ingest(library, alice, "a.txt", VOLCANO + " Unique one.")
-    again = library.submission.ingest_text(identity(alice),
-                                           IngestTextInput(title="copy.txt", text=VOLCANO + " Unique one."))
+    again = library.submission.ingest_text(
+        identity(alice), IngestTextInput(title="copy.txt", text=VOLCANO + " Unique one.")
+    )
     assert library.wake.jobs == [] and again.status is JobStatus.DONE and again.document_id == first.document_id
 
 
@@ -123,8 +134,10 @@ def test_new_content_replaces_the_old_chunks(library):
     assert all("marmalade" not in h.content for h in hits)
     hits = library.reads.search(identity(alice), SearchInput(query="gooseberry", mode=SearchMode.KEYWORD))
     assert hits and hits[0].document_id == first.document_id
-    assert library.store.count({"field": "meta.document_id", "operator": "==", "value": first.document_id}) \
+    assert (
+        library.store.count({"field": "meta.document_id", "operator": "==", "value": first.document_id})
         == library.reads.document(identity(alice), first.document_id).chunk_count
+    )
 
 
 def test_metadata_filters(library):
@@ -143,8 +156,9 @@ def test_extractive_answer_cites_and_admits_ignorance(library):
     answer = library.reads.ask(identity(alice), AskInput(question="Which volcano in Hawaii is one of the largest?"))
     assert answer.found and answer.mode.value == "EXTRACTIVE"
     assert answer.citations[0].document_id == job.document_id and "[1]" in answer.answer
-    nothing = library.reads.ask(identity(alice),
-                                AskInput(question="What is the capital of Mongolia's stock exchange index?"))
+    nothing = library.reads.ask(
+        identity(alice), AskInput(question="What is the capital of Mongolia's stock exchange index?")
+    )
     assert not nothing.found and nothing.citations == []
 
 
@@ -164,13 +178,16 @@ def test_upload_checks_the_content_not_the_name(library):
     with pytest.raises(BadUserInput) as raised:
         library.submission.upload(alice, fake_pdf)
     assert raised.value.details["filename"] == "report.pdf"
-    html = (b"<!doctype html><html><head><title>Cats</title></head><body><article>"
-            b"<p>Kittens purr when they are content, and they knead soft blankets with their paws.</p>"
-            b"<p>Older cats sleep for most of the day, often in a warm patch of sunlight near a window.</p>"
-            b"<p>A cat's whiskers sense tiny changes in the air, which helps it move around in the dark.</p>"
-            b"</article></body></html>")
-    job = library.submission.upload(alice, UploadInput(filename="ünïcode page",
-                                                       content_base64=base64.b64encode(html).decode()))
+    html = (
+        b"<!doctype html><html><head><title>Cats</title></head><body><article>"
+        b"<p>Kittens purr when they are content, and they knead soft blankets with their paws.</p>"
+        b"<p>Older cats sleep for most of the day, often in a warm patch of sunlight near a window.</p>"
+        b"<p>A cat's whiskers sense tiny changes in the air, which helps it move around in the dark.</p>"
+        b"</article></body></html>"
+    )
+    job = library.submission.upload(
+        alice, UploadInput(filename="ünïcode page", content_base64=base64.b64encode(html).decode())
+    )
     outcomes = drain(library)
     assert outcomes == ["done"], (outcomes, library.submission.job(alice, job.id))
     document = library.reads.document(alice, library.submission.job(alice, job.id).document_id)
@@ -180,8 +197,9 @@ def test_upload_checks_the_content_not_the_name(library):
 
 def test_a_file_without_text_fails_the_job_with_the_reason(library):
     alice = identity(user())
-    job = library.submission.upload(alice, UploadInput(filename="broken.pdf",
-                                            content_base64=base64.b64encode(b"%PDF-1.4 broken").decode()))
+    job = library.submission.upload(
+        alice, UploadInput(filename="broken.pdf", content_base64=base64.b64encode(b"%PDF-1.4 broken").decode())
+    )
     drain(library)
     job = library.submission.job(alice, job.id)
     assert job.status is JobStatus.FAILED and job.error_code == "UNREADABLE_FILE", job
@@ -202,8 +220,9 @@ def test_documents_paginate(library):
         ingest(library, alice, f"p{n}.txt", f"Page {n} talks about item {n}. " + ORBITS, collection=collection.id)
     first = library.reads.documents(identity(alice), DocumentsInput(collection=collection.id, first=2))
     assert len(first.items) == 2 and first.total_count == 3 and first.has_next_page
-    rest = library.reads.documents(identity(alice), DocumentsInput(collection=collection.id, first=2,
-                                                             after=first.end_cursor))
+    rest = library.reads.documents(
+        identity(alice), DocumentsInput(collection=collection.id, first=2, after=first.end_cursor)
+    )
     assert len(rest.items) == 1 and not rest.has_next_page
 
 
@@ -234,15 +253,26 @@ def test_a_replacement_is_never_half_visible(library, monkeypatch):
     assert seen == [{"periwinkle"}, {"tangerine"}, {"tangerine"}]
 
 
-@pytest.mark.parametrize("filename, data, mime_type", [
-    ("penguins.pdf", samples.pdf("Emperor penguins huddle together to survive the Antarctic winter."), "application/pdf"),
-    ("penguins.docx", samples.docx("Emperor penguins huddle together.", "They survive the Antarctic winter."),
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-])
+@pytest.mark.parametrize(
+    "filename, data, mime_type",
+    [
+        (
+            "penguins.pdf",
+            samples.pdf("Emperor penguins huddle together to survive the Antarctic winter."),
+            "application/pdf",
+        ),
+        (
+            "penguins.docx",
+            samples.docx("Emperor penguins huddle together.", "They survive the Antarctic winter."),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+    ],
+)
 def test_pdf_and_docx_are_converted(library, filename, data, mime_type):
     alice = identity(user())
-    job = library.submission.upload(alice, UploadInput(filename=filename,
-                                                       content_base64=base64.b64encode(data).decode()))
+    job = library.submission.upload(
+        alice, UploadInput(filename=filename, content_base64=base64.b64encode(data).decode())
+    )
     drain(library)
     job = library.submission.job(alice, job.id)
     assert job.status is JobStatus.DONE, job.error
@@ -271,8 +301,9 @@ def test_the_reaper_removes_staged_files_no_active_job_needs(library):
 
     orphan = library.files.staging / ("0" * 32)
     orphan.write_bytes(b"left behind by a job that ended without cleaning up")
-    waiting = library.submission.ingest_text(identity(user()),
-                                             IngestTextInput(title="w.txt", text=BAKING + " Waiting."))
+    waiting = library.submission.ingest_text(
+        identity(user()), IngestTextInput(title="w.txt", text=BAKING + " Waiting.")
+    )
     old = time.time() - 3600
     for path in (orphan, library.files.staging / waiting.id):
         os.utime(path, (old, old))

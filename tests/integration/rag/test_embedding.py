@@ -28,6 +28,7 @@ SENTENCES = [
 @pytest.fixture(scope="module")
 def embedder():
     from services.rag.embedding import Embedder
+
     embedder = Embedder(batch_size=2)
     embedder.warm_up()
     return embedder
@@ -35,6 +36,7 @@ def embedder():
 
 def test_vectors_match_the_pytorch_model(embedder):
     from bench.common import TorchEmbedder
+
     documents = [Document(content=text) for text in SENTENCES]
     onnx = np.array([d.embedding for d in embedder.embed_documents(documents)])
     torch = np.array([d.embedding for d in TorchEmbedder().embed_documents(documents)])
@@ -71,10 +73,15 @@ indexer.write(indexer.embed(indexer.prepare(b"Some text to embed.", "text/plain"
 provider.stop()
 print(sorted(m for m in sys.modules if m == "torch" or m.startswith(("torch.", "sentence_transformers"))))
 """
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENTHUB_ENV": "development", "AGENTHUB_DATA_DIR": str(tmp_path),
-           "AGENTHUB_REDIS_URL": REDIS_URL, "AGENTHUB_REDIS_PREFIX": f"rag-test-{uuid.uuid4().hex[:8]}:"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=170,
-                          env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AGENTHUB_ENV": "development",
+        "AGENTHUB_DATA_DIR": str(tmp_path),
+        "AGENTHUB_REDIS_URL": REDIS_URL,
+        "AGENTHUB_REDIS_PREFIX": f"rag-test-{uuid.uuid4().hex[:8]}:",
+    }
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=170, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
@@ -82,6 +89,7 @@ print(sorted(m for m in sys.modules if m == "torch" or m.startswith(("torch.", "
 def test_a_missing_export_is_made_at_first_start(tmp_path):
     from services.rag.embedding import Embedder
     from services.rag.onnx_export import MANIFEST_FILE, is_current
+
     directory = tmp_path / "embedder"
     assert not is_current(directory)
     embedder = Embedder(model_dir=directory)

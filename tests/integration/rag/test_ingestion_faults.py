@@ -49,6 +49,7 @@ async def job_when(alice: As, job_id: str, condition, timeout: float = 120.0, wh
     async def check():
         job = await alice("job", job_id)
         return job if condition(job) else None
+
     return await until(check, timeout, what)
 
 
@@ -67,6 +68,7 @@ def staged(rag: OwnRag) -> list[str]:
 async def gone_from_staging(rag: OwnRag, job_ids: set[str]) -> None:
     async def check():
         return not job_ids & set(staged(rag))
+
     await until(check, 10, "staged files removed")
 
 
@@ -74,8 +76,12 @@ async def gone_from_staging(rag: OwnRag, job_ids: set[str]) -> None:
 def rag(tmp_path_factory):
     """One rag with the default fairness (2 slots, 1 per user) and a single attempt per job: a
     clean stop that used an attempt would fail the job."""
-    rag = OwnRag(tmp_path_factory, AGENTHUB_RAG_JOB_MAX_ATTEMPTS="1", AGENTHUB_RAG_JOB_LEASE_SECONDS="6",
-                 AGENTHUB_LOG_FORMAT="json")
+    rag = OwnRag(
+        tmp_path_factory,
+        AGENTHUB_RAG_JOB_MAX_ATTEMPTS="1",
+        AGENTHUB_RAG_JOB_LEASE_SECONDS="6",
+        AGENTHUB_LOG_FORMAT="json",
+    )
     rag.start()
     yield rag
     rag.close()
@@ -96,7 +102,7 @@ def tree_rss(pid: int) -> tuple[int, int]:
 
 
 async def test_a_docx_bomb_fails_fast_and_rag_memory_stays_flat(rag, client):
-    bomb = samples.docx_bomb(1024 ** 3)  # 1 GiB of XML in about 3 MB
+    bomb = samples.docx_bomb(1024**3)  # 1 GiB of XML in about 3 MB
     alice = As(client, someone())
     pid = rag.processes[-1].process.pid
     before, _ = tree_rss(pid)
@@ -110,8 +116,10 @@ async def test_a_docx_bomb_fails_fast_and_rag_memory_stays_flat(rag, client):
         await asyncio.sleep(0.05)
         job = await alice("job", job["id"])
     elapsed = time.monotonic() - started
-    print(f"\nbomb ({len(bomb) / 1e6:.1f} MB → 1 GiB): FAILED in {elapsed:.2f} s; rag RSS {before / 1e6:.0f} → "
-          f"peak {peak / 1e6:.0f} MB; converter child peak {child_peak / 1e6:.0f} MB")
+    print(
+        f"\nbomb ({len(bomb) / 1e6:.1f} MB → 1 GiB): FAILED in {elapsed:.2f} s; rag RSS {before / 1e6:.0f} → "
+        f"peak {peak / 1e6:.0f} MB; converter child peak {child_peak / 1e6:.0f} MB"
+    )
     assert job["status"] == "FAILED" and job["error_code"] == "ZIP_TOO_LARGE", job
     assert "(limit 256 MiB)" in job["error"]
     assert peak - before < 150e6, f"rag grew by {(peak - before) / 1e6:.0f} MB"
@@ -123,16 +131,20 @@ async def test_a_docx_bomb_fails_fast_and_rag_memory_stays_flat(rag, client):
 
 async def test_two_slow_files_do_not_block_another_users_small_job_and_cancel_stops_them(rag, client):
     alice, bob = As(client, someone()), As(client, someone())
-    slow = [await alice("ingest_text", title=f"slow{n}.txt", text=text_of(1024 * 1024, seed=n), timeout=60)
-            for n in (11, 12)]
+    slow = [
+        await alice("ingest_text", title=f"slow{n}.txt", text=text_of(1024 * 1024, seed=n), timeout=60)
+        for n in (11, 12)
+    ]
     await job_when(alice, slow[0]["id"], lambda j: j["status"] == "RUNNING", what="first slow job running")
     started = time.monotonic()
     small = await bob("ingest_text", title="small.txt", text="Bob's note: the ferry leaves at noon from pier four.")
     small = await job_when(bob, small["id"], lambda j: j["status"] in FINISHED, timeout=60, what="bob's job")
     latency = time.monotonic() - started
     first, second = [await alice("job", j["id"]) for j in slow]
-    print(f"\nsmall job behind two slow files of another user: DONE in {latency:.2f} s "
-          f"(slow jobs: {first['status']} {first['progress']:.2f}, {second['status']})")
+    print(
+        f"\nsmall job behind two slow files of another user: DONE in {latency:.2f} s "
+        f"(slow jobs: {first['status']} {first['progress']:.2f}, {second['status']})"
+    )
     assert small["status"] == "DONE", small
     assert first["status"] == "RUNNING" and second["status"] == "QUEUED", (first, second)
     # the QUEUED job's wake-up is held, not acknowledged, until some process takes the job
@@ -164,21 +176,28 @@ async def test_a_clean_stop_gives_the_job_back_without_using_an_attempt(rag, cli
     """With one attempt per job, a stop that used it would leave the job FAILED on restart."""
     alice = As(client, someone())
     job = await alice("ingest_text", title="long.txt", text=text_of(300 * 1024, seed=21), timeout=60)
-    await job_when(alice, job["id"], lambda j: j["status"] == "RUNNING" and j["progress"] >= 0.06,
-                   what="job running")
+    await job_when(alice, job["id"], lambda j: j["status"] == "RUNNING" and j["progress"] >= 0.06, what="job running")
     process = rag.processes[-1]
     process.process.terminate()
     process.process.wait(timeout=90)
     found = board_of(rag).get(job["id"])[0]
     assert found.status.value == "QUEUED" and found.attempts == 0, found
     log = process.log_path.read_text(errors="replace")
-    assert any(json.loads(line).get("outcome") == "stopped" for line in log.splitlines()
-               if line.startswith("{") and job["id"] in line), log[-2000:]
+    assert any(
+        json.loads(line).get("outcome") == "stopped"
+        for line in log.splitlines()
+        if line.startswith("{") and job["id"] in line
+    ), log[-2000:]
     rag.start()
     fresh = await rag.client()
     try:
-        done = await job_when(As(fresh, alice.user_id), job["id"], lambda j: j["status"] in FINISHED,
-                              timeout=180, what="job after restart")
+        done = await job_when(
+            As(fresh, alice.user_id),
+            job["id"],
+            lambda j: j["status"] in FINISHED,
+            timeout=180,
+            what="job after restart",
+        )
     finally:
         await fresh.close()
     assert done["status"] == "DONE" and done["attempts"] == 1, done
@@ -195,44 +214,81 @@ def submit_directly(rag: OwnRag, owner: str, text: str, publish: bool) -> str:
     content = text.encode()
     content_hash = hashlib.sha256(content).hexdigest()
     source = f"direct-{content_hash[:8]}.txt"
-    document_id = catalog.prepare(owner_id=owner, collection_id=collection.id, source=source, title=source,
-                                  mime_type="text/plain", size_bytes=len(content), metadata={})
+    document_id = catalog.prepare(
+        owner_id=owner,
+        collection_id=collection.id,
+        source=source,
+        title=source,
+        mime_type="text/plain",
+        size_bytes=len(content),
+        metadata={},
+    )
     job_id = f"{content_hash[:32]}"
     files.stage(job_id, content)
-    board.create({"owner_id": owner, "collection_id": collection.id, "title": source, "source": source,
-                  "mime_type": "text/plain", "size_bytes": len(content), "content_hash": content_hash,
-                  "metadata": {}, "document_id": document_id}, job_id=job_id)
+    board.create(
+        {
+            "owner_id": owner,
+            "collection_id": collection.id,
+            "title": source,
+            "source": source,
+            "mime_type": "text/plain",
+            "size_bytes": len(content),
+            "content_hash": content_hash,
+            "metadata": {},
+            "document_id": document_id,
+        },
+        job_id=job_id,
+    )
     if publish:
         from services.rag.queue import EXCHANGE, ingestion_queue
+
         with kombu.Connection(rag.isolation.amqp_uri, connect_timeout=10) as connection:
-            connection.Producer().publish({"job_id": job_id}, exchange=EXCHANGE, routing_key="job",
-                                          declare=[ingestion_queue("quorum")], serializer="json", delivery_mode=2)
+            connection.Producer().publish(
+                {"job_id": job_id},
+                exchange=EXCHANGE,
+                routing_key="job",
+                declare=[ingestion_queue("quorum")],
+                serializer="json",
+                delivery_mode=2,
+            )
     engine.dispose()
     return job_id
 
 
 def ingestion_queue_info(rag: OwnRag, *fields: str) -> list[str]:
-    out = subprocess.run([RABBITMQCTL, "-q", "list_queues", "-p", rag.isolation.vhost, "name", *fields],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [RABBITMQCTL, "-q", "list_queues", "-p", rag.isolation.vhost, "name", *fields],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
     return rows.get("agenthub.rag.ingestion", [])
 
 
 async def queue_drained(rag: OwnRag) -> None:
     """Every wake-up acknowledged once its job was taken: nothing ready, nothing held."""
+
     async def check():
         return ingestion_queue_info(rag, "messages_ready", "messages_unacknowledged") == ["0", "0"]
+
     await until(check, 30, "ingestion queue drained", every=1.0)
 
 
 async def test_with_redis_down_a_consumed_or_lost_message_still_runs_its_job_on_postgresql_and_a_quorum_queue(
-        tmp_path_factory):
+    tmp_path_factory,
+):
     with contextlib.ExitStack() as cleanup:
         redis_server = RedisServer(tmp_path_factory.mktemp("redis")).start()
         cleanup.callback(redis_server.kill)
         database = cleanup.enter_context(fresh_database())
-        rag = OwnRag(tmp_path_factory, AGENTHUB_REDIS_URL=redis_server.url, AGENTHUB_QUEUE_TYPE="quorum",
-                     AGENTHUB_RAG_DATABASE_URL=database)
+        rag = OwnRag(
+            tmp_path_factory,
+            AGENTHUB_REDIS_URL=redis_server.url,
+            AGENTHUB_QUEUE_TYPE="quorum",
+            AGENTHUB_RAG_DATABASE_URL=database,
+        )
         cleanup.callback(rag.close)
         rag.start()
         redis_server.stop(keep_data=False)  # from here on Redis is gone for good

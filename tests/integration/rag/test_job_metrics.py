@@ -10,7 +10,9 @@ from services.rag.jobs import JobBoard
 
 
 def samples(collector) -> dict:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in collector.collect() for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for family in collector.collect() for s in family.samples
+    }
 
 
 def test_jobs_by_status_and_the_oldest_queued_age(engine):
@@ -31,4 +33,5 @@ def test_jobs_by_status_and_the_oldest_queued_age(engine):
 def test_a_failing_database_yields_no_series_instead_of_a_failed_scrape(engine):
     def broken():
         raise ConnectionError("database down")
+
     assert list(IngestionJobs(broken).collect()) == []

@@ -14,8 +14,10 @@ from tests.integration.rag.test_service_rpc import As, someone
 from tests.support.accounts import mark_revocations_published
 from tests.support.stack import Isolation, ServiceProcess
 
-WORDS = ("river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder "
-         "letter compass bridge cellar market violin shadow canyon feather glacier").split()
+WORDS = (
+    "river stone harbour lantern orchard meadow copper signal winter garden engine valley thunder "
+    "letter compass bridge cellar market violin shadow canyon feather glacier"
+).split()
 
 
 def text_of(size: int, seed: int = 7) -> str:

@@ -13,17 +13,23 @@ from schema.rag import IngestTextInput, JobStatus, SearchInput, SearchMode
 from services.rag.pipeline import EmbeddingLine, Preparation
 from tests.support.fixtures.rag import Queue, drain, identity, make_settings
 
-TEXT = ("Lighthouses guide ships past rocky coasts at night. Their lamps turn behind large Fresnel lenses. "
-        "Keepers once trimmed the wicks every few hours. ")
+TEXT = (
+    "Lighthouses guide ships past rocky coasts at night. Their lamps turn behind large Fresnel lenses. "
+    "Keepers once trimmed the wicks every few hours. "
+)
 
 
 @pytest.fixture(scope="module")
 def pipelined(tmp_path_factory, redis_client):
     """A library whose worker runs as under the service: ``start`` with green threads."""
     from services.rag.dependencies import build_library
+
     prefix = f"rag-test-{uuid.uuid4().hex[:8]}:"
-    library = build_library(make_settings(tmp_path_factory.mktemp("rag"), prefix, rag_chunk_words=40,
-                                          rag_embed_batch=4), redis_client, wake=Queue())
+    library = build_library(
+        make_settings(tmp_path_factory.mktemp("rag"), prefix, rag_chunk_words=40, rag_embed_batch=4),
+        redis_client,
+        wake=Queue(),
+    )
     threads = []
     library.worker.start(lambda fn, identifier=None: threads.append(eventlet.spawn(fn)) or threads[-1])
     yield library

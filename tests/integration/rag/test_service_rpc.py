@@ -14,8 +14,10 @@ from core.tokens import TokenCodec
 from gateway.rpc import RpcClient
 from schema.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 
-LIGHTHOUSE = ("The lighthouse keeper trims the wick at dusk. Fresnel lenses focus the beam across the bay. "
-              "Ships read the flashing pattern to know which coast they are near.")
+LIGHTHOUSE = (
+    "The lighthouse keeper trims the wick at dusk. Fresnel lenses focus the beam across the bay. "
+    "Ships read the flashing pattern to know which coast they are near."
+)
 
 
 def mint(user_id: str, role: str = "user") -> str:
@@ -73,8 +75,9 @@ async def test_a_guest_may_not_search(client):
 
 async def test_users_never_see_each_others_private_documents(client):
     alice, bob = As(client, someone()), As(client, someone())
-    job = await alice.wait(await alice("ingest_text", title="lighthouse.txt", text=LIGHTHOUSE,
-                                       metadata={"topic": "sea"}))
+    job = await alice.wait(
+        await alice("ingest_text", title="lighthouse.txt", text=LIGHTHOUSE, metadata={"topic": "sea"})
+    )
     assert job["status"] == "DONE", job
     document_id = job["document_id"]
 
@@ -108,8 +111,12 @@ async def test_re_ingesting_the_same_content_is_a_no_op(client):
 
 async def test_new_content_for_the_same_source_replaces_the_old(client):
     alice = As(client, someone())
-    first = await alice.wait(await alice("ingest_text", title="menu.txt", text="Today we serve pumpernickel. " + LIGHTHOUSE))
-    second = await alice.wait(await alice("ingest_text", title="menu.txt", text="Today we serve focaccia. " + LIGHTHOUSE))
+    first = await alice.wait(
+        await alice("ingest_text", title="menu.txt", text="Today we serve pumpernickel. " + LIGHTHOUSE)
+    )
+    second = await alice.wait(
+        await alice("ingest_text", title="menu.txt", text="Today we serve focaccia. " + LIGHTHOUSE)
+    )
     assert second["document_id"] == first["document_id"]
     assert await alice("search", "pumpernickel", mode="KEYWORD") == []
     assert (await alice("search", "focaccia", mode="KEYWORD"))[0]["document_id"] == first["document_id"]

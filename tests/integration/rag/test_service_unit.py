@@ -49,11 +49,9 @@ def test_a_role_without_the_permission_is_refused_before_anything_is_read(caller
 
 def test_the_input_is_parsed_and_defaults_come_from_the_model(callers):
     library = MagicMock()
-    library.reads.ask.return_value = rag.Answer(answer="No.", mode=rag.AnswerMode.EXTRACTIVE, found=False,
-                                                citations=[])
+    library.reads.ask.return_value = rag.Answer(answer="No.", mode=rag.AnswerMode.EXTRACTIVE, found=False, citations=[])
     service = rag_service(callers.user("user"), library)
-    assert service.ask("Why?", None, None) == {"answer": "No.", "mode": "EXTRACTIVE", "found": False,
-                                               "citations": []}
+    assert service.ask("Why?", None, None) == {"answer": "No.", "mode": "EXTRACTIVE", "found": False, "citations": []}
     identity, data = library.reads.ask.call_args.args
     assert identity.user_id == service.caller.identity().user_id
     assert data == rag.AskInput(question="Why?")  # positional as on the wire; null is the default top_k
@@ -97,8 +95,12 @@ def test_actions_are_audited_and_refusals_too(callers, library):
     owner, stranger = callers.user("user"), callers.user("user")
     service = rag_service(owner, library)
     collection = service.create_collection("harbour", "PUBLIC")
-    service.audit.assert_called_once_with("collection.create", resource=f"collection:{collection['id']}",
-                                          identity=owner.identity(), detail={"visibility": "PUBLIC"})
+    service.audit.assert_called_once_with(
+        "collection.create",
+        resource=f"collection:{collection['id']}",
+        identity=owner.identity(),
+        detail={"visibility": "PUBLIC"},
+    )
     job = service.ingest_text(title="harbour.txt", text=TIDES, collection=collection["id"])
     drain(library)
     document_id = service.job(job["id"])["document_id"]
@@ -106,8 +108,9 @@ def test_actions_are_audited_and_refusals_too(callers, library):
     other = rag_service(stranger, library)
     with pytest.raises(Forbidden):  # a PUBLIC collection's reader may read, not delete
         other.delete_document(document_id)
-    other.audit.assert_called_once_with("document.delete", outcome=Outcome.DENIED,
-                                        resource=f"document:{document_id}", identity=stranger.identity())
+    other.audit.assert_called_once_with(
+        "document.delete", outcome=Outcome.DENIED, resource=f"document:{document_id}", identity=stranger.identity()
+    )
     deleted = service.delete_document(document_id)
     assert deleted["id"] == document_id
     assert service.audit.call_args.args == ("document.delete",)

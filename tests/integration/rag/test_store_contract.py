@@ -18,18 +18,25 @@ ES_URL = os.environ.get("AGENTHUB_ELASTICSEARCH_URL")
 
 def _embedded(tmp_path, name):
     from services.rag.stores.embedded import EmbeddedStore
+
     return EmbeddedStore(tmp_path / name)
 
 
 def _elastic(tmp_path, name):
     from services.rag.stores.elastic import ElasticStore
+
     return ElasticStore(ES_URL, index=f"agenthub-test-{name}")
 
 
 STORES = [
     pytest.param(_embedded, id="embedded"),
-    pytest.param(_elastic, id="elasticsearch", marks=[
-        pytest.mark.skipif(not ES_URL, reason="AGENTHUB_ELASTICSEARCH_URL is not set: no Elasticsearch cluster")]),
+    pytest.param(
+        _elastic,
+        id="elasticsearch",
+        marks=[
+            pytest.mark.skipif(not ES_URL, reason="AGENTHUB_ELASTICSEARCH_URL is not set: no Elasticsearch cluster")
+        ],
+    ),
 ]
 
 
@@ -38,11 +45,30 @@ def vector(seed: int) -> list[float]:
     return (values / np.linalg.norm(values)).tolist()
 
 
-def chunk(document_id: str, version: str, index: int, content: str, *, owner="alice", collection="c-alice",
-          seed: int = 0, **user) -> Document:
-    return Document(id=f"{document_id}-{version}-{index}", content=content, embedding=vector(seed),
-                    meta={"document_id": document_id, "version": version, "collection_id": collection,
-                          "owner_id": owner, "title": f"{document_id}.txt", "user": user})
+def chunk(
+    document_id: str,
+    version: str,
+    index: int,
+    content: str,
+    *,
+    owner="alice",
+    collection="c-alice",
+    seed: int = 0,
+    **user,
+) -> Document:
+    return Document(
+        id=f"{document_id}-{version}-{index}",
+        content=content,
+        embedding=vector(seed),
+        meta={
+            "document_id": document_id,
+            "version": version,
+            "collection_id": collection,
+            "owner_id": owner,
+            "title": f"{document_id}.txt",
+            "user": user,
+        },
+    )
 
 
 @pytest.fixture(params=STORES)
@@ -74,7 +100,9 @@ def dense(store, embedding, filters=None, top_k=10):
 
 def test_write_count_and_retrieve(open_store):
     store = open_store()
-    store.write([chunk("d1", "v1", 0, "the quick brown fox", seed=1), chunk("d2", "v1", 0, "a lazy dog sleeps", seed=2)])
+    store.write(
+        [chunk("d1", "v1", 0, "the quick brown fox", seed=1), chunk("d2", "v1", 0, "a lazy dog sleeps", seed=2)]
+    )
     assert store.count() == 2
     assert [d.id for d in bm25(store, "fox")] == ["d1-v1-0"]
     found = dense(store, vector(2))
@@ -83,9 +111,13 @@ def test_write_count_and_retrieve(open_store):
 
 def test_access_filter_is_applied_inside_retrieval(open_store):
     store = open_store()
-    store.write([chunk("mine", "v", 0, "secret plans", owner="alice", collection="c-alice", seed=3),
-                 chunk("theirs", "v", 0, "secret plans too", owner="bob", collection="c-bob", seed=3),
-                 chunk("shared", "v", 0, "secret shared plans", owner="carol", collection="c-team", seed=3)])
+    store.write(
+        [
+            chunk("mine", "v", 0, "secret plans", owner="alice", collection="c-alice", seed=3),
+            chunk("theirs", "v", 0, "secret plans too", owner="bob", collection="c-bob", seed=3),
+            chunk("shared", "v", 0, "secret shared plans", owner="carol", collection="c-team", seed=3),
+        ]
+    )
     alice = scope("alice", "c-alice", "c-team").access_filter()
     assert {d.meta["document_id"] for d in bm25(store, "secret", alice)} == {"mine", "shared"}
     assert {d.meta["document_id"] for d in dense(store, vector(3), alice)} == {"mine", "shared"}
@@ -97,8 +129,12 @@ def test_access_filter_is_applied_inside_retrieval(open_store):
 
 def test_metadata_filters_match_the_documents_own_metadata(open_store):
     store = open_store()
-    store.write([chunk("en", "v", 0, "orbit of the moon", lang="en", seed=4),
-                 chunk("de", "v", 0, "orbit of the moon", lang="de", seed=5)])
+    store.write(
+        [
+            chunk("en", "v", 0, "orbit of the moon", lang="en", seed=4),
+            chunk("de", "v", 0, "orbit of the moon", lang="de", seed=5),
+        ]
+    )
     only_de = combine(scope("alice", "c-alice").access_filter(), metadata_filter({"lang": "de"}))
     assert [d.meta["document_id"] for d in bm25(store, "orbit", only_de)] == ["de"]
     both = metadata_filter({"lang": ["de", "en"]})

@@ -19,8 +19,12 @@ LOGIN = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }"
 
 @pytest.fixture(scope="module")
 def settings(isolation):
-    return gateway_settings(isolation, api_key_cache_seconds=0, rate_limit_authenticated="100000/minute",
-                            rate_limit_anonymous="100000/minute")
+    return gateway_settings(
+        isolation,
+        api_key_cache_seconds=0,
+        rate_limit_authenticated="100000/minute",
+        rate_limit_anonymous="100000/minute",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +44,23 @@ def new_user(gateway) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def admin_token(gateway, isolation) -> str:
     name = f"admin_{uuid.uuid4().hex[:6]}"
-    settings = ServiceSettings(data_dir=isolation.data_dir, env="development", password_time_cost=1,
-                               password_memory_cost=1024, password_parallelism=1)
+    settings = ServiceSettings(
+        data_dir=isolation.data_dir,
+        env="development",
+        password_time_cost=1,
+        password_memory_cost=1024,
+        password_parallelism=1,
+    )
     create_admin_at(settings.auth_database_url(), name, PASSWORD, settings=settings)
     return gql(gateway, LOGIN, {"i": {"username": name, "password": PASSWORD}})["data"]["login"]["accessToken"]
 
 
 def create_key(gateway, token: str, scopes: list[str], **extra) -> str:
-    body = gql(gateway, "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",
-               {"i": {"name": f"k{uuid.uuid4().hex[:6]}", "scopes": scopes, **extra}}, token=token)
+    body = gql(
+        gateway,
+        "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",
+        {"i": {"name": f"k{uuid.uuid4().hex[:6]}", "scopes": scopes, **extra}},
+        token=token,
+    )
     assert not body.get("errors"), body
     return body["data"]["createApiKey"]["key"]

@@ -25,14 +25,15 @@ from schema.errors import PayloadTooLarge
 from tests.support.gateway import GatewayProcess
 
 MB = 1024 * 1024
-LOGIN = "mutation($p: String!) { login(input: {username: \"x\", password: $p}) { accessToken } }"
+LOGIN = 'mutation($p: String!) { login(input: {username: "x", password: $p}) { accessToken } }'
 
 
 @pytest.fixture(scope="module")
 def edge(isolation):
     """A gateway alone: every refusal here happens before any service is asked."""
-    gateway = GatewayProcess(isolation, AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute",
-                             AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute")
+    gateway = GatewayProcess(
+        isolation, AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute", AGENTHUB_RATE_LIMIT_AUTHENTICATED="100000/minute"
+    )
     try:
         yield gateway.wait_ready(timeout=180, path="/healthz")
     finally:
@@ -42,8 +43,11 @@ def edge(isolation):
 @pytest.fixture(scope="module")
 def token():
     settings = GatewaySettings(env="development")
-    return TokenCodec(settings).issue(subject=str(uuid.uuid4()), role="user", username="uploader",
-                                      session_id=uuid.uuid4().hex).token
+    return (
+        TokenCodec(settings)
+        .issue(subject=str(uuid.uuid4()), role="user", username="uploader", session_id=uuid.uuid4().hex)
+        .token
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -103,8 +107,9 @@ def _complete(received: bytes) -> bool:
 
 def _head(gateway, path: str, content_type: str, length: int | None, extra: str = "") -> str:
     size = f"content-length: {length}\r\n" if length is not None else "transfer-encoding: chunked\r\n"
-    return (f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{gateway.port}\r\ncontent-type: {content_type}\r\n"
-            f"{size}{extra}\r\n")
+    return (
+        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{gateway.port}\r\ncontent-type: {content_type}\r\n{size}{extra}\r\n"
+    )
 
 
 def chunked(total: int, size: int = 256 * 1024):
@@ -141,12 +146,13 @@ def test_a_streamed_body_is_cut_at_the_limit_with_flat_memory_and_other_clients_
             time.sleep(0.02)
 
     async def others() -> list[int]:
-        async with httpx.AsyncClient(base_url=edge.url, timeout=60,
-                                     limits=httpx.Limits(max_connections=20)) as client:
+        async with httpx.AsyncClient(base_url=edge.url, timeout=60, limits=httpx.Limits(max_connections=20)) as client:
+
             async def one() -> int:
                 response = await client.post("/graphql", json={"query": "{ health { status } }"})
                 ok = response.status_code == 200 and "errors" not in response.json()
                 return 0 if ok else 1
+
             return await asyncio.gather(*(one() for _ in range(600)))
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -160,8 +166,10 @@ def test_a_streamed_body_is_cut_at_the_limit_with_flat_memory_and_other_clients_
     finally:
         stop.set()
         watcher.join()
-    print(f"gateway RSS {before:.0f} MB → peak {peak:.0f} MB; body bytes sent before the answer: {sent}; "
-          f"health failures {sum(failures)}/{len(failures)}")
+    print(
+        f"gateway RSS {before:.0f} MB → peak {peak:.0f} MB; body bytes sent before the answer: {sent}; "
+        f"health failures {sum(failures)}/{len(failures)}"
+    )
     assert status == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE", body
     assert peak - before < 40, (before, peak)
     assert len(failures) == 600 and sum(failures) == 0
@@ -171,10 +179,16 @@ def test_a_deeply_nested_body_is_a_coded_400_not_a_500(edge):
     deep = '{"query": "{ health { status } }", "variables": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
     response = httpx.post(f"{edge.url}/graphql", content=deep, headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "reason": "too_deep",
-                                                          "maxDepth": 64}
-    rest = httpx.post(f"{edge.url}/auth/login", content='{"username": ' + "[" * 100_000 + "]" * 100_000 + "}",
-                      headers={"content-type": "application/json"})
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "reason": "too_deep",
+        "maxDepth": 64,
+    }
+    rest = httpx.post(
+        f"{edge.url}/auth/login",
+        content='{"username": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        headers={"content-type": "application/json"},
+    )
     assert rest.status_code == 400 and "nested deeper" in rest.json()["message"]
 
 
@@ -189,18 +203,29 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_read(edge):
     status, body, sent = raw_request(edge, head, plain(1024 * MB))
     assert status == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert sent < 20 * MB
-    head = _head(edge, "/graphql", "multipart/form-data; boundary=x", 10 * MB,
-                 "graphql-preflight: 1\r\nauthorization: Bearer not-a-token\r\n")
+    head = _head(
+        edge,
+        "/graphql",
+        "multipart/form-data; boundary=x",
+        10 * MB,
+        "graphql-preflight: 1\r\nauthorization: Bearer not-a-token\r\n",
+    )
     status, body, _ = raw_request(edge, head, plain(10 * MB))
     assert status == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    status, body, _ = raw_request(edge, _head(edge, "/api/rag/upload", "multipart/form-data; boundary=x", 10 * MB),
-                                  plain(10 * MB))
+    status, body, _ = raw_request(
+        edge, _head(edge, "/api/rag/upload", "multipart/form-data; boundary=x", 10 * MB), plain(10 * MB)
+    )
     assert status == 401 and body == {"message": "Token is missing!"}
 
 
 def test_a_signed_in_upload_over_the_request_limit_is_413(edge, token, stack):  # auth answers for the token
-    head = _head(edge, "/graphql", "multipart/form-data; boundary=x", 101 * MB,
-                 f"graphql-preflight: 1\r\nauthorization: Bearer {token}\r\n")
+    head = _head(
+        edge,
+        "/graphql",
+        "multipart/form-data; boundary=x",
+        101 * MB,
+        f"graphql-preflight: 1\r\nauthorization: Bearer {token}\r\n",
+    )
     status, body, _ = raw_request(edge, head, plain(101 * MB))
     assert status == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE", body
 

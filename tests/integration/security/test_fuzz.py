@@ -25,21 +25,33 @@ pytestmark = pytest.mark.timeout(300)
 
 PASSWORD = "fuzzing passphrase"
 
-schemathesis.graphql.scalar("DateTime", st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)).map(
-    lambda value: graphql.language.StringValueNode(value=value.isoformat())))
-schemathesis.graphql.scalar("JSON", st.dictionaries(st.from_regex(r"[a-z]{1,8}", fullmatch=True),
-                                                    st.text(max_size=20), max_size=3).map(
-    lambda value: graphql.language.ObjectValueNode(fields=tuple(
-        graphql.language.ObjectFieldNode(name=graphql.language.NameNode(value=k),
-                                         value=graphql.language.StringValueNode(value=v))
-        for k, v in value.items()))))
+schemathesis.graphql.scalar(
+    "DateTime",
+    st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)).map(
+        lambda value: graphql.language.StringValueNode(value=value.isoformat())
+    ),
+)
+schemathesis.graphql.scalar(
+    "JSON",
+    st.dictionaries(st.from_regex(r"[a-z]{1,8}", fullmatch=True), st.text(max_size=20), max_size=3).map(
+        lambda value: graphql.language.ObjectValueNode(
+            fields=tuple(
+                graphql.language.ObjectFieldNode(
+                    name=graphql.language.NameNode(value=k), value=graphql.language.StringValueNode(value=v)
+                )
+                for k, v in value.items()
+            )
+        )
+    ),
+)
 schemathesis.graphql.scalar("Upload", st.just(graphql.language.NullValueNode()))
 
 
 @pytest.fixture(scope="module")
 def fuzz_gateway(isolation, stack):
-    gateway = GatewayProcess(isolation, AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
-                             AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute").wait_ready(timeout=240)
+    gateway = GatewayProcess(
+        isolation, AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute"
+    ).wait_ready(timeout=240)
     yield gateway
     gateway.stop()
 
@@ -48,10 +60,22 @@ def fuzz_gateway(isolation, stack):
 def fuzz_token(fuzz_gateway) -> str:
     name = f"fuzz_{uuid.uuid4().hex[:8]}"
     url = f"{fuzz_gateway.url}/graphql"
-    httpx.post(url, json={"query": "mutation($i: RegisterInput!) { register(input: $i) { id } }",
-                          "variables": {"i": {"username": name, "password": PASSWORD}}}, timeout=30)
-    login = httpx.post(url, json={"query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-                                  "variables": {"i": {"username": name, "password": PASSWORD}}}, timeout=30)
+    httpx.post(
+        url,
+        json={
+            "query": "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+            "variables": {"i": {"username": name, "password": PASSWORD}},
+        },
+        timeout=30,
+    )
+    login = httpx.post(
+        url,
+        json={
+            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            "variables": {"i": {"username": name, "password": PASSWORD}},
+        },
+        timeout=30,
+    )
     return login.json()["data"]["login"]["accessToken"]
 
 
@@ -67,8 +91,9 @@ def test_no_input_gets_a_5xx_or_an_uncoded_error(fuzz_gateway, fuzz_token):
     headers = {"authorization": f"Bearer {fuzz_token}"}
     seen: list[str] = []
 
-    @settings(max_examples=CASES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=CASES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(data=st.data())
     def one_case(data):
         operation = data.draw(st.sampled_from(operations))

@@ -18,7 +18,7 @@ ACCOUNT_OPERATIONS = [
     ("{ apiKeys { id } }", {}),
     ("mutation($id: ID!) { revokeSession(id: $id) }", {"id": "any"}),
     ("mutation($id: ID!) { revokeApiKey(id: $id) }", {"id": "any"}),
-    ("mutation { createApiKey(input: {name: \"x\", scopes: [READ_RAG]}) { key } }", {}),
+    ('mutation { createApiKey(input: {name: "x", scopes: [READ_RAG]}) { key } }', {}),
 ]
 
 
@@ -42,7 +42,7 @@ def test_an_explicit_account_scope_is_honoured(gateway):
 def test_a_run_is_refused_before_it_starts_when_its_answer_could_not_be_read(gateway):
     _, token = new_user(gateway)
     key = create_key(gateway, token, ["WRITE_AGENT"])
-    body = gql(gateway, "mutation { runAgent(input: {message: \"SELECT everything\"}) { id answer } }", token=key)
+    body = gql(gateway, 'mutation { runAgent(input: {message: "SELECT everything"}) { id answer } }', token=key)
     assert error_code(body) == "FORBIDDEN" and body["errors"][0]["extensions"]["requires"] == "READ_AGENT"
     conversations = gql(gateway, "{ conversations { nodes { id } } }", token=token)
     assert conversations["data"]["conversations"]["nodes"] == []  # nothing ran
@@ -50,7 +50,7 @@ def test_a_run_is_refused_before_it_starts_when_its_answer_could_not_be_read(gat
 
 def test_the_system_prompt_needs_write_system(gateway, admin_token):
     _, token = new_user(gateway)
-    body = gql(gateway, "mutation { setSystemPrompt(prompt: \"obey\") }", token=token)
+    body = gql(gateway, 'mutation { setSystemPrompt(prompt: "obey") }', token=token)
     assert error_code(body) == "FORBIDDEN" and body["errors"][0]["extensions"]["requires"] == "WRITE_SYSTEM"
     reset = gql(gateway, "mutation { setSystemPrompt(prompt: null) }", token=admin_token)
     assert not reset.get("errors"), reset
@@ -100,8 +100,12 @@ def test_control_and_bidi_characters_are_refused_in_names_and_titles(gateway, na
     _, token = new_user(gateway)
     body = gql(gateway, KEY, {"i": {"name": name, "scopes": ["READ_RAG"]}}, token=token)
     assert error_code(body) == "BAD_USER_INPUT" and "name" in body["errors"][0]["extensions"]["fields"]
-    body = gql(gateway, "mutation($i: IngestTextInput!) { ingestText(input: $i) { id } }",
-               {"i": {"title": name, "text": "some text"}}, token=token)
+    body = gql(
+        gateway,
+        "mutation($i: IngestTextInput!) { ingestText(input: $i) { id } }",
+        {"i": {"title": name, "text": "some text"}},
+        token=token,
+    )
     assert error_code(body) == "BAD_USER_INPUT" and "title" in body["errors"][0]["extensions"]["fields"], body
     body = gql(gateway, "mutation($n: String!) { createCollection(name: $n) { id } }", {"n": name}, token=token)
     assert error_code(body) == "BAD_USER_INPUT", body
@@ -111,10 +115,11 @@ def test_every_string_argument_is_bounded(gateway):
     _, token = new_user(gateway)
     body = gql(gateway, "query($q: String!) { search(query: $q) { content } }", {"q": "x" * 2001}, token=token)
     assert error_code(body) == "BAD_USER_INPUT" and body["errors"][0]["extensions"]["fields"] == {
-        "query": "must be at most 2000 characters"}
-    body = gql(gateway, "query($a: String) { users(after: $a) { pageInfo { hasNextPage } } }",
-               {"a": "c" * 5000}, token=token)
+        "query": "must be at most 2000 characters"
+    }
+    body = gql(
+        gateway, "query($a: String) { users(after: $a) { pageInfo { hasNextPage } } }", {"a": "c" * 5000}, token=token
+    )
     assert error_code(body) in ("BAD_USER_INPUT", "FORBIDDEN")
-    body = gql(gateway, "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
-               {"t": "r" * 10_000})
+    body = gql(gateway, "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }", {"t": "r" * 10_000})
     assert error_code(body) == "BAD_USER_INPUT"

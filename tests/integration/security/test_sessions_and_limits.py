@@ -46,8 +46,9 @@ def test_the_delay_grows_for_an_address_that_keeps_guessing(isolation, stack):
     from tests.support.stack import REDIS_URL
 
     client = redis.Redis.from_url(REDIS_URL)
-    throttle = LoginThrottle(client, f"{isolation.redis_prefix}grow:", pair=Limit(2, 60), ip=Limit(100, 60),
-                             username=Limit(100, 3600))
+    throttle = LoginThrottle(
+        client, f"{isolation.redis_prefix}grow:", pair=Limit(2, 60), ip=Limit(100, 60), username=Limit(100, 3600)
+    )
     now = time.time()
     delays = []
     for _ in range(3):  # three rounds: spend the window, get refused, wait out the delay
@@ -62,16 +63,16 @@ def test_the_delay_grows_for_an_address_that_keeps_guessing(isolation, stack):
 
 
 def test_one_budget_per_owner_counted_by_cost_across_aliases(isolation, stack):
-    settings = gateway_settings(isolation, rate_limit_authenticated="25/minute", api_key_cache_seconds=0,
-                                rate_limit_anonymous="100000/minute")
+    settings = gateway_settings(
+        isolation, rate_limit_authenticated="25/minute", api_key_cache_seconds=0, rate_limit_anonymous="100000/minute"
+    )
     with TestClient(create_app(settings)) as client:
         _, token = new_user(client)
         keys = [create_key(client, token, ["READ_RAG"]) for _ in range(3)]  # 3 calls of 1
-        two_asks = "{ a: ask(question: \"refund?\") { answer } b: ask(question: \"refund?\") { answer } }"
+        two_asks = '{ a: ask(question: "refund?") { answer } b: ask(question: "refund?") { answer } }'
         assert error_code(gql(client, two_asks, token=keys[0])) != "RATE_LIMITED"  # 20 of the 22 left
         for credential in (keys[1], keys[2], token):  # more keys buy nothing: the owner's budget is spent
-            assert error_code(gql(client, "{ a: ask(question: \"x\") { answer } }", token=credential)) \
-                == "RATE_LIMITED"
+            assert error_code(gql(client, '{ a: ask(question: "x") { answer } }', token=credential)) == "RATE_LIMITED"
         assert error_code(gql(client, "{ me { id } }", token=keys[1])) != "RATE_LIMITED"  # 1 unit still fits
 
 
@@ -91,8 +92,12 @@ def test_logout_and_deactivation_end_open_subscriptions_within_a_second(gateway,
             if how == "logout":
                 assert gql(gateway, "mutation { logout }", token=token)["data"]["logout"] is True
             else:
-                done = gql(gateway, "mutation($u: ID!) { setUserActive(userId: $u, active: false) { id } }",
-                           {"u": user_id}, token=admin_token)
+                done = gql(
+                    gateway,
+                    "mutation($u: ID!) { setUserActive(userId: $u, active: false) { id } }",
+                    {"u": user_id},
+                    token=admin_token,
+                )
                 assert not done.get("errors"), done
             revoked_at = time.monotonic()
             while True:
@@ -126,10 +131,12 @@ def test_health_subscribers_share_one_poll(isolation, stack):
         await rpc.start(wait=10)
         shared = SharedHealth(rpc, timeout=2.0, ttl=1.0)
         try:
+
             async def subscriber():
                 for _ in range(3):  # health(intervalSeconds: 1), three events
                     await shared.statuses()
                     await asyncio.sleep(1)
+
             await asyncio.gather(*(subscriber() for _ in range(40)))
             return shared.polls
         finally:
@@ -146,8 +153,9 @@ def test_production_serves_no_introspection_unless_allowed(isolation, stack):
     with TestClient(create_app(gateway_settings(isolation, env="production", jwt_secret=secret))) as client:
         body = gql(client, query)
         assert error_code(body) == "BAD_USER_INPUT" and body["data"] is None
-    with TestClient(create_app(gateway_settings(isolation, env="production", jwt_secret=secret,
-                                                introspection=True))) as client:
+    with TestClient(
+        create_app(gateway_settings(isolation, env="production", jwt_secret=secret, introspection=True))
+    ) as client:
         assert gql(client, query)["data"]["__schema"]["queryType"]["name"] == "Query"
 
 
@@ -171,7 +179,7 @@ def test_a_key_without_read_agent_cannot_start_a_run_over_the_socket(gateway):
     with gateway.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
         assert ws.receive_json()["type"] == "connection_ack"
-        _subscribe(ws, "1", "subscription { agentRun(input: {message: \"SELECT everything\"}) { type } }")
+        _subscribe(ws, "1", 'subscription { agentRun(input: {message: "SELECT everything"}) { type } }')
         message = ws.receive_json()
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "FORBIDDEN" and errors[0]["extensions"]["requires"] == "READ_AGENT"

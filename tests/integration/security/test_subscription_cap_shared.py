@@ -30,8 +30,12 @@ HEALTH = "subscription { health(intervalSeconds: 3600) { status } }"
 @pytest.fixture(scope="module")
 def gateways(isolation):
     """Two gateways alone (no services: a health event still comes, every service DOWN)."""
-    env = dict(AGENTHUB_MAX_SUBSCRIPTIONS_PER_IP=str(CAP), AGENTHUB_SUBSCRIPTION_LEASE_SECONDS=str(LEASE),
-               AGENTHUB_READY_TIMEOUT="0.2", AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute")
+    env = dict(
+        AGENTHUB_MAX_SUBSCRIPTIONS_PER_IP=str(CAP),
+        AGENTHUB_SUBSCRIPTION_LEASE_SECONDS=str(LEASE),
+        AGENTHUB_READY_TIMEOUT="0.2",
+        AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute",
+    )
     started = [GatewayProcess(isolation, **env), GatewayProcess(isolation, **env)]
     try:
         yield [g.wait_ready(timeout=180, path="/healthz") for g in started]
@@ -43,8 +47,9 @@ def gateways(isolation):
 
 @contextlib.contextmanager
 def socket_to(gateway: GatewayProcess) -> Iterator[ClientConnection]:
-    with connect(f"ws://127.0.0.1:{gateway.port}/graphql", subprotocols=["graphql-transport-ws"],
-                 open_timeout=10) as ws:
+    with connect(
+        f"ws://127.0.0.1:{gateway.port}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=10
+    ) as ws:
         ws.send(json.dumps({"type": "connection_init"}))
         assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
         yield ws
@@ -66,8 +71,10 @@ def subscribe(ws: ClientConnection, op_id: str) -> str | None:
 def leases(isolation) -> int:
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        return sum(client.zcount(key, time.time() * 1000, "+inf")
-                   for key in client.scan_iter(f"{isolation.redis_prefix}subs:ip:*"))
+        return sum(
+            client.zcount(key, time.time() * 1000, "+inf")
+            for key in client.scan_iter(f"{isolation.redis_prefix}subs:ip:*")
+        )
     finally:
         client.close()
 
@@ -89,8 +96,12 @@ def test_the_cap_holds_across_gateways_and_a_killed_gateway_stops_counting(gatew
         first.process.wait(timeout=10)
         killed = time.monotonic()
         attempts = iter(range(1000))
-        wait_until(lambda: subscribe(b, f"retry{next(attempts)}") is None, LEASE * 3,
-                   "the killed gateway's lease expired", interval=0.1)
+        wait_until(
+            lambda: subscribe(b, f"retry{next(attempts)}") is None,
+            LEASE * 3,
+            "the killed gateway's lease expired",
+            interval=0.1,
+        )
         freed = time.monotonic() - killed
         print(f"a killed gateway's subscription stopped counting after {freed:.2f} s (lease {LEASE} s)")
         assert freed <= LEASE + 2.0  # expired LEASE s after its last renewal at the latest

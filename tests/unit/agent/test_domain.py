@@ -71,8 +71,14 @@ def test_inputs_are_checked_by_their_contract_models():
 
 
 def test_run_times_are_datetimes_and_old_epoch_records_still_read():
-    stored = {"id": "r", "conversation_id": "c", "status": "FINISHED", "mode": "AGENT",
-              "created_at": 1_700_000_000.5, "finished_at": 1_700_000_003.0}  # as records were kept before
+    stored = {
+        "id": "r",
+        "conversation_id": "c",
+        "status": "FINISHED",
+        "mode": "AGENT",
+        "created_at": 1_700_000_000.5,
+        "finished_at": 1_700_000_003.0,
+    }  # as records were kept before
     record = RunRecord.model_validate(stored)
     assert record.created_at == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)
     assert RunRecord.model_validate(record.model_dump(mode="json")) == record

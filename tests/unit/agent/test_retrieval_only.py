@@ -27,8 +27,13 @@ def run(hits: list[dict], question: str):
 
 
 def test_a_passage_below_the_floor_is_not_quoted():
-    licence = {"document_id": "d1", "chunk_id": "c1", "title": "COPYING", "score": 0.08,
-               "content": "Permission is hereby granted, free of charge, to any person obtaining a copy."}
+    licence = {
+        "document_id": "d1",
+        "chunk_id": "c1",
+        "title": "COPYING",
+        "score": 0.08,
+        "content": "Permission is hereby granted, free of charge, to any person obtaining a copy.",
+    }
     outcome, modes = run([licence], "Why do otters hold hands?")
     assert modes == ["SEMANTIC"]  # cosine scores, comparable with the floor
     assert outcome.answer == NO_MODEL_NOTICE + "\n\nNo passage of your documents matches the question."
@@ -36,8 +41,13 @@ def test_a_passage_below_the_floor_is_not_quoted():
 
 
 def test_a_relevant_passage_is_quoted_with_its_citation():
-    otters = {"document_id": "d2", "chunk_id": "c2", "title": "otters.md", "score": 0.71,
-              "content": "Sea otters hold hands while they sleep. It keeps them from drifting apart."}
+    otters = {
+        "document_id": "d2",
+        "chunk_id": "c2",
+        "title": "otters.md",
+        "score": 0.71,
+        "content": "Sea otters hold hands while they sleep. It keeps them from drifting apart.",
+    }
     weak = {"document_id": "d3", "chunk_id": "c3", "title": "COPYING", "score": 0.1, "content": "Licence text."}
     outcome, _ = run([otters, weak], "Why do otters hold hands?")
     assert "[1] (otters.md) Sea otters hold hands while they sleep." in outcome.answer

@@ -22,8 +22,7 @@ def fields_of(data) -> dict:
 
 
 def test_register_input_errors_name_each_field():
-    assert set(fields_of({"username": "ab", "password": "short", "email": "nope"})) == {
-        "username", "password", "email"}
+    assert set(fields_of({"username": "ab", "password": "short", "email": "nope"})) == {"username", "password", "email"}
     assert fields_of({"username": "alice", "password": "xxALICExx1"}) == {"password": "must not contain the username"}
     assert "username" in fields_of({"username": "a" * 51, "password": "long enough"})
     assert "username" in fields_of({"username": "bad name!", "password": "long enough"})
@@ -41,10 +40,25 @@ def test_cursor_round_trip_and_garbage():
 
 
 def test_redaction_of_secret_looking_details():
-    assert redact({"password": "x", "refresh_token": "y", "resource": "doc", "tokens": "12", "key": "k",
-                    "clientSecret": "s", "api_key_id": "id"}) == {
-        "password": "[redacted]", "refresh_token": "[redacted]", "resource": "doc", "tokens": "12",
-        "key": "[redacted]", "clientSecret": "[redacted]", "api_key_id": "id"}
+    assert redact(
+        {
+            "password": "x",
+            "refresh_token": "y",
+            "resource": "doc",
+            "tokens": "12",
+            "key": "k",
+            "clientSecret": "s",
+            "api_key_id": "id",
+        }
+    ) == {
+        "password": "[redacted]",
+        "refresh_token": "[redacted]",
+        "resource": "doc",
+        "tokens": "12",
+        "key": "[redacted]",
+        "clientSecret": "[redacted]",
+        "api_key_id": "id",
+    }
 
 
 def test_passwords_verify_and_unknown_users_never_match():

@@ -16,13 +16,16 @@ def test_parse_scale_defaults_to_one_of_each():
     assert parse_scale(" auth=2, gateway=3 ,") == {"auth": 2, "agent": 1, "rag": 1, "gateway": 3}
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("web=2", "NAME one of auth, agent, rag, gateway"),
-    ("auth", "expected NAME=COUNT"),
-    ("auth=two", "whole number"),
-    ("auth=0", "between 1 and 16"),
-    ("agent=17", "between 1 and 16"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("web=2", "NAME one of auth, agent, rag, gateway"),
+        ("auth", "expected NAME=COUNT"),
+        ("auth=two", "whole number"),
+        ("auth=0", "between 1 and 16"),
+        ("agent=17", "between 1 and 16"),
+    ],
+)
 def test_parse_scale_names_the_bad_item(text, says):
     with pytest.raises(ScaleError, match=says):
         parse_scale(text)
@@ -56,8 +59,10 @@ def _fake_proc(root, cmdline: bytes, inode: str, state: str, remote_port: int):
     os.symlink(f"socket:[{inode}]", pid / "fd" / "7")
     (root / "net").mkdir()
     header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-    row = (f"   0: 0100007F:A1B2 0100007F:{remote_port:04X} {state} 00000000:00000000 00:00000000 00000000  "
-           f"1000 0 {inode}\n")
+    row = (
+        f"   0: 0100007F:A1B2 0100007F:{remote_port:04X} {state} 00000000:00000000 00:00000000 00000000  "
+        f"1000 0 {inode}\n"
+    )
     (root / "net" / "tcp").write_text(header + row)
     (root / "net" / "tcp6").write_text(header)
 
@@ -67,11 +72,14 @@ def test_probe_sees_an_established_broker_connection(tmp_path):
     assert "connected" in check_consumer("auth", "amqp://u:p@rabbitmq:5672/", proc=tmp_path)
 
 
-@pytest.mark.parametrize(("cmdline", "state", "port", "says"), [
-    (b"nameko\0run\0services.agent.service\0", "01", 5672, "no running auth process"),
-    (b"nameko\0run\0services.auth.service\0", "0A", 5672, "no established connection"),  # LISTEN, not connected
-    (b"nameko\0run\0services.auth.service\0", "01", 6379, "no established connection"),  # Redis, not the broker
-])
+@pytest.mark.parametrize(
+    ("cmdline", "state", "port", "says"),
+    [
+        (b"nameko\0run\0services.agent.service\0", "01", 5672, "no running auth process"),
+        (b"nameko\0run\0services.auth.service\0", "0A", 5672, "no established connection"),  # LISTEN, not connected
+        (b"nameko\0run\0services.auth.service\0", "01", 6379, "no established connection"),  # Redis, not the broker
+    ],
+)
 def test_probe_fails_without_a_broker_connection(tmp_path, cmdline, state, port, says):
     _fake_proc(tmp_path, cmdline, "991", state, port)
     with pytest.raises(ProbeFailed, match=says):

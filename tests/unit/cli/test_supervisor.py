@@ -33,8 +33,9 @@ def test_exits_are_described_by_code_or_signal():
 
 
 def test_a_crashing_child_is_restarted_then_given_up_alone_and_the_rest_stops_on_sigint():
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines = []
     try:
         deadline = time.monotonic() + 60
@@ -53,7 +54,9 @@ def test_a_crashing_child_is_restarted_then_given_up_alone_and_the_rest_stops_on
     output = "".join(lines)
     for n in (1, 2, 3):
         assert f"agenthub: crasher exited (signal SIGSEGV (-11)); restart {n} of 3 in" in output, output
-    assert ("agenthub: crasher exited (signal SIGSEGV (-11)); giving up on it after 3 restarts in a row, "
-            "the other processes keep running") in output
+    assert (
+        "agenthub: crasher exited (signal SIGSEGV (-11)); giving up on it after 3 restarts in a row, "
+        "the other processes keep running"
+    ) in output
     assert "steady" not in output
     assert "agenthub: stopped" in output

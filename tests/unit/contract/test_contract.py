@@ -27,8 +27,11 @@ from services.common.entrypoint import operation_of
 ROOT = Path(__file__).resolve().parents[3]
 SDL = build_schema((ROOT / "schema" / "schema.graphql").read_text())
 DOMAINS = ("auth", "rag", "agent")
-SERVICES = {"auth": "services.auth.service:AuthService", "rag": "services.rag.service:RagService",
-            "agent": "services.agent.service:AgentService"}
+SERVICES = {
+    "auth": "services.auth.service:AuthService",
+    "rag": "services.rag.service:RagService",
+    "agent": "services.agent.service:AgentService",
+}
 # RPC entrypoints that are no API operation: nobody but operators and the supervisor calls them.
 INTERNAL = {"auth": {"health"}, "rag": {"health"}, "agent": {"health"}}
 # Services whose entrypoints are not converted to @operation yet (contract-rag, contract-agent):
@@ -48,8 +51,11 @@ def _service_class(service: str) -> type:
 
 
 def _rpc_methods(cls: type) -> dict[str, object]:
-    return {name: member for name, member in vars(cls).items()
-            if any(isinstance(e, Rpc) for e in getattr(member, "nameko_entrypoints", ()))}
+    return {
+        name: member
+        for name, member in vars(cls).items()
+        if any(isinstance(e, Rpc) for e in getattr(member, "nameko_entrypoints", ()))
+    }
 
 
 def test_each_operation_is_declared_once():
@@ -83,10 +89,13 @@ def test_every_entrypoint_is_a_declared_operation(service):
 def test_no_service_or_method_names_as_strings_at_the_gateway(service):
     """A converted service is called through its declarations (``ctx.invoke(op)``), never by name."""
     pattern = re.compile(rf"""\.call\(\s*["']{service}["']\s*,\s*["'](\w+)["']""")
-    found = [f"{path.relative_to(ROOT)}:{text[:match.start()].count(chr(10)) + 1}"
-             for path in sorted((ROOT / "gateway").rglob("*.py"))
-             for text in [path.read_text()] for match in pattern.finditer(text)
-             if match.group(1) not in INTERNAL[service]]
+    found = [
+        f"{path.relative_to(ROOT)}:{text[: match.start()].count(chr(10)) + 1}"
+        for path in sorted((ROOT / "gateway").rglob("*.py"))
+        for text in [path.read_text()]
+        for match in pattern.finditer(text)
+        if match.group(1) not in INTERNAL[service]
+    ]
     assert not found, f"calls to {service} by name: {found}"
 
 
@@ -121,8 +130,9 @@ def test_graphql_fields_print_the_declared_access():
             if op is None:
                 continue
             graphql_name = schema.config.name_converter.get_graphql_name(field)
-            assert _sdl_requirement(definition.name, graphql_name) == _expected(op), \
+            assert _sdl_requirement(definition.name, graphql_name) == _expected(op), (
                 f"{definition.name}.{graphql_name}: the SDL's directive is not {op}'s access {op.access}"
+            )
             exposed.setdefault(op, []).append(graphql_name)
     assert exposed, "no field is declared with operation_field"
 

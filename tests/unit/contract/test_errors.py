@@ -10,6 +10,7 @@ from schema.errors import BadUserInput, NotFound, RateLimited, RemoteError, from
 def wire(exc: Exception) -> dict:
     """What Nameko puts on the wire for ``exc``."""
     from nameko.exceptions import serialize
+
     return serialize(exc)
 
 

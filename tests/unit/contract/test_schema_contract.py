@@ -11,5 +11,6 @@ SDL = Path(__file__).resolve().parents[3] / "schema" / "schema.graphql"
 
 def test_exported_sdl_matches_the_code():
     assert SDL.exists(), "run: agenthub export-schema -o schema/schema.graphql"
-    assert SDL.read_text() == print_schema(schema) + "\n", \
+    assert SDL.read_text() == print_schema(schema) + "\n", (
         "schema/schema.graphql is stale: run `make schema` (agenthub export-schema -o schema/schema.graphql)"
+    )

@@ -16,11 +16,11 @@ def record(message="rpc", level=logging.INFO, name="agenthub.rpc", **fields):
 
 def test_console_line_is_time_process_level_operation_fields_and_request_id():
     line = logs.ConsoleFormatter(color=False, process="rag").format(
-        record(request_id="abc123", user_id="u1", operation="rag.ask", duration_ms=4.2, outcome="NOT_FOUND"))
+        record(request_id="abc123", user_id="u1", operation="rag.ask", duration_ms=4.2, outcome="NOT_FOUND")
+    )
     assert "\x1b[" not in line and "\n" not in line
     _time, rest = line.split(" ", 1)
-    assert rest.split() == ["rag", "INFO", "rag.ask", "user_id=u1", "duration_ms=4.2", "outcome=NOT_FOUND",
-                            "[abc123]"]
+    assert rest.split() == ["rag", "INFO", "rag.ask", "user_id=u1", "duration_ms=4.2", "outcome=NOT_FOUND", "[abc123]"]
 
 
 def test_console_colors_only_when_asked():

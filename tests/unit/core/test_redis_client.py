@@ -21,8 +21,9 @@ def settings(**values) -> CommonSettings:
 
 
 def test_sync_clients_wait_for_a_connection_retry_and_check_idle_ones():
-    client = sync_client(settings(redis_max_connections=7, redis_pool_timeout=1.5, redis_retries=4,
-                                  redis_health_check_interval=3))
+    client = sync_client(
+        settings(redis_max_connections=7, redis_pool_timeout=1.5, redis_retries=4, redis_health_check_interval=3)
+    )
     pool = client.connection_pool
     assert isinstance(pool, redis.BlockingConnectionPool)
     assert pool.max_connections == 7 and pool.timeout == 1.5

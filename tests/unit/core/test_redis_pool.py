@@ -71,6 +71,7 @@ def test_services_build_redis_clients_only_through_the_shared_pool():
     from pathlib import Path
 
     services = Path(__file__).resolve().parents[3] / "services"
-    callers = sorted(str(path.relative_to(services)) for path in services.rglob("*.py")
-                     if "sync_client(" in path.read_text())
+    callers = sorted(
+        str(path.relative_to(services)) for path in services.rglob("*.py") if "sync_client(" in path.read_text()
+    )
     assert callers == ["common/dependencies.py"]

@@ -22,13 +22,16 @@ def test_rag_and_agent_read_the_same_model_settings():
             assert repr(settings_class.model_fields[name]) == repr(LlmSettings.model_fields[name]), name
 
 
-@pytest.mark.parametrize("values, openai", [
-    ({"llm_base_url": "http://127.0.0.1:11434/v1"}, True),
-    ({"llm_backend": "openai"}, True),
-    ({"llm_backend": "none", "llm_base_url": "http://x/v1"}, False),  # rag used to generate anyway
-    ({"llm_backend": "local", "llm_base_url": "http://x/v1"}, False),
-    ({}, False),
-])
+@pytest.mark.parametrize(
+    "values, openai",
+    [
+        ({"llm_base_url": "http://127.0.0.1:11434/v1"}, True),
+        ({"llm_backend": "openai"}, True),
+        ({"llm_backend": "none", "llm_base_url": "http://x/v1"}, False),  # rag used to generate anyway
+        ({"llm_backend": "local", "llm_base_url": "http://x/v1"}, False),
+        ({}, False),
+    ],
+)
 def test_one_backend_choice_for_rag_and_agent(values, openai):
     rag = RagSettings(env="development", **values)
     agent = AgentSettings(env="development", **values)

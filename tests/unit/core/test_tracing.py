@@ -13,9 +13,21 @@ from core.logs import JsonFormatter
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 
 
-@pytest.mark.parametrize("header", [None, "", "garbage", f"01-{TRACE}-{SPAN}-01", f"00-{'0' * 32}-{SPAN}-01",
-                                    f"00-{TRACE}-{'0' * 16}-01", f"00-{TRACE}-{SPAN}", f"00-{TRACE}-{SPAN}-01-extra",
-                                    f"00-{TRACE[:-1]}g-{SPAN}-01", 42])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "garbage",
+        f"01-{TRACE}-{SPAN}-01",
+        f"00-{'0' * 32}-{SPAN}-01",
+        f"00-{TRACE}-{'0' * 16}-01",
+        f"00-{TRACE}-{SPAN}",
+        f"00-{TRACE}-{SPAN}-01-extra",
+        f"00-{TRACE[:-1]}g-{SPAN}-01",
+        42,
+    ],
+)
 def test_malformed_traceparents_are_ignored(header):
     assert tracing.parse(header) is None
     span = tracing.start("x", header)

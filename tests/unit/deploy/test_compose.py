@@ -11,17 +11,29 @@ import pytest
 from tests.support.stack import ROOT
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("docker-compose") is None,
-                       reason="docker-compose is not installed (apt-get install docker-compose)"),
+    pytest.mark.skipif(
+        shutil.which("docker-compose") is None,
+        reason="docker-compose is not installed (apt-get install docker-compose)",
+    ),
 ]
 
-SECRETS = {"AGENTHUB_JWT_SECRET": "ci-0123456789abcdef0123456789abcdef", "POSTGRES_PASSWORD": "ci",
-           "RABBITMQ_PASSWORD": "ci", "ELASTIC_PASSWORD": "ci"}
+SECRETS = {
+    "AGENTHUB_JWT_SECRET": "ci-0123456789abcdef0123456789abcdef",
+    "POSTGRES_PASSWORD": "ci",
+    "RABBITMQ_PASSWORD": "ci",
+    "ELASTIC_PASSWORD": "ci",
+}
 
 
 def config(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker-compose", "-f", "compose.yml", "config", "-q"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["docker-compose", "-f", "compose.yml", "config", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_compose_file_is_valid():
@@ -41,8 +53,14 @@ def test_compose_refuses_a_missing_secret(missing):
 def test_migrations_run_as_a_job_before_auth():
     import yaml
 
-    result = subprocess.run(["docker-compose", "-f", "compose.yml", "config"], cwd=ROOT,
-                            env={**os.environ, **SECRETS}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["docker-compose", "-f", "compose.yml", "config"],
+        cwd=ROOT,
+        env={**os.environ, **SECRETS},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert services["migrate"]["command"] == ["agenthub", "migrate"]

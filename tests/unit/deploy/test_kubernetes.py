@@ -24,8 +24,9 @@ KUBECTL = shutil.which("kubectl")
 
 
 def render(overlay: str) -> list[dict]:
-    out = subprocess.run([KUBECTL, "kustomize", str(ROOT / "deploy/k8s/overlays" / overlay)],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(ROOT / "deploy/k8s/overlays" / overlay)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
@@ -37,16 +38,21 @@ needs_kubectl = pytest.mark.skipif(not KUBECTL, reason="kubectl is not installed
 def _cases():
     if not KUBECTL:
         return [pytest.param(None, None, marks=needs_kubectl, id="no-kubectl")]
-    return [pytest.param(overlay, doc, id=f"{overlay}-{doc['kind']}-{doc['metadata']['name']}")
-            for overlay, docs in RENDERED.items() for doc in docs]
+    return [
+        pytest.param(overlay, doc, id=f"{overlay}-{doc['kind']}-{doc['metadata']['name']}")
+        for overlay, docs in RENDERED.items()
+        for doc in docs
+    ]
 
 
 @pytest.mark.parametrize(("overlay", "doc"), _cases())
 def test_resource_validates(overlay, doc):
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     if doc["apiVersion"].startswith("keda.sh/"):
-        pytest.skip(f"CRD {doc['apiVersion']} {doc['kind']} not validated: no bundled schema "
-                    "(checked by test_keda_scales_real_queues)")
+        pytest.skip(
+            f"CRD {doc['apiVersion']} {doc['kind']} not validated: no bundled schema "
+            "(checked by test_keda_scales_real_queues)"
+        )
     kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
@@ -83,8 +89,10 @@ def test_secrets_by_reference_and_only_the_gateway_exposed(overlay):
     docs = RENDERED[overlay]
     assert not by_kind(docs, "Secret"), "a Secret is rendered: secrets must be referenced, not shipped"
     assert set(by_kind(docs, "Service")) == {"gateway"}
-    assert [i["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
-            for i in by_kind(docs, "Ingress").values()] == ["gateway"]
+    assert [
+        i["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+        for i in by_kind(docs, "Ingress").values()
+    ] == ["gateway"]
     for deployment in by_kind(docs, "Deployment").values():
         for var in deployment["spec"]["template"]["spec"]["containers"][0].get("env", []):
             if any(word in var["name"] for word in ("SECRET", "URI", "DATABASE_URL", "API_KEY", "SQL_URL")):

@@ -76,10 +76,20 @@ def test_the_metrics_reference_lists_every_metric():
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
 def test_compose_monitoring_profile_is_valid():
-    secrets = {"AGENTHUB_JWT_SECRET": "ci-0123456789abcdef0123456789abcdef", "POSTGRES_PASSWORD": "ci",
-               "RABBITMQ_PASSWORD": "ci", "ELASTIC_PASSWORD": "ci"}
-    result = subprocess.run(["docker-compose", "-f", "compose.yml", "--profile", "monitoring", "config"],
-                            cwd=ROOT, env={**os.environ, **secrets}, capture_output=True, text=True, timeout=60)
+    secrets = {
+        "AGENTHUB_JWT_SECRET": "ci-0123456789abcdef0123456789abcdef",
+        "POSTGRES_PASSWORD": "ci",
+        "RABBITMQ_PASSWORD": "ci",
+        "ELASTIC_PASSWORD": "ci",
+    }
+    result = subprocess.run(
+        ["docker-compose", "-f", "compose.yml", "--profile", "monitoring", "config"],
+        cwd=ROOT,
+        env={**os.environ, **secrets},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert {"prometheus", "grafana"} <= set(config["services"])

@@ -45,6 +45,7 @@ def test_console_false_serves_nothing_at_the_root():
 def test_without_a_build_the_root_says_how_to_build_it(tmp_path):
     routes = console.routes(True, directory=tmp_path)
     from starlette.applications import Starlette
+
     response = TestClient(Starlette(routes=routes)).get("/")
     assert response.status_code == 503 and "npm run build" in response.text
 
@@ -59,8 +60,12 @@ def test_the_console_operations_are_valid_against_the_exported_schema():
     root = Path(__file__).resolve().parents[3]
     schema = build_schema((root / "schema" / "schema.graphql").read_text())
     sources = sorted((root / "web" / "console" / "src").rglob("*.ts*"))
-    operations = [match for path in sources if "/gql/" not in str(path)
-                  for match in re.findall(r"graphql\(`(.*?)`\)", path.read_text(), re.S)]
+    operations = [
+        match
+        for path in sources
+        if "/gql/" not in str(path)
+        for match in re.findall(r"graphql\(`(.*?)`\)", path.read_text(), re.S)
+    ]
     assert len(operations) >= 30
     for operation in operations:
         errors = validate(schema, parse(operation))

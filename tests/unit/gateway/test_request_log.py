@@ -21,8 +21,9 @@ def test_client_disconnect_is_an_outcome_not_an_error(caplog):
         async def send(message):
             pass
 
-        await RequestContextMiddleware(app)({"type": "http", "path": "/graphql", "method": "POST", "headers": []},
-                                            receive, send)
+        await RequestContextMiddleware(app)(
+            {"type": "http", "path": "/graphql", "method": "POST", "headers": []}, receive, send
+        )
 
     with caplog.at_level(logging.DEBUG, logger="agenthub.gateway"):
         asyncio.run(call())  # does not raise

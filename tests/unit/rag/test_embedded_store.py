@@ -20,8 +20,12 @@ def unit(seed: int) -> list[float]:
 
 
 DOCUMENTS = [
-    Document(id=f"c{i}", content=f"word{i % 3} common", embedding=unit(i),
-             meta={"owner_id": f"u{i % 2}", "n": i, "user": {"lang": ["en", "de", None][i % 3]}})
+    Document(
+        id=f"c{i}",
+        content=f"word{i % 3} common",
+        embedding=unit(i),
+        meta={"owner_id": f"u{i % 2}", "n": i, "user": {"lang": ["en", "de", None][i % 3]}},
+    )
     for i in range(6)
 ]
 FILTERS = [
@@ -32,12 +36,27 @@ FILTERS = [
     {"field": "meta.user.lang", "operator": "not in", "value": ["de"]},
     {"field": "meta.missing", "operator": "==", "value": None},
     {"field": "meta.user.lang", "operator": "!=", "value": None},
-    {"operator": "OR", "conditions": [{"field": "meta.n", "operator": "==", "value": 0},
-                                      {"field": "meta.user.lang", "operator": "==", "value": "de"}]},
-    {"operator": "NOT", "conditions": [{"field": "meta.owner_id", "operator": "==", "value": "u0"},
-                                       {"field": "meta.user.lang", "operator": "==", "value": "en"}]},
-    {"operator": "AND", "conditions": [{"field": "meta.owner_id", "operator": "==", "value": "u1"},
-                                       {"field": "meta.n", "operator": "in", "value": [1, 3, 4]}]},
+    {
+        "operator": "OR",
+        "conditions": [
+            {"field": "meta.n", "operator": "==", "value": 0},
+            {"field": "meta.user.lang", "operator": "==", "value": "de"},
+        ],
+    },
+    {
+        "operator": "NOT",
+        "conditions": [
+            {"field": "meta.owner_id", "operator": "==", "value": "u0"},
+            {"field": "meta.user.lang", "operator": "==", "value": "en"},
+        ],
+    },
+    {
+        "operator": "AND",
+        "conditions": [
+            {"field": "meta.owner_id", "operator": "==", "value": "u1"},
+            {"field": "meta.n", "operator": "in", "value": [1, 3, 4]},
+        ],
+    },
 ]
 
 
@@ -52,8 +71,9 @@ def store(tmp_path):
 @pytest.mark.parametrize("filters", FILTERS, ids=[str(i) for i in range(len(FILTERS))])
 def test_filters_match_haystack(store, filters):
     expected = {d.id for d in DOCUMENTS if document_matches_filter(filters, d)}
-    assert {d.id for d in store.embedding_retriever(10).run(query_embedding=unit(0), filters=filters)["documents"]} \
-        == expected
+    assert {
+        d.id for d in store.embedding_retriever(10).run(query_embedding=unit(0), filters=filters)["documents"]
+    } == expected
     assert {d.id for d in store.bm25_retriever(10).run(query="common", filters=filters)["documents"]} == expected
     assert store.count(filters) == len(expected)
 
@@ -94,8 +114,12 @@ def test_after_a_crash_only_what_changed_since_the_last_save_is_redone(tmp_path,
     store.write(DOCUMENTS)
     store.engine._save_vectors()
     store.delete_chunks(["c0"])
-    store.write([Document(id="late", content="written after the last save", embedding=unit(42), meta={}),
-                 Document(id="bare", content="no embedding", meta={})])
+    store.write(
+        [
+            Document(id="late", content="written after the last save", embedding=unit(42), meta={}),
+            Document(id="bare", content="no embedding", meta={}),
+        ]
+    )
     store.engine.writer.wait_merging_threads()  # a SIGKILL: Tantivy committed, the vectors not saved
     store.engine._lockfile.close()
 
@@ -121,8 +145,16 @@ def test_after_a_crash_only_what_changed_since_the_last_save_is_redone(tmp_path,
 def test_the_previous_sqlite_store_is_moved_in(tmp_path):
     db = sqlite3.connect(tmp_path / "chunks.sqlite3")
     db.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, document_id TEXT, content TEXT, meta TEXT, embedding BLOB)")
-    db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", ("old-1", "old", "kept across the upgrade",
-               json.dumps({"document_id": "old", "owner_id": "u"}), np.asarray(unit(7), dtype=np.float32).tobytes()))
+    db.execute(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
+        (
+            "old-1",
+            "old",
+            "kept across the upgrade",
+            json.dumps({"document_id": "old", "owner_id": "u"}),
+            np.asarray(unit(7), dtype=np.float32).tobytes(),
+        ),
+    )
     db.commit()
     db.close()
     store = EmbeddedStore(tmp_path / "chunks")

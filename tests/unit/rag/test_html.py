@@ -29,8 +29,18 @@ def test_tables_become_rows_of_cells_and_scripts_vanish():
     html = b"""<html><head><title>t</title><style>p{}</style></head><body><h2>Limits</h2>
     <table><tr><th>name</th><th>default</th></tr><tr><td>max files</td><td>10</td></tr></table>
     <script>var hidden = 1;</script><dl><dt>term</dt><dd>its definition</dd></dl><p>a<br>b</p></body></html>"""
-    assert html_to_text(html).splitlines() == ["Limits", "", "name | default", "max files | 10", "", "term",
-                                               "its definition", "", "a", "b"]
+    assert html_to_text(html).splitlines() == [
+        "Limits",
+        "",
+        "name | default",
+        "max files | 10",
+        "",
+        "term",
+        "its definition",
+        "",
+        "a",
+        "b",
+    ]
 
 
 def test_empty_or_broken_input_is_empty_text():

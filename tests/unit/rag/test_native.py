@@ -12,9 +12,12 @@ NATIVE = re.compile(r"^\s*(import|from)\s+(onnxruntime|usearch|tantivy)\b", re.M
 
 
 def test_only_native_py_imports_the_native_libraries():
-    offenders = [str(path.relative_to(ROOT)) for folder in ("services", "gateway", "agenthub")
-                 for path in (ROOT / folder).rglob("*.py")
-                 if path.name != "native.py" and NATIVE.search(path.read_text())]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("services", "gateway", "agenthub")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "native.py" and NATIVE.search(path.read_text())
+    ]
     allowed = {"services/rag/onnx_export.py"}  # the install-time export: its own process, nothing else loaded
     assert sorted(set(offenders) - allowed) == []
 
@@ -39,6 +42,7 @@ print(found[0].id)
 
 def test_the_wrong_order_is_what_native_py_prevents():
     """If this starts passing, the constraint is gone and native.py's comment can go too."""
-    done = subprocess.run([sys.executable, "-c", "import usearch.index; import onnxruntime"],
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", "import usearch.index; import onnxruntime"], capture_output=True, timeout=120
+    )
     assert done.returncode != 0
