@@ -50,6 +50,7 @@ from core.settings import CommonSettings  # noqa: E402
 from core.tokens import TokenCodec  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.rpc import RpcClient  # noqa: E402
+from tests.support.accounts import mark_revocations_published  # noqa: E402
 from tests.support.gateway import gateway_settings  # noqa: E402
 from tests.support.scripted_llm import ScriptedLLM, Text, ToolCalls  # noqa: E402
 from tests.support.stack import REDIS_URL, Isolation, ServiceProcess  # noqa: E402
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
     isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="bench-agent-"))).create()
+    mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     llm = ScriptedLLM().start()
     processes: list[ServiceProcess] = []
     server = None

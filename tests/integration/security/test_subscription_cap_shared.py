@@ -24,6 +24,8 @@ from tests.support.servers import wait_until
 from tests.support.stack import REDIS_URL
 
 CAP, LEASE = 3, 2.0
+PREFIX = "capshared:"  # added to the isolation's: the other security tests' subscriptions, from the
+# same 127.0.0.1 through the shared test gateway, neither count here nor are counted
 HEALTH = "subscription { health(intervalSeconds: 3600) { status } }"
 
 
@@ -34,6 +36,7 @@ def gateways(isolation):
         AGENTHUB_MAX_SUBSCRIPTIONS_PER_IP=str(CAP),
         AGENTHUB_SUBSCRIPTION_LEASE_SECONDS=str(LEASE),
         AGENTHUB_READY_TIMEOUT="0.2",
+        AGENTHUB_REDIS_PREFIX=isolation.redis_prefix + PREFIX,
         AGENTHUB_RATE_LIMIT_ANONYMOUS="100000/minute",
     )
     started = [GatewayProcess(isolation, **env), GatewayProcess(isolation, **env)]
@@ -73,7 +76,7 @@ def leases(isolation) -> int:
     try:
         return sum(
             client.zcount(key, time.time() * 1000, "+inf")
-            for key in client.scan_iter(f"{isolation.redis_prefix}subs:ip:*")
+            for key in client.scan_iter(f"{isolation.redis_prefix}{PREFIX}subs:ip:*")
         )
     finally:
         client.close()
