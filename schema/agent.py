@@ -235,6 +235,7 @@ START_RUN: Operation[AgentRunInput, RunStarted] = Operation(
     RunStarted,
     Permission.WRITE_AGENT,
     "Start a run: RunStarted at once, then the run goes on in the service and its events on its stream.",
+    cost=20,
 )
 GET_RUN: Operation[RunInput, RunRecord] = Operation(
     "agent", "get_run", RunInput, RunRecord, Permission.READ_AGENT, "One of my runs."

@@ -54,6 +54,7 @@ class Operation(Generic[I, O]):
     access: Permission | Access  # the one permission declaration
     doc: str  # the GraphQL description and the RPC docstring
     timeout: float | None = None  # the gateway's RPC timeout for it (None: the client's default)
+    cost: int = 1  # rate-limit units one call draws from the caller's budget: model calls and ingestion cost more
     argument: str | None = None  # None: the input's fields are the arguments; "data": the input is one dict argument
     _wire: inspect.Signature = field(init=False, repr=False)
 

@@ -305,6 +305,7 @@ INGEST_TEXT: Operation[IngestTextInput, Job] = Operation(
     Permission.WRITE_RAG,
     "Ingest a text as a document: an ingestion job.",
     timeout=120.0,
+    cost=5,
 )
 UPLOAD: Operation[UploadInput, Job] = Operation(
     "rag",
@@ -314,6 +315,7 @@ UPLOAD: Operation[UploadInput, Job] = Operation(
     Permission.WRITE_RAG,
     "One file's bytes as base64 (the gateway sends each file of a multipart upload): an ingestion job.",
     timeout=120.0,
+    cost=10,
 )
 JOB: Operation[JobRef, Job] = Operation("rag", "job", JobRef, Job, Permission.READ_RAG, "One of my ingestion jobs.")
 CANCEL_JOB: Operation[JobRef, Job] = Operation(
@@ -401,6 +403,7 @@ DOWNLOAD: Operation[DocumentRef, Download] = Operation(
     Permission.READ_RAG,
     "The original file of a document I may read.",
     timeout=60.0,
+    cost=5,
 )
 
 SEARCH: Operation[SearchInput, list[SearchHit]] = Operation(
@@ -411,6 +414,7 @@ SEARCH: Operation[SearchInput, list[SearchHit]] = Operation(
     Permission.READ_RAG,
     "Passages of documents I may read. topK: 1 to 50; filters: {metadataKey: value or [values]}.",
     timeout=30.0,
+    cost=3,
 )
 # No fixed timeout: the gateway allows its RPC timeout plus the LLM's time (gateway/graphql/rag/queries.py).
 ASK: Operation[AskInput, Answer] = Operation(
@@ -420,4 +424,5 @@ ASK: Operation[AskInput, Answer] = Operation(
     Answer,
     Permission.READ_RAG,
     "An answer from documents I may read, with citations; never an invented source.",
+    cost=10,
 )

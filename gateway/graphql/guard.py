@@ -3,13 +3,13 @@ the rate limit, and audit permission denials.
 
 One budget per owner: a user's tokens and API keys all draw on ``user:<id>``,
 so more keys do not mean more requests. An operation costs the sum of its root
-fields' costs (``FIELD_COSTS``, default 1), aliases included: fifteen aliased
+fields' costs (each its operation's ``Operation.cost``, default 1), aliases included: fifteen aliased
 ``ask`` fields cost fifteen ``ask``s, not one request.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
 
 from graphql import (
@@ -20,15 +20,19 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from core import metrics
 from core.redis_client import is_redis_down, redis_unavailable
+from gateway.graphql.permissions import OPERATION_METADATA
 from gateway.requests import annotate
 from schema.errors import AgentHubError, RateLimited, ServiceUnavailable
 from schema.models import Outcome
@@ -37,20 +41,21 @@ if TYPE_CHECKING:
     from gateway.context import Context
 
 
-# What a root field costs against the caller's budget: model calls and ingestion cost more than reads.
-FIELD_COSTS = {
-    "ask": 10,
-    "search": 3,
-    "runAgent": 20,
-    "agentRun": 20,
-    "uploadDocuments": 10,
-    "ingestText": 5,
-    "download": 5,  # GET /rag/documents/{id}/download
-}
+def root_field_costs(roots: Mapping[OperationType, type], names: NameConverter) -> dict[tuple[OperationType, str], int]:
+    """What each root field costs: the ``cost`` declared on the operation it calls (``Operation.cost``),
+    keyed by operation type and GraphQL name (``Query.agentRun`` reads a run, ``Subscription.agentRun``
+    starts one). Fields costing the default 1 are left out."""
+    costs = {}
+    for kind, root in roots.items():
+        for field in get_object_definition(root, strict=True).fields:
+            op = field.metadata.get(OPERATION_METADATA)
+            if op is not None and op.cost != 1:
+                costs[(kind, names.get_graphql_name(field))] = op.cost
+    return costs
 
 
 def operation_cost(
-    document: DocumentNode | None, operation_name: str | None, costs: dict[str, int] = FIELD_COSTS
+    document: DocumentNode | None, operation_name: str | None, costs: Mapping[tuple[OperationType, str], int]
 ) -> int:
     """The cost of the operation that will run: its root fields (through fragments), at least 1."""
     if document is None:
@@ -63,13 +68,14 @@ def operation_cost(
     )
     if operation is None:
         return 1
+    kind = operation.operation
     total, seen = 0, set()
 
     def walk(selection_set: SelectionSetNode) -> None:
         nonlocal total
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += costs.get(selection.name.value, 1)
+                total += costs.get((kind, selection.name.value), 1)
             elif isinstance(selection, InlineFragmentNode):
                 walk(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
@@ -85,7 +91,10 @@ def operation_cost(
 class OperationGuard(SchemaExtension):
     """Must come after ``ValidationCache`` in the schema's extensions: it adds its
     refusal to the validation errors, which is the one path that reports an
-    error the same way for queries, mutations and subscriptions."""
+    error the same way for queries, mutations and subscriptions. ``costs``: ``root_field_costs``."""
+
+    def __init__(self, costs: Mapping[tuple[OperationType, str], int]) -> None:
+        self.costs = costs
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context.context
@@ -118,7 +127,7 @@ class OperationGuard(SchemaExtension):
     async def _limit(self, context: Context) -> None:
         execution = self.execution_context
         # Anonymous callers pay one unit per field: the costly fields would refuse them anyway.
-        costs = FIELD_COSTS if context.principal is not None else {}
+        costs = self.costs if context.principal is not None else {}
         cost = operation_cost(execution.graphql_document, execution.operation_name, costs)
         await enforce_rate_limit(context, execution.operation_name or "anonymous", cost)
 

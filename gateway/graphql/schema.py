@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -25,7 +25,7 @@ from gateway.graphql.agent.subscriptions import AgentSubscription
 from gateway.graphql.auth.mutations import AuthMutation
 from gateway.graphql.auth.queries import AuthQuery
 from gateway.graphql.errors import ErrorConvention
-from gateway.graphql.guard import OperationGuard
+from gateway.graphql.guard import OperationGuard, root_field_costs
 from gateway.graphql.health import HealthQuery, HealthSubscription
 from gateway.graphql.inputs import InputLimits
 from gateway.graphql.metrics import OperationMetrics
@@ -64,12 +64,15 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
+    config = StrawberryConfig(disable_field_suggestions=not settings.development)
+    roots = {OperationType.QUERY: Query, OperationType.MUTATION: Mutation, OperationType.SUBSCRIPTION: Subscription}
+    costs = root_field_costs(roots, config.name_converter)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         OperationMetrics,  # first in, last out: it sees the errors with their codes
         ErrorConvention,
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        OperationGuard,  # after ValidationCache: it appends to the validation errors
+        lambda: OperationGuard(costs),  # after ValidationCache: it appends to the validation errors
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
         InputLimits,
@@ -81,7 +84,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not settings.development),
+        config=config,
     )
 
 

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from core.redis_client import is_redis_down, redis_unavailable
 from gateway.auth import credential_from
 from gateway.context import Context
-from gateway.graphql.guard import FIELD_COSTS, audit_denials, enforce_rate_limit
+from gateway.graphql.guard import audit_denials, enforce_rate_limit
 from gateway.requests import annotate, current_request_id
 from schema.errors import AgentHubError, Unauthenticated
 from schema.permissions import Permission
@@ -79,7 +79,7 @@ class RestRoute:
     body: type[BaseModel] | None = None  # JSON request body
     multipart: bool = False  # multipart/form-data, field ``files``
     status: int = 200
-    cost: str | None = None  # the GraphQL field whose rate-limit cost it has (guard.FIELD_COSTS)
+    cost: int = 1  # rate-limit units per call: the cost of the operation it calls (Operation.cost)
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # code → (status, message), route-specific
 
     @property
@@ -215,7 +215,7 @@ def endpoint(route: RestRoute) -> Callable[[Request], Awaitable[Response]]:
             try:
                 credential = rest_credential(request.headers)
                 await context.authenticate(credential)
-                cost = FIELD_COSTS.get(route.cost or "", 1) if context.principal is not None else 1
+                cost = route.cost if context.principal is not None else 1
                 await enforce_rate_limit(context, f"rest:{route.name}", cost)
                 if route.needs_token:
                     _require(route, context, credential)

@@ -70,7 +70,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.AgentQueryResponse,
         permission=agent.START_RUN.permission,
         body=models.AgentQueryRequest,
-        cost="runAgent",
+        cost=agent.START_RUN.cost,
     ),
     RestRoute(
         "POST",
@@ -83,7 +83,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.RagQueryResponse,
         permission=rag.ASK.permission,
         body=models.RagQueryRequest,
-        cost="ask",
+        cost=rag.ASK.cost,
     ),
     RestRoute(
         "POST",
@@ -96,7 +96,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.DocumentsResponse,
         permission=rag.SEARCH.permission,
         body=models.RetrieveRequest,
-        cost="search",
+        cost=rag.SEARCH.cost,
     ),
     RestRoute(
         "POST",
@@ -109,7 +109,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.DocumentsResponse,
         permission=rag.SEARCH.permission,
         body=models.LookupRequest,
-        cost="search",
+        cost=rag.SEARCH.cost,
     ),
     RestRoute(
         "POST",
@@ -122,7 +122,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.MessageResponse,
         permission=rag.UPLOAD.permission,
         body=models.IngestRequest,
-        cost="uploadDocuments",
+        cost=rag.UPLOAD.cost,
     ),
     RestRoute(
         "POST",
@@ -135,7 +135,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.UploadResponse,
         permission=rag.UPLOAD.permission,
         multipart=True,
-        cost="uploadDocuments",
+        cost=rag.UPLOAD.cost,
     ),
     RestRoute(
         "POST",
@@ -148,7 +148,7 @@ ROUTES: tuple[RestRoute, ...] = (
         models.UploadStarted,
         permission=rag.UPLOAD.permission,
         multipart=True,
-        cost="uploadDocuments",
+        cost=rag.UPLOAD.cost,
     ),
     RestRoute(
         "GET",

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.auth import credential_from
 from gateway.context import Context
-from gateway.graphql.guard import FIELD_COSTS, enforce_rate_limit
+from gateway.graphql.guard import enforce_rate_limit
 from schema import rag
 from schema.errors import AgentHubError
 from schema.validation import UNSAFE_TEXT
@@ -55,7 +55,7 @@ async def download(request: Request) -> Response:
     try:
         await context.authenticate(credential_from(request.headers))
         context.require_principal()
-        await enforce_rate_limit(context, "download", FIELD_COSTS["download"])
+        await enforce_rate_limit(context, "download", rag.DOWNLOAD.cost)
         file = await context.invoke(rag.DOWNLOAD, {"document_id": request.path_params["document_id"]})
     except AgentHubError as exc:
         return _error(exc)
