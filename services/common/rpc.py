@@ -17,9 +17,26 @@ once and publishes the same message (same exchange, routing key, correlation
 id, content type and body) under a green lock: one publish's frames at a time
 on the channel. A dead connection is replaced once per reply before giving up.
 
+Replies are transient (``delivery_mode=1``; Nameko's responder sends them
+persistent). A reply goes to its caller's reply queue: the gateway's is exclusive
+and auto-delete, and Nameko's ``RpcProxy`` uses one per service process that
+expires 5 minutes after it is left. Neither outlives its consumer usefully: a
+caller whose connection dropped has failed the call already, and a persistent
+message into a durable reply queue only costs the broker disk work. A reply
+lost in a broker restart ends in the caller's timeout (agent → rag tool calls
+have their own), as a lost reply always did.
+
 A reply that cannot be published (the broker went down while the worker ran)
 is logged and its request requeued, not acked: Nameko's own responder lets
-that error kill the whole service process.
+that error kill the whole service process. The gateway's requests are
+transient too (``gateway/rpc.py``), so one that was in progress when the broker
+restarted is gone with the restart and does not run again; its caller got
+``ServiceUnavailable`` when its connection dropped.
+
+``Rpc.check_signature`` binds the arguments to a signature computed once per
+entrypoint (Nameko's calls ``inspect.getcallargs``, which rebuilds the method's
+signature on every request: a tenth of the Python calls of an echo RPC); a
+mismatch is still reported by Nameko's own check, with its message.
 
 A Redis outage inside any RPC reaches the caller as the typed
 ``ServiceUnavailable`` naming ``redis``, never as an unexpected error.
@@ -27,6 +44,7 @@ A Redis outage inside any RPC reaches the caller as the typed
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -72,7 +90,7 @@ class _ReplyChannel:
             content_type=content_type,
             content_encoding=content_encoding,
             correlation_id=correlation_id,
-            delivery_mode=2,
+            delivery_mode=1,  # transient: see the module docstring
             priority=0,
             application_headers={},
         )
@@ -172,6 +190,20 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
 
 class Rpc(nameko_rpc.Rpc):
     rpc_consumer = _RpcConsumer()
+    _signature: inspect.Signature | None = None
+
+    def check_signature(self, args: Any, kwargs: Any) -> None:
+        """As Nameko's (the unbound method called with ``self=None``), on a signature computed once."""
+        signature = self._signature
+        if signature is None:
+            # getcallargs' view of the method: its __signature__ if set (@operation sets one),
+            # decorators' __wrapped__ not followed.
+            method = getattr(self.container.service_cls, self.method_name)
+            signature = self._signature = inspect.Signature.from_callable(method, follow_wrapped=False)
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError:
+            super().check_signature(args, kwargs)  # raises IncorrectSignature with Nameko's message
 
 
 def rpc(fn: Callable[..., Any] | None = None, **kwargs: Any) -> Any:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from nameko.exceptions import IncorrectSignature
+from nameko.extensions import Entrypoint
 from nameko.rpc import Rpc
 from nameko.testing.services import worker_factory
 from pydantic import BaseModel, ConfigDict, Field
@@ -167,6 +169,45 @@ def test_registered_as_our_rpc_with_the_wire_signature():
             inspect.getcallargs(UnitService.echo, None, *args, **kwargs)
     with pytest.raises(TypeError):
         inspect.getcallargs(UnitService.who, None, "unexpected")
+
+
+class _Container:
+    """What binding an entrypoint reads of its container."""
+
+    service_cls = UnitService
+
+    def __init__(self) -> None:
+        self.shared_extensions: dict = {}
+
+
+def _refusal(check, *arguments) -> str | None:
+    try:
+        check(*arguments)
+    except IncorrectSignature as exc:
+        return str(exc)
+    return None
+
+
+def test_the_signature_check_agrees_with_namekos():
+    """``services.common.rpc.Rpc`` binds to a signature computed once; Nameko's own check
+    (``inspect.getcallargs``) still decides, with its message, whenever the binding fails."""
+    container = _Container()
+    calls = [
+        ("echo", ("hi", 3, None), {}),
+        ("echo", (), {"text": "hi"}),
+        ("echo", ("hi", 3, None, "extra"), {}),
+        ("echo", (), {"query": "hi"}),
+        ("echoes", (), {"data": {}}),
+        ("echoes", ({}, {}), {}),
+        ("who", (), {}),
+        ("who", ("unexpected",), {}),
+    ]
+    for name, args, kwargs in calls:
+        (entrypoint,) = getattr(UnitService, name).nameko_entrypoints
+        ours = entrypoint.bind(container, name)
+        mine = _refusal(ours.check_signature, args, kwargs)
+        assert mine == _refusal(Entrypoint.check_signature, ours, args, kwargs), (name, args, kwargs)
+    assert ours._signature is not None  # computed once, kept on the bound entrypoint
 
 
 def test_the_method_must_carry_the_operation_name():
