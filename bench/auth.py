@@ -6,9 +6,13 @@ registers and signs in a user, then drives both queries with ``--concurrency``
 connections in alternating rounds and prints requests/s of each and the ratio
 (target: ``me`` at least 0.75 of the trivial query's throughput).
 
-``me`` costs the edge's JWT verification, one Redis MGET for revocation, the
-rate-limit script, one RPC to auth (which verifies the token again) and a
-database read; the trivial query costs none of those but the rate limit.
+``me`` costs the edge's JWT verification (remembered per token), one Redis
+script that reads the revocation facts and the profile auth cached and takes
+the rate limit (the trivial query's one round trip is the rate limit alone),
+and the field's execution; it is answered at the edge without an RPC (the
+first ``me`` of the warm-up asks auth, which caches the profile). Beside
+requests/s it prints the gateway process's CPU per request of each query
+(steadier than requests/s on a shared machine) and the load average.
 
 Usage::
 
@@ -37,6 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -98,17 +103,38 @@ def drive_wrk(base: str, body: dict, headers: dict, seconds: float, concurrency:
         os.unlink(script.name)
     if "Non-2xx" in out or "GRAPHQL_ERROR" in out:
         raise RuntimeError(f"benchmark requests failed:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rate, int(re.search(r"(\d+) requests in", out).group(1))
 
 
 async def measure(base: str, body: dict, headers: dict, seconds: float, concurrency: int) -> float:
+    """Requests/s (bench/observability.py and bench/scale.py use it too)."""
+    return (await measure_counted(base, body, headers, seconds, concurrency))[0]
+
+
+async def measure_counted(base: str, body: dict, headers: dict, seconds: float, concurrency: int) -> tuple[float, int]:
+    """Requests/s, and how many requests completed."""
     if shutil.which("wrk"):
         return await asyncio.to_thread(drive_wrk, base, body, headers, seconds, concurrency)
-    return await drive(base, body, headers, seconds, concurrency)
+    return await drive_counted(base, body, headers, seconds, concurrency)
+
+
+async def measure_cpu(
+    base: str, body: dict, headers: dict, seconds: float, concurrency: int, gateway: psutil.Process
+) -> tuple[float, float]:
+    """Requests/s, and the gateway process's CPU seconds per request meanwhile."""
+    before = sum(gateway.cpu_times()[:2])
+    rate, requests = await measure_counted(base, body, headers, seconds, concurrency)
+    return rate, (sum(gateway.cpu_times()[:2]) - before) / max(1, requests)
 
 
 async def drive(base: str, body: dict, headers: dict, seconds: float, concurrency: int) -> float:
     """Requests per second that completed without errors (httpx: used when wrk is absent)."""
+    return (await drive_counted(base, body, headers, seconds, concurrency))[0]
+
+
+async def drive_counted(base: str, body: dict, headers: dict, seconds: float, concurrency: int) -> tuple[float, int]:
+    """Requests per second that completed without errors, and how many."""
     done = 0
     stop_at = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -124,7 +150,7 @@ async def drive(base: str, body: dict, headers: dict, seconds: float, concurrenc
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return done / (time.perf_counter() - started)
+        return done / (time.perf_counter() - started), done
 
 
 async def run(args) -> int:
@@ -155,12 +181,17 @@ async def run(args) -> int:
         auth = {"authorization": f"Bearer {token}"}
         await drive(base, TRIVIAL, {}, 1, args.concurrency)  # warm up, and check both answer without errors
         await drive(base, ME, auth, 1, args.concurrency)
-        trivial, me = [], []
+        process = psutil.Process(gateway.pid)
+        trivial: list[tuple[float, float]] = []
+        me: list[tuple[float, float]] = []
+        loads = [os.getloadavg()[0]]
         for round_ in range(args.rounds):  # alternate the order so drift favours neither
             pair = [(trivial, TRIVIAL, {}), (me, ME, auth)]
             for figures, body, headers in pair if round_ % 2 == 0 else pair[::-1]:
-                figures.append(await measure(base, body, headers, args.seconds, args.concurrency))
-        trivial_rps, me_rps = sorted(trivial)[len(trivial) // 2], sorted(me)[len(me) // 2]
+                figures.append(await measure_cpu(base, body, headers, args.seconds, args.concurrency, process))
+            loads.append(os.getloadavg()[0])
+        trivial_rps, me_rps = median([r for r, _ in trivial]), median([r for r, _ in me])
+        trivial_cpu, me_cpu = median([c for _, c in trivial]), median([c for _, c in me])
         ratio = me_rps / trivial_rps
         driver = "wrk" if shutil.which("wrk") else "httpx"
         table = Table(
@@ -168,10 +199,15 @@ async def run(args) -> int:
         )
         table.add_column("query")
         table.add_column("requests/s", justify="right")
-        table.add_row("trivial, anonymous: { __typename }", f"{trivial_rps:,.0f}")
-        table.add_row("authenticated: { me { … } }", f"{me_rps:,.0f}")
+        table.add_column("gateway CPU per request", justify="right")
+        table.add_row("trivial, anonymous: { __typename }", f"{trivial_rps:,.0f}", f"{trivial_cpu * 1e6:,.0f} µs")
+        table.add_row("authenticated: { me { … } }", f"{me_rps:,.0f}", f"{me_cpu * 1e6:,.0f} µs")
         console = Console()
         console.print(table)
+        console.print(
+            f"gateway CPU per request, trivial / me = {trivial_cpu / me_cpu:.2f}; "
+            f"load average {min(loads):.1f}–{max(loads):.1f} (2 cores: above ~1 the requests/s compete)"
+        )
         verdict = "PASS" if ratio >= TARGET else "MISS"
         console.print(f"me / trivial = {ratio:.2f}  (target ≥ {TARGET})  {verdict}")
         return 1 if args.check and ratio < TARGET else 0
@@ -182,6 +218,10 @@ async def run(args) -> int:
         for process in processes:
             process.stop()
         isolation.destroy()
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def main() -> int:

@@ -20,28 +20,34 @@ import redis
 import redis.asyncio
 from pydantic import AfterValidator
 
-# KEYS[1] window key; ARGV: now_ms, window_ms, limit, member, cost (0 = peek; N: N units, all or none)
-SLIDING_WINDOW = """
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-local cost = tonumber(ARGV[5])
-if count + math.max(cost, 1) > limit then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  local retry = window
-  if oldest[2] then retry = tonumber(oldest[2]) + window - now end
-  return {0, count, retry}
+# One sliding window, as a Lua function other scripts can include (the gateway's admission,
+# gateway/auth.py): key, now_ms, window_ms, limit, member, cost (0 = peek; N: N units, all or none).
+SLIDING_WINDOW_FUNCTION = """
+local function sliding_window(key, now, window, limit, member, cost)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count + math.max(cost, 1) > limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local retry = window
+    if oldest[2] then retry = tonumber(oldest[2]) + window - now end
+    return {0, count, retry}
+  end
+  if cost > 0 then
+    for i = 1, cost do redis.call('ZADD', key, now, member .. ':' .. i) end
+    redis.call('PEXPIRE', key, window)
+    count = count + cost
+  end
+  return {1, count, 0}
 end
-if cost > 0 then
-  for i = 1, cost do redis.call('ZADD', key, now, ARGV[4] .. ':' .. i) end
-  redis.call('PEXPIRE', key, window)
-  count = count + cost
-end
-return {1, count, 0}
 """
+
+# KEYS[1] window key; ARGV: now_ms, window_ms, limit, member, cost
+SLIDING_WINDOW = (
+    SLIDING_WINDOW_FUNCTION
+    + """
+return sliding_window(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]))
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,10 @@ class Limit:
 
     requests: int
     seconds: int
+
+    @property
+    def window_ms(self) -> int:
+        return self.seconds * 1000
 
     @classmethod
     def parse(cls, text: str) -> Limit:
@@ -77,14 +87,16 @@ class Decision:
     retry_after: int  # whole seconds, at least 1 when refused
 
 
-def _decision(reply: Iterable[Any]) -> Decision:
+def decision_of(reply: Iterable[Any]) -> Decision:
+    """A window's reply ``{allowed, count, retry_ms}`` as a ``Decision``."""
     allowed, count, retry_ms = (int(v) for v in reply)
     return Decision(bool(allowed), count, max(1, math.ceil(retry_ms / 1000)) if not allowed else 0)
 
 
-def _args(limit: Limit, cost: int, now: float | None) -> list[int | str]:
+def window_args(limit: Limit, cost: int, now: float | None = None) -> list[int | str]:
+    """ARGV of one window: now_ms, window_ms, limit, member, cost."""
     now_ms = int((now if now is not None else time.time()) * 1000)
-    return [now_ms, limit.seconds * 1000, limit.requests, f"{now_ms}-{uuid.uuid4().hex}", cost]
+    return [now_ms, limit.window_ms, limit.requests, f"{now_ms}-{uuid.uuid4().hex}", cost]
 
 
 class SyncLimiter:
@@ -95,10 +107,10 @@ class SyncLimiter:
         self._script = client.register_script(SLIDING_WINDOW)
 
     def hit(self, name: str, limit: Limit, now: float | None = None, cost: int = 1) -> Decision:
-        return _decision(self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, cost, now)))
+        return decision_of(self._script(keys=[f"{self.prefix}rl:{name}"], args=window_args(limit, cost, now)))
 
     def peek(self, name: str, limit: Limit, now: float | None = None) -> Decision:
-        return _decision(self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, 0, now)))
+        return decision_of(self._script(keys=[f"{self.prefix}rl:{name}"], args=window_args(limit, 0, now)))
 
 
 class AsyncLimiter:
@@ -108,6 +120,10 @@ class AsyncLimiter:
         self.prefix = prefix
         self._script = client.register_script(SLIDING_WINDOW)
 
+    def key(self, name: str) -> str:
+        """The Redis key of the window ``name``."""
+        return f"{self.prefix}rl:{name}"
+
     async def hit(self, name: str, limit: Limit, now: float | None = None, cost: int = 1) -> Decision:
         """Take ``cost`` units at once, or none when fewer are left."""
-        return _decision(await self._script(keys=[f"{self.prefix}rl:{name}"], args=_args(limit, cost, now)))
+        return decision_of(await self._script(keys=[self.key(name)], args=window_args(limit, cost, now)))

@@ -100,7 +100,8 @@ class GraphQLView(GraphQL[Context, None]):
             except Unauthenticated as exc:
                 context.auth_error = exc
             else:
-                await context.authenticate(credential)
+                # Revocation is checked with the rate limit, in one Redis round trip (OperationGuard).
+                await context.verify(credential)
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType:

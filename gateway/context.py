@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from core.ratelimit import AsyncLimiter
-from gateway.auth import EdgeAuthenticator
+from gateway.auth import Authenticated, EdgeAuthenticator, Verified
 from gateway.invoke import invoke
 from gateway.requests import annotate, current_request_id
 from gateway.rpc import RpcClient
@@ -43,6 +43,9 @@ class Context:
     profile: dict[str, Any] | None = None
     auth_error: AgentHubError | None = None
     connection_params: dict[str, Any] | None = None
+    # A GraphQL request over HTTP: the token verified in ``get_context``, checked against revocation
+    # together with the rate limit by ``OperationGuard`` (one Redis round trip); no principal until then.
+    pending: Verified | None = None
     denials: list[tuple[str, str]] = field(default_factory=list)
     open_subscriptions: int = 0  # on this WebSocket (gateway/graphql/live.py)
 
@@ -58,20 +61,43 @@ class Context:
 
     async def authenticate(self, credential: str | None) -> None:
         """Set the principal from a credential; keep the error if it is bad."""
-        self.principal = self.auth_token = self.claims = self.profile = self.auth_error = None
+        self.principal = self.auth_token = self.claims = self.profile = self.auth_error = self.pending = None
         try:
             authenticated = await self.edge.authenticate(credential)
         except AgentHubError as exc:  # Unauthenticated, or auth unreachable for an API key
             self.auth_error = exc
             return
         if authenticated is not None:
-            self.principal, self.auth_token, self.claims, self.profile = (
-                authenticated.identity,
-                authenticated.token,
-                authenticated.claims,
-                authenticated.profile,
-            )
-            annotate(user_id=self.principal.user_id)
+            self.accept(authenticated)
+
+    async def verify(self, credential: str | None) -> None:
+        """Verify a credential's token, leaving its revocation check to ``OperationGuard`` (``pending``);
+        keep the error if it is bad. Until then the caller has no principal."""
+        self.principal = self.auth_token = self.claims = self.profile = self.auth_error = self.pending = None
+        try:
+            self.pending = await self.edge.verify(credential)
+        except AgentHubError as exc:  # Unauthenticated, or auth unreachable for an API key
+            self.auth_error = exc
+
+    async def check_pending(self) -> None:
+        """``pending``'s revocation check on its own (``authenticate``'s path)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        try:
+            self.accept(await self.edge.check(pending))
+        except AgentHubError as exc:  # revoked, or cannot tell (Redis or auth down)
+            self.auth_error = exc
+
+    def accept(self, authenticated: Authenticated) -> None:
+        """The caller is ``authenticated`` (its token verified and not revoked)."""
+        self.principal, self.auth_token, self.claims, self.profile = (
+            authenticated.identity,
+            authenticated.token,
+            authenticated.claims,
+            authenticated.profile,
+        )
+        annotate(user_id=self.principal.user_id)
 
     def require_principal(self) -> Identity:
         if self.principal is None:

@@ -31,6 +31,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from core import metrics
+from core.ratelimit import Decision
 from core.redis_client import is_redis_down, redis_unavailable
 from gateway.graphql.permissions import OPERATION_METADATA
 from gateway.requests import annotate
@@ -38,6 +39,7 @@ from schema.errors import AgentHubError, RateLimited, ServiceUnavailable
 from schema.models import Outcome
 
 if TYPE_CHECKING:
+    from gateway.auth import Verified
     from gateway.context import Context
 
 
@@ -104,7 +106,10 @@ class OperationGuard(SchemaExtension):
             except AgentHubError as exc:  # revoked, or cannot tell (Redis or auth down): signed out, never valid
                 context.principal, context.auth_token, context.claims, context.auth_error = None, None, None, exc
         try:
-            await self._limit(context)
+            if context.pending is not None:  # HTTP: revocation and the rate limit in one round trip
+                await self._admit(context, context.pending)
+            else:
+                await self._limit(context)
         except ServiceUnavailable as exc:
             # Redis is down: no budget can be counted. Only the health probe, which
             # needs no Redis and must say what is down, goes on without one.
@@ -130,6 +135,43 @@ class OperationGuard(SchemaExtension):
         costs = self.costs if context.principal is not None else {}
         cost = operation_cost(execution.graphql_document, execution.operation_name, costs)
         await enforce_rate_limit(context, execution.operation_name or "anonymous", cost)
+
+    async def _admit(self, context: Context, pending: Verified) -> None:
+        """The pending token's revocation check and the rate limit together (``EdgeAuthenticator.admit``):
+        the owner's budget at the owner's costs when the token stands, else the address's at one unit per
+        field, exactly as ``authenticate`` then ``_limit`` would."""
+        context.pending = None
+        execution, settings = self.execution_context, context.settings
+        document, operation = execution.graphql_document, execution.operation_name
+        owner_limit, address_limit = settings.authenticated_limit, settings.anonymous_limit
+        owner = (
+            f"user:{pending.claims['sub']}",
+            owner_limit,
+            min(operation_cost(document, operation, self.costs), owner_limit.requests),
+        )
+        address = (
+            f"ip:{context.client_ip}",
+            address_limit,
+            min(operation_cost(document, operation, {}), address_limit.requests),
+        )
+        try:
+            admission = await context.edge.admit(pending, context.limiter, owner, address)
+        except ServiceUnavailable as exc:  # Redis down: nobody is signed in and no budget is counted
+            context.auth_error = exc
+            annotate(outcome="SERVICE_UNAVAILABLE")
+            raise
+        if admission is None:  # the revocation epoch is missing: auth republishes, then the usual two steps
+            context.pending = pending
+            await context.check_pending()
+            await self._limit(context)
+            return
+        if admission.authenticated is not None:
+            context.accept(admission.authenticated)
+            name = owner[0]
+        else:
+            context.auth_error = admission.error
+            name = address[0]
+        await refuse_if_spent(context, name, admission.decision, operation or "anonymous")
 
 
 UNLIMITED_FIELDS = frozenset({"health", "__typename"})
@@ -171,10 +213,22 @@ async def enforce_rate_limit(context: Context, operation: str, cost: int = 1) ->
         name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
     try:
         decision = await context.limiter.hit(name, limit, cost=min(cost, limit.requests))
-        if decision.allowed:
-            return
-        annotate(outcome="RATE_LIMITED")
-        metrics.RATE_LIMITED.labels("authenticated" if principal is not None else "anonymous").inc()
+    except RedisError as exc:
+        if not is_redis_down(exc):
+            raise
+        annotate(outcome="SERVICE_UNAVAILABLE")
+        raise redis_unavailable() from None
+    await refuse_if_spent(context, name, decision, operation)
+
+
+async def refuse_if_spent(context: Context, name: str, decision: Decision, operation: str) -> None:
+    """Raise ``RateLimited`` when ``decision`` (of the window ``name``) refused; audit the first refusal."""
+    if decision.allowed:
+        return
+    settings = context.settings
+    annotate(outcome="RATE_LIMITED")
+    metrics.RATE_LIMITED.labels("authenticated" if context.principal is not None else "anonymous").inc()
+    try:
         # Audit the first refusal of each window, not every request of a flood.
         first = await context.edge.redis.set(
             f"{settings.redis_prefix}rl-audited:{name}", "1", nx=True, ex=decision.retry_after

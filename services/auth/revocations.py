@@ -1,7 +1,9 @@
 """Revocation state in Redis, published from the database (the truth).
 
-The gateway and the services decide "revoked?" with one Redis ``MGET``
-(``core/tokens.py``); this module is the only writer of that state:
+The gateway and the services decide "revoked?" with one Redis read of the keys
+``core/tokens.py`` names (an ``MGET``; for a GraphQL request the gateway's
+admission script, which takes the rate limit in the same round trip); this
+module is the only writer of that state:
 
 * A revocation (a session ended, a user's token version bumped, an API key
   revoked) is written after the commit that made it. If Redis fails, the

@@ -175,3 +175,78 @@ def test_rs256_deployment_refuses_hs256_signed_with_its_public_key(isolation, st
             hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
         ).rstrip(b"=")
         assert_unauthenticated(client, (header + b"." + body + b"." + signature).decode(), "invalid")
+
+
+def _window_size(settings, name: str) -> int:
+    return redis.Redis.from_url(REDIS_URL).zcard(f"{settings.redis_prefix}rl:{name}")
+
+
+def test_a_revoked_token_spends_the_address_budget_not_the_owners(gateway, codec, settings, user_id):
+    """Revocation and the rate limit share one round trip (EdgeAuthenticator.admit): a revoked
+    token is charged like an anonymous caller, so it cannot spend its owner's budget."""
+    session = uuid.uuid4().hex
+    token = codec.issue(subject=user_id, role="admin", session_id=session).token
+    owner, address = f"user:{user_id}", "ip:testclient"
+    before_owner = _window_size(settings, owner)
+    assert gql(gateway, ME, token=token)["data"]["me"]["id"] == user_id
+    assert _window_size(settings, owner) == before_owner + 1
+    redis.Redis.from_url(REDIS_URL).set(session_revoked_key(settings.redis_prefix, session), 1, ex=60)
+    before_address = _window_size(settings, address)
+    assert_unauthenticated(gateway, token, "revoked")
+    assert _window_size(settings, owner) == before_owner + 1
+    assert _window_size(settings, address) == before_address + 1
+
+
+@pytest.mark.parametrize(
+    "version,session_revoked,key_revoked",
+    [
+        (None, False, False),
+        (0, False, False),
+        (1, False, False),
+        (None, True, False),
+        (None, False, True),
+        (0, True, True),
+        (2, True, False),
+    ],
+)
+async def test_the_admission_script_charges_the_window_is_revoked_picks(
+    isolation, version, session_revoked, key_revoked
+):
+    """The script picks the window from the revocation facts; ``is_revoked`` decides acceptance from
+    the same facts. Both must agree on every combination."""
+    from core.ratelimit import AsyncLimiter, Limit
+    from core.redis_client import async_client
+    from core.tokens import api_key_revoked_key, is_revoked, revocation_epoch_key, revocation_keys
+    from gateway.auth import EdgeAuthenticator, Verified
+
+    settings = gateway_settings(isolation, redis_prefix=f"{isolation.redis_prefix}admit-{uuid.uuid4().hex[:6]}:")
+    prefix = settings.redis_prefix
+    client = async_client(settings)
+    try:
+        edge, limiter = EdgeAuthenticator(settings, client, rpc=None), AsyncLimiter(client, prefix)
+        codec = TokenCodec(settings)
+        issued = codec.issue(
+            subject=str(uuid.uuid4()), role="user", session_id=uuid.uuid4().hex, api_key_id=uuid.uuid4().hex
+        )
+        verified = Verified(issued.token, codec.verify(issued.token))
+        limit = Limit(100, 60)
+        owner, address = ("user:x", limit, 3), ("ip:y", limit, 1)
+        assert await edge.admit(verified, limiter, owner, address) is None  # no epoch: nothing charged
+        assert await client.zcard(limiter.key("user:x")) == await client.zcard(limiter.key("ip:y")) == 0
+        await client.set(revocation_epoch_key(prefix), "run")
+        if version is not None:
+            await client.set(user_version_key(prefix, verified.claims["sub"]), version)
+        if session_revoked:
+            await client.set(session_revoked_key(prefix, verified.claims["sid"]), 1)
+        if key_revoked:
+            await client.set(api_key_revoked_key(prefix, verified.claims["akid"]), 1)
+        admission = await edge.admit(verified, limiter, owner, address)
+        revoked = is_revoked(verified.claims, await client.mget(revocation_keys(prefix, verified.claims)))
+        assert revoked == (version not in (None, 0) or session_revoked or key_revoked)
+        assert (admission.authenticated is None) == revoked
+        assert (admission.error is not None) == revoked
+        assert admission.decision.allowed
+        assert await client.zcard(limiter.key("user:x")) == (0 if revoked else 3)
+        assert await client.zcard(limiter.key("ip:y")) == (1 if revoked else 0)
+    finally:
+        await client.aclose()
