@@ -23,12 +23,69 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
+import prometheus_client
+from prometheus_client import CONTENT_TYPE_LATEST, Info, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger("agenthub.metrics")
+
+
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+class _Children(MetricWrapperBase):
+    """``labels(*values)`` answered from a dict of the children already made.
+
+    prometheus-client checks its arguments, turns each value into a ``str`` and takes the
+    metric's lock on every ``labels()`` call (about 1.5 µs, a third of what a request's metrics
+    cost); the hooks call it per request with label sets that are bounded by construction, so
+    this cache is bounded too and the children are the client's own (``remove``/``clear`` empty
+    it)."""
+
+    _children: dict[tuple[object, ...], Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._children = {}
+
+    def labels(self: M, *labelvalues: object, **labelkwargs: object) -> M:
+        if labelkwargs:
+            return super().labels(*labelvalues, **labelkwargs)
+        children: dict[tuple[object, ...], M] = self._children  # type: ignore[attr-defined]
+        try:
+            return children[labelvalues]
+        except (KeyError, TypeError):  # a new label set (or an unhashable value: not cached)
+            child = super().labels(*labelvalues)
+        with contextlib.suppress(TypeError):
+            children[labelvalues] = child
+        return child
+
+    def remove(self, *labelvalues: Any) -> None:
+        self._children.clear()
+        super().remove(*labelvalues)
+
+    def remove_by_labels(self, labels: dict[str, str]) -> None:
+        self._children.clear()
+        super().remove_by_labels(labels)
+
+    def clear(self) -> None:
+        self._children.clear()
+        super().clear()
+
+
+class Counter(_Children, prometheus_client.Counter):
+    pass
+
+
+class Gauge(_Children, prometheus_client.Gauge):
+    pass
+
+
+class Histogram(_Children, prometheus_client.Histogram):
+    pass
 
 
 class _Off:

@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from starlette.websockets import WebSocket
 from strawberry.types import Info
 
+from core import metrics
 from core.redis_client import is_redis_down, redis_unavailable
 from core.tokens import is_revoked, revocation_epoch_key, revocation_keys, revocation_unknown
 from schema.errors import RateLimited, Unauthenticated
@@ -187,7 +188,18 @@ class SubscriptionLeases:
 
 async def live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     """``stream``, bounded (see the module docstring) and ended with ``UNAUTHENTICATED`` as soon as the
-    caller's token is revoked."""
+    caller's token is revoked; counted in ``agenthub_graphql_subscriptions_active`` while it runs
+    (every subscription runs through here)."""
+    metrics.SUBSCRIPTIONS.inc()
+    try:
+        async with contextlib.aclosing(_live(info, stream)) as running:
+            async for item in running:
+                yield item
+    finally:
+        metrics.SUBSCRIPTIONS.dec()
+
+
+async def _live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     context = info.context
     watch: RevocationWatch | None = getattr(context.request.app.state, "live", None)
     if watch is None or not isinstance(context.request, WebSocket):

@@ -28,7 +28,6 @@ from gateway.graphql.errors import ErrorConvention
 from gateway.graphql.guard import OperationGuard, root_field_costs
 from gateway.graphql.health import HealthQuery, HealthSubscription
 from gateway.graphql.inputs import InputLimits
-from gateway.graphql.metrics import OperationMetrics
 from gateway.graphql.rag.mutations import RagMutation
 from gateway.graphql.rag.queries import RagQuery
 from gateway.graphql.rag.subscriptions import RagSubscription
@@ -68,8 +67,7 @@ def build_schema(settings: GatewaySettings | None = None) -> strawberry.Schema:
     roots = {OperationType.QUERY: Query, OperationType.MUTATION: Mutation, OperationType.SUBSCRIPTION: Subscription}
     costs = root_field_costs(roots, config.name_converter)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        OperationMetrics,  # first in, last out: it sees the errors with their codes
-        ErrorConvention,
+        ErrorConvention,  # first in, last out: it sees every error, and records the operation's metrics
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
         lambda: OperationGuard(costs),  # after ValidationCache: it appends to the validation errors

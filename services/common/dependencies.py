@@ -97,21 +97,22 @@ class RequestLog(DependencyProvider):
         result: Any = None,
         exc_info: tuple[type[BaseException], BaseException, TracebackType] | None = None,
     ) -> None:
-        started = getattr(worker_ctx, "_agenthub_started", time.perf_counter())
+        ended = time.perf_counter()
+        elapsed = ended - getattr(worker_ctx, "_agenthub_started", ended)
         error = exc_info[1] if exc_info else None
+        code = metrics.code_of(error)
         service, method = worker_ctx.service_name, worker_ctx.entrypoint.method_name
         span = getattr(worker_ctx, "_agenthub_span", None)
         if span is not None:
-            span.end(error if metrics.code_of(error) == "INTERNAL" else None)
-        elapsed = time.perf_counter() - started
-        metrics.RPC_HANDLED.labels(service, method, metrics.code_of(error)).inc()
+            span.end(error if code == "INTERNAL" else None)
+        metrics.RPC_HANDLED.labels(service, method, code).inc()
         metrics.RPC_HANDLED_DURATION.labels(service, method).observe(elapsed)
         fields = {
             "request_id": worker_ctx.data.get("request_id"),
             "trace_id": span.context.trace_id if span else None,
             "user_id": worker_ctx.data.get("user_id"),
-            "operation": f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}",
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "operation": f"{service}.{method}",
+            "duration_ms": round(elapsed * 1000, 2),
             "outcome": "ok" if error is None else getattr(error, "code", type(error).__name__),
         }
         unexpected = error is not None and not hasattr(error, "code")

@@ -128,3 +128,28 @@ def test_the_default_ratio_applies_without_the_variables(exporting, monkeypatch)
     assert tracing.configure("test")
     sampler = tracing._provider.sampler
     assert "ParentBased" in sampler.get_description() and str(tracing.DEFAULT_RATIO) in sampler.get_description()
+
+
+def test_a_new_trace_is_decided_as_the_sdks_ratio_sampler_would_and_keeps_its_id(exporting, monkeypatch):
+    """``start`` decides for a new trace without the SDK; a sampled one is the SDK's span under
+    the trace id that was decided on, an unsampled one never reaches the SDK."""
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
+    assert tracing.configure("test")
+    bound = TraceIdRatioBased.get_bound_for_rate(0.5)
+    roots = [tracing.start("root", kind="server") for _ in range(400)]
+    sampled = [span for span in roots if int(span.context.flags, 16) & 1]
+    assert 120 < len(sampled) < 280
+    for span in roots:
+        assert (int(span.context.trace_id, 16) & ((1 << 64) - 1) < bound) == (span in sampled)
+        assert (span._otel is not None) == (span in sampled)
+        span.end()
+    exported = finished(exporting)
+    assert sorted(f"{s.context.trace_id:032x}" for s in exported) == sorted(s.context.trace_id for s in sampled)
+    # a span of our own, not the SDK's, for the unsampled ones; its children follow it
+    unsampled = next(span for span in roots if span not in sampled)
+    child = tracing.start("child", unsampled.context)
+    assert child._otel is None and child.context.trace_id == unsampled.context.trace_id
+    assert not int(child.context.flags, 16) & 1
