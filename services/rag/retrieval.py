@@ -1,5 +1,5 @@
 """Hybrid retrieval: BM25 and dense retrieval fused by reciprocal rank fusion
-(Haystack's ``DocumentJoiner``), with the caller's access filter inside both queries.
+(Haystack's ``DocumentJoiner`` arithmetic), with the caller's access filter inside both queries.
 
 Only chunks of the catalog's current version of a document are returned:
 that is what hides a half-finished replacement or a just-deleted document on
@@ -9,7 +9,9 @@ Why the retrievers and the joiner are called directly, not through a Haystack
 ``Pipeline``: the pipeline deep-copies every component's inputs and outputs
 (the query vector, each retrieved ``Document`` with its metadata), which cost
 as much CPU as both engines together at 50k chunks (``bench/README.md``).
-The fusion is the same component with the same inputs in the same order.
+The fusion is the joiner's reciprocal rank fusion with the same inputs in the same order,
+written out so that only the kept candidates are copied (``reciprocal_rank_fusion``; a test holds
+it to the joiner), and the retriever components are made once.
 Embedding the query and both retrievals run in one ``offload``: each hand-off
 to a native thread and back costs a thread wake-up, milliseconds on a busy
 machine.
@@ -17,12 +19,12 @@ machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from haystack import Document
-from haystack.components.joiners import DocumentJoiner
 
 from core import metrics
 from core.offload import offload
@@ -42,10 +44,34 @@ class Hit:
     similarity: float | None  # cosine to the query, when the dense retriever found it
 
 
+def reciprocal_rank_fusion(ranked: list[list[Document]], top_k: int) -> list[Document]:
+    """Haystack's ``DocumentJoiner(join_mode="reciprocal_rank_fusion")`` on ``ranked`` with
+    ``top_k``: the same scores (same arithmetic), the same order (a stable sort on the order the ids
+    were first seen), copies with the fused score; but only the ``top_k`` kept are copied, where the
+    joiner copies every candidate (a Haystack ``Document`` is slow to make: it tracks mutation)."""
+    if not ranked:
+        return []
+    k, lists = 61, len(ranked)
+    weight = 1 / lists
+    scores: dict[str, float] = defaultdict(int)
+    documents: dict[str, Document] = {}
+    for found in ranked:
+        for rank, document in enumerate(found):
+            scores[document.id] += (weight * lists) / (k + rank)
+            documents[document.id] = document
+    for chunk_id in scores:
+        scores[chunk_id] /= lists / k
+    kept = sorted(documents.values(), key=lambda d: scores[d.id], reverse=True)[:top_k]
+    return [replace(document, score=scores[document.id]) for document in kept]
+
+
 class Retriever:
     def __init__(self, store, query_embeddings, catalog) -> None:
         self.store, self.query_embeddings, self.catalog = store, query_embeddings, catalog
-        self._fuse = DocumentJoiner(join_mode="reciprocal_rank_fusion")
+        # made once: a Haystack component checks its run() signature each time one is made
+        # (get_type_hints, inspect.signature), which cost more than BM25 itself; top_k goes to run()
+        self._keyword = store.bm25_retriever(10)
+        self._dense = store.embedding_retriever(10)
 
     def _retrieve(
         self,
@@ -57,18 +83,18 @@ class Retriever:
     ) -> tuple[list[Document], dict[str, float]]:
         """Blocking (CPU or store I/O): ranked chunks and each dense hit's cosine similarity."""
         if mode is SearchMode.KEYWORD:
-            return self.store.bm25_retriever(top_k).run(query=query, filters=filters, top_k=top_k)["documents"], {}
+            return self._bm25(query, filters, top_k), {}
         if mode is SearchMode.SEMANTIC:
-            documents = self.store.embedding_retriever(top_k).run(
-                query_embedding=embedding, filters=filters, top_k=top_k
-            )["documents"]
+            documents = self._dense.run(query_embedding=embedding, filters=filters, top_k=top_k)["documents"]
             return documents, {d.id: self.store.cosine(d.score) for d in documents}
-        keyword = self.store.bm25_retriever(top_k).run(query=query, filters=filters, top_k=top_k)["documents"]
-        dense = self.store.embedding_retriever(top_k).run(query_embedding=embedding, filters=filters, top_k=top_k)[
-            "documents"
-        ]
+        keyword = self._bm25(query, filters, top_k)
+        dense = self._dense.run(query_embedding=embedding, filters=filters, top_k=top_k)["documents"]
         similarity = {d.id: self.store.cosine(d.score) for d in dense}  # before fusion replaces the scores
-        return self._fuse.run([keyword, dense], top_k=top_k)["documents"], similarity
+        return reciprocal_rank_fusion([keyword, dense], top_k), similarity
+
+    def _bm25(self, query: str, filters: dict[str, Any] | None, top_k: int) -> list[Document]:
+        documents: list[Document] = self._keyword.run(query=query, filters=filters, top_k=top_k)["documents"]
+        return documents
 
     def _embed_and_retrieve(
         self, query: str, embedding: np.ndarray | None, filters: dict[str, Any] | None, top_k: int, mode: SearchMode

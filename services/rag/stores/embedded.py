@@ -47,6 +47,7 @@ Query, Occur = tantivy.Query, tantivy.Occur
 _TOKENS = re.compile(r"[^\W_]+")  # what Tantivy's default tokenizer keeps (it splits on non-alphanumerics)
 SAVE_EVERY = 60.0  # seconds between saves of the vector file while writing
 NARROW = 2_000  # a filter admitting at most this many chunks is scored exactly
+KEYS_AS_TERMS = 512  # at most this many candidate keys are looked up one term query each
 
 
 def _schema():
@@ -367,13 +368,21 @@ class ChunkEngine:
         wanted = min(size, max(top_k * 2, int(top_k * 2 * size / admitted)))
         while True:
             keys = [int(k) for k in self.vectors.search(query, wanted).keys]
-            restrict = Query.term_set_query(self.schema, "key", keys)
+            restrict = self._keys_query(keys)
             if admitted_query is not None:
                 restrict = Query.boolean_query([(Occur.Must, restrict), (Occur.Must, admitted_query)])
             addresses = [a for _, a in searcher.search(restrict, len(keys)).hits] if keys else []
             if len(addresses) >= top_k or wanted >= size:
                 return addresses
             wanted = min(size, wanted * 4)
+
+    def _keys_query(self, keys: list[int]):
+        """The chunks with these keys. A few keys as term queries OR-ed: each is one lookup in the
+        term dictionary, where Tantivy's term-set query walks the whole dictionary of the field
+        (0.47 against 0.09 ms for 40 keys at 50k chunks, and growing with the store)."""
+        if len(keys) > KEYS_AS_TERMS:
+            return Query.term_set_query(self.schema, "key", keys)
+        return Query.boolean_query([(Occur.Should, Query.term_query(self.schema, "key", key)) for key in keys])
 
     def _rescored(self, searcher, addresses: list, query: np.ndarray, top_k: int) -> list[Document]:
         """The candidates scored exactly with their stored float32 embeddings: true cosines."""
