@@ -134,7 +134,10 @@ HTTP_REQUESTS = Counter(
     "agenthub_http_requests_total", "HTTP requests served by the gateway.", ["route", "method", "status"]
 )
 HTTP_DURATION = Histogram(
-    "agenthub_http_request_duration_seconds", "HTTP request duration at the gateway.", ["route"], buckets=FAST_BUCKETS
+    "agenthub_http_request_duration_seconds",
+    "HTTP request duration at the gateway, but /graphql (see agenthub_graphql_operation_duration_seconds).",
+    ["route"],
+    buckets=FAST_BUCKETS,
 )
 WEBSOCKETS = Gauge("agenthub_websocket_connections", "Open WebSocket connections at the gateway.")
 SUBSCRIPTIONS = Gauge("agenthub_graphql_subscriptions_active", "GraphQL subscriptions running now.")

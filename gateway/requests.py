@@ -128,7 +128,8 @@ class RequestContextMiddleware:
                 metrics.HTTP_REQUESTS.labels(
                     route, method if method in HTTP_METHODS else "other", str(fields.get("status", 500))
                 ).inc()
-                metrics.HTTP_DURATION.labels(route).observe(elapsed)
+                if route != "/graphql":  # its operations are timed by agenthub_graphql_operation_duration_seconds
+                    metrics.HTTP_DURATION.labels(route).observe(elapsed)
             fields.setdefault("outcome", "ok")
             if failure is not None:
                 log.error("request", extra={"fields": fields}, exc_info=failure)
