@@ -67,9 +67,7 @@ def record(execution_context: ExecutionContext, started: float) -> None:
     """An operation that began at ``started`` (``time.perf_counter``) has ended: count it, time it
     (not a subscription: a lifetime is not a latency) and count its errors by code."""
     kind, operation = operation_labels(execution_context)
-    metrics.GRAPHQL_OPERATIONS.labels(kind, operation).inc()
-    if kind != "subscription":
-        metrics.GRAPHQL_DURATION.labels(kind, operation).observe(time.perf_counter() - started)
+    metrics.OPERATIONS.record(kind, operation, None if kind == "subscription" else time.perf_counter() - started)
     for error in getattr(execution_context.result, "errors", None) or ():
         code = (error.extensions or {}).get("code")
         metrics.GRAPHQL_ERRORS.labels(kind, operation, code if code in metrics.CODES else "INTERNAL").inc()

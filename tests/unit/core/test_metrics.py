@@ -38,3 +38,29 @@ def test_histograms_and_gauges_too():
     assert 'agenthub_test_seconds_bucket{le="0.1",route="/graphql"} 1.0' in text
     assert 'agenthub_test_seconds_count{route="/graphql"} 2.0' in text
     assert 'agenthub_test_busy{service="auth"} 1.0' in text
+
+
+def test_operations_are_counted_and_timed_as_a_counter_and_a_histogram():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    operations = metrics.Operations(buckets=(0.01, 0.1))
+    registry = CollectorRegistry()
+    registry.register(operations)
+    operations.record("query", "me", 0.005)
+    operations.record("query", "me", 0.05)
+    operations.record("subscription", "health", None)  # counted, not timed
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+    }
+    me, health = (("operation", "me"), ("type", "query")), (("operation", "health"), ("type", "subscription"))
+    assert samples[("agenthub_graphql_operations_total", me)] == 2
+    assert samples[("agenthub_graphql_operations_total", health)] == 1
+    assert samples[("agenthub_graphql_operation_duration_seconds_bucket", (("le", "0.01"), *me))] == 1
+    assert samples[("agenthub_graphql_operation_duration_seconds_bucket", (("le", "+Inf"), *me))] == 2
+    assert samples[("agenthub_graphql_operation_duration_seconds_count", me)] == 2
+    assert abs(samples[("agenthub_graphql_operation_duration_seconds_sum", me)] - 0.055) < 1e-9
+    assert not any(
+        name.startswith("agenthub_graphql_operation_duration") and labels == health for name, labels in samples
+    )
