@@ -14,7 +14,7 @@ would post once per round and charge a round a post's fixed cost); their export 
 belongs to the state whose provider they serve, whenever it runs. The state ``flush`` exports
 what is still queued and changes nothing else. The states:
 
-* ``baseline``: every metric replaced by a no-op (what ``AGENTHUB_METRICS_DISABLED=1`` does at
+* ``baseline``: every metric (and tally) replaced by a no-op (what ``AGENTHUB_METRICS_DISABLED=1`` does at
   import) and the gateway's GraphQL operation hook (``gateway.graphql.metrics.record``: its
   labels) skipped, no span exported — trace ids are still made, carried and logged;
 * ``metrics``: the default of a deployment without ``OTEL_EXPORTER_OTLP_ENDPOINT``;
@@ -56,7 +56,8 @@ def _apply(state: str) -> None:
     from core import metrics, tracing
 
     if not _metrics:
-        _metrics.update({name: value for name, value in vars(metrics).items() if isinstance(value, MetricWrapperBase)})
+        kinds = (MetricWrapperBase, metrics.CountTally, metrics.Operations)
+        _metrics.update({name: value for name, value in vars(metrics).items() if isinstance(value, kinds)})
     if not _providers:
         if tracing._provider is None:
             raise RuntimeError("started without OTEL_EXPORTER_OTLP_ENDPOINT: nothing to switch on")

@@ -132,8 +132,46 @@ SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 BUILD = Info("agenthub_build", "Version of the AgentHub process and what it runs.", ["component"])
 
 # -- gateway ------------------------------------------------------------------
-HTTP_REQUESTS = Counter(
-    "agenthub_http_requests_total", "HTTP requests served by the gateway.", ["route", "method", "status"]
+
+
+class CountTally:
+    """A counter of the gateway's request path kept as a plain dict of counts by label values,
+    exported by this collector at scrape time (see ``Operations`` for why). Updated by the
+    gateway's event-loop thread only, so no lock."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        self.name, self.documentation, self.labelnames = name, documentation, list(labelnames)
+        self.counts: dict[tuple[str, ...], int] = {}
+
+    def inc(self, *labels: str) -> None:
+        self.counts[labels] = self.counts.get(labels, 0) + 1
+
+    def _family(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for labels, count in sorted(self.counts.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+
+def _tally(collector: Any) -> Any:
+    """``collector`` registered in the default registry, or a no-op when metrics are disabled."""
+    if _DISABLED:
+        return _Off()
+    prometheus_client.REGISTRY.register(collector)
+    return collector
+
+
+# ``inc(route, method, status)``
+HTTP_REQUESTS: CountTally | _Off = _tally(
+    CountTally("agenthub_http_requests", "HTTP requests served by the gateway.", ["route", "method", "status"])
 )
 HTTP_DURATION = Histogram(
     "agenthub_http_request_duration_seconds",
@@ -206,10 +244,7 @@ class Operations:
         yield durations
 
 
-OPERATIONS: Operations | _Off = _Off()
-if not _DISABLED:
-    OPERATIONS = Operations(FAST_BUCKETS)
-    prometheus_client.REGISTRY.register(OPERATIONS)
+OPERATIONS: Operations | _Off = _tally(Operations(FAST_BUCKETS))
 GRAPHQL_ERRORS = Counter(
     "agenthub_graphql_errors_total", "GraphQL errors, by extensions.code.", ["type", "operation", "code"]
 )

@@ -125,9 +125,9 @@ class RequestContextMiddleware:
                 metrics.WEBSOCKETS.dec()
             else:
                 method = scope.get("method", "GET")
-                metrics.HTTP_REQUESTS.labels(
+                metrics.HTTP_REQUESTS.inc(
                     route, method if method in HTTP_METHODS else "other", str(fields.get("status", 500))
-                ).inc()
+                )
                 if route != "/graphql":  # its operations are timed by agenthub_graphql_operation_duration_seconds
                     metrics.HTTP_DURATION.labels(route).observe(elapsed)
             fields.setdefault("outcome", "ok")
