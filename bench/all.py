@@ -3,8 +3,8 @@
 Each benchmark runs as its own process, one after the other (they would otherwise measure each
 other), with its normal output shown as it goes. Each one prints its ratios against a baseline
 measured in the same run, on lines naming the target; those lines are collected into the summary.
-A benchmark that fails or prints no verdict shows as such. Exit 1 when any verdict is a MISS or a
-benchmark failed, with ``--check``.
+A benchmark that fails or prints no verdict shows as such. Exit 1 when any verdict is a MISS or
+UNDECIDED (an interval that straddles the target) or a benchmark failed, with ``--check``.
 
 Usage::
 
@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ["rpc", "auth", "agent", "quality", "ingest", "search", "memory", "observability", "local_model"]
-VERDICT = re.compile(r"(target|≥|≤|<|>).*\b(PASS|MISS|OK)\b")
+# "… (target ≥ 0.9)  PASS", "… target < 15 ms  OK", "agent/raw = 0.99  (target >= 0.9)  ok", and
+# observability's "whole stack: UNDECIDED (target: …" (a confidence interval that straddles the target).
+VERDICT = re.compile(r"(target|≥|≤|<|>).*\b(PASS|MISS|OK|ok|UNDECIDED)\b|\b(PASS|MISS|UNDECIDED) \(target")
 ANSI = re.compile(r"\x1b\[[0-9;]*m|\[/?(green|red|bold|dim|yellow)\]")
 
 
@@ -65,14 +67,15 @@ def main() -> int:
             summary.append((name, f"exited with {code}", "FAIL", seconds))
             failed = True
         for line in verdicts or ([] if code else ["(no verdict printed)"]):
-            status = "MISS" if "MISS" in line else ("PASS" if VERDICT.search(line) else "-")
-            failed |= status == "MISS"
+            passed = "PASS" if VERDICT.search(line) else "-"
+            status = next((word for word in ("MISS", "UNDECIDED") if word in line), passed)
+            failed |= status in ("MISS", "UNDECIDED")
             summary.append((name, line, status, seconds))
     load = os.getloadavg()
     print(f"\n===== summary (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores) =====")
     width = max(len(row[1]) for row in summary) if summary else 0
     for name, line, status, seconds in summary:
-        print(f"{name:<14} {line:<{width}}  {status:<5} ({seconds:.0f} s)")
+        print(f"{name:<14} {line:<{width}}  {status:<9} ({seconds:.0f} s)")
     return 1 if args.check and failed else 0
 
 

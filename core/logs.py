@@ -119,10 +119,15 @@ def formatter() -> logging.Formatter:
 
 
 class QuietExpected(logging.Filter):
-    """Drops Nameko's traceback for an expected (client) error: RequestLog logged it in one line."""
+    """Drops tracebacks of what is expected: Nameko's for a client error (RequestLog logged it in one
+    line), and Strawberry's for a subscriber that disconnected while an event was being sent to it
+    (a closed browser tab, not a fault; matched by name so ``core`` needs no Strawberry import)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "nameko.containers" and str(record.msg).startswith(_EXPECTED_PREFIX))
+        if record.name == "nameko.containers" and str(record.msg).startswith(_EXPECTED_PREFIX):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.name == "strawberry.ws.task" and type(error).__name__ == "WebSocketDisconnected")
 
 
 def configure(level: str = "INFO") -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from core import logs
 
@@ -44,3 +45,20 @@ def test_nameko_traceback_for_an_expected_error_is_dropped():
     assert not quiet.filter(expected)
     assert quiet.filter(record("error handling worker %s: %s", logging.ERROR, "nameko.containers"))
     assert quiet.filter(record("rpc"))
+
+
+def test_strawberry_traceback_for_a_subscriber_that_went_away_is_dropped():
+    from strawberry.http.exceptions import WebSocketDisconnected
+
+    quiet = logs.QuietExpected()
+
+    def task_error(error: BaseException) -> logging.LogRecord:
+        try:
+            raise error
+        except BaseException:
+            entry = record("Exception in worker task", logging.ERROR, "strawberry.ws.task")
+            entry.exc_info = sys.exc_info()
+        return entry
+
+    assert not quiet.filter(task_error(WebSocketDisconnected()))
+    assert quiet.filter(task_error(RuntimeError("a real fault in a subscription")))
