@@ -11,6 +11,16 @@ quantization): per-tensor quantization, or quantizing the embedding tables too,
 moved vectors visibly (mean cosine to float32 0.95), per-channel MatMuls only
 keep them at 0.99 and retrieval recall unchanged (``bench/quality.py``).
 
+BERT is exported with its eager attention, not the SDPA attention transformers picks by default:
+the SDPA graph traces into extra mask arithmetic per layer (Where, IsNaN, Shape/Gather chains) that
+ONNX Runtime cannot fold away, and it cost 14 ms of CPU per chunk against the eager graph's 10.5
+(``bench/ingest.py``'s chunks, batches of 16, 2 cores with AVX-512/VNNI/AMX: 110 against 167
+chunks/s). ONNX Runtime's own transformer optimizer (``onnxruntime.transformers.optimizer``, BERT
+fusions: Attention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu) was tried before
+quantizing and left out: on the eager graph it was slower, quantized Attention included (139-145
+against 149-171 chunks/s, 12.4-13 against 10.4-11.8 ms of CPU per chunk, same runs); the
+session's own fusions at load already cover layer norms, Gelu and the MatMuls.
+
 Usage::
 
     agenthub export-embedder [--output DIR] [--force]
@@ -30,7 +40,7 @@ MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
-FORMAT = 1  # bump when the exported graph or its inputs change: a stale export is then redone
+FORMAT = 2  # bump when the exported graph or its inputs change: a stale export is then redone (2: eager attention)
 
 
 def default_dir() -> Path:
@@ -84,7 +94,7 @@ def _export_float(source: Path, target: Path) -> None:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
-    model = SentenceEmbedding(AutoModel.from_pretrained(str(source)).eval()).eval()
+    model = SentenceEmbedding(AutoModel.from_pretrained(str(source), attn_implementation="eager").eval()).eval()
     ids = torch.ones(2, 16, dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad():
@@ -138,6 +148,7 @@ def export(directory: Path | None = None, force: bool = False) -> Path:
                     "max_tokens": max_tokens,
                     "dimensions": 384,
                     "quantization": "dynamic int8, per channel, MatMul weights",
+                    "graph": "eager attention, no transformer fusion before quantizing",
                     "source_sha256": _digest(source / "model.safetensors"),
                 },
                 indent=2,
