@@ -106,7 +106,7 @@ async def test_a_job_whose_worker_is_killed_is_retried_and_finishes(own_rag):
     client = await rag.client()
     try:
         alice = As(client, someone())
-        job = await alice("ingest_text", title="medium.txt", text=text_of(60 * 1024, seed=3))
+        job = await alice("ingest_text", title="medium.txt", text=text_of(240 * 1024, seed=3))
         job = await wait_for(alice, job, lambda j: j["status"] == "RUNNING" and j["progress"] >= 0.06)
         first.process.kill()
         first.process.wait()
