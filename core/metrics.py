@@ -31,6 +31,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Info, generate_latest
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 
+from schema.errors import CODES
+
 log = logging.getLogger("agenthub.metrics")
 
 
@@ -111,19 +113,6 @@ _DISABLED = os.environ.get("AGENTHUB_METRICS_DISABLED", "").lower() in ("1", "tr
 if _DISABLED:
     Counter = Gauge = Histogram = Info = _Off  # type: ignore[misc,assignment]
 
-CODES = frozenset(
-    {
-        "UNAUTHENTICATED",
-        "FORBIDDEN",
-        "BAD_USER_INPUT",
-        "NOT_FOUND",
-        "CONFLICT",
-        "RATE_LIMITED",
-        "SERVICE_UNAVAILABLE",
-        "TIMEOUT",
-        "INTERNAL",
-    }
-)
 # RPCs answer in milliseconds; model calls and agent runs take seconds to minutes
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)

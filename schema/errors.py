@@ -104,6 +104,10 @@ class Timeout(AgentHubError):
     code = "TIMEOUT"
 
 
+# Every ``extensions.code`` of the convention: the registered errors' codes, and INTERNAL for the rest.
+CODES = frozenset({AgentHubError.code, *(cls.code for cls in REGISTRY.values())})
+
+
 def from_wire(error: dict[str, Any]) -> Exception:
     """Rebuild a remote error: a registered type as itself, anything else as RemoteError."""
     cls = REGISTRY.get(error.get("exc_path") or "")

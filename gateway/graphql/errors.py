@@ -17,24 +17,10 @@ from strawberry.types.execution import ExecutionResult
 from core.redis_client import is_redis_down, redis_unavailable
 from gateway.graphql import metrics as operation_metrics
 from gateway.requests import annotate, current_request_id
-from schema.errors import AgentHubError
+from schema.errors import CODES, AgentHubError
 
 log = logging.getLogger("agenthub.gateway")
 
-CODES = frozenset(
-    {
-        "UNAUTHENTICATED",
-        "FORBIDDEN",
-        "BAD_USER_INPUT",
-        "NOT_FOUND",
-        "CONFLICT",
-        "RATE_LIMITED",
-        "PAYLOAD_TOO_LARGE",
-        "SERVICE_UNAVAILABLE",
-        "TIMEOUT",
-        "INTERNAL",
-    }
-)
 MASKED_MESSAGE = "Unexpected error."
 
 

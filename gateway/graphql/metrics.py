@@ -21,6 +21,7 @@ from graphql.language import DocumentNode
 from strawberry.types import ExecutionContext
 
 from core import metrics
+from schema.errors import CODES
 
 # (id of the document, operation name, id of the schema) -> (document, schema, labels); the
 # document and schema are kept so that an id is never reused while its entry lives.
@@ -70,4 +71,4 @@ def record(execution_context: ExecutionContext, started: float) -> None:
     metrics.OPERATIONS.record(kind, operation, None if kind == "subscription" else time.perf_counter() - started)
     for error in getattr(execution_context.result, "errors", None) or ():
         code = (error.extensions or {}).get("code")
-        metrics.GRAPHQL_ERRORS.labels(kind, operation, code if code in metrics.CODES else "INTERNAL").inc()
+        metrics.GRAPHQL_ERRORS.labels(kind, operation, code if code in CODES else "INTERNAL").inc()

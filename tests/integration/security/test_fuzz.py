@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.graphql.errors import CODES
+from schema.errors import CODES
 from tests.support.gateway import GatewayProcess
 
 pytestmark = pytest.mark.timeout(300)

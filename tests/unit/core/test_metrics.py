@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 
 from core import metrics
+from schema.errors import PayloadTooLarge, RateLimited
 
 
 def test_labels_return_the_clients_child_once_made_and_forget_it_when_removed():
@@ -64,3 +65,11 @@ def test_operations_are_counted_and_timed_as_a_counter_and_a_histogram():
     assert not any(
         name.startswith("agenthub_graphql_operation_duration") and labels == health for name, labels in samples
     )
+
+
+def test_an_outcome_is_a_code_of_the_convention_or_internal():
+    # One list of codes (schema.errors.CODES): the metrics once kept their own, without PAYLOAD_TOO_LARGE.
+    assert metrics.code_of(None) == "ok"
+    assert metrics.code_of(PayloadTooLarge("too big")) == "PAYLOAD_TOO_LARGE"
+    assert metrics.code_of(RateLimited("slow down")) == "RATE_LIMITED"
+    assert metrics.code_of(ValueError("a bug")) == "INTERNAL"
