@@ -31,7 +31,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from core import metrics
-from core.ratelimit import Decision
+from core.ratelimit import Decision, Limit
 from core.redis_client import is_redis_down, redis_unavailable
 from gateway.graphql.permissions import OPERATION_METADATA
 from gateway.requests import annotate
@@ -141,19 +141,10 @@ class OperationGuard(SchemaExtension):
         the owner's budget at the owner's costs when the token stands, else the address's at one unit per
         field, exactly as ``authenticate`` then ``_limit`` would."""
         context.pending = None
-        execution, settings = self.execution_context, context.settings
+        execution = self.execution_context
         document, operation = execution.graphql_document, execution.operation_name
-        owner_limit, address_limit = settings.authenticated_limit, settings.anonymous_limit
-        owner = (
-            f"user:{pending.claims['sub']}",
-            owner_limit,
-            min(operation_cost(document, operation, self.costs), owner_limit.requests),
-        )
-        address = (
-            f"ip:{context.client_ip}",
-            address_limit,
-            min(operation_cost(document, operation, {}), address_limit.requests),
-        )
+        owner = budget(context, pending.claims["sub"], operation_cost(document, operation, self.costs))
+        address = budget(context, None, operation_cost(document, operation, {}))
         try:
             admission = await context.edge.admit(pending, context.limiter, owner, address)
         except ServiceUnavailable as exc:  # Redis down: nobody is signed in and no budget is counted
@@ -200,19 +191,26 @@ async def audit_denials(context: Context) -> None:
     context.denials.clear()
 
 
+def budget(context: Context, user_id: str | None, cost: int) -> tuple[str, Limit, int]:
+    """The window a caller draws on, its limit and the cost charged (at most the whole window): the
+    owner's for a signed-in caller (tokens and API keys alike), else the client address's."""
+    settings = context.settings
+    if user_id is not None:
+        name, limit = f"user:{user_id}", settings.authenticated_limit
+    else:
+        name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
+    return name, limit, min(cost, limit.requests)
+
+
 async def enforce_rate_limit(context: Context, operation: str, cost: int = 1) -> None:
     """Count ``cost`` units against the owner's budget; raise ``RateLimited`` when it is spent.
 
     Shared by GraphQL operations and REST routes (gateway/rest), so both draw on one budget.
     """
-    settings = context.settings
     principal = context.principal
-    if principal is not None:
-        name, limit = f"user:{principal.user_id}", settings.authenticated_limit  # tokens and keys alike
-    else:
-        name, limit = f"ip:{context.client_ip}", settings.anonymous_limit
+    name, limit, cost = budget(context, principal.user_id if principal is not None else None, cost)
     try:
-        decision = await context.limiter.hit(name, limit, cost=min(cost, limit.requests))
+        decision = await context.limiter.hit(name, limit, cost=cost)
     except RedisError as exc:
         if not is_redis_down(exc):
             raise
