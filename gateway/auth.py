@@ -109,6 +109,11 @@ class Admission:
     decision: Decision
 
 
+def session_ended() -> Unauthenticated:
+    """What a revoked token gets: its session was signed out, its user deactivated or changed."""
+    return Unauthenticated("The session has ended. Sign in again.", REVOKED)
+
+
 def _profile(raw: bytes | None, claims: dict[str, Any]) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -218,7 +223,7 @@ class EdgeAuthenticator:
             return None
         decision = decision_of(reply[5:8])
         if is_revoked(claims, reply[1:4]):  # the script charged the address's window
-            return Admission(None, Unauthenticated("The session has ended. Sign in again.", REVOKED), decision)
+            return Admission(None, session_ended(), decision)
         authenticated = Authenticated(identity_from_claims(claims), verified.token, claims, _profile(reply[4], claims))
         return Admission(authenticated, None, decision)
 
@@ -256,7 +261,7 @@ class EdgeAuthenticator:
     @staticmethod
     def _raise_if_revoked(claims: dict[str, Any], values: list[Any]) -> None:
         if is_revoked(claims, values):
-            raise Unauthenticated("The session has ended. Sign in again.", REVOKED)
+            raise session_ended()
 
     async def _api_key_token(self, key: str) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()

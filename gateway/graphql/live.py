@@ -33,7 +33,8 @@ from strawberry.types import Info
 from core import metrics
 from core.redis_client import is_redis_down, redis_unavailable
 from core.tokens import is_revoked, revocation_epoch_key, revocation_keys, revocation_unknown
-from schema.errors import RateLimited, Unauthenticated
+from gateway.auth import session_ended
+from schema.errors import RateLimited
 
 log = logging.getLogger("agenthub.gateway")
 T = TypeVar("T")
@@ -234,7 +235,7 @@ async def _live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
                     await step
                 if revoked.is_set():
-                    raise Unauthenticated("The session has ended.", {"reason": "revoked"})
+                    raise session_ended()
                 return  # its maximum lifetime: completed; the client subscribes again if it still wants
             try:
                 item = step.result()
