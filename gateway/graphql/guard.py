@@ -19,10 +19,10 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
-    OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
 )
+from graphql.utilities import get_operation_ast
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
@@ -62,12 +62,8 @@ def operation_cost(
     """The cost of the operation that will run: its root fields (through fragments), at least 1."""
     if document is None:
         return 1
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    operation = next(
-        (o for o in operations if operation_name is None or (o.name is not None and o.name.value == operation_name)),
-        None,
-    )
+    operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 1
     kind = operation.operation
@@ -173,12 +169,10 @@ def _only_health(execution_context: ExecutionContext) -> bool:
     document = execution_context.graphql_document
     if document is None:
         return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    name = execution_context.operation_name
-    chosen = [o for o in operations if name is None or (o.name and o.name.value == name)]
-    if len(chosen) != 1:
+    operation = get_operation_ast(document, execution_context.operation_name)
+    if operation is None:
         return False
-    selections = chosen[0].selection_set.selections
+    selections = operation.selection_set.selections
     return all(isinstance(s, FieldNode) and s.name.value in UNLIMITED_FIELDS for s in selections)
 
 

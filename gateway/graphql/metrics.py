@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import time
 
-from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
+from graphql import FieldNode, GraphQLSchema
 from graphql.language import DocumentNode
+from graphql.utilities import get_operation_ast
 from strawberry.types import ExecutionContext
 
 from core import metrics
@@ -30,11 +31,9 @@ LABELS_CACHED = 1024  # distinct documents (ParserCache keeps as many)
 
 
 def _compute(document: DocumentNode, name: str | None, schema: GraphQLSchema) -> tuple[str, str]:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [d for d in operations if name is None or (d.name and d.name.value == name)]
-    if len(chosen) != 1:
+    operation = get_operation_ast(document, name)
+    if operation is None:
         return "unknown", "invalid"
-    operation = chosen[0]
     kind = operation.operation.value  # query, mutation, subscription
     root = schema.get_root_type(operation.operation)
     fields = {s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)}
