@@ -28,8 +28,10 @@ from typing import Any, TypeVar
 
 import prometheus_client
 from prometheus_client import CONTENT_TYPE_LATEST, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
+from prometheus_client.utils import floatToGoString
 
 from schema.errors import CODES
 
@@ -136,8 +138,6 @@ class CountTally:
         self.counts[labels] = self.counts.get(labels, 0) + 1
 
     def _family(self) -> Any:
-        from prometheus_client.core import CounterMetricFamily
-
         return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
     def describe(self) -> list[Metric]:
@@ -200,8 +200,6 @@ class Operations:
             entry[3 + bisect.bisect_left(self.bounds, seconds)] += 1
 
     def _families(self) -> tuple[Any, Any]:
-        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
-
         labels = ["type", "operation"]
         return (
             CounterMetricFamily(
@@ -218,8 +216,6 @@ class Operations:
         return list(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        from prometheus_client.utils import floatToGoString
-
         operations, durations = self._families()
         for (kind, operation), entry in sorted(self.entries.items()):
             operations.add_metric([kind, operation], entry[0])
@@ -298,8 +294,6 @@ class IngestionJobs:
         return []  # nothing to query when registering
 
     def collect(self) -> Iterator[Metric]:
-        from prometheus_client.core import GaugeMetricFamily
-
         try:
             counts, oldest = self.stats()
         except Exception:  # the database is down: no series rather than a failed scrape
