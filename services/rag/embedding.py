@@ -122,8 +122,10 @@ class Embedder:
         self._embed(["warm up"])
         self.embed_query("warm up")
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        """Normalised vectors of ``texts`` (in order); batches of similar length, so little padding."""
+    def _embed(self, texts: list[str], session: Any = None) -> np.ndarray:
+        """Normalised vectors of ``texts`` (in order) on ``session`` (the batch session by default);
+        batches of similar length, so little padding (none for one text)."""
+        session = session or self._session
         encodings = self._tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
@@ -136,7 +138,7 @@ class Embedder:
                 tokens = encodings[i].ids
                 ids[n, : len(tokens)] = tokens
                 mask[n, : len(tokens)] = 1
-            vectors[rows] = self._session.run(
+            vectors[rows] = session.run(
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )[0]
         return vectors
@@ -149,10 +151,8 @@ class Embedder:
 
     def embed_query(self, text: str) -> list[float]:
         """Blocking: call through ``offload``. One text, unpadded, on the query session."""
-        ids = np.asarray([self._tokenizer.encode(text).ids], dtype=np.int64)
-        inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
         with self._query_lock:
-            vector: list[float] = self._query_session.run(None, inputs)[0][0].tolist()
+            vector: list[float] = self._embed([text], self._query_session)[0].tolist()
         return vector
 
 
