@@ -45,7 +45,8 @@ import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import free_port, wait_ready  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
+from tests.support.gateway import GatewayProcess  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGET = 0.75  # issue 14 (0.5 before)
@@ -162,26 +163,20 @@ async def run(args) -> int:
             processes.append(ServiceProcess(isolation, f"services.{name}.service", name))
         for process in processes:
             process.wait_until_consuming()
-        port = free_port()
-        env = isolation.env(
+        gateway = GatewayProcess(
+            isolation,
             AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
             AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",
             AGENTHUB_LOG_LEVEL="WARNING",
         )
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        port = gateway.port
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)
         token = await sign_in(base)
         auth = {"authorization": f"Bearer {token}"}
         await drive(base, TRIVIAL, {}, 1, args.concurrency)  # warm up, and check both answer without errors
         await drive(base, ME, auth, 1, args.concurrency)
-        process = psutil.Process(gateway.pid)
+        process = psutil.Process(gateway.process.pid)
         trivial: list[tuple[float, float]] = []
         me: list[tuple[float, float]] = []
         loads = [os.getloadavg()[0]]
@@ -213,8 +208,7 @@ async def run(args) -> int:
         return 1 if args.check and ratio < TARGET else 0
     finally:
         if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=15)
+            gateway.stop()
         for process in processes:
             process.stop()
         isolation.destroy()

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_ready(base: str, timeout: float = 90, path: str = "/readyz") -> None:

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,11 +48,12 @@ import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import TorchEmbedder, free_port, service_embedder, wait_ready  # noqa: E402
+from bench.common import TorchEmbedder, service_embedder, wait_ready  # noqa: E402
 from core.settings import CommonSettings  # noqa: E402
 from core.tokens import TokenCodec  # noqa: E402
 from tests.support.accounts import mark_revocations_published  # noqa: E402
-from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
+from tests.support.gateway import GatewayProcess  # noqa: E402
+from tests.support.stack import Isolation, ServiceProcess, free_port  # noqa: E402
 
 TARGET = 0.9
 STAGES = ("claim", "convert", "embed", "write", "finish")
@@ -185,14 +185,8 @@ async def run(args) -> int:
     try:
         metrics_port = free_port()
         rag = ServiceProcess(isolation, "services.rag.service", "rag", AGENTHUB_METRICS_PORT=str(metrics_port), **env)
-        port = free_port()
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-            env=isolation.env(**env),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        gateway = GatewayProcess(isolation, **env)
+        port = gateway.port
         rag.wait_until_consuming(timeout=300)
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base, path="/healthz")
@@ -201,7 +195,7 @@ async def run(args) -> int:
             .issue(subject="bench-ingester", role="user", session_id=uuid.uuid4().hex, ttl=3600)
             .token
         )
-        pids = {"rag": rag.process.pid, "gateway": gateway.pid, "this benchmark (client)": os.getpid()}
+        pids = {"rag": rag.process.pid, "gateway": gateway.process.pid, "this benchmark (client)": os.getpid()}
         cpu_before = cpu_seconds(pids)
         served_chunks, served_rate, wall = await through_gateway(base, {"authorization": f"Bearer {token}"}, documents)
         cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(pids).items()}
@@ -210,8 +204,7 @@ async def run(args) -> int:
         if rag is not None:
             rag.stop()
         if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=15)
+            gateway.stop()
         isolation.destroy()
     # after the stack stopped: the cores are theirs alone
     raw_after, raw_cpu_after = embedding_rate(embedder, chunks, batch)

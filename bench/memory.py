@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,8 @@ import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import free_port, wait_ready  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
+from tests.support.gateway import GatewayProcess  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 STACK_TARGET_MB = 1024
@@ -135,14 +135,8 @@ async def run(args) -> int:
     try:
         for name in ("auth", "agent", "rag"):
             services[name] = ServiceProcess(isolation, f"services.{name}.service", name, **env)
-        port = free_port()
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-            env=isolation.env(**env),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        gateway = GatewayProcess(isolation, **env)
+        port = gateway.port
         for process in services.values():
             process.wait_until_consuming(timeout=300)
         base = f"http://127.0.0.1:{port}"
@@ -153,7 +147,7 @@ async def run(args) -> int:
             f"[dim]{args.documents} documents ingested, {args.searches} searches and one ask in "
             f"{time.perf_counter() - started:.0f} s[/]"
         )
-        pids = {name: process.process.pid for name, process in services.items()} | {"gateway": gateway.pid}
+        pids = {name: process.process.pid for name, process in services.items()} | {"gateway": gateway.process.pid}
         sizes = {name: rss_mb(pid) for name, pid in pids.items()}
         table = Table(title=f"RSS after ingesting {args.documents} documents of {args.kib} KiB")
         for column in ("process", "RSS MB", "native libraries mapped"):
@@ -165,8 +159,7 @@ async def run(args) -> int:
         console.print(table)
     finally:
         if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=15)
+            gateway.stop()
         for process in services.values():
             process.stop()
         isolation.destroy()

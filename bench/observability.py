@@ -77,9 +77,9 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.auth import ME, drive, sign_in  # noqa: E402
-from bench.common import free_port, wait_ready  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
 from tests.support.servers import wait_until  # noqa: E402
-from tests.support.stack import CONFIG_PATH, Isolation, ServiceProcess  # noqa: E402
+from tests.support.stack import CONFIG_PATH, Isolation, ServiceProcess, free_port  # noqa: E402
 
 TARGET = 0.05
 CONFIGS = ("baseline", "metrics", "otlp", "otlp-all")

@@ -40,7 +40,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,10 +56,11 @@ import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import free_port, wait_ready  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
 from core.settings import CommonSettings  # noqa: E402
 from core.tokens import TokenCodec  # noqa: E402
 from tests.support.accounts import mark_revocations_published  # noqa: E402
+from tests.support.gateway import GatewayProcess  # noqa: E402
 from tests.support.stack import Isolation, ServiceProcess  # noqa: E402
 
 TARGETS_MS = {10_000: 100.0, 50_000: 15.0, 1_000_000: 50.0}  # hybrid p50 through the gateway
@@ -230,14 +230,8 @@ async def run(args) -> int:
     rag, gateway, results = None, None, []
     console = Console()
     try:
-        port = free_port()
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "agenthub", "gateway", "--port", str(port)],
-            env=isolation.env(**env),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        gateway = GatewayProcess(isolation, **env)
+        port = gateway.port
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base, path="/healthz")
         token = (
@@ -260,7 +254,7 @@ async def run(args) -> int:
                 isolation, "services.rag.service", "rag", AGENTHUB_DATA_DIR=str(size_dir), **env
             ).wait_until_consuming(timeout=600)
             await latencies(base, lambda n: {"query": QUERY, "variables": {"q": f"warm {n}"}}, headers, 10)
-            processes = (psutil.Process(rag.process.pid), psutil.Process(gateway.pid))
+            processes = (psutil.Process(rag.process.pid), psutil.Process(gateway.process.pid))
             trivial = await latencies(base, lambda n: {"query": "{ __typename }"}, headers, args.queries)
             salt = uuid.uuid4().hex[:6]  # new query strings in every run: no cached embedding
 
@@ -278,8 +272,7 @@ async def run(args) -> int:
         if rag is not None:
             rag.stop()
         if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=15)
+            gateway.stop()
         isolation.destroy()
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)

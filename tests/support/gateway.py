@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 
 from gateway.settings import GatewaySettings
-from tests.support.stack import ROOT, Isolation
+from tests.support.stack import ROOT, Isolation, free_port
 
 
 def gateway_settings(isolation: Isolation, **overrides: Any) -> GatewaySettings:
@@ -46,9 +45,7 @@ class GatewayProcess:
     """``agenthub gateway`` as a real process on a free port, for clients that need a socket."""
 
     def __init__(self, isolation: Isolation, **env: str) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = isolation.data_dir / f"gateway-{self.port}.log"  # read it when a test fails
         with open(self.log_path, "wb") as log:
