@@ -104,17 +104,17 @@ class LocalModel:
     @property
     def pid(self) -> int | None:
         """The worker process's pid while it runs."""
-        return self._process.pid if self._process is not None and self._process.poll() is None else None
+        return self._process.pid if self._process is not None and _running(self._process) else None
 
     def warm_up(self) -> None:
         """Starts the worker and waits until the model is loaded."""
         if self.pid is not None:
             return
-        if self._process is not None:  # it died between two uses
-            log.warning(
-                "the local model's process had ended (%s); starting a new one", _describe_exit(self._process.returncode)
-            )
-        self.close()
+        ended = self._process
+        self.close()  # reaps one that died between two uses
+        if ended is not None:
+            how = _describe_exit(ended.returncode)
+            log.warning("the local model's process had ended (%s); starting a new one", how)
         subprocess = _plain_subprocess()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "services.agent.model_worker", self.model_path, str(self.threads)],
@@ -209,6 +209,24 @@ class LocalModel:
         with self._lock:
             self._request({"op": "count", "text": text})
             return int(self._read()["count"])
+
+
+def _running(process: Popen[str]) -> bool:
+    """Whether the worker still runs, which ``poll()`` alone cannot say right after a kill.
+
+    The worker has several threads. Killed, its main thread is a zombie at once, but the kernel
+    reaps it (and closes its pipes) only when the others have finished exiting, unmapping the
+    model; until then ``poll()`` says running, a request is written into a pipe that no one will
+    read, and the next read finds the end of file. Reading the state from ``/proc`` sees the kill.
+    """
+    if process.poll() is not None:
+        return False
+    try:
+        with open(f"/proc/{process.pid}/stat") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc here: poll() has the last word
+    return state not in ("Z", "X")
 
 
 def _describe_exit(code: int | None) -> str:

@@ -62,12 +62,15 @@ def test_a_model_process_crashed_mid_generation_is_an_error_naming_the_signal(mo
 
 
 def test_a_model_process_that_died_between_uses_is_replaced_unnoticed(model):
-    assert "".join(model.stream(PROMPT))
-    worker = model.pid
-    os.kill(worker, signal.SIGKILL)
-    wait_until(lambda: not _alive(worker), 10, "the model process dead")
-    assert "".join(model.stream(PROMPT))
-    assert model.pid not in (None, worker)
+    # Three times: right after the kill the worker's main thread is a zombie that cannot be reaped
+    # yet (its other threads still exit), which once made the next use fail about every other time.
+    for _ in range(3):
+        assert "".join(model.stream(PROMPT))
+        worker = model.pid
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: not _alive(worker), 10, "the model process dead")
+        assert "".join(model.stream(PROMPT))
+        assert model.pid not in (None, worker)
     assert model.count_tokens("two words") >= 2
 
 
