@@ -8,8 +8,16 @@
   exclusive queue, ``services/common/status.py``), and each answers once with
   its name, version, workers in flight and its dependencies' health. Replies
   are collected until every consumer counted on the RPC queues has answered,
-  or ``timeout``. A service none of whose instances answered is asked over its
-  RPC queue once more, which names the error (e.g. ``SERVICE_UNAVAILABLE``).
+  or ``timeout``.
+* Over the RPC queue, when fewer instances answered the probe than the queue
+  has consumers: an instance of the release before ``@status_probe`` (during a
+  rolling upgrade) has no queue on the fanout exchange, only its share of
+  ``rpc-<service>``. ``health`` is asked there until each missing consumer has
+  answered or one call went unanswered; an instance found this way is marked
+  ``answered: "rpc"`` with the version it gave. A consumer that answered
+  neither way is still listed (``answered: null``, status ``NO_ANSWER``): the
+  broker counts it, so status shows it. A service with no instance at all gets
+  the RPC error (e.g. ``SERVICE_UNAVAILABLE``).
 """
 
 from __future__ import annotations
@@ -67,6 +75,7 @@ def probe(amqp_uri: str, expected: dict[str, int], timeout: float) -> dict[str, 
                 return
             reply = body if isinstance(body, dict) else json.loads(body)
             reply["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            reply["answered"] = "probe"
             name = reply.get("name") or "?"
             answered.setdefault(name, {}).setdefault(reply.get("instance") or f"?{len(answered[name])}", reply)
 
@@ -96,22 +105,52 @@ def probe(amqp_uri: str, expected: dict[str, int], timeout: float) -> dict[str, 
     return {name: list(found.values()) for name, found in answered.items()}
 
 
-async def instances(rpc, service: str, consumers: int, timeout: float) -> tuple[list[dict], str | None]:
-    """The distinct instances that answered ``health``; and the error if none did."""
-    seen: dict[str, dict] = {}
-    error = None
+async def over_rpc(rpc, service: str, consumers: int, known: set[str], timeout: float) -> tuple[list[dict], str | None]:
+    """``health`` over the service's RPC queue, for the consumers that did not answer the probe.
+
+    Each call reaches one consumer (the broker takes them in turn). Asks until the instances found
+    here, plus one for each call nobody answered, make up the consumers not in ``known``; at most
+    ``consumers + 2`` calls. Returns the instances found that are not in ``known``, and the error of
+    the last call that failed (``SERVICE_UNAVAILABLE`` when no consumer at all, ``TIMEOUT`` when
+    one took the call and did not answer)."""
+    found: dict[str, dict] = {}
+    missing = max(1, consumers) - len(known)
+    unanswered, error = 0, None
     for _ in range(max(1, consumers) + 2):
+        if len(found) + unanswered >= missing:
+            break
         started = time.perf_counter()
         try:
             reply = await rpc.call(service, "health", timeout=timeout)
         except Exception as exc:  # reported, not raised: status shows what is down
-            error = f"{getattr(exc, 'code', type(exc).__name__)}: {exc}"
-            break
+            code = getattr(exc, "code", type(exc).__name__)
+            error = f"{code}: {exc}"
+            if code != "TIMEOUT":  # no consumer, or the broker: asking again will not tell more
+                break
+            unanswered += 1  # one consumer took the call and did not answer
+            continue
+        name = reply.get("instance") or "?"  # a release older than instance names: one "?"
+        if name in known or name in found:
+            continue
         reply["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        seen.setdefault(reply.get("instance") or "?", reply)
-        if len(seen) >= max(1, consumers):
-            break
-    return list(seen.values()), (None if seen else error)
+        reply["answered"] = "rpc"
+        found[name] = reply
+    return list(found.values()), error
+
+
+def no_answer(service: str, queue: str) -> dict:
+    """A consumer the broker counts on ``queue`` that answered neither the probe nor ``health``."""
+    return {
+        "name": service,
+        "instance": None,
+        "version": None,
+        "status": "NO_ANSWER",
+        "answered": None,
+        "in_flight": None,
+        "latency_ms": None,
+        "dependencies": [],
+        "detail": f"a consumer of {queue} answered neither the status probe nor health over RPC",
+    }
 
 
 async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 3.0) -> dict[str, Any]:
@@ -136,17 +175,22 @@ async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 
         services: list[dict[str, Any]] = []
         for name in SERVICES:
             queue = depths.get(f"rpc-{name}")
-            found, error = sorted(probed.get(name, []), key=lambda i: str(i.get("instance"))), None
-            if not found:  # no instance answered the probe: the RPC names why (or finds one that did not)
-                found, error = await instances(rpc, name, queue["consumers"] if queue else 0, timeout)
+            count = queue["consumers"] if queue else 0
+            found = sorted(probed.get(name, []), key=lambda i: str(i.get("instance")))
+            error = None
+            if not found or len(found) < count:  # older instances answer over RPC only; none: the RPC says why
+                known = {str(i.get("instance")) for i in found}
+                older, error = await over_rpc(rpc, name, count, known, timeout)
+                found += sorted(older, key=lambda i: str(i.get("instance")))
+                found += [no_answer(name, f"rpc-{name}") for _ in range(count - len(found))]
             services.append(
                 {
                     "name": name,
                     "queue": f"rpc-{name}",
                     "queued": queue["messages"] if queue else None,
-                    "consumers": queue["consumers"] if queue else 0,
+                    "consumers": count,
                     "instances": found,
-                    "error": error,
+                    "error": None if found else error,
                 }
             )
     finally:
@@ -154,6 +198,10 @@ async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 
     healthy = all(s["instances"] and all(i.get("status") == "UP" for i in s["instances"]) for s in services)
     others = {q: d for q, d in depths.items() if not q.startswith("rpc-")}
     return {"broker": broker, "services": services, "queues": others, "healthy": healthy}
+
+
+ANSWERED = {"probe": "status probe", "rpc": "[yellow]RPC only[/yellow]"}
+"""How an instance answered, as the table shows it; RPC only: a release without ``@status_probe``."""
 
 
 def render(status: dict[str, Any]) -> None:
@@ -172,6 +220,7 @@ def render(status: dict[str, Any]) -> None:
         "queued",
         "consumers",
         "instance",
+        "answered",
         "version",
         "status",
         "in flight",
@@ -190,6 +239,7 @@ def render(status: dict[str, Any]) -> None:
                 str(service["consumers"]),
                 "-",
                 "-",
+                "-",
                 "[red]DOWN[/red]",
                 "-",
                 "-",
@@ -201,17 +251,18 @@ def render(status: dict[str, Any]) -> None:
                 + (f" ({d['detail']})" if d.get("detail") and d["status"] != "UP" else "")
                 for d in instance.get("dependencies") or []
             )
-            up = instance.get("status") == "UP"
+            state = instance.get("status")
             table.add_row(
                 service["name"] if index == 0 else "",
                 queued if index == 0 else "",
                 str(service["consumers"]) if index == 0 else "",
                 instance.get("instance") or "?",
+                ANSWERED.get(instance.get("answered"), "[red]no answer[/red]"),
                 instance.get("version") or "?",
-                "[green]UP[/green]" if up else "[red]DOWN[/red]",
+                "[green]UP[/green]" if state == "UP" else f"[red]{str(state or 'DOWN').replace('_', ' ')}[/red]",
                 "-" if instance.get("in_flight") is None else str(instance["in_flight"]),
-                str(instance["latency_ms"]),
-                deps,
+                "-" if instance.get("latency_ms") is None else str(instance["latency_ms"]),
+                deps or instance.get("detail") or "",
             )
     console.print(table)
     for queue, depth in status["queues"].items():

@@ -11,8 +11,9 @@ import time
 import kombu
 
 from agenthub.status import probe
+from core import __version__
 from tests.support.servers import wait_until
-from tests.support.stack import ROOT, Isolation, ServiceProcess, consumer_count
+from tests.support.stack import ROOT, Isolation, ServiceProcess, consumer_count, stop_all
 
 
 def status(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -78,6 +79,57 @@ def test_status_finds_every_instance_every_time(isolation, stack):
         return consumers == 1 and len(names) == 1 and "auth-extra" not in names
 
     wait_until(one_left, 60, "the killed instance gone from status")
+
+
+def test_status_shows_every_consumer_during_a_rolling_upgrade(tmp_path):
+    """An auth instance of the release before the status probe answers ``health`` over its RPC queue
+    only: status lists it with the version it gave, marked RPC only, beside today's instance. A
+    consumer that answers nothing at all is listed too, as NO_ANSWER, and makes status exit 1."""
+    isolation = Isolation(data_dir=tmp_path).create()
+    processes = [
+        ServiceProcess(isolation, "services.auth.service", "auth", AGENTHUB_INSTANCE="auth-new"),
+        ServiceProcess(
+            isolation,
+            "tests.support.previous_release",
+            "auth",
+            AGENTHUB_INSTANCE="auth-old",
+            PREVIOUS_RELEASE_VERSION="0.0.9",
+        ),
+    ]
+    try:
+        wait_until(lambda: consumer_count(isolation, "auth") == 2, 120, "both auth instances consuming")
+        # the gap: the older instance does not hear the probe, so the probe alone finds one of two
+        assert [r["instance"] for r in probe(isolation.amqp_uri, {"auth": 2}, timeout=2)["auth"]] == ["auth-new"]
+
+        shown = status(isolation.env(), "--json", "--timeout", "2")
+        auth = next(s for s in json.loads(shown.stdout)["services"] if s["name"] == "auth")
+        assert auth["consumers"] == 2 and auth["error"] is None, auth
+        by_name = {i["instance"]: i for i in auth["instances"]}
+        assert set(by_name) == {"auth-new", "auth-old"}, auth
+        assert by_name["auth-new"]["answered"] == "probe" and by_name["auth-new"]["version"] == __version__
+        assert by_name["auth-old"]["answered"] == "rpc" and by_name["auth-old"]["version"] == "0.0.9"
+        assert by_name["auth-old"]["status"] == "UP"
+        table = status(isolation.env(COLUMNS="200"), "--timeout", "2")  # wide enough for every column
+        assert "auth-old" in table.stdout and "RPC only" in table.stdout and "0.0.9" in table.stdout, table.stdout
+
+        # a consumer that takes a request and never answers (a hung process, or something else on the queue)
+        with kombu.Connection(isolation.amqp_uri) as connection:
+            channel = connection.channel()
+            channel.basic_qos(0, 1, False)
+            queue = kombu.Queue("rpc-auth", no_declare=True)
+            with kombu.Consumer(channel, queues=[queue], callbacks=[lambda body, message: None]):
+                wait_until(lambda: consumer_count(isolation, "auth") == 3, 30, "the silent consumer counted")
+                shown = status(isolation.env(), "--json", "--timeout", "1")
+                table = status(isolation.env(COLUMNS="200"), "--timeout", "1")
+        assert shown.returncode == 1, shown.stdout + shown.stderr
+        auth = next(s for s in json.loads(shown.stdout)["services"] if s["name"] == "auth")
+        assert auth["consumers"] == 3 and len(auth["instances"]) == 3, auth
+        answered = sorted((i["instance"] or "-", i["answered"] or "-", i["status"]) for i in auth["instances"])
+        assert answered == [("-", "-", "NO_ANSWER"), ("auth-new", "probe", "UP"), ("auth-old", "rpc", "UP")], answered
+        assert table.returncode == 1 and "no answer" in table.stdout and "NO ANSWER" in table.stdout, table.stdout
+    finally:
+        stop_all(processes)
+        isolation.destroy()
 
 
 def test_status_shows_requests_waiting_for_a_service_nobody_runs(tmp_path):
