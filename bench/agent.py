@@ -31,7 +31,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -189,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
-    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="bench-agent-"))).create()
+    isolation = Isolation(data_prefix="agenthub-bench-agent-").create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     llm = ScriptedLLM().start()
     processes: list[ServiceProcess] = []

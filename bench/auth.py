@@ -155,7 +155,7 @@ async def drive_counted(base: str, body: dict, headers: dict, seconds: float, co
 
 
 async def run(args) -> int:
-    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-"))).create()
+    isolation = Isolation(data_prefix="agenthub-bench-auth-").create()
     processes: list = []
     gateway = None
     try:

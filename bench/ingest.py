@@ -31,7 +31,6 @@ import asyncio
 import os
 import random
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -178,7 +177,7 @@ async def run(args) -> int:
     chunks = service_chunks(documents)
     embedder = service_embedder(batch)
     raw_before, raw_cpu_before = embedding_rate(embedder, chunks, batch)  # before the stack: the cores are its
-    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-ingest-"))).create()
+    isolation = Isolation(data_prefix="agenthub-bench-ingest-").create()
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     env = dict(AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute", AGENTHUB_LOG_LEVEL="WARNING")
     rag, gateway = None, None

@@ -22,7 +22,6 @@ import asyncio
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -123,7 +122,7 @@ def heavy_imports(pid: int) -> str:
 
 
 async def run(args) -> int:
-    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-memory-"))).create()
+    isolation = Isolation(data_prefix="agenthub-bench-memory-").create()
     env = dict(
         AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
         AGENTHUB_RATE_LIMIT_ANONYMOUS="1000000/minute",

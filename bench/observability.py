@@ -136,7 +136,7 @@ class Stack:
     """Auth and a gateway, both started exporting to ``otlp`` and switched by ``switch``."""
 
     def __init__(self, otlp: str) -> None:
-        self.isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-obs-"))).create()
+        self.isolation = Isolation(data_prefix="agenthub-bench-obs-").create()
         self.control = self.isolation.data_dir / "switch"
         self.seq = 0
         env = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp, "AGENTHUB_BENCH_SWITCH": str(self.control)}

@@ -34,10 +34,8 @@ import asyncio
 import itertools
 import math
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -558,8 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     say = lambda text: print(f"[{time.monotonic() - started:5.1f}s] {text}", file=sys.stderr, flush=True)  # noqa: E731
 
-    data_dir = Path(tempfile.mkdtemp(prefix="agenthub-bench-"))
-    isolation = stack.Isolation(data_dir=data_dir)
+    isolation = stack.Isolation(data_prefix="agenthub-bench-rpc-")  # its data directory goes with destroy()
     service = None
     figures = None
     interrupted = False
@@ -589,7 +586,6 @@ def main(argv: list[str] | None = None) -> int:
             isolation.destroy()
         except Exception as exc:  # e.g. interrupted before the vhost existed
             say(f"cleanup: {exc!r}")
-        shutil.rmtree(data_dir, ignore_errors=True)
         say("cleaned up")
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

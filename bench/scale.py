@@ -139,7 +139,7 @@ async def agent_steps(base: str, seconds: float, concurrency: int) -> float:
 
 
 async def measure_stack(scale: str, args, llm: ScriptedLLM, sql_url: str) -> dict:
-    isolation = Isolation(data_dir=Path(tempfile.mkdtemp(prefix="agenthub-bench-scale-"))).create()
+    isolation = Isolation(data_prefix="agenthub-bench-scale-").create()
     stack = ScaledStack(
         isolation,
         scale,

@@ -38,10 +38,8 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -217,9 +215,9 @@ async def run(args) -> int:
     sizes = [int(s) for s in (args.sizes or DEFAULT_SIZES).split(",")]
     if args.sizes is None and keep and (Path(args.data_dir) / "1000000" / "rag" / "chunks").is_dir():
         sizes.append(1_000_000)
-    data_dir = Path(args.data_dir) if keep else Path(tempfile.mkdtemp(prefix="agenthub-bench-search-"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    isolation = Isolation(data_dir=data_dir).create()
+    # a --data-dir is the caller's and stays; without one the isolation makes its own and removes it
+    isolation = Isolation(data_dir=Path(args.data_dir) if keep else None, data_prefix="agenthub-bench-search-").create()
+    data_dir = isolation.data_dir
     mark_revocations_published(isolation.redis_prefix)  # no auth service in this stack
     env = dict(
         AGENTHUB_RATE_LIMIT_AUTHENTICATED="1000000/minute",
@@ -274,8 +272,6 @@ async def run(args) -> int:
         if gateway is not None:
             gateway.stop()
         isolation.destroy()
-        if not keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
 
     load = os.getloadavg()
     table = Table(

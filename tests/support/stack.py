@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import weakref
@@ -36,13 +37,20 @@ def _rabbitmqctl(*args: str, node: str | None = None) -> None:
 @dataclass
 class Isolation:
     """A vhost and a key prefix; on the shared servers unless ``broker``/``node``/``redis_url`` say
-    otherwise (``tests.support.servers`` makes private ones)."""
+    otherwise (``tests.support.servers`` makes private ones).
 
-    data_dir: Path
+    The data directory belongs to whoever made it. Given one (pytest's ``tmp_path``, which pytest
+    keeps for the last runs so a failed test's service logs can be read), ``destroy`` leaves it.
+    Given none, ``create`` makes one under the system's temporary directory, named with
+    ``data_prefix``, and ``destroy`` removes it (the benchmarks)."""
+
+    data_dir: Path = None  # type: ignore[assignment]  # None: made by create(), removed by destroy()
     name: str = field(default_factory=lambda: f"agenthub-test-{uuid.uuid4().hex[:10]}")
     broker: str = BROKER
     redis_url: str = REDIS_URL
     node: str | None = None  # the RabbitMQ node rabbitmqctl talks to; None: the shared one
+    data_prefix: str = "agenthub-test-"
+    owns_data_dir: bool = field(default=False, init=False)
 
     @property
     def vhost(self) -> str:
@@ -81,18 +89,26 @@ class Isolation:
     def create(self) -> Isolation:
         _rabbitmqctl("add_vhost", self.vhost, node=self.node)
         _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*", node=self.node)
+        if self.data_dir is None:  # made here, so removed by destroy
+            self.data_dir = Path(tempfile.mkdtemp(prefix=self.data_prefix))
+            self.owns_data_dir = True
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self
 
     def destroy(self) -> None:
+        """The vhost, the Redis keys and, when this isolation made it, the data directory."""
         try:
             _rabbitmqctl("delete_vhost", self.vhost, node=self.node)
         finally:
-            client = redis.Redis.from_url(self.redis_url)
-            keys = list(client.scan_iter(f"{self.redis_prefix}*", count=1000))
-            if keys:
-                client.delete(*keys)
-            client.close()
+            try:
+                client = redis.Redis.from_url(self.redis_url)
+                keys = list(client.scan_iter(f"{self.redis_prefix}*", count=1000))
+                if keys:
+                    client.delete(*keys)
+                client.close()
+            finally:
+                if self.owns_data_dir:
+                    shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 _RUNNING: weakref.WeakSet[ServiceProcess] = weakref.WeakSet()
