@@ -1,7 +1,8 @@
 """Benchmark: retrieval quality of the embedder (and the store) on a held question → passage set.
 
 The corpus is ``bench/data/corpus/`` (a frozen copy of this project's own documentation: real
-documents, none written for the test), chunked by the service's own pipeline. The held set
+documents, none written for the test; the paths it names are kept to today's repository),
+chunked by the service's own pipeline. The held set
 ``bench/data/faq_pairs.jsonl`` has questions written by hand, each with a phrase of the passage
 that answers it: a chunk is relevant when it contains that phrase (compared on lower-case words).
 recall@5 = the share of questions with a relevant chunk among the first five.
