@@ -68,7 +68,7 @@ def test_a_model_process_that_died_between_uses_is_replaced_unnoticed(model):
         assert "".join(model.stream(PROMPT))
         worker = model.pid
         os.kill(worker, signal.SIGKILL)
-        wait_until(lambda: not _alive(worker), 10, "the model process dead")
+        wait_until(lambda dead=worker: not _alive(dead), 10, "the model process dead")
         assert "".join(model.stream(PROMPT))
         assert model.pid not in (None, worker)
     assert model.count_tokens("two words") >= 2
