@@ -41,6 +41,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make gateway/, tests/ importable
@@ -124,8 +125,13 @@ def _machine_busy() -> float:
         return float("nan")
 
 
-def _broker_pid() -> int | None:
-    """The local RabbitMQ node's pid (beam.smp running ``-s rabbit boot``), if any."""
+def _broker_pid(amqp_uri: str) -> int | None:
+    """The pid of the local RabbitMQ node (beam.smp running ``-s rabbit boot``) serving ``amqp_uri``.
+
+    With several nodes on the machine (the fault tests start private ones), the one holding the
+    listening socket of the URI's port; None when there is no local node.
+    """
+    nodes = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -134,8 +140,33 @@ def _broker_pid() -> int | None:
         except OSError:
             continue
         if b"beam.smp" in cmdline and b"rabbit\0boot" in cmdline:
-            return int(entry.name)
+            nodes.append(int(entry.name))
+    if len(nodes) < 2:
+        return nodes[0] if nodes else None
+    listening = _listening_inodes(urlsplit(amqp_uri).port or 5672)
+    for pid in nodes:
+        try:
+            links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+        except OSError:
+            continue
+        if any(f"socket:[{inode}]" in links for inode in listening):
+            return pid
     return None
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the TCP sockets listening on ``port`` (``/proc/net/tcp``, ``tcp6``)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
 
 
 class CpuMeter:
@@ -566,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         say("starting the echo service (nameko run)")
         service = stack.ServiceProcess(isolation, "tests.support.echo_service", "echo")
         service.wait_until_consuming()
-        meter = CpuMeter(service.process.pid, _broker_pid())
+        meter = CpuMeter(service.process.pid, _broker_pid(args.amqp))
         figures, loop_name = measure(args, isolation.amqp_uri, meter, say)
         signal.alarm(0)
     except KeyboardInterrupt as exc:

@@ -32,12 +32,17 @@ class Caller:
         self.data = dict(worker_ctx.data)
         self.request_id: str | None = self.data.get("request_id")
         self.auth_token: str | None = self.data.get("auth_token")
-        self.call_id_stack = list(worker_ctx.call_id_stack)
+        self._worker_ctx = worker_ctx
         self.ip: str | None = self.data.get("client_ip")
         self.user_agent: str | None = self.data.get("user_agent")
         self._codec, self._redis, self._prefix = codec, redis_client, prefix
         self._identity: Identity | None = None
         self._claims: dict[str, Any] | None = None
+
+    @property
+    def call_id_stack(self) -> list[str]:
+        """The worker's call-id stack, made when first asked for (a new call id is a uuid4)."""
+        return list(self._worker_ctx.call_id_stack)
 
     def identity(self) -> Identity | None:
         """The verified identity, or None for an anonymous caller. Invalid or revoked: Unauthenticated."""

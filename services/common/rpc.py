@@ -15,7 +15,19 @@ service's CPU per call of an echo RPC (``bench/rpc.py``). ``_ReplyChannel``
 keeps one connection and channel for all replies of the process, serialises
 once and publishes the same message (same exchange, routing key, correlation
 id, content type and body) under a green lock: one publish's frames at a time
-on the channel. A dead connection is replaced once per reply before giving up.
+on the channel. The frames are packed by ``services.common.wire`` (the bytes
+py-amqp would write, without its generic encoder); like py-amqp's
+``basic_publish``, what the broker sent on that connection is read first when
+there is any, so a connection it closed fails here and is replaced instead of
+swallowing the reply. A dead connection is replaced once per reply before
+giving up.
+
+Requests are consumed on ``services.common.wire``'s transport (frames cut from
+what one ``recv`` returns), by a ``QueueConsumer`` of the RPC queue's own that
+hands a request to the entrypoint in its thread when the worker pool has room
+(Nameko spawns a green thread per message only to spawn the worker's); workers
+run in ``services.common.container.ServiceContainer`` (Nameko's without its
+per-worker DEBUG timing). What each cut saved: ``bench/README.md``.
 
 Replies are transient (``delivery_mode=1``; Nameko's responder sends them
 persistent). A reply goes to its caller's reply queue: the gateway's is exclusive
@@ -36,7 +48,9 @@ restarted is gone with the restart and does not run again; its caller got
 ``Rpc.check_signature`` binds the arguments to a signature computed once per
 entrypoint (Nameko's calls ``inspect.getcallargs``, which rebuilds the method's
 signature on every request: a tenth of the Python calls of an echo RPC); a
-mismatch is still reported by Nameko's own check, with its message.
+mismatch is still reported by Nameko's own check, with its message. Context
+headers are unpacked as Nameko's ``HeaderDecoder`` does, with the prefix built
+once per request instead of once per header.
 
 A Redis outage inside any RPC reaches the caller as the typed
 ``ServiceUnavailable`` naming ``redis``, never as an unexpected error.
@@ -46,22 +60,27 @@ from __future__ import annotations
 
 import inspect
 import logging
+import select
 import sys
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import amqp
 import kombu
 import kombu.serialization
+from eventlet.patcher import original
 from eventlet.semaphore import Semaphore
 from nameko import rpc as nameko_rpc
 from nameko.exceptions import UnserializableValueError, serialize
+from nameko.messaging import QueueConsumer
 
 from core.redis_client import is_redis_down, redis_unavailable
 from schema.errors import AgentHubError, ServiceUnavailable
+from services.common.wire import ConsumerTransport, publish_frames
 
 log = logging.getLogger("agenthub.rpc")
+# select.poll, which eventlet's monkey patch removes; poll(0) never blocks, so the original is safe
+_select = original("select")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -74,6 +93,7 @@ class _ReplyChannel:
         self._lock = Semaphore(1)
         self._connection: kombu.Connection | None = None
         self._channel: Any = None  # an amqp channel
+        self._poller: Any = None  # select.poll on its socket: has the broker said anything?
 
     def publish(
         self,
@@ -85,34 +105,50 @@ class _ReplyChannel:
         content_type: str,
         content_encoding: str,
     ) -> None:
-        message = amqp.Message(
-            body,
-            content_type=content_type,
-            content_encoding=content_encoding,
-            correlation_id=correlation_id,
-            delivery_mode=1,  # transient: see the module docstring
-            priority=0,
-            application_headers={},
-        )
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    channel = self._channel if self._channel is not None else self._connect()
-                    channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
+                    if self._channel is None:
+                        self._connect()
+                    connection = self._channel.connection
+                    if self._poller.poll(0):
+                        # As py-amqp's basic_publish (it drains on every publish): read what the
+                        # broker sent, so a connection it closed (restart, forced close) raises
+                        # here and the reply goes out on a new one instead of into a dead socket.
+                        try:
+                            connection.drain_events(timeout=0)
+                        except TimeoutError:
+                            pass
+                    # py-amqp's basic_publish, frames packed by services.common.wire
+                    connection.transport.write(
+                        publish_frames(
+                            self._channel.channel_id,
+                            connection.frame_max,
+                            body,
+                            exchange=exchange,
+                            routing_key=routing_key,
+                            content_type=content_type,
+                            content_encoding=content_encoding,
+                            correlation_id=correlation_id,
+                            delivery_mode=1,  # transient: see the module docstring
+                        )
+                    )
+                    connection.bytes_sent += 1
                     return
                 except Exception:  # a dead connection (broker restarted, connection closed): one new one
                     self.close()
                     if attempt == 2:
                         raise
 
-    def _connect(self) -> Any:
+    def _connect(self) -> None:
         connection = kombu.Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method, connect_timeout=5)
         connection.connect()
         self._connection, self._channel = connection, connection.channel()
-        return self._channel
+        self._poller = _select.poll()
+        self._poller.register(connection.connection.sock, select.POLLIN)
 
     def close(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
+        connection, self._connection, self._channel, self._poller = self._connection, None, None, None
         if connection is not None:
             try:
                 connection.release()
@@ -135,7 +171,31 @@ def _reply_body(message: Any, result: Any, exc_info: ExcInfo | None) -> tuple[An
     return result, exc_info, content_type, encoding, body
 
 
+class _RpcQueueConsumer(QueueConsumer):
+    """Nameko's ``QueueConsumer`` for the RPC queue, without a green thread per request when it can.
+
+    Nameko's spawns a managed green thread per message only to call the entrypoint's
+    ``handle_message``, which spawns the worker's own green thread: two per request. When the
+    worker pool has a free slot, spawning the worker cannot block, so the request is handed to
+    the entrypoint in the consumer's thread; when it is full (events and timers share the pool),
+    Nameko's way, so the consumer never waits for a worker to end.
+    """
+
+    @property
+    def connection(self) -> kombu.Connection:
+        """Nameko's connection parameters, on ``services.common.wire``'s transport."""
+        connection: kombu.Connection = super().connection.clone(transport=ConsumerTransport)
+        return connection
+
+    def handle_message(self, provider: Any, body: Any, message: Any) -> None:
+        if self.container._worker_pool.free() > 0:
+            provider.handle_message(body, message)
+        else:
+            super().handle_message(provider, body, message)
+
+
 class _RpcConsumer(nameko_rpc.RpcConsumer):
+    queue_consumer = _RpcQueueConsumer()
     _replies: _ReplyChannel | None = None
 
     def setup(self) -> None:
@@ -191,6 +251,13 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
 class Rpc(nameko_rpc.Rpc):
     rpc_consumer = _RpcConsumer()
     _signature: inspect.Signature | None = None
+
+    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
+        """As Nameko's ``HeaderDecoder``: ``nameko.<key>`` headers as ``<key>``, others as they are
+        (without formatting the prefix again for every header)."""
+        prefix = f"{self.header_prefix}."
+        size = len(prefix)
+        return {key[size:] if key.startswith(prefix) else key: value for key, value in message.headers.items()}
 
     def check_signature(self, args: Any, kwargs: Any) -> None:
         """As Nameko's (the unbound method called with ``self=None``), on a signature computed once."""
