@@ -1,6 +1,6 @@
 """The two AMQP paths every RPC request takes through a service, without py-amqp's generic machinery.
 
-Both are byte for byte what py-amqp sends and reads (``tests/unit/common/test_wire.py``
+Both are byte for byte what py-amqp sends and reads (``tests/unit/services/test_wire.py``
 compares them); they only do less work per message. Measured with ``bench/rpc.py`` and
 ``cProfile`` in the echo service, they are most of the Python calls of an echo RPC.
 
