@@ -44,9 +44,13 @@ class TorchEmbedder:
         return self.model.encode([text], normalize_embeddings=True)[0].tolist()
 
 
-def service_embedder(batch_size: int = 16):
+def service_embedder(batch_size: int = 16, lanes: int = 0):
+    """The embedder as the rag service configures it (``AGENTHUB_RAG_EMBED_THREADS``), loaded;
+    ``lanes`` other than 0 splits the same threads into that many batches at once instead."""
     from services.rag.embedding import Embedder
+    from services.rag.settings import RagSettings
 
-    embedder = Embedder(batch_size=batch_size)
+    threads = RagSettings(env="development").rag_embed_threads
+    embedder = Embedder(batch_size=batch_size, threads=threads, lanes=lanes)
     embedder.warm_up()
     return embedder

@@ -3,25 +3,31 @@
 The gateway and the rag service run as real processes on their own RabbitMQ
 vhost. This process submits ``--documents`` texts with ``ingestText`` and polls
 ``ingestionJob`` until every job is DONE: chunks per second from the first
-submission to the last DONE. Baseline in the same run, on the same chunks: the
-service's embedding model alone in this process (ONNX Runtime int8, same batch
-size), chunks per second; beside it the same model on PyTorch, as the service
-ran it before (target: ONNX at least 2x). The raw embedder is measured before the
-stack starts and after it stops, and their mean is the baseline (the load of the
-others on this machine drifts during a run). The ratio is the share of the raw
-embedding speed the whole pipeline keeps (queue, conversion, splitting, writing,
-progress, RPC); target at least 0.9.
+submission to the last DONE seen (``--poll``: how often it asks, see
+``through_gateway``). Baseline in the same run, on the same chunks: the service's
+embedding model alone in this process, configured as the service configures it
+(ONNX Runtime int8, same batch size, one lane per core: as many threads each
+embedding the next batch), chunks per second; beside it, not the baseline, the
+same threads as one batch at a time (the service's configuration before
+2026-12-06), and the same model on PyTorch, as the service ran it before (target:
+ONNX at least 2x). The raw embedder is measured before the stack starts and after
+it stops, and their mean is the baseline (the load of the others on this machine
+drifts during a run). The ratio is the share of the raw embedding speed the whole
+pipeline keeps (queue, conversion, splitting, writing, progress, RPC); target at
+least 0.9.
 
 Where the time goes: the rag process counts seconds per ingestion stage
 (``agenthub_rag_ingest_stage_seconds_total``, scraped from its metrics port):
-claim (taking a job in SQL), convert (convert + split), embed (the embedder busy),
-write (the store), finish (progress, activation, the job's end). Stages overlap
-(the next file is prepared while a batch embeds), so they are shown against the
-wall time; "embedder idle" is the wall time the embedder had nothing to do.
+claim (taking a job in SQL), convert (convert + split), embed (the embedder's lanes
+busy, summed), write (the store), finish (progress, activation, the job's end).
+Stages overlap (the next file is prepared while batches embed), so they are shown
+against the wall time; "lanes idle" is the lanes × wall time they had nothing to
+do. Then the CPU per chunk of each process, and what the client's status polls
+cost (measured after the run on the idle stack).
 
 Usage::
 
-    .venv/bin/python bench/ingest.py [--documents 12] [--kib 24] [--check]
+    .venv/bin/python bench/ingest.py [--documents 12] [--kib 24] [--poll paced|every] [--check]
 """
 
 from __future__ import annotations
@@ -93,11 +99,32 @@ def service_chunks(documents: list[str]) -> list:
 
 
 def embedding_rate(embedder, chunks: list, batch: int) -> tuple[float, float]:
-    """Chunks/s of ``embedder`` alone on ``chunks``, in batches of ``batch``, and its CPU seconds per chunk."""
-    embedder.embed_documents(chunks[:batch])  # warm up
+    """Chunks/s of ``embedder`` alone on ``chunks``, in batches of ``batch``, and its CPU seconds per chunk.
+
+    As the service runs it: ``embedder.lanes`` threads each embed the next batch (one thread: one
+    batch after another)."""
+    import threading
+
+    batches = [chunks[start : start + batch] for start in range(0, len(chunks), batch)]
+    lanes = getattr(embedder, "lanes", 1)  # PyTorch: one call at a time, on its own threads
+    for _ in range(lanes):
+        embedder.embed_documents(chunks[:batch])  # warm up
+    lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with lock:
+                if not batches:
+                    return
+                taken = batches.pop(0)
+            embedder.embed_documents(taken)
+
     started, cpu = time.perf_counter(), time.process_time()
-    for start in range(0, len(chunks), batch):
-        embedder.embed_documents(chunks[start : start + batch])
+    threads = [threading.Thread(target=lane) for _ in range(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return len(chunks) / (time.perf_counter() - started), (time.process_time() - cpu) / len(chunks)
 
 
@@ -134,7 +161,20 @@ def stage_seconds(metrics_url: str) -> dict[str, float]:
     return seconds
 
 
-async def through_gateway(base: str, headers: dict, documents: list[str]) -> tuple[int, float, float]:
+async def poll_cost(base: str, headers: dict, job_id: str, pids: dict[str, int], polls: int = 60) -> dict[str, float]:
+    """CPU seconds one status poll costs each process (and the machine), measured on an idle stack
+    after the run: ``polls`` polls of an ended job, one after another."""
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        await client.post("/graphql", json={"query": JOB, "variables": {"id": job_id}})
+        before = cpu_seconds(pids)
+        for _ in range(polls):
+            await client.post("/graphql", json={"query": JOB, "variables": {"id": job_id}})
+        return {name: (used - before[name]) / polls for name, used in cpu_seconds(pids).items()}
+
+
+async def through_gateway(
+    base: str, headers: dict, documents: list[str], poll: str = "paced"
+) -> tuple[int, float, float, int, str, float]:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         started = time.perf_counter()
         jobs = []
@@ -147,15 +187,19 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
             if reply.get("errors"):
                 raise RuntimeError(f"ingestText failed: {reply['errors']}")
             jobs.append(reply["data"]["ingestText"]["id"])
-        # Jobs run in submission order, so only the oldest unfinished one is polled:
-        # a few light requests a second, instead of polling every job, which took
-        # a fifth of a core from the pipeline being measured. Each poll costs the
-        # gateway, rag and this client a few ms of CPU (at a fixed 10 a second, about
-        # 8 ms per chunk on a loaded machine, against the embedder's 21), so the
-        # interval is 1 % of the time elapsed (50 ms to 1 s): the polls' cost and
-        # the delay in seeing the last DONE both stay near 1 % of the run.
-        chunks, pending = 0, list(jobs)
+        # Jobs run in submission order, so only the oldest unfinished one is polled (once it is
+        # DONE, the next at once). Each poll costs the client, the gateway, rag and the broker
+        # 7-9 ms of CPU (printed at the end): polled every 1 % of the elapsed time (50 ms to 1 s,
+        # ``--poll every``, the bench until 2026-12-06), a 5 s run made about 80 polls, 6-8 % of
+        # the two cores the pipeline is measured on. Only the last DONE ends the measurement, so
+        # by default (``--poll paced``) the client waits for the oldest job's turn as the pace
+        # of the jobs seen DONE so far predicts it, and polls every 1 % of the elapsed time again
+        # from 15 % of the run before its predicted end (and before the first DONE). A prediction
+        # that is late can only delay the last DONE seen, so lengthen the measured time, never
+        # shorten it; the delay of the last DONE seen is printed.
+        chunks, pending, polls, done, last_done, interval = 0, list(jobs), 0, 0, started, 0.0
         while pending:
+            polls += 1
             job = (await client.post("/graphql", json={"query": JOB, "variables": {"id": pending[0]}})).json()
             job = job["data"]["ingestionJob"]
             if job["status"] == "FAILED":
@@ -163,10 +207,18 @@ async def through_gateway(base: str, headers: dict, documents: list[str]) -> tup
             if job["status"] == "DONE":
                 chunks += job["chunkCount"]
                 pending.pop(0)
+                done, last_done = done + 1, time.perf_counter()
                 continue
-            await asyncio.sleep(min(1.0, max(0.05, (time.perf_counter() - started) / 100)))
+            now = time.perf_counter()
+            interval = min(1.0, max(0.05, (now - started) / 100))
+            if poll == "paced" and done:
+                pace = (last_done - started) / done  # seconds per job so far
+                switch = started + 0.85 * (last_done - started + pace * len(pending))
+                if now < switch:  # far from the end: at the oldest job's predicted turn
+                    interval = max(interval, min(last_done + pace - now, switch - now, 1.0))
+            await asyncio.sleep(interval)
         wall = time.perf_counter() - started
-        return chunks, chunks / wall, wall
+        return chunks, chunks / wall, wall, polls, jobs[-1], interval
 
 
 async def run(args) -> int:
@@ -196,9 +248,13 @@ async def run(args) -> int:
         )
         pids = {"rag": rag.process.pid, "gateway": gateway.process.pid, "this benchmark (client)": os.getpid()}
         cpu_before = cpu_seconds(pids)
-        served_chunks, served_rate, wall = await through_gateway(base, {"authorization": f"Bearer {token}"}, documents)
+        headers = {"authorization": f"Bearer {token}"}
+        served_chunks, served_rate, wall, polls, last_job, last_interval = await through_gateway(
+            base, headers, documents, args.poll
+        )
         cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(pids).items()}
         stages = stage_seconds(f"http://127.0.0.1:{metrics_port}/metrics")
+        poll = await poll_cost(base, headers, last_job, pids)
     finally:
         if rag is not None:
             rag.stop()
@@ -208,6 +264,9 @@ async def run(args) -> int:
     # after the stack stopped: the cores are theirs alone
     raw_after, raw_cpu_after = embedding_rate(embedder, chunks, batch)
     raw_rate, raw_cpu = (raw_before + raw_after) / 2, (raw_cpu_before + raw_cpu_after) / 2
+    one_run = None  # the other way to use the same cores: one batch at a time on all the threads
+    if embedder.lanes > 1:
+        one_run = embedding_rate(service_embedder(batch, lanes=1), chunks, batch)
     torch_rate, _ = embedding_rate(TorchEmbedder(batch), chunks, batch)
 
     table = Table(title=f"Ingestion of {args.documents} texts of {args.kib} KiB")
@@ -215,20 +274,31 @@ async def run(args) -> int:
         table.add_column(column, justify="right")
     table.add_row("gateway → rag job → DONE", f"{served_chunks}", f"{served_rate:.1f}")
     table.add_row(
-        f"raw embedder (ONNX int8), same chunks: before {raw_before:.1f}, after {raw_after:.1f}",
+        f"raw embedder (ONNX int8, {embedder.lanes} × {embedder.threads // embedder.lanes} thread(s)), same chunks: "
+        f"before {raw_before:.1f}, after {raw_after:.1f}",
         f"{len(chunks)}",
         f"{raw_rate:.1f}",
     )
+    if one_run is not None:
+        table.add_row(
+            f"  (not the baseline) the same, 1 batch at a time × {embedder.threads} threads, after; "
+            f"CPU {one_run[1] * 1000:.1f} ms/chunk against {raw_cpu_after * 1000:.1f}",
+            f"{len(chunks)}",
+            f"{one_run[0]:.1f}",
+        )
     table.add_row("PyTorch embedder (before), same chunks", f"{len(chunks)}", f"{torch_rate:.1f}")
     console = Console()
     console.print(table)
-    breakdown = Table(title=f"Where the pipeline's {wall:.2f} s went (stages overlap)")
+    lanes = embedder.lanes
+    breakdown = Table(
+        title=f"Where the pipeline's {wall:.2f} s went (stages overlap; embed: the sum over the {lanes} lanes)"
+    )
     for column in ("stage", "seconds", "of the wall time"):
         breakdown.add_column(column, justify="right")
     for stage in STAGES:
         breakdown.add_row(stage, f"{stages[stage]:.2f}", f"{stages[stage] / wall:.0%}")
-    idle = max(wall - stages["embed"], 0.0)
-    breakdown.add_row("embedder idle", f"{idle:.2f}", f"{idle / wall:.0%}")
+    idle = max(wall * lanes - stages["embed"], 0.0)
+    breakdown.add_row(f"embedder lanes idle (of {lanes} × the wall time)", f"{idle:.2f}", f"{idle / wall / lanes:.0%}")
     console.print(breakdown)
     console.print(
         f"chunks embedded by rag: {stages['chunks embedded']:.0f} for {served_chunks} stored "
@@ -244,8 +314,16 @@ async def run(args) -> int:
     ]:
         usage.add_row(name, f"{used / served_chunks * 1000:.1f}", f"{used / max(cpu['machine'], 1e-9):.0%}")
     console.print(usage)
+    poll_total = poll["machine"]
+    console.print(
+        f"status polls ({args.poll}): {polls} in the run (the last sleep before the last DONE seen: "
+        f"{last_interval * 1000:.0f} ms); each {poll_total * 1000:.1f} ms of the machine's CPU on the idle stack "
+        f"(rag {poll['rag'] * 1000:.1f}, gateway {poll['gateway'] * 1000:.1f}, "
+        f"client {poll['this benchmark (client)'] * 1000:.1f}): {polls * poll_total / served_chunks * 1000:.1f} ms "
+        "per chunk"
+    )
     if stages["embed"]:
-        busy_rate = served_chunks / stages["embed"]
+        busy_rate = served_chunks * lanes / stages["embed"]
         console.print(
             f"embedder while busy in the pipeline: {busy_rate:.1f} chunks/s = {busy_rate / raw_rate:.2f} "
             "of the raw embedder (the rest: cores shared with the other stages, the gateway and the "
@@ -267,6 +345,7 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=12)
     parser.add_argument("--kib", type=int, default=24)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--poll", choices=("paced", "every"), default="paced", help="see through_gateway")
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
     return asyncio.run(run(parser.parse_args()))
 

@@ -241,17 +241,17 @@ class JobBoard:
                 break
         return chosen
 
-    def next_queued(self, exclude: set[str] | frozenset[str] = frozenset()) -> str | None:
-        """The oldest QUEUED job not in ``exclude``, whatever its owner's quota: the one a worker
-        may prepare ahead (convert, split, embed; nothing written) while a slot stands empty."""
+    def next_queued(self, exclude: set[str] | frozenset[str] = frozenset(), count: int = 1) -> list[str]:
+        """The ``count`` oldest QUEUED jobs not in ``exclude``, whatever their owners' quota: those a
+        worker may prepare ahead (convert, split, embed; nothing written) while a slot stands empty."""
         with self.sessions() as session:
             ids = session.scalars(
                 select(JobRow.id)
                 .where(JobRow.status == JobStatus.QUEUED.value)
                 .order_by(JobRow.created_at, JobRow.id)
-                .limit(len(exclude) + 1)
+                .limit(len(exclude) + count)
             ).all()
-        return next((job_id for job_id in ids if job_id not in exclude), None)
+        return [job_id for job_id in ids if job_id not in exclude][:count]
 
     def acquire(self, job_id: str) -> tuple[str, Lease | None]:
         """('acquired', lease) or (why not, None): missing, finished, busy, deferred (owner at quota),

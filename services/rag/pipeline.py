@@ -5,15 +5,18 @@ Why: the embedder is ingestion's limit (``bench/ingest.py``). Running one job af
 it idled while a job's file was converted and split, while its chunks were written and its row
 updated, and while the scheduler took the next job; a job's last batch was a partial one.
 
-* ``EmbeddingLine``: one green thread embeds chunks from every preparation, in full batches
-  across jobs. Chunks of running jobs go first, taken round robin (fair per chunk between the
-  jobs, so between users); chunks of preparations ahead only fill what is left.
+* ``EmbeddingLine``: green threads (one per embedder lane: ``Embedder.lanes``, by default one per
+  core) embed chunks from every preparation, in full batches across jobs, each batch in a native
+  thread of its own, so the cores embed side by side. Chunks of running jobs go first, taken round
+  robin (fair per chunk between the jobs, so between users); chunks of preparations ahead only
+  fill what is left.
 * ``Preparation``: convert + split (``Indexer.prepare_file``; a limited child process for
   untrusted files), then embedding through the line. ``run_job`` starts one once it holds the
   lease, or adopts the one the scheduler started ahead (``IngestionWorker.keep_ahead``) for the
-  oldest QUEUED job while a slot stood empty because of the per-user quota. Ahead, nothing is
-  written and the job stays QUEUED: its lease, attempts, cancel and the quota are untouched; the
-  preparation is dropped when the slot is needed or the job is no longer the next one.
+  ``PREPARE_AHEAD`` oldest QUEUED jobs while a slot stood empty because of the per-user quota.
+  Ahead, nothing is written and the job stays QUEUED: its lease, attempts, cancel and the quota
+  are untouched; the preparation is dropped when the slot is needed or the job is no longer among
+  the next ones.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from core import metrics
 from core.offload import offload
 
 log = logging.getLogger("agenthub.rag.ingestion")
+
+# Jobs prepared ahead while a slot stands empty. Two: when the running job's chunks are embedded,
+# the lanes still have the second one's while the first one ahead is adopted and written and the
+# scheduler takes the next (with one, both lanes stood idle for that time, twice per two jobs).
+PREPARE_AHEAD = 2
 
 
 def spent(stage: str, since: float) -> float:
@@ -70,10 +78,12 @@ class Preparation:
 
 
 class EmbeddingLine:
-    def __init__(self, embed: Callable[[list], list], batch: int) -> None:
+    """Batches of ``batch`` chunks to ``embed``; ``lanes`` of them at once (each ``run`` is a lane)."""
+
+    def __init__(self, embed: Callable[[list], list], batch: int, lanes: int = 1) -> None:
         from eventlet.queue import LightQueue
 
-        self.embed, self.batch = embed, batch
+        self.embed, self.batch, self.lanes = embed, batch, lanes
         self.waiting: list[Preparation] = []
         self._wake: LightQueue = LightQueue()
         self.running = False
@@ -103,7 +113,8 @@ class EmbeddingLine:
         return picked
 
     def run(self) -> None:
-        """The line's green thread (a managed thread of the container)."""
+        """One lane of the line: a green thread (a managed thread of the container) that takes a
+        batch, embeds it in a native thread and takes the next; ``lanes`` of them run at once."""
         self.running = True
         while True:
             picked = self._take()
@@ -112,6 +123,8 @@ class EmbeddingLine:
                 continue
             while not self._wake.empty():
                 self._wake.get_nowait()
+            if any(p.pending and not p.abandoned for p in self.waiting):
+                self.poke()  # more to embed: the next idle lane takes it
             started = time.perf_counter()
             try:
                 documents = offload(self.embed, [chunk for _, (_, chunk) in picked])

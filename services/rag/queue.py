@@ -41,6 +41,7 @@ from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
 
 from schema.rag import JobStatus
+from services.rag.pipeline import PREPARE_AHEAD
 
 log = logging.getLogger("agenthub.rag.ingestion")
 
@@ -188,12 +189,12 @@ class IngestionQueue:
                     self._running[job_id] = spawn(
                         lambda job_id=job_id: self._run(job_id), identifier="rag.ingestion.job"
                     )
-                # A slot the per-user quota leaves empty prepares the next job ahead (nothing
-                # written, the job stays QUEUED); once every slot is busy, nothing is prepared ahead.
+                # A slot the per-user quota leaves empty prepares the next jobs ahead (nothing
+                # written, they stay QUEUED); once every slot is busy, nothing is prepared ahead.
                 ahead = (
-                    self.board.next_queued(exclude=set(self._running))
+                    self.board.next_queued(exclude=set(self._running), count=PREPARE_AHEAD)
                     if free > len(taken) and not self._stopping
-                    else None
+                    else []
                 )
                 self.worker.keep_ahead(ahead, keep=set(self._running))
             except Exception:  # the database is down: try again at the next poll

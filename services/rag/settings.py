@@ -28,7 +28,9 @@ class RagSettings(ServiceSettings, RagFileLimit, LlmSettings):
     rag_chunk_words: int = Field(120, ge=20, le=1000, description="Upper bound of words in one chunk.")
     rag_chunk_overlap_sentences: int = Field(1, ge=0, le=10)
     rag_embed_batch: int = Field(16, ge=1, le=256)
-    rag_embed_threads: int = Field(0, ge=0, le=64, description="ONNX Runtime threads of the embedder; 0: one per core.")
+    rag_embed_threads: int = Field(
+        0, ge=0, le=64, description="Cores that embed, as many batches at once, one thread each; 0: every core."
+    )
     embedder_dir: Path | None = Field(
         None, description="The exported ONNX embedding model; default: share/agenthub/embedder in the environment."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -55,16 +56,17 @@ class IngestionWorker:
         self.running: dict[str, Lease] = {}  # job id → lease, of the jobs this process works on
         self.written: dict[str, list[str]] = {}  # job id → chunk ids written, not yet current
         self.stopping = False  # set by release_all: a job failing from here on was given back, not failed
-        self.line = EmbeddingLine(indexer.embed, embed_batch)
+        self.line = EmbeddingLine(indexer.embed, embed_batch, lanes=getattr(indexer.embedder, "lanes", 1))
         self.ahead: dict[str, Preparation] = {}  # job id → its preparation started before its lease
         self._spawn = None
 
     def start(self, spawn) -> None:
-        """Under the service (``IngestionQueue.start``): the embedding line in its green thread, and
-        preparations in theirs (``spawn``: the container's ``spawn_managed_thread``). Without it
-        (tests, scripts) ``run_job`` prepares and embeds in the calling thread."""
+        """Under the service (``IngestionQueue.start``): the embedding line's lanes in their green
+        threads, and preparations in theirs (``spawn``: the container's ``spawn_managed_thread``).
+        Without it (tests, scripts) ``run_job`` prepares and embeds in the calling thread."""
         self._spawn = spawn
-        spawn(self.line.run, identifier="rag.ingestion.embedder")
+        for lane in range(self.line.lanes):
+            spawn(self.line.run, identifier=f"rag.ingestion.embedder.{lane}")
 
     def run_job(self, job_id: str) -> str:
         """Process one job if it can be taken now; returns what happened (for logs and tests)."""
@@ -146,18 +148,21 @@ class IngestionWorker:
             self.files.unstage(job_id)
         return requeued
 
-    def keep_ahead(self, next_job: str | None, keep: AbstractSet[str] = frozenset()) -> None:
-        """The scheduler's word on preparing ahead: ``next_job`` (the oldest QUEUED job, offered
-        while a slot stands empty) is prepared if it is not already; other preparations ahead
+    def keep_ahead(self, next_jobs: Sequence[str], keep: AbstractSet[str] = frozenset()) -> None:
+        """The scheduler's word on preparing ahead: ``next_jobs`` (the oldest QUEUED jobs, offered
+        while a slot stands empty) are prepared if they are not already; other preparations ahead
         are dropped unless in ``keep`` (jobs given a slot, whose runs adopt them)."""
-        for job_id in [j for j in self.ahead if j != next_job and j not in keep]:
+        for job_id in [j for j in self.ahead if j not in next_jobs and j not in keep]:
             self.ahead.pop(job_id).abandon()
-        if next_job is None or next_job in self.ahead or next_job in self.running or self._spawn is None:
+        if self._spawn is None:
             return
-        found = self.board.get(next_job)
-        if found is None or found[0].status.value != "QUEUED":
-            return
-        self.ahead[next_job] = self._prepare(next_job, found[1], urgent=False)
+        for job_id in next_jobs:
+            if job_id in self.ahead or job_id in self.running:
+                continue
+            found = self.board.get(job_id)
+            if found is None or found[0].status.value != "QUEUED":
+                continue
+            self.ahead[job_id] = self._prepare(job_id, found[1], urgent=False)
 
     # ------------------------------------------------------------ one job
 

@@ -57,6 +57,29 @@ def test_order_batches_and_queries_agree(embedder):
     assert int(np.argmax(scores)) == 0
 
 
+def test_lanes_embed_at_once_from_native_threads_with_the_same_vectors(embedder):
+    """One lane per core by default, each batch single-threaded; batches from several threads at
+    once (as the embedding line's lanes call it) give the vectors one call at a time gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.rag.embedding import Embedder, available_cores
+
+    assert embedder.lanes == embedder.threads == available_cores()
+    documents = [Document(id=str(i), content=f"{text} ({i})") for i, text in enumerate(SENTENCES * 4)]
+    batches = [documents[n : n + 3] for n in range(0, len(documents), 3)]
+    alone = [embedder.embed_documents(batch) for batch in batches]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(embedder.embed_documents, batches))
+    for one, other in zip(alone, together):
+        assert np.allclose([d.embedding for d in one], [d.embedding for d in other], atol=1e-5)
+    one_run = Embedder(batch_size=2, threads=2, lanes=1)  # the other way: one batch on two threads
+    one_run.warm_up()
+    assert one_run.lanes == 1 and one_run._query_session is not one_run._session
+    vectors = np.array([d.embedding for d in one_run.embed_documents(documents)])
+    # other batch mates (int8 activations are quantized per batch): close, not equal
+    assert (vectors * np.array([d.embedding for batch in alone for d in batch])).sum(axis=1).min() > 0.98
+
+
 def test_the_rag_process_never_imports_pytorch(tmp_path):
     """The service's own start-up (the dependency provider's ``setup``), then an ingestion."""
     code = """

@@ -104,8 +104,11 @@ def test_one_owner_cannot_take_more_than_the_quota(engine, clock):
     assert jobs.acquire(a2) == ("deferred", None)  # the SQL guard holds even without claimable
     assert jobs.claimable(2) == [b1]
     assert jobs.acquire(b1)[0] == "acquired"
-    # what a free slot may prepare ahead: the oldest QUEUED job, whatever the quota; never taken by it
-    assert jobs.claimable(2) == [] and jobs.next_queued() == a2 and jobs.next_queued({a2}) is None
+    # what a free slot may prepare ahead: the oldest QUEUED jobs, whatever the quota; never taken by it
+    assert jobs.claimable(2) == [] and jobs.next_queued() == [a2] and jobs.next_queued({a2}) == []
+    clock.now += 1
+    a3 = job(jobs, "alice")
+    assert jobs.next_queued(count=2) == [a2, a3] and jobs.next_queued({a2}, count=2) == [a3]
     assert status(jobs, a2) is JobStatus.QUEUED
 
 

@@ -62,7 +62,7 @@ def test_a_job_prepared_ahead_stays_queued_unwritten_and_its_run_adopts_the_prep
     first = submit(pipelined, alice, "first.txt", TEXT * 6)
     second = submit(pipelined, alice, "second.txt", "Second. " + TEXT * 6)
     worker = pipelined.worker
-    worker.keep_ahead(second.id)
+    worker.keep_ahead([second.id])
     preparation = worker.ahead[second.id]
     wait_for(preparation.ready)
     assert preparation.error is None and preparation.count == len(preparation.chunks) > 4
@@ -88,16 +88,16 @@ def test_a_preparation_ahead_is_dropped_when_its_slot_is_needed_and_a_cancelled_
     bob = f"u-{uuid.uuid4().hex[:8]}"
     waiting = submit(pipelined, bob, "waiting.txt", "Waiting. " + TEXT * 4)
     worker = pipelined.worker
-    worker.keep_ahead(waiting.id)
+    worker.keep_ahead([waiting.id])
     preparation = worker.ahead[waiting.id]
-    worker.keep_ahead(None)  # every slot busy: nothing is prepared ahead
+    worker.keep_ahead([])  # every slot busy: nothing is prepared ahead
     assert preparation.abandoned and worker.ahead == {}
 
-    worker.keep_ahead(waiting.id)
+    worker.keep_ahead([waiting.id])
     wait_for(worker.ahead[waiting.id].ready)
     cancelled = pipelined.submission.cancel_job(identity(bob), waiting.id)
     assert cancelled.status is JobStatus.CANCELLED
-    worker.keep_ahead(None)
+    worker.keep_ahead([])
     assert drain(pipelined) == ["finished"]
     assert chunks_of(pipelined, waiting.document_id) == 0
 
@@ -124,3 +124,33 @@ def test_the_line_fills_batches_across_jobs_running_jobs_first_round_robin():
         thread.kill()
     assert batches == [["a0", "b0", "a1", "b1"], ["a2", "ahead0", "ahead1", "ahead2"]]
     assert all(p.embedded == p.chunks and p.error is None for p in preparations)
+
+
+def test_the_lanes_embed_batches_side_by_side_and_every_chunk_once():
+    in_flight, most, batches = [0], [0], []
+
+    def embed(batch):
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        eventlet.sleep(0.02)  # the native thread's run, seen from the hub
+        in_flight[0] -= 1
+        batches.append([d.id for d in batch])
+        return batch
+
+    line = EmbeddingLine(embed, batch=4, lanes=2)
+    preparation = Preparation("a", True)
+    preparation.chunks = documents("a", 14)
+    preparation.embedded = [None] * 14
+    preparation.pending.extend(enumerate(preparation.chunks))
+    lanes = [eventlet.spawn(line.run) for _ in range(line.lanes)]
+    eventlet.sleep(0)  # both lanes wait for work
+    line.add(preparation)
+    try:
+        wait_for(preparation.ready, timeout=5)
+    finally:
+        for lane in lanes:
+            lane.kill()
+    assert most[0] == 2  # two batches at once
+    assert sorted(i for batch in batches for i in batch) == sorted(d.id for d in preparation.chunks)
+    assert sorted(len(b) for b in batches) == [2, 4, 4, 4]
+    assert preparation.embedded == preparation.chunks and preparation.error is None
