@@ -26,8 +26,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from eventlet import patcher
+
 from core import metrics
-from core.offload import offload
+from core.offload import offload, offloading
 
 log = logging.getLogger("agenthub.rag.ingestion")
 
@@ -35,6 +37,7 @@ log = logging.getLogger("agenthub.rag.ingestion")
 # the lanes still have the second one's while the first one ahead is adopted and written and the
 # scheduler takes the next (with one, both lanes stood idle for that time, twice per two jobs).
 PREPARE_AHEAD = 2
+IN_FLIGHT = 2  # batches each lane keeps in native threads: one embedding, one ready to start
 
 
 def spent(stage: str, since: float) -> float:
@@ -82,11 +85,15 @@ class EmbeddingLine:
 
     def __init__(self, embed: Callable[[list], list], batch: int, lanes: int = 1) -> None:
         from eventlet.queue import LightQueue
+        from eventlet.semaphore import Semaphore
 
         self.embed, self.batch, self.lanes = embed, batch, lanes
         self.waiting: list[Preparation] = []
         self._wake: LightQueue = LightQueue()
         self.running = False
+        # Taken in the native thread that embeds (off the hub); green where nothing is offloaded
+        # (tests, scripts: a native one would block the hub)
+        self._cores = (patcher.original("threading").BoundedSemaphore if offloading() else Semaphore)(lanes)
 
     def add(self, preparation: Preparation) -> None:
         self.waiting.append(preparation)
@@ -99,48 +106,69 @@ class EmbeddingLine:
     def _take(self) -> list[tuple[Preparation, tuple[int, object]]]:
         self.waiting = [p for p in self.waiting if p.pending and not p.abandoned]
         urgent = [p for p in self.waiting if p.urgent]
+        # The last chunks are shared out between the lanes instead of one full batch leaving the
+        # other lanes idle (a smaller batch costs no more per chunk on one thread).
+        size = min(self.batch, -(-sum(len(p.pending) for p in self.waiting) // self.lanes))
         picked: list[tuple[Preparation, tuple[int, object]]] = []
-        while len(picked) < self.batch and urgent:
+        while len(picked) < size and urgent:
             for preparation in list(urgent):  # round robin between the running jobs
-                if len(picked) >= self.batch:
+                if len(picked) >= size:
                     break
                 picked.append((preparation, preparation.pending.popleft()))
                 if not preparation.pending:
                     urgent.remove(preparation)
         for preparation in self.waiting:
-            while len(picked) < self.batch and preparation.pending:
+            while len(picked) < size and preparation.pending:
                 picked.append((preparation, preparation.pending.popleft()))
         return picked
 
     def run(self) -> None:
-        """One lane of the line: a green thread (a managed thread of the container) that takes a
-        batch, embeds it in a native thread and takes the next; ``lanes`` of them run at once."""
+        """One lane of the line: a green thread (a managed thread of the container) that keeps
+        ``IN_FLIGHT`` batches in native threads: one embedding, the next one waiting for a core
+        (``_cores``). When a batch ends the waiting one starts at once, in native code; the hub
+        hands back the results and hands over the next batch meanwhile, so the lanes never wait
+        for the hub, which shares the cores with them (with one batch at a time, each batch ended
+        with the lane idle until the hub was scheduled)."""
+        from eventlet import spawn_n
+        from eventlet.semaphore import Semaphore
+
         self.running = True
+        slots = Semaphore(IN_FLIGHT)
         while True:
+            slots.acquire()
             picked = self._take()
-            if not picked:
+            while not picked:
                 self._wake.get()
-                continue
+                picked = self._take()
             while not self._wake.empty():
                 self._wake.get_nowait()
             if any(p.pending and not p.abandoned for p in self.waiting):
                 self.poke()  # more to embed: the next idle lane takes it
+            spawn_n(self._embed_batch, picked, slots.release)
+
+    def _on_a_core(self, chunks: list) -> tuple[list, float]:
+        """In a native thread: ``chunks`` embedded once a core is free; and the seconds it took."""
+        with self._cores:
             started = time.perf_counter()
-            try:
-                documents = offload(self.embed, [chunk for _, (_, chunk) in picked])
-            except Exception as exc:  # the model failed: every job in this batch gets the error
-                log.warning("embedding a batch failed", exc_info=True)
-                for preparation in {p for p, _ in picked}:
-                    preparation.fail(exc)
-                continue
-            finally:
-                spent("embed", started)
-            metrics.CHUNKS_EMBEDDED.inc(len(documents))
-            touched = []
-            for (preparation, (index, _)), document in zip(picked, documents):
-                preparation.embedded[index] = document
-                preparation.count += 1
-                touched.append(preparation)
-            for preparation in set(touched):
-                if preparation.count == len(preparation.chunks) and not preparation.ready():
-                    preparation.finished.send(None)
+            return self.embed(chunks), time.perf_counter() - started
+
+    def _embed_batch(self, picked: list[tuple[Preparation, tuple[int, object]]], done: Callable[[], None]) -> None:
+        try:
+            documents, seconds = offload(self._on_a_core, [chunk for _, (_, chunk) in picked])
+        except Exception as exc:  # the model failed: every job in this batch gets the error
+            log.warning("embedding a batch failed", exc_info=True)
+            for preparation in {p for p, _ in picked}:
+                preparation.fail(exc)
+            return
+        finally:
+            done()
+        metrics.INGEST_STAGE_SECONDS.labels("embed").inc(seconds)
+        metrics.CHUNKS_EMBEDDED.inc(len(documents))
+        touched = []
+        for (preparation, (index, _)), document in zip(picked, documents):
+            preparation.embedded[index] = document
+            preparation.count += 1
+            touched.append(preparation)
+        for preparation in set(touched):
+            if preparation.count == len(preparation.chunks) and not preparation.ready():
+                preparation.finished.send(None)
