@@ -198,7 +198,7 @@ class ClientSide:
 
     def run(self, coro):
         """Run one phase. A signal cancels the phase (so it never lands inside
-        aiormq's own tasks) and is then raised here as KeyboardInterrupt."""
+        the client's connection callbacks) and is then raised here as KeyboardInterrupt."""
         self._phase = phase = self.loop.create_task(coro)
         received: list[int] = []
 
@@ -472,7 +472,7 @@ def report(figures: dict[str, Figures], args: argparse.Namespace, loop_name: str
         f"load average {load}"
     )
     table.add_column("figure", no_wrap=True)
-    table.add_column(f"{CLIENT}\naio-pika, {loop_name}", justify="right")
+    table.add_column(f"{CLIENT}\ngateway.amqp, {loop_name}", justify="right")
     table.add_column(f"{PROXY}\n{args.concurrency} threads, unpatched", justify="right")
     table.add_row("sequential p50 (ms)", ms(c.p("sequential", 0.50)), ms(p.p("sequential", 0.50)))
     table.add_row("sequential p99 (ms)", ms(c.p("sequential", 0.99)), ms(p.p("sequential", 0.99)))

@@ -1,17 +1,17 @@
-"""An asyncio RPC client speaking Nameko 2.x's AMQP protocol, on aio-pika.
+"""An asyncio RPC client speaking Nameko 2.x's AMQP protocol.
 
 Why our own: the only published asyncio Nameko proxy no longer imports with
 current aio-pika, and a thread pool of ``ClusterRpcProxy`` is slower and holds a
-connection per thread (``bench/rpc.py`` measures the difference).
+connection per thread (``bench/rpc.py`` measures the difference). It runs on
+``gateway.amqp.AmqpConnection``, not aio-pika: why, in that module.
 
 What it guarantees to the gateway:
 
 * a call to a service that does not exist fails in milliseconds: requests are
-  published ``mandatory`` with publisher confirms, so the broker returns an
-  unroutable one (``ServiceUnavailable``) before it confirms it (aiormq maps the
-  return to its publish through the ``message_id``, here the correlation id).
-  The confirms stay for that: on a channel without them aiormq drops a return
-  unseen, and with transient requests they cost no disk wait;
+  published ``mandatory``, so the broker returns an unroutable one
+  (``ServiceUnavailable``) at once. The channel is in confirm mode, so a request
+  the broker refuses (``basic.nack``) fails at once too; with transient
+  requests a confirm costs no disk wait;
 * one timeout per call, also sent as the message's ``expiration``: a request
   whose caller gave up is dropped by the broker instead of running later
   (``Timeout``, or ``ServiceUnavailable`` when no instance consumes the
@@ -40,6 +40,8 @@ What it guarantees to the gateway:
 * a request body over ``max_message_bytes`` (64 MiB, half RabbitMQ's 128 MiB
   ``max_message_size``) is refused here with ``PayloadTooLarge``: the broker
   would close the shared channel for it, failing every call in flight;
+* while the broker blocks publishers (a memory or disk alarm) calls fail at
+  once with ``ServiceUnavailable`` instead of piling up unsent;
 * on connection loss every pending call fails at once with
   ``ServiceUnavailable`` and the client reconnects with capped, jittered backoff.
 
@@ -63,24 +65,22 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import aio_pika
-import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
-from aiormq.abc import DeliveredMessage
-from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
-from pamqp.commands import Basic
+from pamqp import commands
 
 from core import metrics, tracing
 from core.logs import redact_url
+from gateway.amqp import AmqpConnection, BrokerBlocked, ChannelClosed, request_properties
 from schema.errors import PayloadTooLarge, ServiceUnavailable, Timeout, from_wire
 
 log = logging.getLogger(__name__)
 
 CONTEXT_HEADER_PREFIX = "nameko."
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-# What a publish raises when the broker goes away under it. aiormq's ChannelInvalidStateError (a closed
-# channel, before the close callback has run) is a RuntimeError, not an AMQPError.
-BROKER_ERRORS = (aio_pika.exceptions.AMQPError, ChannelInvalidStateError, ConnectionError)
+RPC_CHANNEL = 1
+# A Nameko event's properties (persistent JSON), packed once.
+_EVENT_PROPERTIES = commands.Basic.Properties(
+    content_type="application/json", content_encoding="utf-8", delivery_mode=2
+).marshal()
 
 
 class RpcClient:
@@ -93,8 +93,10 @@ class RpcClient:
         name: str = "gateway",
         max_backoff: float = 5.0,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        heartbeat: int = 60,
     ) -> None:
         self.max_message_bytes = max_message_bytes
+        self.heartbeat = heartbeat  # s; the broker's own offer when lower
         self.amqp_uri = amqp_uri
         self.exchange_name = exchange
         self.default_timeout = default_timeout
@@ -102,18 +104,15 @@ class RpcClient:
         self.max_backoff = max_backoff
         self.reply_key = str(uuid.uuid4())
         # Correlation ids need only be unique among this client's calls: the reply key (a uuid4)
-        # and a counter, instead of a uuid4 (os.urandom) per call. Also the message_id aiormq
-        # maps a returned message by (it would otherwise draw random bits for one per publish).
+        # and a counter, instead of a uuid4 (os.urandom) per call.
         self._call_ids = itertools.count()
         self.connection_name = f"agenthub-{name}-{self.reply_key[:8]}"
         self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._connection: AbstractConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
-        # The aiormq channel under ``_channel``: calls publish and replies arrive
-        # on it directly, without aio-pika's per-message objects and tasks.
-        self._raw_channel: aiormq.Channel | None = None
-        self._event_exchanges: dict[str, AbstractExchange] = {}
+        # Publishes the broker has not confirmed yet, by delivery tag: a call's correlation id
+        # (a nack fails the call) or an event's future.
+        self._unconfirmed: dict[int, str | asyncio.Future[None]] = {}
+        self._connection: AmqpConnection | None = None
+        self._declared_event_exchanges: set[str] = set()
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
         self._closing = False
@@ -147,7 +146,7 @@ class RpcClient:
             except (asyncio.CancelledError, Exception):
                 pass
         self._fail_pending("The RPC client is shutting down.")
-        if self._connection and not self._connection.is_closed:
+        if self._connection is not None:
             await self._connection.close()
 
     @property
@@ -177,51 +176,91 @@ class RpcClient:
             self._ready.clear()
             self._fail_pending("The connection to the message broker was lost.")
             self.reconnects += 1
-            if self._connection and not self._connection.is_closed:
-                try:
-                    await self._connection.close()
-                except Exception:  # already broken; nothing to release
-                    pass
+            if self._connection is not None:
+                self._connection.abort()
 
     async def _connect(self) -> None:
         self._lost = asyncio.Event()
-        connection = await aio_pika.connect(
-            self.amqp_uri,
-            client_properties={"connection_name": self.connection_name},
-            timeout=5,
+        connection = await AmqpConnection.connect(
+            self.amqp_uri, self, name=self.connection_name, timeout=5, heartbeat=self.heartbeat
         )
         try:
-            connection.close_callbacks.add(self._on_closed)
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            channel.close_callbacks.add(self._on_closed)
-            exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
-            queue = await channel.declare_queue(
-                f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
-            )
-            await queue.bind(exchange, routing_key=self.reply_key)
-            raw_channel = await channel.get_underlay_channel()
-            assert isinstance(raw_channel, aiormq.Channel)  # aio-pika's channel is aiormq's (basic_publish(wait=))
-            await raw_channel.basic_consume(queue.name, self._on_reply, no_ack=True)
+            async with asyncio.timeout(5):
+                await connection.open_channel(RPC_CHANNEL, confirm=True)
+                await connection.request(
+                    RPC_CHANNEL,
+                    commands.Exchange.Declare(exchange=self.exchange_name, exchange_type="topic", durable=True),
+                )
+                queue = f"rpc.reply-{self.name}-{self.reply_key}"
+                await connection.request(
+                    RPC_CHANNEL, commands.Queue.Declare(queue=queue, exclusive=True, auto_delete=True)
+                )
+                await connection.request(
+                    RPC_CHANNEL,
+                    commands.Queue.Bind(queue=queue, exchange=self.exchange_name, routing_key=self.reply_key),
+                )
+                await connection.request(RPC_CHANNEL, commands.Basic.Consume(queue=queue, no_ack=True))
         except BaseException:
-            await connection.close()
+            connection.abort()
             raise
-        self._connection, self._channel, self._exchange = connection, channel, exchange
-        self._raw_channel = raw_channel
-        self._event_exchanges = {}
+        self._connection = connection
+        self._unconfirmed = {}
+        self._declared_event_exchanges = set()
         self._ready.set()
-
-    def _on_closed(self, _sender: Any, exc: BaseException | None = None) -> None:
-        if not self._closing:
-            log.warning("broker connection closed", extra={"fields": {"error": repr(exc)}})
-        self._ready.clear()
-        self._fail_pending("The connection to the message broker was lost.")
-        self._lost.set()
 
     def _fail_pending(self, reason: str) -> None:
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
                 future.set_exception(ServiceUnavailable(reason))
+        unconfirmed, self._unconfirmed = self._unconfirmed, {}
+        for waiting in unconfirmed.values():
+            if isinstance(waiting, asyncio.Future) and not waiting.done():
+                waiting.set_exception(ServiceUnavailable(reason))
+
+    # -- what the connection reports (gateway.amqp.Deliveries) ------------
+
+    def on_delivery(self, correlation_id: str | None, body: bytes) -> None:
+        future = self._pending.pop(correlation_id or "", None)
+        if future is None or future.done():
+            return  # the caller already gave up
+        try:
+            future.set_result(json.loads(body))
+        except ValueError as exc:
+            future.set_exception(ServiceUnavailable(f"Malformed reply: {exc}"))
+
+    def on_return(self, correlation_id: str | None, routing_key: str, reply_text: str) -> None:
+        """The broker returned a request no queue is bound for: its service is not running."""
+        future = self._pending.pop(correlation_id or "", None)
+        if future is not None and not future.done():
+            service = routing_key.partition(".")[0]
+            future.set_exception(ServiceUnavailable(f"Service '{service}' is not running.", {"service": service}))
+
+    def on_confirm(self, delivery_tag: int, multiple: bool, ack: bool) -> None:
+        unconfirmed = self._unconfirmed
+        if multiple:  # every tag up to this one; tags are inserted in increasing order
+            tags = list(itertools.takewhile(lambda tag: tag <= delivery_tag, unconfirmed))
+        else:
+            tags = [delivery_tag]
+        for tag in tags:
+            waiting = unconfirmed.pop(tag, None)
+            if isinstance(waiting, asyncio.Future):
+                if not waiting.done():
+                    if ack:
+                        waiting.set_result(None)
+                    else:
+                        waiting.set_exception(ServiceUnavailable("The message broker refused the event."))
+            elif waiting is not None and not ack:
+                future = self._pending.pop(waiting, None)
+                if future is not None and not future.done():
+                    future.set_exception(ServiceUnavailable("The message broker refused the request."))
+
+    def on_lost(self, exc: BaseException) -> None:
+        if not self._closing:
+            log.warning("broker connection closed", extra={"fields": {"error": str(exc)}})
+        self._ready.clear()
+        self._fail_pending("The connection to the message broker was lost.")
+        self._lost.set()
 
     # -- calls -----------------------------------------------------------
 
@@ -265,8 +304,8 @@ class RpcClient:
         context: Mapping[str, Any] | None,
     ) -> Any:
         timeout = self.default_timeout if timeout is None else timeout
-        raw_channel = self._raw_channel
-        if not self._ready.is_set() or raw_channel is None:
+        connection = self._connection
+        if not self._ready.is_set() or connection is None:
             raise ServiceUnavailable("The message broker is not reachable.", {"service": service})
         body = json.dumps({"args": list(args), "kwargs": dict(kwargs or {})}).encode()
         if len(body) > self.max_message_bytes:
@@ -275,43 +314,30 @@ class RpcClient:
                 {"service": service, "limit": self.max_message_bytes},
             )
         correlation_id = f"{self.reply_key}.{next(self._call_ids)}"
+        properties = request_properties(
+            correlation_id=correlation_id,
+            reply_to=self.reply_key,
+            expiration_ms=int(timeout * 1000),
+            headers={
+                f"{CONTEXT_HEADER_PREFIX}{key}": value for key, value in (context or {}).items() if value is not None
+            },
+        )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
-        headers = {
-            f"{CONTEXT_HEADER_PREFIX}{key}": value for key, value in (context or {}).items() if value is not None
-        }
-        properties = aiormq.spec.Basic.Properties(
-            content_type="application/json",
-            content_encoding="utf-8",
-            correlation_id=correlation_id,
-            message_id=correlation_id,
-            reply_to=self.reply_key,
-            delivery_mode=1,  # transient: see the module docstring
-            expiration=str(int(timeout * 1000)),  # ms, as aio-pika encoded it
-            headers=headers,
-        )
         try:
-            async with asyncio.timeout(timeout):  # one deadline for confirm + reply, no extra task
-                try:
-                    # wait=False: hand the frames to the writer and release the
-                    # channel lock at once instead of holding it until they are
-                    # on the socket; the broker's confirm is still awaited.
-                    confirmation = await raw_channel.basic_publish(
-                        body,
-                        exchange=self.exchange_name,
-                        routing_key=f"{service}.{method}",
-                        properties=properties,
-                        mandatory=True,
-                        wait=False,
-                    )
-                except PublishError:  # returned: no queue bound for this service
-                    confirmation = None
-                except DeliveryError:  # nacked
-                    raise ServiceUnavailable("The message broker refused the request.", {"service": service}) from None
-                if confirmation is None or isinstance(confirmation, Basic.Return):
-                    raise ServiceUnavailable(f"Service '{service}' is not running.", {"service": service})
-                if not isinstance(confirmation, Basic.Ack):
-                    raise ServiceUnavailable("The message broker refused the request.", {"service": service})
+            try:
+                tag = connection.publish(
+                    RPC_CHANNEL, self.exchange_name, f"{service}.{method}", body, properties, mandatory=True
+                )
+            except BrokerBlocked:
+                raise ServiceUnavailable(
+                    "The message broker is refusing new messages for now (a resource alarm).", {"service": service}
+                ) from None
+            except ConnectionError as exc:
+                raise ServiceUnavailable("The message broker connection failed.", {"service": service}) from exc
+            if tag is not None:
+                self._unconfirmed[tag] = correlation_id
+            async with asyncio.timeout(timeout):  # one deadline for the reply, no extra task
                 reply = await future
         except TimeoutError:
             if await self.consumer_count(service) == 0:  # it died, or was never started on this broker
@@ -319,8 +345,6 @@ class RpcClient:
                     f"Service '{service}' is not running: no instance is taking requests.", {"service": service}
                 ) from None
             raise Timeout(f"{service}.{method} did not answer within {timeout:g} s.", {"service": service}) from None
-        except BROKER_ERRORS as exc:
-            raise ServiceUnavailable("The message broker connection failed.", {"service": service}) from exc
         finally:
             self._pending.pop(correlation_id, None)
         if reply.get("error"):
@@ -333,49 +357,47 @@ class RpcClient:
         Asked on a channel of its own: a passive declare of a missing queue closes its channel.
         """
         connection = self._connection
-        if connection is None or connection.is_closed:
+        if connection is None or connection.closed:
             return None
-        channel = None
+        number = connection.free_channel()
         try:
             async with asyncio.timeout(timeout):
-                channel = await connection.channel(publisher_confirms=False)
-                queue = await channel.declare_queue(f"rpc-{service}", passive=True)
-                return queue.declaration_result.consumer_count
-        except Exception:  # missing queue, broker gone, too slow: unknown
+                await connection.open_channel(number)
+                answer = await connection.request(number, commands.Queue.Declare(queue=f"rpc-{service}", passive=True))
+                assert isinstance(answer, commands.Queue.DeclareOk)
+                await connection.close_channel(number)
+                return answer.consumer_count
+        except (TimeoutError, ConnectionError, ChannelClosed):  # missing queue, broker gone, too slow: unknown
+            connection.release_channel(number)
             return None
-        finally:
-            if channel is not None and not channel.is_closed:
-                try:
-                    await channel.close()
-                except Exception:
-                    pass
 
-    async def publish_event(self, source: str, event_type: str, payload: Any) -> None:
-        """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``)."""
-        if not self._ready.is_set() or self._channel is None:
+    async def publish_event(self, source: str, event_type: str, payload: Any, timeout: float = 5.0) -> None:
+        """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``),
+        persistent, and return once the broker has confirmed it."""
+        connection = self._connection
+        if not self._ready.is_set() or connection is None:
             raise ServiceUnavailable("The message broker is not reachable.")
-        message = aio_pika.Message(
-            body=json.dumps(payload).encode(),
-            content_type="application/json",
-            content_encoding="utf-8",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )
+        exchange = f"{source}.events"
         try:
-            exchange = self._event_exchanges.get(source)
-            if exchange is None:
-                exchange = await self._channel.declare_exchange(
-                    f"{source}.events", aio_pika.ExchangeType.TOPIC, durable=True
+            async with asyncio.timeout(timeout):
+                if exchange not in self._declared_event_exchanges:
+                    # on a channel of its own: a declare the broker refuses closes its channel
+                    number = connection.free_channel()
+                    try:
+                        await connection.open_channel(number)
+                        await connection.request(
+                            number, commands.Exchange.Declare(exchange=exchange, exchange_type="topic", durable=True)
+                        )
+                        await connection.close_channel(number)
+                    finally:
+                        connection.release_channel(number)  # when it did not get as far as closing it
+                    self._declared_event_exchanges.add(exchange)
+                tag = connection.publish(
+                    RPC_CHANNEL, exchange, event_type, json.dumps(payload).encode(), _EVENT_PROPERTIES
                 )
-                self._event_exchanges[source] = exchange
-            await exchange.publish(message, event_type, mandatory=False)
-        except BROKER_ERRORS as exc:
+                confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                assert tag is not None  # the RPC channel is in confirm mode
+                self._unconfirmed[tag] = confirmed
+                await confirmed
+        except (TimeoutError, ConnectionError, ChannelClosed) as exc:
             raise ServiceUnavailable("The message broker connection failed.") from exc
-
-    async def _on_reply(self, message: DeliveredMessage) -> None:
-        future = self._pending.pop(message.header.properties.correlation_id or "", None)
-        if future is None or future.done():
-            return  # the caller already gave up
-        try:
-            future.set_result(json.loads(message.body))
-        except ValueError as exc:
-            future.set_exception(ServiceUnavailable(f"Malformed reply: {exc}"))

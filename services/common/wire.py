@@ -21,17 +21,15 @@ compares them); they only do less work per message. Measured with ``bench/rpc.py
 from __future__ import annotations
 
 import errno
-import struct
 from typing import Any
 
 import amqp
 import amqp.transport
 from kombu.transport import pyamqp
 
-_FRAME_HEAD = struct.Struct(">BHI")  # type, channel, size
-_FRAME_END = b"\xce"
-_PUBLISH = struct.Struct(">HHH")  # basic.publish: class 60, method 40, reserved short
-_CONTENT_HEADER = struct.Struct(">HHQH")  # class 60, weight 0, body size, property flags
+from core import amqp_frames
+from core.amqp_frames import shortstr
+
 # property flags of what a reply carries, in py-amqp's PROPERTIES order
 _CONTENT_TYPE, _CONTENT_ENCODING, _HEADERS, _DELIVERY_MODE, _PRIORITY, _CORRELATION_ID = (
     1 << 15,
@@ -42,13 +40,6 @@ _CONTENT_TYPE, _CONTENT_ENCODING, _HEADERS, _DELIVERY_MODE, _PRIORITY, _CORRELAT
     1 << 10,
 )
 _READ_AHEAD = 65536
-
-
-def _shortstr(value: str) -> bytes:
-    data = value.encode()
-    if len(data) > 255:
-        raise ValueError(f"AMQP short string over 255 bytes: {data[:32]!r}...")
-    return bytes((len(data),)) + data
 
 
 def publish_frames(
@@ -69,26 +60,15 @@ def publish_frames(
     serialiser gives one) is encoded in ``content_encoding``, as py-amqp does."""
     if isinstance(body, str):
         body = body.encode(content_encoding)
-    method = b"".join((_PUBLISH.pack(60, 40, 0), _shortstr(exchange), _shortstr(routing_key), b"\x00"))
     flags = _CONTENT_TYPE | _CONTENT_ENCODING | _HEADERS | _DELIVERY_MODE | _PRIORITY
-    properties = [_shortstr(content_type), _shortstr(content_encoding), b"\x00\x00\x00\x00", bytes((delivery_mode, 0))]
+    properties = [shortstr(content_type), shortstr(content_encoding), b"\x00\x00\x00\x00", bytes((delivery_mode, 0))]
     if correlation_id is not None:
         flags |= _CORRELATION_ID
-        properties.append(_shortstr(correlation_id))
-    header = _CONTENT_HEADER.pack(60, 0, len(body), flags) + b"".join(properties)
-    parts = [
-        _FRAME_HEAD.pack(1, channel_id, len(method)),
-        method,
-        _FRAME_END,
-        _FRAME_HEAD.pack(2, channel_id, len(header)),
-        header,
-        _FRAME_END,
-    ]
-    chunk = frame_max - 8
-    for offset in range(0, len(body), chunk):
-        piece = body[offset : offset + chunk]
-        parts += (_FRAME_HEAD.pack(3, channel_id, len(piece)), piece, _FRAME_END)
-    return b"".join(parts)
+        properties.append(shortstr(correlation_id))
+    packed = flags.to_bytes(2, "big") + b"".join(properties)
+    return b"".join(
+        amqp_frames.publish_frames(channel_id, frame_max, exchange, routing_key, body, packed, mandatory=False)
+    )
 
 
 class _ReadAheadTransport(amqp.transport.TCPTransport):

@@ -33,16 +33,19 @@ def gateway(isolation, stack):
 @pytest.fixture(scope="module")
 def api_key(gateway) -> str:
     name = f"ingest_{uuid.uuid4().hex[:8]}"
-    call(
+    registered = call(
         gateway.url,
         "mutation($i: RegisterInput!) { register(input: $i) { id } }",
         {"i": {"username": name, "password": PASSWORD}},
     )
-    token = call(
+    assert not registered.get("errors"), registered
+    login = call(
         gateway.url,
         "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
         {"i": {"username": name, "password": PASSWORD}},
-    )["data"]["login"]["accessToken"]
+    )
+    assert not login.get("errors"), login
+    token = login["data"]["login"]["accessToken"]
     created = call(
         gateway.url,
         "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }",

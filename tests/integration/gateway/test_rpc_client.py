@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import uuid
 
@@ -153,12 +154,51 @@ async def test_recovers_after_the_broker_closes_its_connection(client, isolation
     assert await client.call("echo", "echo", ["back"]) == "back"
 
 
-async def test_a_channel_closed_under_a_call_is_service_unavailable(client, echo_service):
-    """The broker's stop closes the channel a moment before the client hears of it; a call in that
-    moment raised aiormq's ChannelInvalidStateError (a RuntimeError), which clients saw as INTERNAL."""
-    closed = client._raw_channel
-    await closed.close()
-    client._raw_channel = closed  # as if the close callback had not run yet
-    client._ready.set()
+async def test_a_connection_closing_under_a_call_is_service_unavailable(client, echo_service):
+    """The broker's stop closes the connection a moment before the client hears of it (asyncio
+    reports it lost on a later turn of the loop); a call in that moment must still be a coded
+    ServiceUnavailable (with aiormq it was a RuntimeError, which clients saw as INTERNAL)."""
+    client._connection.abort()  # connection_lost has not run yet: the client still says connected
+    assert client.connected
     with pytest.raises(ServiceUnavailable):
         await client.call("echo", "echo", [1], timeout=5)
+    for _ in range(100):  # then it reconnects by itself
+        if client.connected and client.reconnects:
+            break
+        await asyncio.sleep(0.1)
+    assert await client.call("echo", "echo", ["back"]) == "back"
+
+
+async def test_an_event_is_confirmed_and_reaches_its_exchange(client, isolation):
+    """publish_event returns once the broker confirmed the event; the exchange is declared on
+    first use (on a channel of its own) and the event routed to a queue bound to it."""
+    connection = await aio_pika.connect(isolation.amqp_uri)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange("probe_src.events", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="thing_happened")
+        await client.publish_event("probe_src", "thing_happened", {"n": 1})
+        await client.publish_event("probe_src", "thing_happened", {"n": 2})
+        seen = [json.loads((await queue.get(timeout=5)).body) for _ in range(2)]
+    assert seen == [{"n": 1}, {"n": 2}]
+
+
+async def test_consumer_count_asks_on_a_side_channel_and_keeps_the_rpc_channel(client, isolation, echo_service):
+    assert await client.consumer_count("echo") == 1
+    assert await client.consumer_count(f"ghost_{uuid.uuid4().hex[:6]}") is None  # the broker closes that channel
+    assert await client.call("echo", "echo", ["still"]) == "still"  # the RPC channel is untouched
+    assert client.reconnects == 0
+
+
+async def test_heartbeats_keep_an_idle_connection(isolation, echo_service):
+    """With a 1 s heartbeat the broker drops a client that stays silent for 2 s: this one sends
+    its own heartbeats, so after 3.5 idle seconds it is still the same connection."""
+    client = RpcClient(isolation.amqp_uri, name="heartbeat", heartbeat=1)
+    await client.start(wait=10)
+    try:
+        await asyncio.sleep(3.5)
+        assert client.connected and client.reconnects == 0
+        assert await client.call("echo", "echo", ["awake"]) == "awake"
+    finally:
+        await client.close()
