@@ -368,8 +368,9 @@ class RpcClient:
                 await connection.close_channel(number)
                 return answer.consumer_count
         except (TimeoutError, ConnectionError, ChannelClosed):  # missing queue, broker gone, too slow: unknown
-            connection.release_channel(number)
             return None
+        finally:  # also when the caller is cancelled; nothing once close_channel got as far as closing it
+            connection.release_channel(number)
 
     async def publish_event(self, source: str, event_type: str, payload: Any, timeout: float = 5.0) -> None:
         """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``),

@@ -191,6 +191,26 @@ async def test_consumer_count_asks_on_a_side_channel_and_keeps_the_rpc_channel(c
     assert client.reconnects == 0
 
 
+async def test_a_cancelled_consumer_count_closes_its_channel(client, echo_service):
+    """A caller cancelled while its timed-out call asks for the consumer count (the HTTP client
+    went away) must not leave the side channel open: each would hold a channel on the broker
+    for the connection's life, up to its channel_max."""
+    connection = client._connection
+    for _ in range(3):
+        asking = asyncio.ensure_future(client.consumer_count("echo"))
+        await asyncio.sleep(0)  # channel.open sent
+        asking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+    for _ in range(50):  # the broker's answers to the opens and closes
+        if not connection._waiters:
+            break
+        await asyncio.sleep(0.02)
+    assert connection._open_channels == {1} and not connection._waiters
+    assert await client.consumer_count("echo") == 1
+    assert connection._open_channels == {1}
+
+
 async def test_heartbeats_keep_an_idle_connection(isolation, echo_service):
     """With a 1 s heartbeat the broker drops a client that stays silent for 2 s: this one sends
     its own heartbeats, so after 3.5 idle seconds it is still the same connection."""
