@@ -431,12 +431,18 @@ class AmqpConnection(asyncio.Protocol):
         elif isinstance(method, commands.Connection.Unblocked):
             self.blocked = False
         elif isinstance(method, commands.Channel.Close):
+            # Not open here: our own channel.close crossed the broker's, and RabbitMQ answers it
+            # with a close-ok after this close. The number stays taken until that close-ok, or
+            # the next channel opened on it would take it for its open-ok.
+            crossed = channel not in self._open_channels
             self._write(frame.marshal(commands.Channel.CloseOk(), channel))
             self._open_channels.discard(channel)
             self._next_tag.pop(channel, None)
             for future in self._waiters.pop(channel, ()):
                 if not future.done():
                     future.set_exception(ChannelClosed(method.reply_code or 0, method.reply_text))
+            if crossed:
+                self._expect(channel).add_done_callback(lambda future: future.cancelled() or future.exception())
             if channel == 1:  # the RPC channel: without it the connection is of no use
                 self._lost_reason = ConnectionLost(
                     f"channel closed by the broker: {method.reply_code} {method.reply_text}"

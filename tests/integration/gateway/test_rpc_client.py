@@ -10,7 +10,9 @@ import uuid
 import aio_pika
 import pytest
 import redis
+from pamqp import commands
 
+from gateway.amqp import ChannelClosed
 from gateway.rpc import RpcClient
 from schema.errors import NotFound, RemoteError, ServiceUnavailable
 from tests.support.stack import RABBITMQCTL, REDIS_URL, ServiceProcess
@@ -209,6 +211,28 @@ async def test_a_cancelled_consumer_count_closes_its_channel(client, echo_servic
     assert connection._open_channels == {1} and not connection._waiters
     assert await client.consumer_count("echo") == 1
     assert connection._open_channels == {1}
+
+
+async def test_a_side_channel_closed_by_both_sides_at_once_is_freed_by_the_brokers_close_ok(client, caplog):
+    """Our channel.close (a caller's timeout) crossing the broker's (404 on the passive declare):
+    RabbitMQ answers ours with a close-ok after its own close, and the number is free only then."""
+    connection = client._connection
+    number = connection.free_channel()
+    await connection.open_channel(number)
+    declare = asyncio.ensure_future(
+        connection.request(number, commands.Queue.Declare(queue=f"rpc-ghost_{uuid.uuid4().hex[:6]}", passive=True))
+    )
+    await asyncio.sleep(0)
+    connection.release_channel(number)  # written before the broker's close can arrive
+    with pytest.raises(ChannelClosed):
+        await declare
+    for _ in range(50):
+        if not connection._waiters:
+            break
+        await asyncio.sleep(0.02)
+    assert not connection._waiters and connection.free_channel() == number
+    assert not [record for record in caplog.records if "unexpected" in record.getMessage()]
+    assert await client.consumer_count("ghost") is None and client.reconnects == 0
 
 
 async def test_heartbeats_keep_an_idle_connection(isolation, echo_service):

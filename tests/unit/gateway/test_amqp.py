@@ -236,3 +236,30 @@ async def test_publishing_while_the_broker_blocks_publishers_fails_at_once():
     connection.data_received(frame.marshal(commands.Connection.Unblocked(), 0))
     assert connection.publish(1, "nameko-rpc", "echo.echo", b"{}", properties) is None  # not in confirm mode
     assert not transport.closing
+
+
+async def test_a_channel_both_sides_close_at_once_is_not_reused_before_the_brokers_close_ok():
+    """The broker closes a side channel (404 on a passive declare) while our channel.close for it
+    is on its way (the caller timed out): RabbitMQ answers that close with a close-ok after its
+    own close. Until then the number is not free, or the next channel opened on it would take
+    that close-ok for its open-ok, and every answer on it would be one behind."""
+    from gateway.amqp import ChannelClosed
+
+    connection, _, transport = _connection()
+    connection._open_channels.add(2)
+    declare = asyncio.ensure_future(connection.request(2, commands.Queue.Declare(queue="rpc-ghost", passive=True)))
+    await asyncio.sleep(0)
+    declare.cancel()  # the caller's timeout
+    connection.release_channel(2)
+    connection.data_received(frame.marshal(commands.Channel.Close(404, "NOT_FOUND - no queue", 50, 10), 2))
+    assert transport.written.endswith(frame.marshal(commands.Channel.CloseOk(), 2))
+    assert connection.free_channel() == 3
+    opened = asyncio.ensure_future(connection.open_channel(connection.free_channel()))
+    await asyncio.sleep(0)
+    connection.data_received(frame.marshal(commands.Channel.CloseOk(), 2))  # the answer to our close
+    assert connection.free_channel() == 2 and not opened.done()
+    connection.data_received(frame.marshal(commands.Channel.OpenOk(), 3))
+    await opened
+    assert not transport.closing
+    with pytest.raises((ChannelClosed, asyncio.CancelledError)):
+        await declare
