@@ -250,8 +250,11 @@ class AmqpConnection(asyncio.Protocol):
         return number
 
     async def close(self, timeout: float = 2.0) -> None:
+        """Close the connection. Messages published this turn and not yet written are dropped:
+        their callers have been failed already (``RpcClient.close``)."""
         if self.closed:
             return
+        self._outbox.clear()
         try:
             async with asyncio.timeout(timeout):
                 await self.request(0, commands.Connection.Close(200, "closing", 0, 0))

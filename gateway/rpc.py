@@ -181,6 +181,10 @@ class RpcClient:
 
     async def _connect(self) -> None:
         self._lost = asyncio.Event()
+        # A reply queue of its own per connection: after a connection given up on a heartbeat
+        # timeout the broker may keep the old exclusive queue (locked) until it notices the peer
+        # is gone, up to two heartbeat intervals; re-declaring the same name would fail until then.
+        reply_key = str(uuid.uuid4())
         connection = await AmqpConnection.connect(
             self.amqp_uri, self, name=self.connection_name, timeout=5, heartbeat=self.heartbeat
         )
@@ -191,19 +195,19 @@ class RpcClient:
                     RPC_CHANNEL,
                     commands.Exchange.Declare(exchange=self.exchange_name, exchange_type="topic", durable=True),
                 )
-                queue = f"rpc.reply-{self.name}-{self.reply_key}"
+                queue = f"rpc.reply-{self.name}-{reply_key}"
                 await connection.request(
                     RPC_CHANNEL, commands.Queue.Declare(queue=queue, exclusive=True, auto_delete=True)
                 )
                 await connection.request(
                     RPC_CHANNEL,
-                    commands.Queue.Bind(queue=queue, exchange=self.exchange_name, routing_key=self.reply_key),
+                    commands.Queue.Bind(queue=queue, exchange=self.exchange_name, routing_key=reply_key),
                 )
                 await connection.request(RPC_CHANNEL, commands.Basic.Consume(queue=queue, no_ack=True))
         except BaseException:
             connection.abort()
             raise
-        self._connection = connection
+        self._connection, self.reply_key = connection, reply_key
         self._unconfirmed = {}
         self._declared_event_exchanges = set()
         self._ready.set()

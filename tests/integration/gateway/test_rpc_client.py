@@ -142,6 +142,7 @@ async def test_recovers_after_the_broker_closes_its_connection(client, isolation
     await _declare_service_queue(isolation, service)
     pending = asyncio.create_task(client.call(service, "echo", [1], timeout=60))
     await asyncio.sleep(0.3)
+    first_reply_key = client.reply_key
 
     await asyncio.to_thread(_close_connection_from_broker, isolation, client.connection_name)
 
@@ -153,6 +154,7 @@ async def test_recovers_after_the_broker_closes_its_connection(client, isolation
         await asyncio.sleep(0.1)
     assert client.connected
     assert client.reconnects >= 1
+    assert client.reply_key != first_reply_key  # a reply queue of its own per connection
     assert await client.call("echo", "echo", ["back"]) == "back"
 
 

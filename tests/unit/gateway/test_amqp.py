@@ -263,3 +263,13 @@ async def test_a_channel_both_sides_close_at_once_is_not_reused_before_the_broke
     assert not transport.closing
     with pytest.raises((ChannelClosed, asyncio.CancelledError)):
         await declare
+
+
+async def test_closing_drops_what_was_published_and_not_yet_written():
+    """RpcClient.close fails its pending calls first: their requests must not run afterwards."""
+    connection, _, transport = _connection()
+    properties = request_properties(correlation_id="c", reply_to="r", expiration_ms=1, headers={})
+    connection.publish(1, "nameko-rpc", "echo.echo", b"{}", properties)
+    await connection.close(timeout=0.01)  # no broker to answer: gives up and aborts
+    assert transport.written == frame.marshal(commands.Connection.Close(200, "closing", 0, 0), 0)
+    assert transport.closing
