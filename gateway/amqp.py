@@ -172,6 +172,8 @@ class AmqpConnection(asyncio.Protocol):
     ) -> AmqpConnection:
         """Open a connection to ``uri`` (``amqp://`` or ``amqps://user:password@host:port/vhost``)."""
         parts = urlsplit(uri)
+        if parts.query:  # aio-pika read some (heartbeat, cafile, ...); say so rather than ignore them silently
+            log.warning("AMQP URI options are not read by the gateway's RPC client: %s", parts.query)
         tls = parts.scheme == "amqps"
         port = parts.port or (5671 if tls else 5672)
         vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
