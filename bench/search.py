@@ -24,8 +24,8 @@ Usage::
         [--data-dir DIR]
 
 ``--data-dir DIR`` keeps each size's filled store in ``DIR/<size>`` and reuses
-it in the next run (a 1M-chunk fill takes most of an hour on 2 cores, 50k about
-a minute); without it temporary directories are filled and removed. Without
+it in the next run (a 1M-chunk fill took 13 min on 2 cores on 2026-12-06, at nice 19
+beside other work; 50k about a minute); without it temporary directories are filled and removed. Without
 ``--sizes`` the sizes are 1k, 10k and 50k, plus 1M when ``DIR/1000000`` already
 holds a filled store: ``bench/all.py`` keeps its stores in ``var/bench-search``,
 so after one ``bench/search.py --sizes 1000000 --data-dir var/bench-search``
