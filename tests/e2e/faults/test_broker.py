@@ -123,6 +123,36 @@ def test_broker_down_20_s_gives_clean_errors_and_recovers_without_a_restart(serv
         client.close()
 
 
+def test_a_memory_alarm_is_refused_at_once_and_clears_by_itself(servers):
+    """While the broker blocks publishers (a memory alarm), the gateway's calls fail at once with
+    SERVICE_UNAVAILABLE instead of waiting out their 10 s behind a socket the broker has stopped
+    reading (then TIMEOUT: the consumer count asked after it cannot get through either); once the
+    alarm clears they are answered again, with no restart. The broker tells the client with
+    connection.blocked: a call already on its way may still time out, the ones after it may not."""
+    client = Client(servers.url).sign_up()
+    assert outcome(*client.gql(SESSIONS)) == "ok"
+    seen: dict[str, int] = {}
+
+    def refused_at_once() -> bool:
+        started = time.monotonic()
+        key = outcome(*client.gql(SESSIONS))
+        seen[key] = seen.get(key, 0) + 1
+        return key == "SERVICE_UNAVAILABLE" and time.monotonic() - started < 2
+
+    servers.rabbit.ctl("set_vm_memory_high_watermark", "0")  # 0: the alarm goes off at once
+    try:
+        wait_until(refused_at_once, 60, "a call refused at once during the alarm", interval=0.1)
+        started = time.monotonic()
+        assert outcome(*client.gql(SESSIONS)) == "SERVICE_UNAVAILABLE"
+        assert time.monotonic() - started < 2
+    finally:
+        servers.rabbit.ctl("set_vm_memory_high_watermark", "0.4")  # RabbitMQ's default
+    recovered = wait_for_ok(client, SESSIONS, 60)
+    assert set(seen) <= {"SERVICE_UNAVAILABLE", "TIMEOUT"}, seen
+    servers.report.append(f"memory alarm: calls saw {seen}; `sessions` answered {recovered:.1f} s after it cleared")
+    client.close()
+
+
 def test_a_reply_the_broker_cannot_take_does_not_kill_the_service(tmp_path):
     """The worker finishes while the broker is down: logged, the service lives and answers again once
     the broker is back. The request was transient (``gateway/rpc.py``): it went with the restart and
