@@ -11,6 +11,9 @@ FRAME_HEAD = struct.Struct(">BHI")  # type, channel, size
 FRAME_END = b"\xce"
 _PUBLISH = struct.Struct(">HHH")  # basic.publish: class 60, method 40, reserved short
 _CONTENT_HEADER = struct.Struct(">HHQ")  # class 60, weight 0, body size; then flags and properties
+# basic's property flags, in the order of the content header (AMQP 0-9-1, 4.2.6.1)
+CONTENT_TYPE, CONTENT_ENCODING, HEADERS, DELIVERY_MODE, PRIORITY = 0x8000, 0x4000, 0x2000, 0x1000, 0x0800
+CORRELATION_ID, REPLY_TO, EXPIRATION = 0x0400, 0x0200, 0x0100
 
 
 def shortstr(value: str) -> bytes:

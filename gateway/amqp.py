@@ -33,7 +33,19 @@ from pamqp import commands, encode, frame, header, heartbeat
 from pamqp.base import Frame
 from pamqp.common import FieldTable
 
-from core.amqp_frames import FRAME_HEAD, publish_frames, shortstr
+from core.amqp_frames import (
+    CONTENT_ENCODING,
+    CONTENT_TYPE,
+    CORRELATION_ID,
+    DELIVERY_MODE,
+    EXPIRATION,
+    FRAME_HEAD,
+    HEADERS,
+    PRIORITY,
+    REPLY_TO,
+    publish_frames,
+    shortstr,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +55,8 @@ _DELIVERY_TAG = struct.Struct(">QB")  # basic.ack / basic.nack: tag, bits (multi
 _BODY_SIZE = struct.Struct(">Q")
 _HEARTBEAT = frame.marshal(heartbeat.Heartbeat(), 0)
 _BASIC_ACK, _BASIC_NACK, _BASIC_DELIVER, _BASIC_RETURN = (60, 80), (60, 120), (60, 60), (60, 50)
-# basic's property flags, in the order of the content header (AMQP 0-9-1, 4.2.6.1)
-_CONTENT_TYPE, _CONTENT_ENCODING, _HEADERS, _DELIVERY_MODE, _PRIORITY = 0x8000, 0x4000, 0x2000, 0x1000, 0x0800
-_CORRELATION_ID, _REPLY_TO, _EXPIRATION = 0x0400, 0x0200, 0x0100
 _REQUEST_FLAGS = (
-    _CONTENT_TYPE | _CONTENT_ENCODING | _HEADERS | _DELIVERY_MODE | _CORRELATION_ID | _REPLY_TO | _EXPIRATION
+    CONTENT_TYPE | CONTENT_ENCODING | HEADERS | DELIVERY_MODE | CORRELATION_ID | REPLY_TO | EXPIRATION
 ).to_bytes(2, "big")
 CAPABILITIES: FieldTable = {
     "publisher_confirms": True,
@@ -113,17 +122,17 @@ def request_properties(
 def _correlation_id(payload: bytes, flags: int) -> str | None:
     """Read a content header's correlation id without decoding the other properties."""
     pos = 14
-    if flags & _CONTENT_TYPE:
+    if flags & CONTENT_TYPE:
         pos += 1 + payload[pos]
-    if flags & _CONTENT_ENCODING:
+    if flags & CONTENT_ENCODING:
         pos += 1 + payload[pos]
-    if flags & _HEADERS:
+    if flags & HEADERS:
         pos += 4 + int.from_bytes(payload[pos : pos + 4], "big")
-    if flags & _DELIVERY_MODE:
+    if flags & DELIVERY_MODE:
         pos += 1
-    if flags & _PRIORITY:
+    if flags & PRIORITY:
         pos += 1
-    if not flags & _CORRELATION_ID:
+    if not flags & CORRELATION_ID:
         return None
     return payload[pos + 1 : pos + 1 + payload[pos]].decode()
 
@@ -238,11 +247,24 @@ class AmqpConnection(asyncio.Protocol):
             return
         self._open_channels.discard(number)
         try:
-            answer = self._expect(number)
+            self._expect_unread(number)
             self._send(number, commands.Channel.Close(200, "done", 0, 0))
         except ConnectionLost:
             return
-        answer.add_done_callback(lambda future: future.cancelled() or future.exception())
+
+    async def request_alone(self, method: Frame) -> Frame:
+        """Send one synchronous method on a short-lived channel of its own and return the answer:
+        a method the broker refuses (a passive declare of a missing queue, a conflicting declare)
+        closes that channel (``ChannelClosed``), not the RPC channel. The channel is closed again
+        whatever happens, also when the caller gives up."""
+        number = self.free_channel()
+        try:
+            await self.open_channel(number)
+            answer = await self.request(number, method)
+            await self.close_channel(number)
+            return answer
+        finally:  # nothing once close_channel got as far as closing it
+            self.release_channel(number)
 
     def free_channel(self) -> int:
         """A channel number not open (channel 1 is the RPC channel's; the others are short-lived)."""
@@ -278,6 +300,11 @@ class AmqpConnection(asyncio.Protocol):
         future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(channel, deque()).append(future)
         return future
+
+    def _expect_unread(self, channel: int) -> None:
+        """Hold ``channel``'s place for an answer nobody awaits (it keeps the channel's later
+        answers in line and its number taken until it arrives); its error, if any, is dropped."""
+        self._expect(channel).add_done_callback(lambda future: future.cancelled() or future.exception())
 
     async def request(self, channel: int, method: Frame) -> Frame:
         """Send a synchronous method and return the broker's answer; ``ChannelClosed`` when it
@@ -447,7 +474,7 @@ class AmqpConnection(asyncio.Protocol):
                 if not future.done():
                     future.set_exception(ChannelClosed(method.reply_code or 0, method.reply_text))
             if crossed:
-                self._expect(channel).add_done_callback(lambda future: future.cancelled() or future.exception())
+                self._expect_unread(channel)
             if channel == 1:  # the RPC channel: without it the connection is of no use
                 self._lost_reason = ConnectionLost(
                     f"channel closed by the broker: {method.reply_code} {method.reply_text}"

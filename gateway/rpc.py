@@ -363,18 +363,13 @@ class RpcClient:
         connection = self._connection
         if connection is None or connection.closed:
             return None
-        number = connection.free_channel()
         try:
             async with asyncio.timeout(timeout):
-                await connection.open_channel(number)
-                answer = await connection.request(number, commands.Queue.Declare(queue=f"rpc-{service}", passive=True))
-                assert isinstance(answer, commands.Queue.DeclareOk)
-                await connection.close_channel(number)
-                return answer.consumer_count
+                answer = await connection.request_alone(commands.Queue.Declare(queue=f"rpc-{service}", passive=True))
         except (TimeoutError, ConnectionError, ChannelClosed):  # missing queue, broker gone, too slow: unknown
             return None
-        finally:  # also when the caller is cancelled; nothing once close_channel got as far as closing it
-            connection.release_channel(number)
+        assert isinstance(answer, commands.Queue.DeclareOk)
+        return answer.consumer_count
 
     async def publish_event(self, source: str, event_type: str, payload: Any, timeout: float = 5.0) -> None:
         """Dispatch a Nameko event as service ``source`` would (exchange ``{source}.events``),
@@ -386,16 +381,9 @@ class RpcClient:
         try:
             async with asyncio.timeout(timeout):
                 if exchange not in self._declared_event_exchanges:
-                    # on a channel of its own: a declare the broker refuses closes its channel
-                    number = connection.free_channel()
-                    try:
-                        await connection.open_channel(number)
-                        await connection.request(
-                            number, commands.Exchange.Declare(exchange=exchange, exchange_type="topic", durable=True)
-                        )
-                        await connection.close_channel(number)
-                    finally:
-                        connection.release_channel(number)  # when it did not get as far as closing it
+                    await connection.request_alone(
+                        commands.Exchange.Declare(exchange=exchange, exchange_type="topic", durable=True)
+                    )
                     self._declared_event_exchanges.add(exchange)
                 tag = connection.publish(
                     RPC_CHANNEL, exchange, event_type, json.dumps(payload).encode(), _EVENT_PROPERTIES

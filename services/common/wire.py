@@ -28,17 +28,8 @@ import amqp.transport
 from kombu.transport import pyamqp
 
 from core import amqp_frames
-from core.amqp_frames import shortstr
+from core.amqp_frames import CONTENT_ENCODING, CONTENT_TYPE, CORRELATION_ID, DELIVERY_MODE, HEADERS, PRIORITY, shortstr
 
-# property flags of what a reply carries, in py-amqp's PROPERTIES order
-_CONTENT_TYPE, _CONTENT_ENCODING, _HEADERS, _DELIVERY_MODE, _PRIORITY, _CORRELATION_ID = (
-    1 << 15,
-    1 << 14,
-    1 << 13,
-    1 << 12,
-    1 << 11,
-    1 << 10,
-)
 _READ_AHEAD = 65536
 
 
@@ -60,10 +51,10 @@ def publish_frames(
     serialiser gives one) is encoded in ``content_encoding``, as py-amqp does."""
     if isinstance(body, str):
         body = body.encode(content_encoding)
-    flags = _CONTENT_TYPE | _CONTENT_ENCODING | _HEADERS | _DELIVERY_MODE | _PRIORITY
+    flags = CONTENT_TYPE | CONTENT_ENCODING | HEADERS | DELIVERY_MODE | PRIORITY
     properties = [shortstr(content_type), shortstr(content_encoding), b"\x00\x00\x00\x00", bytes((delivery_mode, 0))]
     if correlation_id is not None:
-        flags |= _CORRELATION_ID
+        flags |= CORRELATION_ID
         properties.append(shortstr(correlation_id))
     packed = flags.to_bytes(2, "big") + b"".join(properties)
     return b"".join(
