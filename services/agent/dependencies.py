@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 
+from eventlet.greenthread import GreenThread
 from nameko.extensions import DependencyProvider
 
 from services.agent.config import get_agent_settings
@@ -12,6 +13,20 @@ from services.agent.db import migrations
 from services.agent.runtime import AgentRuntime
 from services.common.db import make_engine, session_factory
 from services.common.dependencies import RedisPool
+from services.common.green import interrupt
+
+
+class RunThread:
+    """A run's managed green thread; cancel and stop raise in it through ``interrupt`` (why: there)."""
+
+    def __init__(self, thread: GreenThread) -> None:
+        self.thread = thread
+
+    def kill(self, error: BaseException) -> None:
+        interrupt(self.thread, error)
+
+    def wait(self) -> None:
+        self.thread.wait()
 
 
 class Runtime(DependencyProvider):
@@ -35,10 +50,12 @@ class Runtime(DependencyProvider):
     def start(self) -> None:
         self.runtime.warm_up()
 
-    def _spawn(self, fn, run_id: str):
+    def _spawn(self, fn, run_id: str) -> RunThread:
         # the run outlives the worker: it keeps the worker's trace and request id (its logs, the model span)
-        return self.container.spawn_managed_thread(
-            functools.partial(contextvars.copy_context().run, fn), identifier=f"agent-run-{run_id}"
+        return RunThread(
+            self.container.spawn_managed_thread(
+                functools.partial(contextvars.copy_context().run, fn), identifier=f"agent-run-{run_id}"
+            )
         )
 
     def stop(self) -> None:

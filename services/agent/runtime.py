@@ -283,13 +283,39 @@ class AgentRuntime:
         )
         ended = "failed"
         try:
+            ended = self._run_and_record(record, owner, message, history, state, toolbox, events)
+        except Exception:  # raised here, it would stop the service: Nameko kills the container
+            log.exception(
+                "agent run: could not record how it ended; it is marked FAILED once past its deadline",
+                extra={"fields": {"run_id": record.id}},
+            )
+        finally:
+            metrics.agent_run(self.mode.value.lower(), self.backend.value, ended, state.steps, state.usage)
+            self.active.pop(record.id, None)
+            try:
+                self.runs.release_slot(owner, record.id)
+            except Exception:  # the slot lapses at the run's deadline
+                log.warning("agent run: could not release its slot", extra={"fields": {"run_id": record.id}})
+
+    def _run_and_record(
+        self,
+        record: RunRecord,
+        owner: str,
+        message: str,
+        history: list[ConversationMessage],
+        state: RunState,
+        toolbox: Toolbox,
+        events: RunEvents,
+    ) -> str:
+        """Runs the plan and records its end (run record and terminal event); returns how it ended."""
+        try:
             with _HardLimit(self.settings.agent_run_timeout + 10):
                 outcome = self._plan(state, toolbox, message, history)
             self._finish(record, owner, message, outcome, events)
-            ended = "finished"
+            return "finished"
         except RunCancelled:
-            ended = "cancelled"
             self._fail(record, events, state, RunStatus.CANCELLED, "CANCELLED", "The run was cancelled.")
+            return "cancelled"
         except RunFailed as error:
             self._fail(record, events, state, RunStatus.FAILED, error.code, str(error))
         except Exception:  # never leave a run RUNNING: log in full, tell the user briefly
@@ -297,10 +323,7 @@ class AgentRuntime:
             self._fail(
                 record, events, state, RunStatus.FAILED, "INTERNAL", f"The run failed unexpectedly (run {record.id})."
             )
-        finally:
-            metrics.agent_run(self.mode.value.lower(), self.backend.value, ended, state.steps, state.usage)
-            self.active.pop(record.id, None)
-            self.runs.release_slot(owner, record.id)
+        return "failed"
 
     def _plan(self, state: RunState, toolbox: Toolbox, message: str, history: list[ConversationMessage]) -> RunOutcome:
         if self.backend is Backend.OPENAI:

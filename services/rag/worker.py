@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from greenlet import GreenletExit
+
 from core import metrics
 from core.offload import offload, offloading
+from services.common.green import interrupt
 from services.rag.catalog import Catalog, DocumentGone
 from services.rag.corpus import CorpusVersion
 from services.rag.files import Files
@@ -116,7 +119,7 @@ class IngestionWorker:
             self.running.pop(job_id, None)
             self.written.pop(job_id, None)
             if heartbeat is not None:
-                heartbeat.kill()
+                interrupt(heartbeat, GreenletExit())
 
     def release_all(self) -> list[str]:
         """A clean stop: every job this process runs goes back to QUEUED without using an attempt."""

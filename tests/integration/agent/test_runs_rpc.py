@@ -142,6 +142,21 @@ async def test_cancel_stops_a_streaming_run(openai_rpc, llm):
         await call(openai_rpc, "cancel_run", started["run_id"], token=token)
 
 
+async def test_cancels_at_any_moment_leave_the_service_running(openai_rpc, llm):
+    """A cancel raised into a run while the model's stream was ready to read once stopped the
+    whole service (services/common/green.py says why); 20 cancels, each at another moment."""
+    token = mint("alice-cancels")
+    for i in range(20):
+        m = marker()
+        llm.script(m, [Text([f"t{j} " for j in range(100)], delay=0.01)])
+        started = await call(openai_rpc, "start_run", f"Long {m}", token=token)
+        await asyncio.sleep(0.02 * i)
+        record = await call(openai_rpc, "cancel_run", started["run_id"], token=token)
+        assert record["status"] == "CANCELLED"
+        events = await wait_events(openai_rpc, started["run_id"], token)
+        assert events[-1].data["code"] == "CANCELLED"
+
+
 async def test_conversation_memory_and_ownership(openai_rpc, llm):
     m = marker()
     llm.script(m, [Text(["First answer."])])
