@@ -78,3 +78,31 @@ def test_graphiql_runs_a_subscription_over_the_websocket(gateway, page):
     wait_for_response(page, '"status": "UP"')
     assert page.sockets == [gateway.url.replace("http://", "ws://") + "/graphql"]
     assert page.outside == []
+
+
+def test_an_edit_while_graphiql_re_renders_is_kept(gateway, page):
+    """The page once fed each edit back to GraphiQL as its ``query`` prop: a re-render that landed
+    after the next keystrokes set the editor back to the older text (CI lost a typed query that way,
+    on a busy machine). Here the next keystroke lands exactly there: in the page's edit handler,
+    which ends by putting the query in the URL, before React re-renders."""
+    page.goto(f"{gateway.url}/graphql")
+    page.locator(".graphiql-query-editor .CodeMirror").first.wait_for(state="visible")
+    page.evaluate(
+        """() => {
+            const editor = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+            const replaceState = history.replaceState.bind(history);
+            let typed = false;
+            history.replaceState = (...args) => {
+                replaceState(...args);
+                if (!typed) {
+                    typed = true;
+                    editor.replaceRange('\\n# typed meanwhile', { line: editor.lineCount() });
+                }
+            };
+            editor.setValue('{ health { status } }');
+        }"""
+    )
+    value = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()"
+    # settled: the page's handler has seen the editor's last text (it puts it in the URL)
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('q') === {value}")
+    assert page.evaluate(value) == "{ health { status } }\n# typed meanwhile"
