@@ -187,7 +187,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from core.settings import CommonSettings
 
     settings = CommonSettings()
-    status = asyncio.run(collect(settings.amqp_uri, settings.rpc_exchange, args.timeout))
+    status = asyncio.run(collect(settings, args.timeout))
     if args.json:
         print(json.dumps(status, indent=2))
     else:

@@ -28,7 +28,7 @@ class Unreachable:
 
 def check_broker(settings: CommonSettings) -> Unreachable | None:
     try:
-        with kombu.Connection(settings.amqp_uri, connect_timeout=3) as connection:
+        with kombu.Connection(settings.amqp_uri, ssl=settings.amqp_ssl_options(), connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:  # any failure means unreachable; the message says which
         return Unreachable(

@@ -18,6 +18,10 @@ import os
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.settings import CommonSettings
 
 SERVICES = ("auth", "agent", "rag")
 TARGETS = (*SERVICES, "gateway")
@@ -68,11 +72,17 @@ def check_consumer(service: str, amqp_uri: str, proc: Path = Path("/proc")) -> s
     return f"{service} process connected to the broker"
 
 
-async def _health_rpc(service: str, amqp_uri: str, exchange: str, timeout: float) -> str:
+async def _health_rpc(service: str, settings: CommonSettings, timeout: float) -> str:
     from gateway.rpc import RpcClient
     from schema.models import ServiceHealth, Status
 
-    client = RpcClient(amqp_uri, exchange=exchange, name="probe", max_backoff=1.0)
+    client = RpcClient(
+        settings.amqp_uri,
+        exchange=settings.rpc_exchange,
+        name="probe",
+        max_backoff=1.0,
+        tls=settings.amqp_ssl_context(),
+    )
     try:
         await client.start(wait=timeout)
         health = ServiceHealth.model_validate(await client.call(service, "health", timeout=timeout))
@@ -105,5 +115,5 @@ def probe(target: str, ready: bool = False, timeout: float = 5.0) -> str:
     settings = CommonSettings()
     detail = check_consumer(target, settings.amqp_uri)
     if ready:
-        detail = asyncio.run(_health_rpc(target, settings.amqp_uri, settings.rpc_exchange, timeout))
+        detail = asyncio.run(_health_rpc(target, settings, timeout))
     return detail

@@ -26,21 +26,26 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.logs import redact_url
+
+if TYPE_CHECKING:
+    from core.settings import CommonSettings
 
 SERVICES = ("auth", "agent", "rag")
 INGESTION_QUEUE = "agenthub.rag.ingestion"
 STATUS_EXCHANGE = "agenthub.status"
 
 
-def queue_depths(amqp_uri: str, queues: list[str], timeout: float = 5.0) -> dict[str, dict[str, int] | None]:
+def queue_depths(
+    amqp_uri: str, queues: list[str], timeout: float = 5.0, ssl: dict[str, Any] | None = None
+) -> dict[str, dict[str, int] | None]:
     """``{queue: {"messages": ready, "consumers": n}}``, None for a queue that does not exist."""
     import kombu
 
     depths: dict[str, dict[str, int] | None] = {}
-    with kombu.Connection(amqp_uri, connect_timeout=timeout) as connection:
+    with kombu.Connection(amqp_uri, ssl=ssl, connect_timeout=timeout) as connection:
         connection.ensure_connection(max_retries=1)
         for queue in queues:
             channel = connection.channel()  # a failed passive declare closes its channel
@@ -57,14 +62,16 @@ def queue_depths(amqp_uri: str, queues: list[str], timeout: float = 5.0) -> dict
     return depths
 
 
-def probe(amqp_uri: str, expected: dict[str, int], timeout: float) -> dict[str, list[dict]]:
+def probe(
+    amqp_uri: str, expected: dict[str, int], timeout: float, ssl: dict[str, Any] | None = None
+) -> dict[str, list[dict]]:
     """``{service: [health of each instance]}``: one request to every instance on the fanout exchange,
     replies until ``expected`` (consumers per service) have answered or ``timeout`` has passed."""
     import kombu
 
     answered: dict[str, dict[str, dict]] = {}
     correlation = uuid.uuid4().hex
-    with kombu.Connection(amqp_uri, connect_timeout=timeout) as connection:
+    with kombu.Connection(amqp_uri, ssl=ssl, connect_timeout=timeout) as connection:
         connection.ensure_connection(max_retries=1)
         channel = connection.channel()
         replies = kombu.Queue(f"agenthub.status.reply.{correlation}", exclusive=True, auto_delete=True, durable=False)
@@ -153,23 +160,30 @@ def no_answer(service: str, queue: str) -> dict:
     }
 
 
-async def collect(amqp_uri: str, exchange: str = "nameko-rpc", timeout: float = 3.0) -> dict[str, Any]:
+async def collect(settings: CommonSettings, timeout: float = 3.0) -> dict[str, Any]:
     """Everything ``agenthub status`` shows, as plain data (what ``--json`` prints)."""
     from gateway.rpc import RpcClient
 
+    amqp_uri, ssl = settings.amqp_uri, settings.amqp_ssl_options()
     broker: dict[str, Any] = {"url": redact_url(amqp_uri), "reachable": True}
     queues = [f"rpc-{name}" for name in SERVICES] + [INGESTION_QUEUE]
     try:
-        depths = await asyncio.to_thread(queue_depths, amqp_uri, queues, timeout)
+        depths = await asyncio.to_thread(queue_depths, amqp_uri, queues, timeout, ssl)
     except Exception as exc:
         broker.update(reachable=False, error=str(exc) or type(exc).__name__)
         return {"broker": broker, "services": [], "queues": {}, "healthy": False}
     consumers = {name: (depths.get(f"rpc-{name}") or {}).get("consumers", 0) for name in SERVICES}
     try:
-        probed = await asyncio.to_thread(probe, amqp_uri, consumers, timeout)
+        probed = await asyncio.to_thread(probe, amqp_uri, consumers, timeout, ssl)
     except Exception:  # the broker went away meanwhile: each service is asked over RPC below
         probed = {}
-    rpc = RpcClient(amqp_uri, exchange=exchange, default_timeout=timeout, name="status")
+    rpc = RpcClient(
+        amqp_uri,
+        exchange=settings.rpc_exchange,
+        default_timeout=timeout,
+        name="status",
+        tls=settings.amqp_ssl_context(),
+    )
     await rpc.start(wait=timeout)
     try:
         services: list[dict[str, Any]] = []

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.permissions import parse_role_grants
@@ -41,6 +42,19 @@ class CommonSettings(BaseSettings):
         description="development turns on GraphiQL, field suggestions and default secrets.",
     )
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_ca_file: Path | None = Field(
+        None,
+        description="amqps:// only: the CA certificate(s), PEM, that sign the broker's certificate "
+        "(a private CA); unset: the system's CA store.",
+    )
+    amqp_cert_file: Path | None = Field(
+        None,
+        description="amqps:// only: this process's client certificate, PEM, for a broker that requires one; "
+        "may hold the private key too.",
+    )
+    amqp_key_file: Path | None = Field(
+        None, description="The client certificate's private key, PEM; unset: AGENTHUB_AMQP_CERT_FILE holds it."
+    )
     rpc_exchange: str = "nameko-rpc"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = Field("agenthub:", description="Prefix of every Redis key this deployment writes.")
@@ -111,6 +125,44 @@ class CommonSettings(BaseSettings):
     def _anchor_data_dir(cls, value: Path) -> Path:
         value = value.expanduser()
         return value if value.is_absolute() else data_base_dir() / value
+
+    @model_validator(mode="after")
+    def _tls_needs_amqps(self) -> CommonSettings:
+        """TLS files with a plain amqp:// URI would be ignored: the operator meant TLS, so say so at start."""
+        if (self.amqp_ca_file or self.amqp_cert_file or self.amqp_key_file) and not self.amqp_tls:
+            raise ValueError(
+                "AGENTHUB_AMQP_CA_FILE, AGENTHUB_AMQP_CERT_FILE and AGENTHUB_AMQP_KEY_FILE need an "
+                "amqps:// AGENTHUB_AMQP_URI"
+            )
+        if self.amqp_key_file and not self.amqp_cert_file:
+            raise ValueError("AGENTHUB_AMQP_KEY_FILE needs AGENTHUB_AMQP_CERT_FILE (the certificate it belongs to)")
+        return self
+
+    @property
+    def amqp_tls(self) -> bool:
+        return self.amqp_uri.startswith("amqps://")
+
+    def amqp_ssl_options(self) -> dict[str, Any] | None:
+        """The services' TLS to the broker: Nameko's ``AMQP_SSL`` (py-amqp's options). None: as the URI
+        says (amqps:// verifies the broker against the system's CA store)."""
+        if not (self.amqp_ca_file or self.amqp_cert_file):
+            return None
+        options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
+        if self.amqp_ca_file:
+            options["ca_certs"] = str(self.amqp_ca_file)
+        if self.amqp_cert_file:
+            options["certfile"] = str(self.amqp_cert_file)
+            options["keyfile"] = str(self.amqp_key_file or self.amqp_cert_file)
+        return options
+
+    def amqp_ssl_context(self) -> ssl.SSLContext | None:
+        """The same TLS for the gateway's asyncio client; None for amqp://."""
+        if not self.amqp_tls:
+            return None
+        context = ssl.create_default_context(cafile=str(self.amqp_ca_file) if self.amqp_ca_file else None)
+        if self.amqp_cert_file:
+            context.load_cert_chain(self.amqp_cert_file, self.amqp_key_file)
+        return context
 
     @property
     def development(self) -> bool:

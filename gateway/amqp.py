@@ -178,13 +178,19 @@ class AmqpConnection(asyncio.Protocol):
         name: str,
         timeout: float = 5.0,
         heartbeat: int = 60,
+        tls: ssl.SSLContext | None = None,
     ) -> AmqpConnection:
-        """Open a connection to ``uri`` (``amqp://`` or ``amqps://user:password@host:port/vhost``)."""
+        """Open a connection to ``uri`` (``amqp://`` or ``amqps://user:password@host:port/vhost``);
+        ``tls`` for amqps:// (None: verify the broker against the system's CA store)."""
         parts = urlsplit(uri)
         if parts.query:  # aio-pika read some (heartbeat, cafile, ...); say so rather than ignore them silently
-            log.warning("AMQP URI options are not read by the gateway's RPC client: %s", parts.query)
-        tls = parts.scheme == "amqps"
-        port = parts.port or (5671 if tls else 5672)
+            log.warning(
+                "AMQP URI options are not read by the gateway's RPC client: %s "
+                "(TLS files: AGENTHUB_AMQP_CA_FILE, AGENTHUB_AMQP_CERT_FILE, AGENTHUB_AMQP_KEY_FILE)",
+                parts.query,
+            )
+        amqps = parts.scheme == "amqps"
+        port = parts.port or (5671 if amqps else 5672)
         vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
         user, password = unquote(parts.username or "guest"), unquote(parts.password or "guest")
         loop = asyncio.get_running_loop()
@@ -193,7 +199,7 @@ class AmqpConnection(asyncio.Protocol):
                 lambda: cls(deliveries, heartbeat=heartbeat),
                 parts.hostname or "localhost",
                 port,
-                ssl=ssl.create_default_context() if tls else None,
+                ssl=(tls or ssl.create_default_context()) if amqps else None,
             )
             try:
                 await connection._handshake(vhost, user, password, name)

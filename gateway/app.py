@@ -174,7 +174,11 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         tracing.configure("gateway")
         metrics.serve(settings.metrics_port, settings.metrics_host)  # besides /metrics: one port per process
         rpc = RpcClient(
-            settings.amqp_uri, exchange=settings.rpc_exchange, default_timeout=settings.rpc_timeout, name="gateway"
+            settings.amqp_uri,
+            exchange=settings.rpc_exchange,
+            default_timeout=settings.rpc_timeout,
+            name="gateway",
+            tls=settings.amqp_ssl_context(),
         )
         await rpc.start(wait=settings.broker_connect_wait)
         redis = async_client(settings)

@@ -60,6 +60,7 @@ import itertools
 import json
 import logging
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -94,7 +95,10 @@ class RpcClient:
         max_backoff: float = 5.0,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         heartbeat: int = 60,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: for amqps:// (``CommonSettings.amqp_ssl_context``); None: the system's CA store."""
+        self.tls = tls
         self.max_message_bytes = max_message_bytes
         self.heartbeat = heartbeat  # s; the broker's own offer when lower
         self.amqp_uri = amqp_uri
@@ -186,7 +190,7 @@ class RpcClient:
         # is gone, up to two heartbeat intervals; re-declaring the same name would fail until then.
         reply_key = str(uuid.uuid4())
         connection = await AmqpConnection.connect(
-            self.amqp_uri, self, name=self.connection_name, timeout=5, heartbeat=self.heartbeat
+            self.amqp_uri, self, name=self.connection_name, timeout=5, heartbeat=self.heartbeat, tls=self.tls
         )
         try:
             async with asyncio.timeout(5):

@@ -6,7 +6,7 @@ the store before the service starts consuming."""
 
 from __future__ import annotations
 
-from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
 from core import metrics
@@ -129,12 +129,14 @@ class RagLibrary(DependencyProvider):
         native_logging()
         self.settings = settings = get_rag_settings()
         amqp_uri, queue = self.container.config[AMQP_URI_CONFIG_KEY], ingestion_queue(settings.queue_type)
-        self.wakeups = Wakeups(amqp_uri, queue)
+        ssl = self.container.config.get(AMQP_SSL_CONFIG_KEY)
+        self.wakeups = Wakeups(amqp_uri, queue, ssl)
         self.library = build_library(settings, self.pool.client(), wake=self.wakeups)
         self.queue = IngestionQueue(
             board=self.library.board,
             worker=self.library.worker,
             amqp_uri=amqp_uri,
+            ssl=ssl,
             queue=queue,
             concurrency=settings.rag_ingest_concurrency,
             poll_seconds=settings.rag_ingest_poll_seconds,

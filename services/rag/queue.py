@@ -59,9 +59,9 @@ class Wakeups:
     """Publishes "job <id> is waiting" on the ingestion queue: the ``wake`` the submission and
     the worker are built with."""
 
-    def __init__(self, amqp_uri: str, queue: Queue) -> None:
+    def __init__(self, amqp_uri: str, queue: Queue, ssl: dict[str, Any] | None = None) -> None:
         self.queue = queue
-        self.connection = Connection(amqp_uri, heartbeat=30, transport_options={"confirm_publish": True})
+        self.connection = Connection(amqp_uri, ssl=ssl, heartbeat=30, transport_options={"confirm_publish": True})
 
     def __call__(self, job_id: str) -> None:
         """Publish a wake-up for a job already recorded in SQL, persistent and confirmed."""
@@ -85,9 +85,20 @@ class IngestionQueue:
     """Consumes wake-ups and runs QUEUED jobs through ``worker.run_job``; started and stopped by
     the ``RagLibrary`` provider (``dependencies.py``), which built it beside the worker."""
 
-    def __init__(self, *, board, worker, amqp_uri: str, queue: Queue, concurrency: int, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        board,
+        worker,
+        amqp_uri: str,
+        queue: Queue,
+        concurrency: int,
+        poll_seconds: float,
+        ssl: dict[str, Any] | None = None,
+    ) -> None:
+        """``ssl``: Nameko's ``AMQP_SSL``, as the service's own connections use it."""
         self.board, self.worker = board, worker
-        self.amqp_uri, self.queue = amqp_uri, queue
+        self.amqp_uri, self.queue, self.ssl = amqp_uri, queue, ssl
         self.concurrency, self.poll_seconds = concurrency, poll_seconds
         self._stopping = False
         self._wake: LightQueue = LightQueue()
@@ -121,7 +132,7 @@ class IngestionQueue:
         while not self._stopping:
             self._held = {}  # job id → its unacknowledged message (this connection's)
             try:
-                with Connection(self.amqp_uri, heartbeat=30) as connection:
+                with Connection(self.amqp_uri, ssl=self.ssl, heartbeat=30) as connection:
                     with connection.Consumer(
                         self.queue, callbacks=[self._on_message], accept=["json"], prefetch_count=self.concurrency
                     ):

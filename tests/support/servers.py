@@ -32,12 +32,16 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import psutil
 import redis
 
 from tests.support.stack import RABBITMQCTL, ROOT, Isolation, free_port
+
+if TYPE_CHECKING:
+    import trustme
 
 RABBITMQ_SERVER = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -81,11 +85,14 @@ class RabbitNode:
     survive ``stop_app``/``start_app`` (the broker down and up); ``stop`` ends it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: trustme.CA | None = None) -> None:
+        """``tls``: the node listens for TLS only, with a server certificate from this CA, and
+        requires a client certificate from it too."""
         # Under /tmp itself: the rabbitmq user must reach it (pytest's tmp_path is root-only).
         self.base = Path(tempfile.mkdtemp(prefix="agenthub-rabbit-", dir="/tmp"))
         self.port, self.dist_port = free_port(), free_port()
         self.node = f"agenthub-{uuid.uuid4().hex[:8]}@localhost"
+        self.tls = tls
 
     @staticmethod
     def available() -> str | None:
@@ -99,7 +106,23 @@ class RabbitNode:
     @property
     def amqp_uri(self) -> str:
         """The node's default vhost; ``private_isolation`` adds a vhost of its own."""
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        return f"{'amqps' if self.tls else 'amqp'}://guest:guest@127.0.0.1:{self.port}/"
+
+    def _config(self) -> str:
+        if self.tls is None:
+            return f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
+        self.tls.cert_pem.write_to_path(self.base / "ca.pem")
+        server = self.tls.issue_cert("127.0.0.1", "localhost")
+        server.private_key_and_cert_chain_pem.write_to_path(self.base / "server.pem")
+        return (
+            "listeners.tcp = none\n"
+            f"listeners.ssl.default = 127.0.0.1:{self.port}\n"
+            f"ssl_options.cacertfile = {self.base / 'ca.pem'}\n"
+            f"ssl_options.certfile = {self.base / 'server.pem'}\n"
+            f"ssl_options.keyfile = {self.base / 'server.pem'}\n"
+            "ssl_options.verify = verify_peer\n"
+            "ssl_options.fail_if_no_peer_cert = true\n"
+        )
 
     def ctl(self, *args: str, timeout: float = 120) -> None:
         subprocess.run(
@@ -114,7 +137,7 @@ class RabbitNode:
     def start(self, timeout: float = 180) -> RabbitNode:
         for sub in ("mnesia", "log"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
-        (self.base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.base / "rabbitmq.conf").write_text(self._config())
         (self.base / "enabled_plugins").write_text("[].\n")
         shutil.chown(self.base, "rabbitmq", "rabbitmq")
         for path in self.base.rglob("*"):
