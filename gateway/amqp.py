@@ -83,6 +83,10 @@ class BrokerBlocked(ConnectionError):
     """The broker blocks publishers (a memory or disk alarm): a publish now would only wait."""
 
 
+class ChannelsExhausted(ConnectionError):
+    """Every channel number the broker allows is open: one more would close the whole connection."""
+
+
 class Deliveries(Protocol):
     """What the RPC client is told of the frames it did not ask for."""
 
@@ -153,6 +157,7 @@ class AmqpConnection(asyncio.Protocol):
     def __init__(self, deliveries: Deliveries, *, heartbeat: int = 60) -> None:
         self.deliveries = deliveries
         self.frame_max = 131072
+        self.channel_max = 2047  # RabbitMQ's default, until the broker's tune says
         self.heartbeat = heartbeat
         self.blocked = False
         self.closed = False
@@ -229,7 +234,8 @@ class AmqpConnection(asyncio.Protocol):
         assert isinstance(offer, commands.Connection.Tune)
         self.frame_max = min(offer.frame_max or self.frame_max, self.frame_max)
         self.heartbeat = min(offer.heartbeat, self.heartbeat) if offer.heartbeat else self.heartbeat
-        self._send(0, commands.Connection.TuneOk(offer.channel_max, self.frame_max, self.heartbeat))
+        self.channel_max = offer.channel_max or 65535  # 0: no limit but the field's
+        self._send(0, commands.Connection.TuneOk(self.channel_max, self.frame_max, self.heartbeat))
         await self.request(0, commands.Connection.Open(vhost))
         if self.heartbeat:
             self._heartbeat_timer = asyncio.get_running_loop().call_later(self.heartbeat / 2, self._beat)
@@ -277,6 +283,8 @@ class AmqpConnection(asyncio.Protocol):
         number = 2
         while number in self._open_channels or number in self._waiters:
             number += 1
+        if number > self.channel_max:  # the broker would close the connection, and every call on it
+            raise ChannelsExhausted(f"all {self.channel_max} channels of the broker connection are in use")
         return number
 
     async def close(self, timeout: float = 2.0) -> None:

@@ -265,6 +265,27 @@ async def test_a_channel_both_sides_close_at_once_is_not_reused_before_the_broke
         await declare
 
 
+async def test_a_side_channel_beyond_the_brokers_channel_max_is_refused_not_opened():
+    """RabbitMQ closes the whole connection (every call on it) when a channel number exceeds the
+    channel_max it offered; the one request that wanted it fails instead."""
+    from gateway.amqp import ChannelsExhausted
+
+    connection, _, transport = _connection()
+    connection.channel_max = 3
+    waiting = [
+        asyncio.ensure_future(connection.request_alone(commands.Queue.Declare(queue=f"rpc-{n}", passive=True)))
+        for n in range(2)
+    ]
+    await asyncio.sleep(0)
+    assert connection._open_channels == {2, 3}
+    written = transport.written
+    with pytest.raises(ChannelsExhausted):
+        await connection.request_alone(commands.Queue.Declare(queue="rpc-more", passive=True))
+    assert transport.written == written and not transport.closing  # nothing sent for it
+    for request in waiting:
+        request.cancel()
+
+
 async def test_closing_drops_what_was_published_and_not_yet_written():
     """RpcClient.close fails its pending calls first: their requests must not run afterwards."""
     connection, _, transport = _connection()
