@@ -33,6 +33,7 @@ from gateway.context import Context
 from gateway.graphql.errors import apply_convention
 from gateway.graphql.live import RevocationWatch, SubscriptionLeases
 from gateway.graphql.rag.download import DOWNLOAD_PATH, download
+from gateway.graphql.rag.watch import JobWatch
 from gateway.graphql.schema import build_schema
 from gateway.health import SharedHealth, check_services, redis_down
 from gateway.limits import EdgeLimits
@@ -188,12 +189,14 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         app.state.limiter = AsyncLimiter(redis, settings.redis_prefix)
         app.state.live = RevocationWatch(redis, settings.redis_prefix, republish=app.state.edge.republish)
         app.state.leases = SubscriptionLeases(redis, settings.redis_prefix, settings.subscription_lease_seconds)
+        app.state.jobs = JobWatch(redis, settings.redis_prefix)
         app.state.health = SharedHealth(rpc, settings.ready_timeout, settings.health_cache_seconds, redis)
         try:
             yield
         finally:
             await app.state.live.close()
             await app.state.leases.close()
+            await app.state.jobs.close()
             await rpc.close()
             await redis.aclose()
             tracing.shutdown()

@@ -65,6 +65,12 @@ class JobStatus(str, Enum):
 ENDED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})  # a job in one never changes again
 
 
+def job_version_key(prefix: str, job_id: str) -> str:
+    """A counter rag bumps on each change of the job (status, progress, error): the gateway's
+    ``ingestionProgress`` reads the job again only when it moved (``gateway/graphql/rag/watch.py``)."""
+    return f"{prefix}rag:job:{job_id}:version"
+
+
 class SearchMode(str, Enum):
     HYBRID = "HYBRID"
     KEYWORD = "KEYWORD"

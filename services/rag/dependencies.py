@@ -39,7 +39,7 @@ def build_library(settings: RagSettings, redis_client, store=None, wake=_ignore)
     from services.rag.embedding import Embedder, QueryEmbeddings
     from services.rag.files import Files
     from services.rag.ingestion import Indexer
-    from services.rag.jobs import JobBoard
+    from services.rag.jobs import JobBoard, JobVersions
     from services.rag.library import Library
     from services.rag.reads import Reads
     from services.rag.retrieval import Retriever
@@ -75,6 +75,7 @@ def build_library(settings: RagSettings, redis_client, store=None, wake=_ignore)
         lease_seconds=settings.rag_job_lease_seconds,
         max_attempts=settings.rag_job_max_attempts,
         user_quota=settings.rag_ingest_user_quota,
+        changed=JobVersions(redis_client, prefix),
     )
     files, corpus = Files(settings.rag_dir), CorpusVersion(redis_client, prefix)
     indexer = Indexer(

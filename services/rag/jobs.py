@@ -22,8 +22,10 @@ lease are ignored.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +34,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from schema.rag import Job, JobStatus
+from core.offload import offloading
+from schema.rag import Job, JobStatus, job_version_key
 
 FINISHED_TTL = 7 * 24 * 3600
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -89,11 +92,25 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+log = logging.getLogger("agenthub.rag")
+
+LEASE_ONLY = {"lease_until", "updated_at"}  # a heartbeat: nothing a reader of the job sees
+
+
 class JobBoard:
     def __init__(
-        self, engine: Engine, lease_seconds: float = 30.0, max_attempts: int = 3, user_quota: int = 1, clock=time.time
+        self,
+        engine: Engine,
+        lease_seconds: float = 30.0,
+        max_attempts: int = 3,
+        user_quota: int = 1,
+        clock=time.time,
+        changed: Callable[[str], None] | None = None,
     ) -> None:
+        """``changed(job_id)``: told after each change a reader would see (not a lease's extension);
+        a failure there is logged and the change stands (readers poll as well)."""
         self.engine = engine
+        self.changed = changed
         self.lease_seconds, self.max_attempts, self.user_quota, self.clock = (
             lease_seconds,
             max_attempts,
@@ -118,7 +135,13 @@ class JobBoard:
                 )
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             result = connection.execute(update(JobRow).where(JobRow.id == job_id, *conditions).values(**values))
-            return result.rowcount == 1
+            matched = result.rowcount == 1
+        if matched and self.changed is not None and values.keys() - LEASE_ONLY:
+            try:
+                self.changed(job_id)
+            except Exception:
+                log.warning("could not announce a change of ingestion job %s", job_id, exc_info=True)
+        return matched
 
     def _held(self, lease: Lease):
         return (JobRow.lease_owner == lease.token, JobRow.status == JobStatus.RUNNING.value)
@@ -473,3 +496,32 @@ class JobBoard:
                     select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.status == JobStatus.QUEUED.value)
                 )
             )
+
+
+class JobVersions:
+    """Bumps a job's version counter in Redis (``schema.rag.job_version_key``) after each change,
+    so the gateway's ``ingestionProgress`` reads the job only when it moved. In the service it is a
+    green thread of its own: a slow or absent Redis never holds up ingestion (readers poll too)."""
+
+    TTL = 24 * 3600  # s; longer than any watch of a job that changes
+
+    def __init__(self, redis_client, prefix: str) -> None:
+        self.redis, self.prefix = redis_client, prefix
+
+    def __call__(self, job_id: str) -> None:
+        if offloading():
+            import eventlet
+
+            eventlet.spawn_n(self.bump, job_id)
+        else:
+            self.bump(job_id)
+
+    def bump(self, job_id: str) -> None:
+        key = job_version_key(self.prefix, job_id)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, self.TTL)
+            pipe.execute()
+        except Exception as exc:
+            log.debug("could not bump the version of ingestion job %s: %r", job_id, exc)

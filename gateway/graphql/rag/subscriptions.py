@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -12,9 +13,11 @@ from gateway.context import Context
 from gateway.graphql.live import live
 from gateway.graphql.permissions import operation_field
 from gateway.graphql.rag.types import IngestionJob
+from gateway.graphql.rag.watch import JobWatch
 from schema import rag
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # without a job watch (an app without its lifespan): read the job this often
+FALLBACK_SECONDS = 5.0  # with one: read it at least this often (a change whose counter bump was lost)
 
 
 @strawberry.type
@@ -30,13 +33,26 @@ class RagSubscription:
 
 
 async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[IngestionJob, None]:
-    last = None
-    while True:
-        job = await info.context.invoke(rag.JOB, {"job_id": job_id})
-        state = (job.status, job.progress, job.error)
-        if state != last:
-            last = state
-            yield IngestionJob.from_pydantic(job)
-        if job.status in rag.ENDED:
-            return
-        await asyncio.sleep(POLL_SECONDS)
+    """The job over RPC (rag checks it is the caller's), again each time its version moves."""
+    jobs: JobWatch | None = getattr(info.context.request.app.state, "jobs", None)
+    changed = jobs.watch(job_id) if jobs is not None else None
+    try:
+        last = None
+        while True:
+            if changed is not None:
+                changed.clear()  # before reading: a change during the read is not missed
+            job = await info.context.invoke(rag.JOB, {"job_id": job_id})
+            state = (job.status, job.progress, job.error)
+            if state != last:
+                last = state
+                yield IngestionJob.from_pydantic(job)
+            if job.status in rag.ENDED:
+                return
+            if changed is None:
+                await asyncio.sleep(POLL_SECONDS)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), FALLBACK_SECONDS)
+    finally:
+        if changed is not None and jobs is not None:
+            jobs.unwatch(changed)

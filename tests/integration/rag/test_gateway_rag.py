@@ -242,3 +242,40 @@ def test_cancel_ingestion_job_through_graphql(client):
         )["data"]["ingestionJob"]
     if cancelled["status"] == "CANCELLED":  # it may have finished first on a fast machine
         assert cancelled["errorCode"] == "CANCELLED"
+
+
+def test_a_waiting_jobs_subscription_reads_it_again_only_when_it_changes(client):
+    """A job queued behind its owner's running one (one at a time per user) does not change while
+    it waits, and its subscription does not read it over RPC meanwhile: rag bumps the job's version
+    in Redis on each change and the gateway watches the versions (gateway/graphql/rag/watch.py)."""
+    from gateway.graphql.rag.subscriptions import FALLBACK_SECONDS
+    from tests.integration.rag.test_jobs_rpc import text_of
+
+    token = mint(f"waiter-{uuid.uuid4().hex[:6]}")
+    ingest = "mutation($t: String!, $x: String!) { ingestText(input: {title: $t, text: $x}) { id } }"
+    first = gql(client, ingest, {"t": "long.txt", "x": text_of(600_000, seed=11)}, token)["data"]["ingestText"]
+    second = gql(client, ingest, {"t": "short.txt", "x": "Wombats sleep by day."}, token)["data"]["ingestText"]
+    rpc, reads = client.app.state.rpc, []
+
+    async def counting(service, method, *args, **kwargs):
+        if method == "job":
+            reads.append(time.monotonic())
+        return await type(rpc).call(rpc, service, method, *args, **kwargs)
+
+    rpc.call = counting
+    seen, started = [], time.monotonic()
+    try:
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            query = f"subscription($id: ID!) {{ ingestionProgress(jobId: $id) {{ {JOB} }} }}"
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": second}})
+            while (message := ws.receive_json())["type"] != "complete":
+                seen.append(message["payload"]["data"]["ingestionProgress"])
+    finally:
+        del rpc.call
+    waited = time.monotonic() - started
+    assert seen[0]["status"] == "QUEUED" and seen[-1]["status"] == "DONE"
+    assert waited > 2, f"the first job ended too soon ({waited:.1f} s) to tell"  # polling: 2 reads a second
+    assert len(reads) <= len(seen) + 2 + waited / FALLBACK_SECONDS, (len(reads), len(seen), waited)
+    assert wait_done(client, token, first["id"])["status"] == "DONE"

@@ -143,3 +143,49 @@ def test_concurrent_acquisitions_never_exceed_the_quota(engine):
         for thread in threads:
             thread.join(timeout=30)
         assert sorted(outcomes) == ["acquired", "deferred"], (round_, outcomes)
+
+
+def test_every_change_a_reader_sees_is_announced_and_a_lease_extension_is_not(engine, clock):
+    announced: list[str] = []
+    jobs = board(engine, clock, changed=announced.append)
+    job_id = job(jobs)
+    _, lease = jobs.acquire(job_id)
+    assert announced == [job_id]  # QUEUED → RUNNING
+    assert jobs.heartbeat(lease)
+    assert announced == [job_id]  # the lease only: nobody reading the job sees it
+    assert jobs.progress(lease, 0.5) and jobs.done(lease, "d1", 3)
+    assert announced == [job_id] * 3
+    assert not jobs.progress(lease, 0.7)  # no transition (the job has ended): nothing announced
+    assert announced == [job_id] * 3
+
+
+def test_an_announcement_that_fails_leaves_the_change_standing(engine, clock):
+    def broken(job_id: str) -> None:
+        raise ConnectionError("Redis is down")
+
+    jobs = board(engine, clock, changed=broken)
+    job_id = job(jobs)
+    _, lease = jobs.acquire(job_id)
+    assert jobs.done(lease, "d1", 3) and status(jobs, job_id) is JobStatus.DONE
+
+
+def test_job_versions_count_changes_in_redis_with_an_expiry():
+    import uuid
+
+    import redis
+
+    from schema.rag import job_version_key
+    from services.rag.jobs import JobVersions
+    from tests.support.stack import REDIS_URL
+
+    client, prefix = redis.Redis.from_url(REDIS_URL), f"test-{uuid.uuid4().hex[:8]}:"
+    key = job_version_key(prefix, "j1")
+    try:
+        versions = JobVersions(client, prefix)
+        versions("j1")
+        versions("j1")
+        assert client.get(key) == b"2" and 0 < client.ttl(key) <= JobVersions.TTL
+        JobVersions(redis.Redis(port=1, socket_connect_timeout=0.2), prefix)("j1")  # no Redis: no error
+    finally:
+        client.delete(key)
+        client.close()
