@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 from starlette.websockets import WebSocket
@@ -38,27 +38,27 @@ from schema.errors import RateLimited
 
 log = logging.getLogger("agenthub.gateway")
 T = TypeVar("T")
+W = TypeVar("W")  # what one watched event stands for
 
 
-class RevocationWatch:
-    def __init__(
-        self, redis: Redis, prefix: str, interval: float = 0.5, republish: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
-        self.redis, self.prefix, self.interval = redis, prefix, interval
-        self.republish = republish  # the edge's: auth rewrites the revocation state when its epoch is gone
-        self._watched: dict[asyncio.Event, dict[str, Any]] = {}
+class BatchedWatch(Generic[W]):
+    """Events for what this process watches, all checked in one Redis round trip per ``interval``
+    (``_check``), however many subscriptions watch: one task, started by the first ``_add``."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._watched: dict[asyncio.Event, W] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def watch(self, claims: dict[str, Any]) -> asyncio.Event:
-        """An event set when ``claims``' token is revoked (until ``unwatch``)."""
-        revoked = asyncio.Event()
-        self._watched[revoked] = claims
+    def _add(self, state: W) -> asyncio.Event:
+        event = asyncio.Event()
+        self._watched[event] = state
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._poll(), name="revocation-watch")
-        return revoked
+            self._task = asyncio.create_task(self._poll(), name=type(self).__name__)
+        return event
 
-    def unwatch(self, revoked: asyncio.Event) -> None:
-        self._watched.pop(revoked, None)
+    def unwatch(self, event: asyncio.Event) -> None:
+        self._watched.pop(event, None)
 
     @property
     def watching(self) -> int:
@@ -76,25 +76,44 @@ class RevocationWatch:
             watched = list(self._watched.items())
             if not watched:
                 break
-            slices, keys = [], [revocation_epoch_key(self.prefix)]
-            for _, claims in watched:
-                own = revocation_keys(self.prefix, claims)
-                slices.append((len(keys), len(own)))
-                keys.extend(own)
-            try:
-                values = await self.redis.mget(keys)
-            except Exception as exc:  # Redis away: keep the streams; the next poll tries again
-                log.warning("revocation watch: Redis unavailable", extra={"fields": {"error": repr(exc)}})
-                continue
-            if revocation_unknown(values[0]) and self.republish is not None:
-                # Redis lost the revocation state (restarted empty): have auth rewrite it, then look again
-                with contextlib.suppress(Exception):
-                    await self.republish()
-                continue
-            for (event, claims), (start, length) in zip(watched, slices):
-                if is_revoked(claims, values[start : start + length]):
-                    event.set()
-                    self._watched.pop(event, None)
+            await self._check(watched)
+
+    async def _check(self, watched: list[tuple[asyncio.Event, W]]) -> None:
+        raise NotImplementedError
+
+
+class RevocationWatch(BatchedWatch[dict[str, Any]]):
+    def __init__(
+        self, redis: Redis, prefix: str, interval: float = 0.5, republish: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        super().__init__(interval)
+        self.redis, self.prefix = redis, prefix
+        self.republish = republish  # the edge's: auth rewrites the revocation state when its epoch is gone
+
+    def watch(self, claims: dict[str, Any]) -> asyncio.Event:
+        """An event set when ``claims``' token is revoked (until ``unwatch``)."""
+        return self._add(claims)
+
+    async def _check(self, watched: list[tuple[asyncio.Event, dict[str, Any]]]) -> None:
+        slices, keys = [], [revocation_epoch_key(self.prefix)]
+        for _, claims in watched:
+            own = revocation_keys(self.prefix, claims)
+            slices.append((len(keys), len(own)))
+            keys.extend(own)
+        try:
+            values = await self.redis.mget(keys)
+        except Exception as exc:  # Redis away: keep the streams; the next poll tries again
+            log.warning("revocation watch: Redis unavailable", extra={"fields": {"error": repr(exc)}})
+            return
+        if revocation_unknown(values[0]) and self.republish is not None:
+            # Redis lost the revocation state (restarted empty): have auth rewrite it, then look again
+            with contextlib.suppress(Exception):
+                await self.republish()
+            return
+        for (event, claims), (start, length) in zip(watched, slices):
+            if is_revoked(claims, values[start : start + length]):
+                event.set()
+                self._watched.pop(event, None)
 
 
 # KEYS[1] the address's lease set; ARGV: now_ms, lease_ms, limit, member. Drops expired leases, then

@@ -11,13 +11,13 @@ they did before.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from gateway.graphql.live import BatchedWatch
 from schema.rag import job_version_key
 
 log = logging.getLogger("agenthub.gateway")
@@ -31,43 +31,24 @@ class _Watched:
     version: object = UNSEEN
 
 
-class JobWatch:
+class JobWatch(BatchedWatch[_Watched]):
     def __init__(self, redis: Redis, prefix: str, interval: float = 0.25) -> None:
-        self.redis, self.prefix, self.interval = redis, prefix, interval
-        self._watched: dict[asyncio.Event, _Watched] = {}
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(interval)
+        self.redis, self.prefix = redis, prefix
 
     def watch(self, job_id: str) -> asyncio.Event:
         """An event set when the job's version moves (until ``unwatch``); clear it before reading."""
-        changed = asyncio.Event()
-        self._watched[changed] = _Watched(job_version_key(self.prefix, job_id))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._poll(), name="job-watch")
-        return changed
+        return self._add(_Watched(job_version_key(self.prefix, job_id)))
 
-    def unwatch(self, changed: asyncio.Event) -> None:
-        self._watched.pop(changed, None)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def _poll(self) -> None:
-        while self._watched:
+    async def _check(self, watched: list[tuple[asyncio.Event, _Watched]]) -> None:
+        versions: Sequence[object]
+        try:
+            versions = await self.redis.mget([w.key for _, w in watched])
+        except Exception as exc:  # Redis away: everyone polls, every other interval, until it is back
+            log.warning("job watch: Redis unavailable", extra={"fields": {"error": repr(exc)}})
+            versions = [UNSEEN] * len(watched)
             await asyncio.sleep(self.interval)
-            watched = list(self._watched.items())
-            if not watched:
-                break
-            versions: Sequence[object]
-            try:
-                versions = await self.redis.mget([w.key for _, w in watched])
-            except Exception as exc:  # Redis away: everyone polls, every other interval, until it is back
-                log.warning("job watch: Redis unavailable", extra={"fields": {"error": repr(exc)}})
-                versions = [UNSEEN] * len(watched)
-                await asyncio.sleep(self.interval)
-            for (changed, state), version in zip(watched, versions):
-                if version is UNSEEN or version != state.version:
-                    state.version = version
-                    changed.set()
+        for (changed, state), version in zip(watched, versions):
+            if version is UNSEEN or version != state.version:
+                state.version = version
+                changed.set()
