@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+from collections.abc import Callable
 
 from eventlet.greenthread import GreenThread
 from nameko.extensions import DependencyProvider
@@ -22,8 +23,8 @@ class RunThread:
     def __init__(self, thread: GreenThread) -> None:
         self.thread = thread
 
-    def kill(self, error: BaseException) -> None:
-        interrupt(self.thread, error)
+    def kill(self, error: BaseException, when: Callable[[], bool] | None = None) -> None:
+        interrupt(self.thread, error, when)
 
     def wait(self) -> None:
         self.thread.wait()

@@ -10,10 +10,11 @@ at once on the instance that runs it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,7 +70,8 @@ Audit = Callable[..., None]
 """The service's ``AuditDispatcher`` for this call: ``audit(action, resource=..., identity=..., ...)``."""
 
 Spawn = Callable[[Callable[[], None], str], Any]
-"""``spawn(fn, run_id)`` starts ``fn`` in the background and returns a handle with ``kill``/``wait``."""
+"""``spawn(fn, run_id)`` starts ``fn`` in the background and returns a handle with ``wait`` and
+``kill(error, when)`` (raise ``error`` in it if ``when()`` still holds when it is raised)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class AgentRuntime:
         self.conversations = ConversationStore(sessions, settings.agent_conversation_ttl)
         self.prompts = SystemPrompts(sessions)
         self.active: dict[str, Any] = {}
+        # Runs that may be interrupted: those still in their plan. Once a run records its end, a
+        # cancel or stop that arrives is dropped (raised there, it would cut the record short).
+        self.interruptible: set[str] = set()
 
     @property
     def mode(self) -> RunMode:
@@ -224,7 +229,7 @@ class AgentRuntime:
         self.runs.request_cancel(run_id)
         handle = self.active.get(run_id)
         if handle is not None:  # here: stop it now rather than at its next check
-            handle.kill(RunCancelled())
+            handle.kill(RunCancelled(), when=lambda: run_id in self.interruptible)
             _wait(handle, 5)
         return self.runs.get(run_id, identity.user_id)
 
@@ -252,8 +257,11 @@ class AgentRuntime:
 
     def stop(self) -> None:
         """Ends runs in flight with RUN_FAILED instead of leaving them RUNNING forever."""
-        for handle in list(self.active.values()):
-            handle.kill(RunFailed("The agent service stopped during the run. Please try again."))
+        for run_id, handle in list(self.active.items()):
+            handle.kill(
+                RunFailed("The agent service stopped during the run. Please try again."),
+                when=lambda run_id=run_id: run_id in self.interruptible,
+            )
             _wait(handle, 5)
 
     # -- the run itself ----------------------------------------------------------------------
@@ -309,7 +317,7 @@ class AgentRuntime:
     ) -> str:
         """Runs the plan and records its end (run record and terminal event); returns how it ended."""
         try:
-            with _HardLimit(self.settings.agent_run_timeout + 10):
+            with _HardLimit(self.settings.agent_run_timeout + 10), self._interruptible(record.id):
                 outcome = self._plan(state, toolbox, message, history)
             self._finish(record, owner, message, outcome, events)
             return "finished"
@@ -324,6 +332,14 @@ class AgentRuntime:
                 record, events, state, RunStatus.FAILED, "INTERNAL", f"The run failed unexpectedly (run {record.id})."
             )
         return "failed"
+
+    @contextlib.contextmanager
+    def _interruptible(self, run_id: str) -> Iterator[None]:
+        self.interruptible.add(run_id)
+        try:
+            yield
+        finally:
+            self.interruptible.discard(run_id)
 
     def _plan(self, state: RunState, toolbox: Toolbox, message: str, history: list[ConversationMessage]) -> RunOutcome:
         if self.backend is Backend.OPENAI:

@@ -13,12 +13,19 @@ the exception stopped the whole service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eventlet import hubs
 
 
-def interrupt(thread: Any, error: BaseException) -> None:
+def interrupt(thread: Any, error: BaseException, when: Callable[[], bool] | None = None) -> None:
     """Raises ``error`` in ``thread`` from the hub's timers, where no batch of socket callbacks is
-    being called; the caller goes on at once (wait on ``thread`` to know it ended)."""
-    hubs.get_hub().schedule_call_global(0, thread.kill, error)
+    being called; the caller goes on at once (wait on ``thread`` to know it ended). ``when``, asked
+    at that moment: raise only if it is still true (the thread may have begun to end by itself)."""
+
+    def throw() -> None:
+        if when is None or when():
+            thread.kill(error)
+
+    hubs.get_hub().schedule_call_global(0, throw)

@@ -53,7 +53,7 @@ class Thread:
         self.thread = threading.Thread(target=fn, daemon=True)
         self.thread.start()
 
-    def kill(self, exc) -> None:  # pragma: no cover - cancelling is covered by the real-broker tests
+    def kill(self, exc, when=None) -> None:  # pragma: no cover - cancelling is covered by the real-broker tests
         raise NotImplementedError
 
     def wait(self) -> None:

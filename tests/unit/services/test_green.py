@@ -68,3 +68,42 @@ def scene(how: str) -> list[str]:
 def test_an_interrupted_thread_gets_no_stale_wake_up():
     seen = scene("interrupt")
     assert seen == ["stopped"] * 40
+
+
+WHEN = textwrap.dedent(
+    """
+    import eventlet
+    eventlet.monkey_patch()
+    import json
+    from services.common.green import interrupt
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def run(ending):
+        try:
+            eventlet.sleep(0.05)  # its plan
+            ending.append(True)  # from here on it records its end: not to be cut short
+            eventlet.sleep(0.05)
+            seen.append("recorded")
+        except Stop:
+            seen.append("stopped while ending" if ending else "stopped")
+
+    for wanted in (True, False):
+        ending = []
+        thread = eventlet.spawn(run, ending)
+        eventlet.sleep(0.07 if not wanted else 0)  # a cancel while it plans, or while it ends
+        interrupt(thread, Stop(), when=lambda: not ending)
+        thread.wait()
+    print(json.dumps(seen))
+    """
+)
+
+
+def test_an_interrupt_is_dropped_once_its_condition_no_longer_holds():
+    """A run that saw its cancel flag itself is recording its end when the cancel's interrupt
+    fires: it must not be cut short there (CI saw the second RunCancelled inside Redis' select)."""
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", WHEN], capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["stopped", "recorded"], done.stderr
