@@ -20,17 +20,16 @@ def main(config_path: str, interface: str | None = None) -> int:
     import yaml
     from nameko.cli.main import setup_yaml_parser
     from nameko.cli.shell import ShellRunner, make_nameko_helper
-    from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY
+    from nameko.constants import AMQP_URI_CONFIG_KEY
 
     from core.logs import redact_url
-    from core.settings import CommonSettings
+    from services.common.container import with_broker_tls
 
     setup_yaml_parser()  # ${AGENTHUB_…:default} substitution, as `nameko run` does
     with open(config_path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     config.pop("LOGGING", None)  # the shell's own output stays plain
-    if config.get(AMQP_SSL_CONFIG_KEY) is None:  # TLS as the services have it (services/common/container.py)
-        config[AMQP_SSL_CONFIG_KEY] = CommonSettings().amqp_ssl_options()
+    with_broker_tls(config)
     banner = (
         f"AgentHub shell (Nameko, Python {sys.version.split()[0]})\n"
         f"Broker: {redact_url(str(config[AMQP_URI_CONFIG_KEY]))}\n"

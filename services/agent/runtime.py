@@ -229,8 +229,7 @@ class AgentRuntime:
         self.runs.request_cancel(run_id)
         handle = self.active.get(run_id)
         if handle is not None:  # here: stop it now rather than at its next check
-            handle.kill(RunCancelled(), when=lambda: run_id in self.interruptible)
-            _wait(handle, 5)
+            self._interrupt(run_id, handle, RunCancelled())
         return self.runs.get(run_id, identity.user_id)
 
     def events(self, identity: Identity, run_id: str, after_seq: int) -> list[RunEvent]:
@@ -258,11 +257,12 @@ class AgentRuntime:
     def stop(self) -> None:
         """Ends runs in flight with RUN_FAILED instead of leaving them RUNNING forever."""
         for run_id, handle in list(self.active.items()):
-            handle.kill(
-                RunFailed("The agent service stopped during the run. Please try again."),
-                when=lambda run_id=run_id: run_id in self.interruptible,
-            )
-            _wait(handle, 5)
+            self._interrupt(run_id, handle, RunFailed("The agent service stopped during the run. Please try again."))
+
+    def _interrupt(self, run_id: str, handle: Any, error: Exception) -> None:
+        """Raises ``error`` in a run still in its plan, and waits (up to 5 s) for it to end."""
+        handle.kill(error, when=lambda: run_id in self.interruptible)
+        _wait(handle, 5)
 
     # -- the run itself ----------------------------------------------------------------------
 

@@ -26,13 +26,17 @@ from core.settings import CommonSettings
 log = logging.getLogger(containers.__name__)  # Nameko's, so core.logs.QuietExpected still applies
 
 
+def with_broker_tls(config: dict[str, Any]) -> dict[str, Any]:
+    """Nameko's config with TLS to the broker from the same AGENTHUB_AMQP_* variables as the
+    gateway, unless the config file sets Nameko's own ``AMQP_SSL`` (the services, ``agenthub shell``)."""
+    if config.get(AMQP_SSL_CONFIG_KEY) is None:
+        config[AMQP_SSL_CONFIG_KEY] = CommonSettings().amqp_ssl_options()
+    return config
+
+
 class ServiceContainer(containers.ServiceContainer):
     def __init__(self, service_cls: type, config: dict[str, Any]) -> None:
-        # TLS to the broker from the same AGENTHUB_AMQP_* variables as the gateway, unless the
-        # config file sets Nameko's own AMQP_SSL
-        if config.get(AMQP_SSL_CONFIG_KEY) is None:
-            config[AMQP_SSL_CONFIG_KEY] = CommonSettings().amqp_ssl_options()
-        super().__init__(service_cls, config)
+        super().__init__(service_cls, with_broker_tls(config))
 
     def _run_worker(self, worker_ctx: Any, handle_result: Callable[..., Any] | None) -> None:
         if log.isEnabledFor(logging.DEBUG):

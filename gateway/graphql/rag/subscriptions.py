@@ -35,12 +35,12 @@ class RagSubscription:
 async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[IngestionJob, None]:
     """The job over RPC (rag checks it is the caller's), again each time its version moves."""
     jobs: JobWatch | None = getattr(info.context.request.app.state, "jobs", None)
-    changed = jobs.watch(job_id) if jobs is not None else None
+    changed = jobs.watch(job_id) if jobs is not None else asyncio.Event()  # never set: a plain poll
+    wait = FALLBACK_SECONDS if jobs is not None else POLL_SECONDS
     try:
         last = None
         while True:
-            if changed is not None:
-                changed.clear()  # before reading: a change during the read is not missed
+            changed.clear()  # before reading: a change during the read is not missed
             job = await info.context.invoke(rag.JOB, {"job_id": job_id})
             state = (job.status, job.progress, job.error)
             if state != last:
@@ -48,11 +48,8 @@ async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[In
                 yield IngestionJob.from_pydantic(job)
             if job.status in rag.ENDED:
                 return
-            if changed is None:
-                await asyncio.sleep(POLL_SECONDS)
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), FALLBACK_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), wait)
     finally:
-        if changed is not None and jobs is not None:
+        if jobs is not None:
             jobs.unwatch(changed)
