@@ -71,6 +71,12 @@ def job_version_key(prefix: str, job_id: str) -> str:
     return f"{prefix}rag:job:{job_id}:version"
 
 
+def job_changes_channel(prefix: str) -> str:
+    """The Redis channel where rag announces each bump as ``"<job id> <version>"``: a gateway
+    process subscribed to it wakes its watchers at once instead of at its next read of the counters."""
+    return f"{prefix}rag:job-changes"
+
+
 class SearchMode(str, Enum):
     HYBRID = "HYBRID"
     KEYWORD = "KEYWORD"

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from core.offload import offloading
-from schema.rag import Job, JobStatus, job_version_key
+from schema.rag import Job, JobStatus, job_changes_channel, job_version_key
 
 FINISHED_TTL = 7 * 24 * 3600
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -498,15 +498,27 @@ class JobBoard:
             )
 
 
+# KEYS[1] the job's version counter; ARGV: its expiry (s), the changes channel, the job id.
+BUMP = """
+local version = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. version)
+return version
+"""
+
+
 class JobVersions:
-    """Bumps a job's version counter in Redis (``schema.rag.job_version_key``) after each change,
-    so the gateway's ``ingestionProgress`` reads the job only when it moved. In the service it is a
+    """Bumps a job's version counter in Redis (``schema.rag.job_version_key``) after each change and
+    announces the new version (``schema.rag.job_changes_channel``), so the gateway's
+    ``ingestionProgress`` reads the job as soon as it moved, and only then. In the service it is a
     green thread of its own: a slow or absent Redis never holds up ingestion (readers poll too)."""
 
     TTL = 24 * 3600  # s; longer than any watch of a job that changes
 
     def __init__(self, redis_client, prefix: str) -> None:
         self.redis, self.prefix = redis_client, prefix
+        self._bump = redis_client.register_script(BUMP)
+        self.channel = job_changes_channel(prefix)
 
     def __call__(self, job_id: str) -> None:
         if offloading():
@@ -517,11 +529,7 @@ class JobVersions:
             self.bump(job_id)
 
     def bump(self, job_id: str) -> None:
-        key = job_version_key(self.prefix, job_id)
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, self.TTL)
-            pipe.execute()
+            self._bump(keys=[job_version_key(self.prefix, job_id)], args=[self.TTL, self.channel, job_id])
         except Exception as exc:
             log.debug("could not bump the version of ingestion job %s: %r", job_id, exc)

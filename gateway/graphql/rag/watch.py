@@ -1,16 +1,21 @@
 """Which ingestion jobs changed, for every ``ingestionProgress`` subscription of this process.
 
 rag bumps a job's version counter in Redis on each change (``schema.rag.job_version_key``,
-``services/rag/jobs.py: JobVersions``). Each watched job's counter is read here, all of them in
-one ``MGET`` every ``interval``; a subscription reads its job over RPC only when the counter
-moved, instead of every half second whether or not it did (a queued job can wait minutes).
-While Redis cannot answer, every watched job counts as changed: the subscriptions poll, as
-they did before.
+``services/rag/jobs.py: JobVersions``) and announces the new version on one channel
+(``schema.rag.job_changes_channel``). This process listens on that channel (one connection,
+whatever the number of subscriptions) and wakes the watchers of a job the moment its version
+moves; a subscription then reads its job over RPC, and only then (a queued job can wait minutes).
+
+Announcements are fire-and-forget (one sent while this process reconnects is lost), so each
+watched job's counter is also read here, all of them in one ``MGET`` every ``interval``: a lost
+announcement costs at most that delay. While Redis cannot answer, every watched job counts as
+changed: the subscriptions poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from gateway.graphql.live import BatchedWatch
-from schema.rag import job_version_key
+from schema.rag import job_changes_channel, job_version_key
 
 log = logging.getLogger("agenthub.gateway")
 
@@ -27,18 +32,54 @@ UNSEEN = object()  # no reading yet: the first one counts as a change (the job m
 
 @dataclass
 class _Watched:
+    job_id: str
     key: str
     version: object = UNSEEN
 
 
 class JobWatch(BatchedWatch[_Watched]):
-    def __init__(self, redis: Redis, prefix: str, interval: float = 0.25) -> None:
+    def __init__(self, redis: Redis, prefix: str, interval: float = 1.0) -> None:
         super().__init__(interval)
         self.redis, self.prefix = redis, prefix
+        self.channel = job_changes_channel(prefix)
+        self._listener: asyncio.Task[None] | None = None
 
     def watch(self, job_id: str) -> asyncio.Event:
         """An event set when the job's version moves (until ``unwatch``); clear it before reading."""
-        return self._add(_Watched(job_version_key(self.prefix, job_id)))
+        event = self._add(_Watched(job_id, job_version_key(self.prefix, job_id)))
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="JobWatch.listen")
+        return event
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        await super().close()
+
+    async def _listen(self) -> None:
+        """Announcements, for as long as this process lives (one idle connection when none come)."""
+        while True:
+            try:
+                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    while True:
+                        message = await pubsub.get_message(timeout=5.0)
+                        if message is not None:
+                            self._announced(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: the counters' reads carry on meanwhile
+                log.warning("job watch: announcements unavailable", extra={"fields": {"error": repr(exc)}})
+                await asyncio.sleep(self.interval)
+
+    def _announced(self, data: bytes | str) -> None:
+        job_id, _, version = (data.decode() if isinstance(data, bytes) else data).partition(" ")
+        for changed, state in list(self._watched.items()):
+            if state.job_id == job_id and _text(state.version) != version:
+                state.version = version
+                changed.set()
 
     async def _check(self, watched: list[tuple[asyncio.Event, _Watched]]) -> None:
         versions: Sequence[object]
@@ -49,6 +90,11 @@ class JobWatch(BatchedWatch[_Watched]):
             versions = [UNSEEN] * len(watched)
             await asyncio.sleep(self.interval)
         for (changed, state), version in zip(watched, versions):
-            if version is UNSEEN or version != state.version:
+            if version is UNSEEN or _text(version) != _text(state.version):
                 state.version = version
                 changed.set()
+
+
+def _text(version: object) -> object:
+    """A counter's value as the announcements carry it (MGET gives bytes)."""
+    return version.decode() if isinstance(version, bytes) else version

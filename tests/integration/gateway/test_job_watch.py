@@ -1,5 +1,5 @@
 """``JobWatch`` on the real Redis: a subscription is woken when its job's version moves, not otherwise,
-and while Redis cannot answer, every subscription polls."""
+at once when rag announces it, and while Redis cannot answer, every subscription polls."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from redis.backoff import NoBackoff
 
 from gateway.graphql.rag.watch import JobWatch
 from schema.rag import job_version_key
+from services.rag.jobs import JobVersions
 from tests.support.stack import REDIS_URL
 
 INTERVAL = 0.05
@@ -48,6 +49,35 @@ async def test_a_watched_job_wakes_its_subscription_when_its_version_moves_and_o
         watch.unwatch(moving), watch.unwatch(still)
         await watch.close()
         await redis.delete(job_version_key(prefix, "j1"))
+
+
+async def test_an_announced_change_wakes_its_subscription_at_once_and_once(redis):
+    """With the counters read once a minute, only the announcement can wake the watcher in time;
+    the next reading of the counters finds the version already seen and wakes nobody again."""
+    import redis as sync_redis
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    watch = JobWatch(redis, prefix, interval=60)
+    changed, other = watch.watch("j1"), watch.watch("j2")
+    rag_side = sync_redis.Redis.from_url(REDIS_URL)
+    try:
+        for _ in range(100):  # until the listener subscribed (nothing else wakes anyone for a minute)
+            if (await redis.pubsub_numsub(watch.channel))[0][1]:
+                break
+            await asyncio.sleep(0.02)
+        assert not changed.is_set()
+        await asyncio.to_thread(JobVersions(rag_side, prefix).bump, "j1")  # as rag does on a change
+        assert await woken(changed, 2)
+        assert not other.is_set()
+        changed.clear()
+        watch.interval = INTERVAL
+        await watch._check(list(watch._watched.items()))  # the counters' next reading
+        assert not changed.is_set() and other.is_set()  # j1's version was seen; j2's first reading
+    finally:
+        watch.unwatch(changed), watch.unwatch(other)
+        await watch.close()
+        await redis.delete(job_version_key(prefix, "j1"))
+        rag_side.close()
 
 
 async def test_without_redis_every_watched_job_counts_as_changed():

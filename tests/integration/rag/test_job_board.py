@@ -169,7 +169,7 @@ def test_an_announcement_that_fails_leaves_the_change_standing(engine, clock):
     assert jobs.done(lease, "d1", 3) and status(jobs, job_id) is JobStatus.DONE
 
 
-def test_job_versions_count_changes_in_redis_with_an_expiry():
+def test_job_versions_count_and_announce_changes_in_redis_with_an_expiry():
     import uuid
 
     import redis
@@ -182,9 +182,19 @@ def test_job_versions_count_changes_in_redis_with_an_expiry():
     key = job_version_key(prefix, "j1")
     try:
         versions = JobVersions(client, prefix)
-        versions("j1")
-        versions("j1")
+        with client.pubsub(ignore_subscribe_messages=True) as listener:
+            listener.subscribe(versions.channel)
+            versions("j1")
+            versions("j1")
+            announced = []
+            for _ in range(10):  # the subscription's confirmation reads as None
+                message = listener.get_message(timeout=1)
+                if message:
+                    announced.append(message["data"])
+                if len(announced) == 2:
+                    break
         assert client.get(key) == b"2" and 0 < client.ttl(key) <= JobVersions.TTL
+        assert announced == [b"j1 1", b"j1 2"]  # each new version, announced
         JobVersions(redis.Redis(port=1, socket_connect_timeout=0.2), prefix)("j1")  # no Redis: no error
     finally:
         client.delete(key)
