@@ -47,6 +47,11 @@ def test_status_of_the_running_stack(isolation, stack):
         assert word in table.stdout, table.stdout
 
 
+def probed(isolation: Isolation) -> list[str]:
+    """The auth instances that answer the fanout probe within 2 s."""
+    return [r["instance"] for r in probe(isolation.amqp_uri, {"auth": 2}, timeout=2).get("auth", [])]
+
+
 def auth_instances(env: dict) -> tuple[int, list[str]]:
     shown = status(env, "--json")
     assert shown.returncode == 0, shown.stdout + shown.stderr
@@ -60,6 +65,7 @@ def test_status_finds_every_instance_every_time(isolation, stack):
     extra = ServiceProcess(isolation, "services.auth.service", "auth", AGENTHUB_INSTANCE="auth-extra")
     try:
         wait_until(lambda: consumer_count(isolation, "auth") == 2, 120, "the second auth instance consuming")
+        wait_until(lambda: "auth-extra" in probed(isolation), 30, "the second auth instance hearing the probe")
         replies = probe(isolation.amqp_uri, {"auth": 2}, timeout=5)["auth"]  # one request, one reply each
         assert sorted(r["instance"] for r in replies).count("auth-extra") == 1 and len(replies) == 2, replies
         runs = []
@@ -98,8 +104,10 @@ def test_status_shows_every_consumer_during_a_rolling_upgrade(tmp_path):
     ]
     try:
         wait_until(lambda: consumer_count(isolation, "auth") == 2, 120, "both auth instances consuming")
+        # an instance consumes its RPC queue a moment before its probe queue is bound
+        wait_until(lambda: "auth-new" in probed(isolation), 30, "today's instance hearing the probe")
         # the gap: the older instance does not hear the probe, so the probe alone finds one of two
-        assert [r["instance"] for r in probe(isolation.amqp_uri, {"auth": 2}, timeout=2)["auth"]] == ["auth-new"]
+        assert probed(isolation) == ["auth-new"]
 
         shown = status(isolation.env(), "--json", "--timeout", "2")
         auth = next(s for s in json.loads(shown.stdout)["services"] if s["name"] == "auth")
