@@ -472,7 +472,8 @@ class EmbeddedStore:
         return float(score)  # inner product of normalised vectors
 
     def check(self) -> str:
-        return f"{self.engine.count()} chunks in {self.engine.directory.name}"
+        """On the hub (``health``): the last commit's count, read without the lock a long write holds."""
+        return f"{self.engine.index.searcher().num_docs} chunks in {self.engine.directory.name}"
 
     def close(self) -> None:
         self.engine.close()

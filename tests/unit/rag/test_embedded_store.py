@@ -164,3 +164,30 @@ def test_the_previous_sqlite_store_is_moved_in(tmp_path):
     finally:
         store.close()
     assert not (tmp_path / "chunks.sqlite3").exists() and (tmp_path / "chunks.imported").exists()
+
+
+def test_the_health_check_does_not_wait_for_a_write(store):
+    """``check`` runs on the rag hub (``health``), not offloaded: waiting there for the lock a long
+    write holds in a native thread would hold every RPC of the process for as long."""
+    import threading
+
+    store.write(DOCUMENTS)
+    held, release = threading.Event(), threading.Event()
+
+    def writing() -> None:
+        with store.engine.lock:  # as a large job's write holds it
+            held.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=writing)
+    writer.start()
+    try:
+        assert held.wait(5)
+        checked: list[str] = []
+        checker = threading.Thread(target=lambda: checked.append(store.check()))
+        checker.start()
+        checker.join(2)
+        assert checked == [f"{len(DOCUMENTS)} chunks in {store.engine.directory.name}"]
+    finally:
+        release.set()
+        writer.join()
