@@ -30,6 +30,7 @@ from core.redis_client import async_client
 from gateway import bad_request, console, graphiql
 from gateway.auth import EdgeAuthenticator, credential_from
 from gateway.context import Context
+from gateway.graphql.agent.stream import close_streams
 from gateway.graphql.errors import apply_convention
 from gateway.graphql.live import RevocationWatch, SubscriptionLeases
 from gateway.graphql.rag.download import DOWNLOAD_PATH, download
@@ -197,6 +198,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             await app.state.live.close()
             await app.state.leases.close()
             await app.state.jobs.close()
+            await close_streams(app)
             await rpc.close()
             await redis.aclose()
             tracing.shutdown()

@@ -14,7 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.context import Context
-from gateway.graphql.agent.stream import follow, redis_client
+from gateway.graphql.agent.stream import follow, run_streams
 from gateway.graphql.agent.types import AgentRun, AgentRunInput
 from gateway.graphql.permissions import operation_mutation
 from schema import agent
@@ -49,7 +49,7 @@ async def run_to_end(context: Context, input: Mapping[str, Any]) -> RunRecord:
     Shared by ``runAgent`` and the REST route ``POST /api/agent/query``."""
     started = await start_run(context, input)
     async for _ in follow(
-        redis_client(context.request),
+        run_streams(context.request),
         context.settings.redis_prefix,
         started.run_id,
         0,

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from gateway.context import Context
 from gateway.graphql.agent.mutations import start_run, status_of
-from gateway.graphql.agent.stream import follow, redis_client
+from gateway.graphql.agent.stream import follow, run_streams
 from gateway.graphql.agent.types import AgentRunEvent, AgentRunInput
 from gateway.graphql.live import live
 from gateway.graphql.permissions import operation_field
@@ -30,7 +30,7 @@ class AgentSubscription:
         async for event in live(
             info,
             follow(
-                redis_client(context.request),
+                run_streams(context.request),
                 context.settings.redis_prefix,
                 started.run_id,
                 0,
@@ -54,6 +54,6 @@ class AgentSubscription:
         await status()  # NOT_FOUND unless the run is the caller's
         async for event in live(
             info,
-            follow(redis_client(context.request), context.settings.redis_prefix, data.run_id, data.after_seq, status),
+            follow(run_streams(context.request), context.settings.redis_prefix, data.run_id, data.after_seq, status),
         ):
             yield AgentRunEvent.from_pydantic(event)

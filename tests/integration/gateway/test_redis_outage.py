@@ -355,11 +355,12 @@ def test_a_live_stream_ends_with_a_clear_event_when_redis_goes(redis_server):
     """The gateway's relay of a run's stream: Redis stops mid-run, the relay ends with RUN_FAILED saying so."""
     from core.redis_client import async_client
     from core.settings import CommonSettings
-    from gateway.graphql.agent.stream import follow
+    from gateway.graphql.agent.stream import RunStreams, follow
     from schema.agent import EventType, RunStatus, entry_id, run_events_key
 
     async def scenario() -> list:
-        client = async_client(CommonSettings(env="development", redis_url=redis_server.url))
+        settings = CommonSettings(env="development", redis_url=redis_server.url)
+        client = async_client(settings)
         key = run_events_key("stream-test:", "run1")
         await client.xadd(key, {"type": "RUN_STARTED", "data": "{}"}, id=entry_id(1))
         seen = []
@@ -367,10 +368,12 @@ def test_a_live_stream_ends_with_a_clear_event_when_redis_goes(redis_server):
         async def running() -> RunStatus:
             return RunStatus.RUNNING
 
-        async for event in follow(client, "stream-test:", "run1", 0, running):
+        streams = RunStreams(client, async_client(settings, socket_timeout=5, max_connections=1), "stream-test:")
+        async for event in follow(streams, "stream-test:", "run1", 0, running):
             seen.append(event)
             if len(seen) == 1:
                 await asyncio.to_thread(redis_server.stop, False)
+        await streams.close()
         await client.aclose()
         return seen
 
