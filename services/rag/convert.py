@@ -25,6 +25,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -119,6 +120,7 @@ def _check_chunks(count: int, limits: Limits) -> None:
 # ---------------------------------------------------------------- the parsing itself (child side)
 
 
+@functools.lru_cache(maxsize=len(mime.SUPPORTED))
 def _converter(mime_type: str):
     """The converter of ``mime_type``, importing only its own module: plain text is converted in
     the rag process, which so never loads the PDF, .docx, Markdown and HTML parsers (about 15 MB and
@@ -146,6 +148,28 @@ def _converter(mime_type: str):
     raise KeyError(mime_type)
 
 
+@functools.lru_cache(maxsize=4)
+def _preprocessors(chunk_words: int, overlap: int):
+    """The cleaner and the splitter, made once: making them (Haystack inspects each component's
+    ``run`` signature) cost as much CPU as cleaning and splitting a 24 KiB text. Both are stateless,
+    so the native threads that convert share them."""
+    from haystack.components.preprocessors import DocumentCleaner, DocumentSplitter
+
+    from services.rag.text import sentence_chunks
+
+    cleaner = DocumentCleaner(
+        remove_empty_lines=False,
+        remove_extra_whitespaces=False,
+        unicode_normalization="NFKC",
+        replace_regexes={r"[ \t\u00a0]+": " ", r" *\n *": "\n", r"\n{3,}": "\n\n"},
+    )
+    splitter = DocumentSplitter(
+        split_by="function",
+        splitting_function=partial(sentence_chunks, max_words=chunk_words, overlap_sentences=overlap),
+    )
+    return cleaner, splitter
+
+
 def _utf8(data: bytes) -> bytes:
     """Text with a UTF-16 byte-order mark, re-encoded so every converter reads UTF-8."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -155,10 +179,7 @@ def _utf8(data: bytes) -> bytes:
 
 def extract_chunks(data: bytes, mime_type: str, limits: Limits, chunk_words: int, overlap: int) -> list[dict[str, Any]]:
     """Blocking (CPU): convert → (cap) → clean → split → (cap); chunks as ``{"content", "page_number"?}``."""
-    from haystack.components.preprocessors import DocumentCleaner, DocumentSplitter
     from haystack.dataclasses import ByteStream
-
-    from services.rag.text import sentence_chunks
 
     if mime_type not in mime.SUPPORTED:
         raise ConversionRefused("UNSUPPORTED_TYPE", f"unsupported content type {mime_type}")
@@ -189,16 +210,7 @@ def extract_chunks(data: bytes, mime_type: str, limits: Limits, chunk_words: int
         detail = detail.strip()[:200] or "unknown reason"
         raise ConversionRefused("UNREADABLE_FILE", f"the file could not be read: {detail}")
     _check_text(sum(len(d.content or "") for d in documents), limits)
-    cleaner = DocumentCleaner(
-        remove_empty_lines=False,
-        remove_extra_whitespaces=False,
-        unicode_normalization="NFKC",
-        replace_regexes={r"[ \t\u00a0]+": " ", r" *\n *": "\n", r"\n{3,}": "\n\n"},
-    )
-    splitter = DocumentSplitter(
-        split_by="function",
-        splitting_function=partial(sentence_chunks, max_words=chunk_words, overlap_sentences=overlap),
-    )
+    cleaner, splitter = _preprocessors(chunk_words, overlap)
     splits = splitter.run(documents=cleaner.run(documents=documents)["documents"])["documents"]
     chunks = [
         {"content": d.content, **({"page_number": d.meta["page_number"]} if "page_number" in d.meta else {})}
