@@ -231,9 +231,10 @@ async def through_gateway(
         # 7-9 ms of CPU (printed at the end): polled every 1 % of the elapsed time (50 ms to 1 s,
         # ``--watch every``, the bench until 2026-12-06), a 5 s run made about 80 polls, 6-8 % of
         # the two cores the pipeline is measured on. Only the last DONE ends the measurement, so
-        # with ``--watch paced`` (the default until the subscription was pushed) the client waits for the oldest job's turn as the pace
-        # of the jobs seen DONE so far predicts it, and polls every 1 % of the elapsed time again
-        # from 15 % of the run before its predicted end (and before the first DONE). A prediction
+        # with ``--watch paced`` (the default until the subscription was pushed) the client waits
+        # for the oldest job's turn as the pace of the jobs seen DONE so far predicts it, and polls
+        # every 1 % of the elapsed time again from 15 % of the run before its predicted end (and
+        # before the first DONE). A prediction
         # that is late can only delay the last DONE seen, so lengthen the measured time, never
         # shorten it; the delay of the last DONE seen is printed.
         chunks, pending, polls, done, last_done, interval = 0, list(jobs), 0, 0, started, 0.0
