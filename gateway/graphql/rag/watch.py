@@ -27,6 +27,7 @@ from schema.rag import job_changes_channel, job_version_key
 
 log = logging.getLogger("agenthub.gateway")
 
+RECONNECT_SECONDS = 1.0  # between attempts to listen again while Redis is away
 UNSEEN = object()  # no reading yet: the first one counts as a change (the job may have moved already)
 
 
@@ -72,7 +73,7 @@ class JobWatch(BatchedWatch[_Watched]):
                 raise
             except Exception as exc:  # Redis away: the counters' reads carry on meanwhile
                 log.warning("job watch: announcements unavailable", extra={"fields": {"error": repr(exc)}})
-                await asyncio.sleep(self.interval)
+                await asyncio.sleep(RECONNECT_SECONDS)
 
     def _announced(self, data: bytes | str) -> None:
         job_id, _, version = (data.decode() if isinstance(data, bytes) else data).partition(" ")

@@ -384,3 +384,86 @@ def test_a_live_stream_ends_with_a_clear_event_when_redis_goes(redis_server):
     assert [e.type for e in events] == [EventType.RUN_STARTED, EventType.RUN_FAILED], events
     assert events[-1].seq == 2
     assert events[-1].data["code"] == "SERVICE_UNAVAILABLE" and events[-1].data["dependency"] == "redis"
+
+
+def test_the_gateways_redis_readers_come_back_after_a_restart(redis_server):
+    """The gateway's long-lived readers heal without a restart of their own: after Redis stops and
+    starts again (empty), an announced job change wakes its watcher (the announcements' listener
+    subscribed again, with the counters read only once a minute), and a relay that joins follows
+    its run (the run streams' reader carries on after failing its relays)."""
+    from core.redis_client import async_client
+    from core.settings import CommonSettings
+    from gateway.graphql.agent.stream import RunStreams, follow
+    from gateway.graphql.rag.watch import JobWatch
+    from schema.agent import EventType, RunStatus, entry_id, run_events_key
+    from services.rag.jobs import JobVersions
+
+    prefix = "restart-test:"
+
+    async def running() -> RunStatus:
+        return RunStatus.RUNNING
+
+    async def until(condition, what: str, timeout: float = 15.0) -> None:
+        for _ in range(int(timeout / 0.05)):
+            try:
+                if await condition():
+                    return
+            except Exception:  # Redis still away
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"not within {timeout} s: {what}")
+
+    async def listening() -> bool:
+        return (await client.pubsub_numsub(watch.channel))[0][1] == 1
+
+    async def relayed(run: str) -> list[str]:
+        key = run_events_key(prefix, run)
+        await client.xadd(key, {"type": "RUN_STARTED", "data": "{}"}, id=entry_id(1))
+        relay = asyncio.ensure_future(_collect(follow(streams, prefix, run, 0, running)))
+        await until(lambda: _true(streams.following == 1), "the relay joined")
+        await client.xadd(key, {"type": "RUN_FINISHED", "data": "{}"}, id=entry_id(2))
+        return await asyncio.wait_for(relay, 10)
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        nonlocal client, watch, streams
+        settings = CommonSettings(env="development", redis_url=redis_server.url)
+        client = async_client(settings)
+        watch = JobWatch(client, prefix, interval=60)
+        streams = RunStreams(client, async_client(settings, socket_timeout=5, max_connections=1), prefix)
+        changed = watch.watch("j1")
+        try:
+            await until(listening, "the listener subscribed")
+            before = await relayed("before")
+            waiting = asyncio.ensure_future(_collect(follow(streams, prefix, "before", 2, running)))
+            await until(lambda: _true(streams.following == 1), "a relay waiting for more")
+            await asyncio.to_thread(redis_server.stop, False)
+            cut = await asyncio.wait_for(waiting, 30)  # its clear end: RUN_FAILED, redis down
+            await asyncio.to_thread(redis_server.start)
+            await until(listening, "the listener subscribed again")
+            changed.clear()
+            await asyncio.to_thread(JobVersions(redis_server.client(), prefix).bump, "j1")
+            await asyncio.wait_for(changed.wait(), 5)
+            after = await relayed("after")
+            return before, cut, after
+        finally:
+            watch.unwatch(changed)
+            await watch.close()
+            await streams.close()
+            await client.aclose()
+
+    client = watch = streams = None  # set in the scenario's loop
+    try:
+        before, cut, after = asyncio.run(asyncio.wait_for(scenario(), 90))
+    finally:
+        if not redis_server._pings():
+            redis_server.start()
+    assert before == after == [EventType.RUN_STARTED.value, EventType.RUN_FINISHED.value], (before, after)
+    assert cut == [EventType.RUN_FAILED.value], cut
+
+
+async def _collect(events) -> list[str]:
+    return [event.type.value async for event in events]
+
+
+async def _true(value: bool) -> bool:
+    return value
