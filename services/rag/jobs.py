@@ -516,7 +516,7 @@ class JobVersions:
     TTL = 24 * 3600  # s; longer than any watch of a job that changes
 
     def __init__(self, redis_client, prefix: str) -> None:
-        self.redis, self.prefix = redis_client, prefix
+        self.prefix = prefix
         self._bump = redis_client.register_script(BUMP)
         self.channel = job_changes_channel(prefix)
 

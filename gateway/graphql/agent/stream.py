@@ -203,22 +203,34 @@ async def follow(
         follower = await streams.join(key, entry_id(after_seq) if after_seq else "0-0")
         try:
             while True:
-                try:
-                    await asyncio.wait_for(follower.ready.wait(), IDLE_CHECK_SECONDS)
-                except TimeoutError:
-                    status = await run_status()
-                    if status is not RunStatus.RUNNING and not await client.xread({key: follower.last}, count=1):
-                        # ended without its terminal event reaching the stream (Redis lost it)
-                        yield _lost(
-                            run_id,
-                            seq,
-                            "EVENTS_LOST",
-                            f"The run's live events were lost (Redis "
-                            f"restarted); it ended {status.value}: read agentRun for its result.",
-                        )
-                        return
-                    continue
-                follower.ready.clear()
+                if follower.behind and not follower.pending:
+                    # let go by the reader: read on here up to the end of the stream, then join again
+                    caught: list[tuple[Any, list[tuple[bytes | str, dict[Any, Any]]]]] = await client.xread(  # type: ignore[assignment]
+                        {key: follower.last}, count=500
+                    )
+                    if caught:
+                        follower.pending.extend(caught[0][1])
+                        follower.last = caught[0][1][-1][0]
+                    else:
+                        follower = await streams.join(key, follower.last)
+                        continue
+                if not follower.pending:
+                    try:
+                        await asyncio.wait_for(follower.ready.wait(), IDLE_CHECK_SECONDS)
+                    except TimeoutError:
+                        status = await run_status()
+                        if status is not RunStatus.RUNNING and not await client.xread({key: follower.last}, count=1):
+                            # ended without its terminal event reaching the stream (Redis lost it)
+                            yield _lost(
+                                run_id,
+                                seq,
+                                "EVENTS_LOST",
+                                f"The run's live events were lost (Redis "
+                                f"restarted); it ended {status.value}: read agentRun for its result.",
+                            )
+                            return
+                        continue
+                    follower.ready.clear()
                 while follower.pending:
                     entry = follower.pending.popleft()
                     if isinstance(entry, BaseException):
@@ -228,22 +240,6 @@ async def follow(
                     yield event
                     if event.type in TERMINAL_EVENTS:
                         return
-                if follower.behind:  # dropped by the reader: read up to the end here, then join again
-                    last = follower.last
-                    while True:
-                        caught: list[tuple[Any, list[tuple[bytes | str, dict[Any, Any]]]]] = await client.xread(  # type: ignore[assignment]
-                            {key: last}, count=500
-                        )
-                        if not caught:
-                            break
-                        for entry, fields in caught[0][1]:
-                            last = entry
-                            event = RunEvent.from_entry(run_id, entry, fields)
-                            seq = event.seq
-                            yield event
-                            if event.type in TERMINAL_EVENTS:
-                                return
-                    follower = await streams.join(key, last)
         finally:
             streams.leave(follower)
     except RedisError as exc:

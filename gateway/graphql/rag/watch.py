@@ -78,7 +78,7 @@ class JobWatch(BatchedWatch[_Watched]):
     def _announced(self, data: bytes | str) -> None:
         job_id, _, version = (data.decode() if isinstance(data, bytes) else data).partition(" ")
         for changed, state in list(self._watched.items()):
-            if state.job_id == job_id and _text(state.version) != version:
+            if state.job_id == job_id and state.version != version:
                 state.version = version
                 changed.set()
 
@@ -91,11 +91,7 @@ class JobWatch(BatchedWatch[_Watched]):
             versions = [UNSEEN] * len(watched)
             await asyncio.sleep(self.interval)
         for (changed, state), version in zip(watched, versions):
-            if version is UNSEEN or _text(version) != _text(state.version):
-                state.version = version
+            text = version.decode() if isinstance(version, bytes) else version  # as announcements carry it
+            if version is UNSEEN or text != state.version:
+                state.version = text
                 changed.set()
-
-
-def _text(version: object) -> object:
-    """A counter's value as the announcements carry it (MGET gives bytes)."""
-    return version.decode() if isinstance(version, bytes) else version
