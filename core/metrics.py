@@ -264,7 +264,8 @@ SEARCH_DURATION = Histogram(
 CHUNKS_EMBEDDED = Counter("agenthub_chunks_embedded_total", "Document chunks embedded (rate: chunks per second).")
 INGEST_STAGE_SECONDS = Counter(
     "agenthub_rag_ingest_stage_seconds_total",
-    "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); embed: embedder lanes busy, summed.",
+    "Seconds rag ingestion spent per stage (claim, convert, embed, write, finish); embed: embedder lanes busy, "
+    "summed; embed_cpu: the CPU seconds of that embedding.",
     ["stage"],
 )
 LLM_CALLS = Counter("agenthub_llm_calls_total", "Model calls, by backend and outcome.", ["backend", "outcome"])
