@@ -154,3 +154,37 @@ def test_the_lanes_embed_batches_side_by_side_and_every_chunk_once():
     assert sorted(i for batch in batches for i in batch) == sorted(d.id for d in preparation.chunks)
     assert sorted(len(b) for b in batches) == [1, 2, 3, 4, 4]  # the last 6 shared out between the lanes
     assert preparation.embedded == preparation.chunks and preparation.error is None
+
+
+def test_the_line_counts_the_cpu_of_its_embedding_apart_from_the_time_it_took():
+    """``embed_cpu`` (what bench/ingest.py sets the rest of the machine's CPU against) counts the
+    CPU the model used in the lane's thread, not the time the lane waited."""
+    import time
+
+    from core import metrics
+
+    def embed(batch):
+        started = time.thread_time()
+        while time.thread_time() - started < 0.05:  # the model's work
+            pass
+        time.sleep(0.1)  # waiting, not working
+        return batch
+
+    def counted(stage: str) -> float:
+        return metrics.INGEST_STAGE_SECONDS.labels(stage)._value.get()
+
+    before = {stage: counted(stage) for stage in ("embed", "embed_cpu")}
+    line = EmbeddingLine(embed, batch=4)
+    preparation = Preparation("a", True)
+    preparation.chunks = documents("a", 4)
+    preparation.embedded = [None] * 4
+    preparation.pending.extend(enumerate(preparation.chunks))
+    lane = eventlet.spawn(line.run)
+    line.add(preparation)
+    try:
+        wait_for(preparation.ready, timeout=5)
+    finally:
+        lane.kill()
+    cpu, wall = (counted(stage) - before[stage] for stage in ("embed_cpu", "embed"))
+    assert 0.05 <= cpu < 0.09, cpu
+    assert wall >= cpu + 0.09, (wall, cpu)
