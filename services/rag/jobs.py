@@ -120,8 +120,11 @@ class JobBoard:
         _Base.metadata.create_all(engine)
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
-    def _update(self, job_id: str, *conditions, lock_owner: str | None = None, **values: Any) -> bool:
-        """One guarded UPDATE; True when it matched (the transition happened).
+    def _update(
+        self, job_id: str, *conditions, lock_owner: str | None = None, announce: bool = True, **values: Any
+    ) -> bool:
+        """One guarded UPDATE; True when it matched (the transition happened); ``announce=False``
+        tells nobody (``changed``) of it.
 
         ``lock_owner``: on PostgreSQL, first take a transaction lock on that owner, so two processes
         acquiring that owner's jobs at once take turns and the quota count is exact (SQLite
@@ -136,7 +139,7 @@ class JobBoard:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             result = connection.execute(update(JobRow).where(JobRow.id == job_id, *conditions).values(**values))
             matched = result.rowcount == 1
-        if matched and self.changed is not None and values.keys() - LEASE_ONLY:
+        if matched and announce and self.changed is not None and values.keys() - LEASE_ONLY:
             try:
                 self.changed(job_id)
             except Exception:
@@ -361,12 +364,13 @@ class JobBoard:
         with self.sessions() as session:
             return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
-    def progress(self, lease: Lease, progress: float) -> bool:
+    def progress(self, lease: Lease, progress: float, announce: bool = True) -> bool:
         """False when the lease was lost or the job was cancelled (``cancel_requested`` says which)."""
         return self._update(
             lease.job_id,
             *self._held(lease),
             JobRow.cancel_requested.is_(False),
+            announce=announce,
             progress=round(min(max(progress, 0.0), 0.99), 3),
             lease_until=self.clock() + self.lease_seconds,
         )

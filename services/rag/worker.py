@@ -297,8 +297,8 @@ class IngestionWorker:
             self.catalog.mark_failed(spec["document_id"], error)
         self.files.unstage(job_id)
 
-    def _progress(self, lease: Lease, value: float) -> None:
-        if not self.board.progress(lease, value):
+    def _progress(self, lease: Lease, value: float, announce: bool = True) -> None:
+        if not self.board.progress(lease, value, announce):
             if self.board.cancel_requested(lease.job_id):
                 raise JobCancelled(lease.job_id)
             raise LeaseLost(lease.job_id)
@@ -316,7 +316,9 @@ class IngestionWorker:
         self.written[job_id] = [chunk.id for chunk in embedded]
         offload(self.indexer.write, embedded)  # one store write (one commit) per job
         started = spent("write", started)
-        self._progress(lease, 0.95)  # the last check for a cancel or a lost lease before it shows
+        # The last check for a cancel or a lost lease before it shows. Not announced: the job's end
+        # follows within milliseconds, and each announcement has every watcher read the job again.
+        self._progress(lease, 0.95, announce=False)
         original = self.files.keep(job_id, f"{document_id}-{version}")
         try:
             previous = self.catalog.activate(

@@ -157,6 +157,10 @@ def test_every_change_a_reader_sees_is_announced_and_a_lease_extension_is_not(en
     assert announced == [job_id] * 3
     assert not jobs.progress(lease, 0.7)  # no transition (the job has ended): nothing announced
     assert announced == [job_id] * 3
+    other = job(jobs, owner="bob")
+    _, lease = jobs.acquire(other)
+    assert jobs.progress(lease, 0.95, announce=False)  # the worker's last check before the end
+    assert jobs.get(other)[0].progress == 0.95 and announced == [job_id] * 3 + [other]
 
 
 def test_an_announcement_that_fails_leaves_the_change_standing(engine, clock):

@@ -102,6 +102,26 @@ def test_a_preparation_ahead_is_dropped_when_its_slot_is_needed_and_a_cancelled_
     assert chunks_of(pipelined, waiting.document_id) == 0
 
 
+def test_a_job_announces_its_start_and_its_end_but_not_its_last_check_before_the_end(pipelined, monkeypatch):
+    """Each announcement has every watcher of the job read it again over RPC; the worker's last
+    check for a cancel (progress 0.95) comes milliseconds before the end and tells nobody."""
+    carol = f"u-{uuid.uuid4().hex[:8]}"
+    submitted = submit(pipelined, carol, "carol.txt", "Carol. " + TEXT * 4)
+    board, seen = pipelined.board, []
+    real = board.changed
+
+    def changed(job_id: str) -> None:
+        job = board.get(job_id)[0]
+        seen.append((job.status, job.progress))
+        real(job_id)
+
+    monkeypatch.setattr(board, "changed", changed)
+    assert drain(pipelined) == ["done"]
+    assert seen[0] == (JobStatus.RUNNING, 0.0) and seen[-1] == (JobStatus.DONE, 1.0)
+    assert all(progress < 0.95 for status, progress in seen[:-1]), seen  # timed writes (1 s) may add some
+    assert board.get(submitted.id)[0].status is JobStatus.DONE
+
+
 def documents(prefix: str, count: int) -> list[Document]:
     return [Document(id=f"{prefix}{n}", content=f"{prefix} {n}") for n in range(count)]
 
