@@ -72,8 +72,9 @@ def job_version_key(prefix: str, job_id: str) -> str:
 
 
 def job_changes_channel(prefix: str) -> str:
-    """The Redis channel where rag announces each bump as ``"<job id> <version>"``: a gateway
-    process subscribed to it wakes its watchers at once instead of at its next read of the counters."""
+    """The Redis channel where rag announces each bump as ``"<job id> <version>"``, followed by
+    ``" <the Job as JSON>"`` when the change ended the job: a gateway process subscribed to it
+    wakes its watchers at once instead of at its next read of the counters."""
     return f"{prefix}rag:job-changes"
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from core.offload import offloading
-from schema.rag import Job, JobStatus, job_changes_channel, job_version_key
+from schema.rag import ENDED, Job, JobStatus, job_changes_channel, job_version_key
 
 FINISHED_TTL = 7 * 24 * 3600
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -43,6 +43,9 @@ ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 class _Base(DeclarativeBase):
     pass
+
+
+ENDED_VALUES = frozenset(status.value for status in ENDED)
 
 
 class JobRow(_Base):
@@ -105,10 +108,12 @@ class JobBoard:
         max_attempts: int = 3,
         user_quota: int = 1,
         clock=time.time,
-        changed: Callable[[str], None] | None = None,
+        changed: Callable[[str, Job | None], None] | None = None,
     ) -> None:
-        """``changed(job_id)``: told after each change a reader would see (not a lease's extension);
-        a failure there is logged and the change stands (readers poll as well)."""
+        """``changed(job_id, ended)``: told after each change a reader would see (not a lease's
+        extension), with the job as it now is when the change ended it (DONE, FAILED, CANCELLED:
+        it never changes again, so whoever gets it may show it as final); a failure there is
+        logged and the change stands (readers poll as well)."""
         self.engine = engine
         self.changed = changed
         self.lease_seconds, self.max_attempts, self.user_quota, self.clock = (
@@ -141,7 +146,11 @@ class JobBoard:
             matched = result.rowcount == 1
         if matched and announce and self.changed is not None and values.keys() - LEASE_ONLY:
             try:
-                self.changed(job_id)
+                ended = None
+                if values.get("status") in ENDED_VALUES:
+                    found = self.get(job_id)
+                    ended = found[0] if found is not None and found[0].status in ENDED else None
+                self.changed(job_id, ended)
             except Exception:
                 log.warning("could not announce a change of ingestion job %s", job_id, exc_info=True)
         return matched
@@ -502,11 +511,16 @@ class JobBoard:
             )
 
 
-# KEYS[1] the job's version counter; ARGV: its expiry (s), the changes channel, the job id.
+# KEYS[1] the job's version counter; ARGV: its expiry (s), the changes channel, the job id, and
+# the ended job as JSON or "" (appended to the announcement: "<job id> <version>[ <json>]").
 BUMP = """
 local version = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. version)
+local message = ARGV[3] .. ' ' .. version
+if ARGV[4] ~= '' then
+    message = message .. ' ' .. ARGV[4]
+end
+redis.call('PUBLISH', ARGV[2], message)
 return version
 """
 
@@ -514,7 +528,8 @@ return version
 class JobVersions:
     """Bumps a job's version counter in Redis (``schema.rag.job_version_key``) after each change and
     announces the new version (``schema.rag.job_changes_channel``), so the gateway's
-    ``ingestionProgress`` reads the job as soon as it moved, and only then. In the service it is a
+    ``ingestionProgress`` reads the job as soon as it moved, and only then; the change that ends a
+    job carries the job itself, so nobody reads it again. In the service it is a
     green thread of its own: a slow or absent Redis never holds up ingestion (readers poll too)."""
 
     TTL = 24 * 3600  # s; longer than any watch of a job that changes
@@ -524,16 +539,19 @@ class JobVersions:
         self._bump = redis_client.register_script(BUMP)
         self.channel = job_changes_channel(prefix)
 
-    def __call__(self, job_id: str) -> None:
+    def __call__(self, job_id: str, ended: Job | None = None) -> None:
         if offloading():
             import eventlet
 
-            eventlet.spawn_n(self.bump, job_id)
+            eventlet.spawn_n(self.bump, job_id, ended)
         else:
-            self.bump(job_id)
+            self.bump(job_id, ended)
 
-    def bump(self, job_id: str) -> None:
+    def bump(self, job_id: str, ended: Job | None = None) -> None:
+        """``ended``: the job, when this change ended it, carried in the announcement: a watcher
+        shows it as it is without reading it again (the last and most awaited change)."""
+        final = ended.model_dump_json() if ended is not None else ""
         try:
-            self._bump(keys=[job_version_key(self.prefix, job_id)], args=[self.TTL, self.channel, job_id])
+            self._bump(keys=[job_version_key(self.prefix, job_id)], args=[self.TTL, self.channel, job_id, final])
         except Exception as exc:
             log.debug("could not bump the version of ingestion job %s: %r", job_id, exc)

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
+from pydantic import ValidationError
 from strawberry.types import Info
 
 from gateway.context import Context
@@ -33,7 +34,8 @@ class RagSubscription:
 
 
 async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[IngestionJob, None]:
-    """The job over RPC (rag checks it is the caller's), again each time its version moves."""
+    """The job over RPC (rag checks it is the caller's), again each time its version moves; the
+    end as announced, once the first read showed the job is the caller's."""
     jobs: JobWatch | None = getattr(info.context.request.app.state, "jobs", None)
     changed = jobs.watch(job_id) if jobs is not None else asyncio.Event()  # never set: a plain poll
     wait = FALLBACK_SECONDS if jobs is not None else POLL_SECONDS
@@ -41,7 +43,9 @@ async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[In
         last = None
         while True:
             changed.clear()  # before reading: a change during the read is not missed
-            job = await info.context.invoke(rag.JOB, {"job_id": job_id})
+            job = _announced_end(jobs, changed) if jobs is not None and last is not None else None
+            if job is None:
+                job = await info.context.invoke(rag.JOB, {"job_id": job_id})
             state = (job.status, job.progress, job.error)
             if state != last:
                 last = state
@@ -53,3 +57,14 @@ async def _progress(info: Info[Context, None], job_id: str) -> AsyncGenerator[In
     finally:
         if jobs is not None:
             jobs.unwatch(changed)
+
+
+def _announced_end(jobs: JobWatch, changed: asyncio.Event) -> rag.Job | None:
+    """The job as the announcement of its end carried it, if one came and this gateway reads it."""
+    ended = jobs.ended(changed)
+    if ended is None:
+        return None
+    try:
+        return rag.Job.model_validate_json(ended)
+    except ValidationError:  # from a rag this gateway does not know: read the job instead
+        return None

@@ -5,6 +5,8 @@ rag bumps a job's version counter in Redis on each change (``schema.rag.job_vers
 (``schema.rag.job_changes_channel``). This process listens on that channel (one connection,
 whatever the number of subscriptions) and wakes the watchers of a job the moment its version
 moves; a subscription then reads its job over RPC, and only then (a queued job can wait minutes).
+The announcement of the change that ended a job carries the job: its subscriptions show it as it
+is, without reading it.
 
 Announcements are fire-and-forget (one sent while this process reconnects is lost), so each
 watched job's counter is also read here, all of them in one ``MGET`` every ``interval``: a lost
@@ -36,6 +38,7 @@ class _Watched:
     job_id: str
     key: str
     version: object = UNSEEN
+    ended: str | None = None  # the job as JSON, from the announcement of the change that ended it
 
 
 class JobWatch(BatchedWatch[_Watched]):
@@ -75,11 +78,19 @@ class JobWatch(BatchedWatch[_Watched]):
                 log.warning("job watch: announcements unavailable", extra={"fields": {"error": repr(exc)}})
                 await asyncio.sleep(RECONNECT_SECONDS)
 
+    def ended(self, changed: asyncio.Event) -> str | None:
+        """The job as JSON, when the announcement of the change that ended it was received (an
+        ended job never changes again: it can be shown without reading it)."""
+        state = self._watched.get(changed)
+        return state.ended if state is not None else None
+
     def _announced(self, data: bytes | str) -> None:
-        job_id, _, version = (data.decode() if isinstance(data, bytes) else data).partition(" ")
+        job_id, _, rest = (data.decode() if isinstance(data, bytes) else data).partition(" ")
+        version, _, ended = rest.partition(" ")
         for changed, state in list(self._watched.items()):
             if state.job_id == job_id and state.version != version:
                 state.version = version
+                state.ended = ended or state.ended
                 changed.set()
 
     async def _check(self, watched: list[tuple[asyncio.Event, _Watched]]) -> None:

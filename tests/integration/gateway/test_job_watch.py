@@ -80,6 +80,37 @@ async def test_an_announced_change_wakes_its_subscription_at_once_and_once(redis
         rag_side.close()
 
 
+async def test_the_announcement_of_a_jobs_end_carries_the_job_to_its_watchers(redis):
+    """A subscription shows the end as announced (``ended``), without reading the job again; a
+    change seen only in the counters, or announced without the job, carries nothing."""
+    import redis as sync_redis
+
+    from schema.rag import Job, JobStatus
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    watch = JobWatch(redis, prefix, interval=60)
+    changed = watch.watch("j1")
+    rag_side = sync_redis.Redis.from_url(REDIS_URL)
+    versions = JobVersions(rag_side, prefix)
+    try:
+        for _ in range(100):  # until the listener subscribed
+            if (await redis.pubsub_numsub(watch.channel))[0][1]:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(versions.bump, "j1")  # a change that does not end it
+        assert await woken(changed, 2) and watch.ended(changed) is None
+        changed.clear()
+        ended = Job(id="j1", status=JobStatus.FAILED, progress=0.2, error="no text", error_code="NO_TEXT")
+        await asyncio.to_thread(versions.bump, "j1", ended)
+        assert await woken(changed, 2)
+        assert Job.model_validate_json(watch.ended(changed)) == ended
+    finally:
+        watch.unwatch(changed)
+        await watch.close()
+        await redis.delete(job_version_key(prefix, "j1"))
+        rag_side.close()
+
+
 async def test_without_redis_every_watched_job_counts_as_changed():
     unreachable = Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     watch = JobWatch(unreachable, "test:", interval=INTERVAL)

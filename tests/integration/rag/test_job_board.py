@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schema.rag import JobStatus
+from schema.rag import Job, JobStatus
 from services.rag.jobs import DuplicateJob, JobBoard
 
 
@@ -147,7 +147,7 @@ def test_concurrent_acquisitions_never_exceed_the_quota(engine):
 
 def test_every_change_a_reader_sees_is_announced_and_a_lease_extension_is_not(engine, clock):
     announced: list[str] = []
-    jobs = board(engine, clock, changed=announced.append)
+    jobs = board(engine, clock, changed=lambda job_id, ended: announced.append(job_id))
     job_id = job(jobs)
     _, lease = jobs.acquire(job_id)
     assert announced == [job_id]  # QUEUED → RUNNING
@@ -163,8 +163,21 @@ def test_every_change_a_reader_sees_is_announced_and_a_lease_extension_is_not(en
     assert jobs.get(other)[0].progress == 0.95 and announced == [job_id] * 3 + [other]
 
 
+def test_the_change_that_ends_a_job_is_announced_with_the_job(engine, clock):
+    announced = []
+    jobs = board(engine, clock, changed=lambda job_id, ended: announced.append((job_id, ended)))
+    done, queued = job(jobs), job(jobs, owner="bob")
+    _, lease = jobs.acquire(done)
+    assert jobs.progress(lease, 0.5) and jobs.done(lease, "d1", 3)
+    assert [ended for _, ended in announced[:2]] == [None, None]  # RUNNING, then its progress
+    assert announced[2][1] == jobs.get(done)[0] and announced[2][1].status is JobStatus.DONE
+    assert announced[2][1].chunk_count == 3
+    assert jobs.cancel(queued) == "cancelled"
+    assert announced[3] == (queued, jobs.get(queued)[0]) and announced[3][1].status is JobStatus.CANCELLED
+
+
 def test_an_announcement_that_fails_leaves_the_change_standing(engine, clock):
-    def broken(job_id: str) -> None:
+    def broken(job_id: str, ended) -> None:
         raise ConnectionError("Redis is down")
 
     jobs = board(engine, clock, changed=broken)
@@ -190,15 +203,18 @@ def test_job_versions_count_and_announce_changes_in_redis_with_an_expiry():
             listener.subscribe(versions.channel)
             versions("j1")
             versions("j1")
+            ended = Job(id="j1", status=JobStatus.DONE, progress=1.0, document_id="d1", chunk_count=3)
+            versions("j1", ended)
             announced = []
             for _ in range(10):  # the subscription's confirmation reads as None
                 message = listener.get_message(timeout=1)
                 if message:
                     announced.append(message["data"])
-                if len(announced) == 2:
+                if len(announced) == 3:
                     break
-        assert client.get(key) == b"2" and 0 < client.ttl(key) <= JobVersions.TTL
-        assert announced == [b"j1 1", b"j1 2"]  # each new version, announced
+        assert client.get(key) == b"3" and 0 < client.ttl(key) <= JobVersions.TTL
+        assert announced[:2] == [b"j1 1", b"j1 2"]  # each new version, announced
+        assert announced[2] == b"j1 3 " + ended.model_dump_json().encode()  # the end, with the job
         JobVersions(redis.Redis(port=1, socket_connect_timeout=0.2), prefix)("j1")  # no Redis: no error
     finally:
         client.delete(key)

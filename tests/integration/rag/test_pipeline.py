@@ -110,10 +110,10 @@ def test_a_job_announces_its_start_and_its_end_but_not_its_last_check_before_the
     board, seen = pipelined.board, []
     real = board.changed
 
-    def changed(job_id: str) -> None:
+    def changed(job_id: str, ended=None) -> None:
         job = board.get(job_id)[0]
         seen.append((job.status, job.progress))
-        real(job_id)
+        real(job_id, ended)
 
     monkeypatch.setattr(board, "changed", changed)
     assert drain(pipelined) == ["done"]
