@@ -273,17 +273,16 @@ async def through_gateway(
         return chunks, chunks / wall, wall, polls, jobs[-1], interval
 
 
-async def quiet(pids: dict[str, int], timeout: float = 10.0) -> float:
+async def quiet(pids: dict[str, int], timeout: float = 10.0) -> None:
     """Waits until the stack is idle (the processes of ``pids`` together under 5 % of a core over
-    0.2 s), so that the raw embedder measured next has the cores; returns the seconds waited."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
+    0.2 s), so that the raw embedder measured next has the cores."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
         before = cpu_seconds(pids)
         await asyncio.sleep(0.2)
         after = cpu_seconds(pids)
         if sum(after[name] - before[name] for name in pids) < 0.01:
-            break
-    return time.perf_counter() - started
+            return
 
 
 async def run(args) -> int:

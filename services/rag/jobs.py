@@ -39,13 +39,11 @@ from schema.rag import ENDED, Job, JobStatus, job_changes_channel, job_version_k
 
 FINISHED_TTL = 7 * 24 * 3600
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+ENDED_VALUES = frozenset(status.value for status in ENDED)
 
 
 class _Base(DeclarativeBase):
     pass
-
-
-ENDED_VALUES = frozenset(status.value for status in ENDED)
 
 
 class JobRow(_Base):
@@ -146,11 +144,8 @@ class JobBoard:
             matched = result.rowcount == 1
         if matched and announce and self.changed is not None and values.keys() - LEASE_ONLY:
             try:
-                ended = None
-                if values.get("status") in ENDED_VALUES:
-                    found = self.get(job_id)
-                    ended = found[0] if found is not None and found[0].status in ENDED else None
-                self.changed(job_id, ended)
+                found = self.get(job_id) if values.get("status") in ENDED_VALUES else None
+                self.changed(job_id, found[0] if found is not None else None)  # an ended job never changes
             except Exception:
                 log.warning("could not announce a change of ingestion job %s", job_id, exc_info=True)
         return matched
