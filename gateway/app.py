@@ -16,13 +16,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UnsetType
+from uvicorn.protocols.utils import ClientDisconnected
 
 from core import __version__, metrics, tracing
 from core.ratelimit import AsyncLimiter
@@ -46,9 +49,26 @@ from gateway.settings import GatewaySettings
 from schema.errors import Unauthenticated
 from schema.models import Status
 
+# What sending on a WebSocket raises once its client has gone, by the layer that noticed.
+CLIENT_GONE = (WebSocketDisconnected, WebSocketDisconnect, ClientDisconnected)
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, for which a client that closes its socket while a
+    result is being sent to it has ended its subscription, as it may: Strawberry logs that as
+    "Exception in worker task" with a traceback, one per leaving client. Other failures still are."""
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, CLIENT_GONE):
+            self.task_logger.debug("a WebSocket client left during a send: %s", type(error).__name__)
+            return
+        await super().handle_task_exception(error)
+
 
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with AgentHub's typed context."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, settings: GatewaySettings) -> None:
         super().__init__(
