@@ -21,6 +21,12 @@ quantizing and left out: on the eager graph it was slower, quantized Attention i
 against 149-171 chunks/s, 12.4-13 against 10.4-11.8 ms of CPU per chunk, same runs); the
 session's own fusions at load already cover layer norms, Gelu and the MatMuls.
 
+On a host with AVX2 alone (no AVX-512, no VNNI; 2026-12-07) int8 MatMuls are only 1.6 times as
+fast as float32 ones, so this export runs 1.65-1.8 times PyTorch there, not 2.6-4.4; it stayed the
+fastest of those measured on that host: float32, uint8 weights, reduce_range, the transformer
+fusions (float32 or quantized), ``MatMulNBits`` (8 and 4 bits) and OpenVINO with int8 weights
+(``bench/README.md``, ninth session).
+
 Usage::
 
     agenthub export-embedder [--output DIR] [--force]
