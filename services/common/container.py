@@ -11,13 +11,15 @@ worker as Nameko does (same logger, messages and levels); with DEBUG enabled
 for ``nameko.containers`` it is Nameko's own ``_run_worker``, timings included.
 
 Once started, it takes what the service loaded out of the garbage collector's view
-(``freeze_startup_objects``).
+(``freeze_startup_objects``), and makes a SIGTERM after the first one harmless
+(``stop_once_on_sigterm``).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -47,12 +49,39 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def stop_once_on_sigterm() -> None:
+    """Later SIGTERMs leave the stop that the first one started to finish.
+
+    ``nameko run`` starts ``ServiceRunner.stop`` on every SIGTERM. A second one while the first stop
+    is under way (an operator's second ``kill``, a supervisor's retry) stopped the extensions
+    again: Nameko's timer sent its stop event twice (``AssertionError``), and the process hung
+    until SIGKILL. Without Nameko's handler (a test runner, a shell), or off the main thread, it
+    changes nothing.
+    """
+    handler = signal.getsignal(signal.SIGTERM)
+    if not callable(handler) or getattr(handler, "stops_once", False):
+        return
+    received: list[int] = []
+
+    def first_only(signum: int, frame: Any) -> None:
+        if not received:
+            received.append(signum)
+            handler(signum, frame)
+
+    first_only.stops_once = True  # type: ignore[attr-defined]
+    try:
+        signal.signal(signal.SIGTERM, first_only)
+    except ValueError:  # not the main thread: not under ``nameko run``, whose handler this guards
+        pass
+
+
 class ServiceContainer(containers.ServiceContainer):
     def __init__(self, service_cls: type, config: dict[str, Any]) -> None:
         super().__init__(service_cls, with_broker_tls(config))
 
     def start(self) -> None:
         super().start()
+        stop_once_on_sigterm()
         freeze_startup_objects()
 
     def _run_worker(self, worker_ctx: Any, handle_result: Callable[..., Any] | None) -> None:
