@@ -169,6 +169,13 @@ def revive_crashed() -> list[str]:
     return [how for process in list(_RUNNING) if (how := process.revive())]
 
 
+def terminate_running() -> None:
+    """Tells every service process still running to stop, without waiting: those that are stopped
+    next then wind down side by side (2-4 s each) instead of one after another."""
+    for process in list(_RUNNING):
+        process.terminate()
+
+
 def stop_all(processes: list[ServiceProcess]) -> None:
     """Stop in parallel: each Nameko service takes seconds to wind down."""
     for process in processes:

@@ -27,7 +27,7 @@ from tests.support.accounts import mark_revocations_published
 from tests.support.fixtures.agent import mint
 from tests.support.gateway import gateway_settings
 from tests.support.scripted_llm import Text, ToolCalls
-from tests.support.stack import Isolation, ServiceProcess, free_port
+from tests.support.stack import Isolation, ServiceProcess, free_port, stop_all
 
 
 class Collector:
@@ -92,8 +92,7 @@ def traced_stack(tmp_path_factory, llm):
             process.wait_until_consuming(timeout=240)
         yield isolation, processes, collector
     finally:
-        for process in processes:
-            process.stop()
+        stop_all(processes)
         isolation.destroy()
         collector.server.shutdown()
 
