@@ -60,7 +60,7 @@ def _revive_crashed_services():
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """After the last test the session's fixtures are torn down one after another, each stopping its
-    services and waiting for them (2-4 s a service): every service still running is told to stop
+    services and waiting for them (about a second a service): every service still running is told to stop
     first, so they all wind down at once."""
     if nextitem is None:
         terminate_running()

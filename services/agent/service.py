@@ -8,8 +8,6 @@ run's Redis stream.
 
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy
-
 from core import __version__
 from schema import agent, rag
 from schema.agent import (
@@ -30,6 +28,7 @@ from services.agent.dependencies import Runtime
 from services.agent.runner import Search
 from services.agent.runtime import AgentRuntime
 from services.common.audit import AuditDispatcher
+from services.common.consumers import RpcProxy
 from services.common.dependencies import Redis, RequestLog
 from services.common.entrypoint import invoke, operation
 from services.common.health import redis_check, report

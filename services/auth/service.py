@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 
-from nameko.events import event_handler
 from nameko.timer import timer
 from sqlalchemy import text
 
@@ -21,6 +20,7 @@ from schema.models import AuditEvent, Identity
 from schema.validation import parse
 from services.auth.dependencies import Auth, request_meta
 from services.common.audit import AUDIT_EVENT_TYPE
+from services.common.consumers import event_handler
 from services.common.dependencies import Redis, RequestLog
 from services.common.entrypoint import operation
 from services.common.health import redis_check, report

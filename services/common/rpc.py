@@ -72,10 +72,10 @@ from eventlet.patcher import original
 from eventlet.semaphore import Semaphore
 from nameko import rpc as nameko_rpc
 from nameko.exceptions import UnserializableValueError, serialize
-from nameko.messaging import QueueConsumer
 
 from core.redis_client import is_redis_down, redis_unavailable
 from schema.errors import AgentHubError, ServiceUnavailable
+from services.common.consumers import QueueConsumer
 from services.common.wire import ConsumerTransport, publish_frames
 
 log = logging.getLogger("agenthub.rpc")

@@ -10,7 +10,7 @@ method (its ``health``) and replies to the request's ``reply_to`` queue with
 the request's ``correlation_id``. ``agenthub status`` collects the replies
 until every consumer counted on the RPC queues has answered or a short deadline.
 
-Built on Nameko's own ``Consumer`` entrypoint (its shared ``QueueConsumer``);
+Built on Nameko's ``Consumer`` entrypoint (``services.common.consumers``: the shared ``QueueConsumer``);
 the reply goes through the process's one reply channel (``services.common.rpc``).
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 
 from kombu import Exchange, Queue
 from nameko import rpc as nameko_rpc
-from nameko.messaging import Consumer
 
+from services.common.consumers import Consumer
 from services.common.rpc import _ReplyChannel
 
 log = logging.getLogger("agenthub.status")

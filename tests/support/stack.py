@@ -171,7 +171,7 @@ def revive_crashed() -> list[str]:
 
 def terminate_running() -> None:
     """Tells every service process still running to stop, without waiting: those that are stopped
-    next then wind down side by side (2-4 s each) instead of one after another."""
+    next then wind down side by side (about a second each) instead of one after another."""
     for process in list(_RUNNING):
         process.terminate()
 
