@@ -10,10 +10,14 @@ Screenshots of each page go to var/screenshots/ (CI artefacts, not committed).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
+import jwt
 import pytest
 
+from core.settings import CommonSettings
+from core.tokens import TokenCodec
 from tests.support.accounts import PASSPHRASE, create_admin
 from tests.support.browser import local_page
 from tests.support.gateway import GatewayProcess
@@ -222,25 +226,53 @@ def test_the_access_token_is_rotated_before_it_expires(page):
 
 
 def test_an_expired_access_token_is_refreshed_and_the_call_retried(page):
-    """With the page's clock stopped its rotation timer never fires; once the 30 s token has expired
-    the server answers UNAUTHENTICATED reason expired, and the console refreshes and retries."""
+    """The console's next call carries its access token as it is once expired: the same claims, signed
+    with the stack's key, issued two TTLs ago (waiting out the 30 s token and the server's 5 s leeway
+    took 37 s). The server's own check answers UNAUTHENTICATED reason expired; the console refreshes
+    and retries. The page's clock is stopped so its rotation timer cannot refresh first."""
+    codec = TokenCodec(CommonSettings(env="development"))
+    expired: list[str] = []
+    refreshed_after: list[int] = []  # how many calls were forged before each refresh
+
+    def expire_the_next_call(route) -> None:
+        request = route.request
+        bearer = request.headers.get("authorization", "")
+        if "mutation Refresh" in (request.post_data or ""):
+            refreshed_after.append(len(expired))
+        if expired or refreshed_after or not bearer.startswith("Bearer "):
+            route.continue_()
+            return
+        claims = jwt.decode(bearer.removeprefix("Bearer "), options={"verify_signature": False})
+        token = codec.issue(
+            subject=claims["sub"],
+            role=claims["role"],
+            username=claims["name"],
+            session_id=claims["sid"],
+            version=claims["ver"],
+            ttl=30,
+            now=time.time() - 60,
+        ).token
+        expired.append(token)
+        route.continue_(headers={**request.headers, "authorization": f"Bearer {token}"})
+
     page.clock.install()
     page.reload()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.route("**/graphql", expire_the_next_call)
     try:
         page.clock.pause_at(page.evaluate("Date.now()") + 100)
-        page.wait_for_timeout(37_000)  # the token's 30 s and the server's 5 s leeway: nothing to poll for
-        with page.expect_request(lambda r: "mutation Refresh" in (r.post_data or ""), timeout=30_000):
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Documents").click()
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
-            for _ in range(100):  # effects run after a frame or a 100 ms timeout, both on the stopped clock
-                page.clock.run_for(150)
-                if page.locator("tr", has_text="(this one)").count():
-                    break
-                page.wait_for_timeout(200)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Documents").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+        for _ in range(100):  # effects run after a frame or a 100 ms timeout, both on the stopped clock
+            page.clock.run_for(150)
+            if page.locator("tr", has_text="(this one)").count():
+                break
+            page.wait_for_timeout(200)
         expect(page.locator("tr", has_text="(this one)")).to_have_count(1)
         expect(page.get_by_role("alert")).to_have_count(0)
+        assert len(expired) == 1 and refreshed_after == [1], (expired, refreshed_after)
     finally:
+        page.unroute("**/graphql", expire_the_next_call)
         page.clock.resume()
 
 
