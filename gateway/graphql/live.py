@@ -244,15 +244,13 @@ async def _live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]
     revoked = watch.watch(context.claims) if context.claims is not None else asyncio.Event()
     waiting = asyncio.ensure_future(revoked.wait())
     deadline = asyncio.get_running_loop().time() + settings.subscription_max_seconds
+    step: asyncio.Future[T] | None = None
     try:
         while True:
             step = asyncio.ensure_future(anext(stream))
             left = deadline - asyncio.get_running_loop().time()
             await asyncio.wait({step, waiting}, timeout=max(0.0, left), return_when=asyncio.FIRST_COMPLETED)
-            if not step.done():
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
-                    await step
+            if not step.done():  # its step is ended in `finally`
                 if revoked.is_set():
                     raise session_ended()
                 return  # its maximum lifetime: completed; the client subscribes again if it still wants
@@ -263,6 +261,14 @@ async def _live(info: Info, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]
             yield item
     finally:
         waiting.cancel()
+        if step is not None and not step.done():
+            # Revoked, at its maximum lifetime, or the client left while the stream was awaited:
+            # ended here, or it would run on until its next item came (``aclose`` below fails on
+            # a stream in use), uncounted by the caps, and then log "Task exception was never
+            # retrieved".
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                await step
         watch.unwatch(revoked)
         context.open_subscriptions -= 1
         await leases.release(lease)
