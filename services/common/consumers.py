@@ -20,13 +20,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventlet.event import Event
 from nameko import events, messaging
 from nameko import rpc as nameko_rpc
 
 STOP_CHECK_SECONDS = 0.25
 
 
+class _SentOnce(Event):
+    """Nameko's "last provider unregistered" event, sent once however many providers report it."""
+
+    def send(self, result: Any = None, exc: Any = None) -> None:
+        if not self.ready():
+            super().send(result, exc)
+
+
 class QueueConsumer(messaging.QueueConsumer):
+    """Also: a stop during the start no longer hangs the process. Nameko sends its "last provider
+    unregistered" event once per provider while the consumer is not ready yet, so a consumer of
+    several providers (auth's event handlers and status probe) raised AssertionError on the second
+    one and the stop never ended (seen in CI: a SIGTERM right after the RPC queue was consumed)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._last_provider_unregistered = _SentOnce()
+
     def consume(
         self, limit: Any = None, timeout: Any = None, safety_interval: float = STOP_CHECK_SECONDS, **kwargs: Any
     ) -> Any:  # kombu's generator

@@ -80,9 +80,10 @@ class ServiceContainer(containers.ServiceContainer):
         super().__init__(service_cls, with_broker_tls(config))
 
     def start(self) -> None:
+        stop_once_on_sigterm()  # before the start: a SIGTERM may come as soon as a queue is consumed
         super().start()
-        stop_once_on_sigterm()
         freeze_startup_objects()
+        log.info("started %s", self.service_name)  # every extension: a stop from here on is a clean one
 
     def _run_worker(self, worker_ctx: Any, handle_result: Callable[..., Any] | None) -> None:
         if log.isEnabledFor(logging.DEBUG):

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import eventlet
@@ -50,3 +52,26 @@ def test_every_services_queue_consumers_check_for_a_stop_four_times_a_second():
     assert STOP_CHECK_SECONDS <= 0.25
     # agent: its RPC queue, and one shared consumer for the status probe and the replies to its RPC proxy
     assert len(found["agent"]) == 2, found["agent"]
+
+
+def test_a_stop_during_the_start_unregisters_every_provider_of_a_consumer_not_ready_yet():
+    """auth's shared consumer has four providers (three event handlers, the status probe). A SIGTERM
+    before it was ready: Nameko's raised AssertionError at the second and the stop hung (seen in CI)."""
+    from nameko.messaging import QueueConsumer as NamekosQueueConsumer
+
+    from services.common.consumers import QueueConsumer
+
+    providers = [object(), object(), object()]
+    consumer = QueueConsumer()
+    for provider in providers:
+        consumer.register_provider(provider)
+    for provider in providers:
+        consumer.unregister_provider(provider)
+    assert consumer._last_provider_unregistered.ready()
+
+    namekos = NamekosQueueConsumer()
+    for provider in providers:
+        namekos.register_provider(provider)
+    namekos.unregister_provider(providers[0])
+    with pytest.raises(AssertionError):  # Nameko's own, still: when this fails, _SentOnce can go
+        namekos.unregister_provider(providers[1])
