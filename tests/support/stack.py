@@ -177,7 +177,7 @@ def terminate_running() -> None:
 
 
 def stop_all(processes: list[ServiceProcess]) -> None:
-    """Stop in parallel: each Nameko service takes seconds to wind down."""
+    """Stop in parallel: each Nameko service takes about a second to wind down."""
     for process in processes:
         process.terminate()
     for process in processes:

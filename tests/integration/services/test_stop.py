@@ -11,7 +11,7 @@ from tests.support.stack import Isolation, ServiceProcess
 
 def test_a_second_sigterm_while_a_service_stops_does_not_hang_it(tmp_path):
     # Before: Nameko stopped the extensions a second time, its timer raised AssertionError and the
-    # process never exited (still running 25 s later, where one SIGTERM takes about 2 s).
+    # process never exited (still running 25 s later, where one SIGTERM takes under a second).
     isolation = Isolation(data_dir=tmp_path).create()
     process = ServiceProcess(isolation, "services.auth.service", "auth")
     try:
