@@ -14,9 +14,12 @@ updated, and while the scheduler took the next job; a job's last batch was a par
   untrusted files), then embedding through the line. ``run_job`` starts one once it holds the
   lease, or adopts the one the scheduler started ahead (``IngestionWorker.keep_ahead``) for the
   ``PREPARE_AHEAD`` oldest QUEUED jobs while a slot stood empty because of the per-user quota.
-  Ahead, nothing is written and the job stays QUEUED: its lease, attempts, cancel and the quota
-  are untouched; the preparation is dropped when the slot is needed or the job is no longer among
-  the next ones.
+  Ahead, the job stays QUEUED: its lease, attempts, cancel and the quota are untouched; the
+  preparation is dropped when the slot is needed or the job is no longer among the next ones. Its
+  chunks may already be in the store (``written``): a running job's store write takes the chunks
+  of the preparations ahead that are embedded, so one commit serves several jobs. They stay
+  invisible (no version of a document shows until the catalog makes it current) until the job's
+  own run activates them, or are deleted when the job ends otherwise.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from core.offload import offload, offloading
 
 log = logging.getLogger("agenthub.rag.ingestion")
 
-# Jobs prepared ahead while a slot stands empty. Two: when the running job's chunks are embedded,
-# the lanes still have the second one's while the first one ahead is adopted and written and the
-# scheduler takes the next (with one, both lanes stood idle for that time, twice per two jobs).
-PREPARE_AHEAD = 2
+# Jobs prepared ahead while a slot stands empty. Three: the running job waits for the first one
+# ahead to share its store write (``IngestionWorker._sharing``), and the lanes still need the next
+# ones' chunks while both jobs end and the scheduler takes the next (with two, the lanes stood idle
+# 5 % of bench/ingest.py's run against 3 %; with one, both lanes stood idle whenever a job was
+# written, twice per two jobs).
+PREPARE_AHEAD = 3
 IN_FLIGHT = 2  # batches each lane keeps in native threads: one embedding, one ready to start
 
 
@@ -60,6 +65,7 @@ class Preparation:
         self.count = 0  # chunks embedded
         self.error: BaseException | None = None
         self.abandoned = False
+        self.written = False  # its chunks went into the store with a running job's (not current yet)
         self.finished = Event()
 
     def fraction(self) -> float:

@@ -44,14 +44,19 @@ class ChunkStore(Protocol):
     def close(self) -> None: ...
 
 
-def stale_filter(document_id: str, version: str) -> dict[str, Any]:
+def version_filter(document_id: str, version: str, operator: str = "==") -> dict[str, Any]:
+    """The chunks of ``document_id`` whose version is (``==``) or is not (``!=``) ``version``."""
     return {
         "operator": "AND",
         "conditions": [
             {"field": "meta.document_id", "operator": "==", "value": document_id},
-            {"field": "meta.version", "operator": "!=", "value": version},
+            {"field": "meta.version", "operator": operator, "value": version},
         ],
     }
+
+
+def stale_filter(document_id: str, version: str) -> dict[str, Any]:
+    return version_filter(document_id, version, "!=")
 
 
 def document_filter(document_id: str) -> dict[str, Any]:

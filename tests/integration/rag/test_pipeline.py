@@ -122,6 +122,85 @@ def test_a_job_announces_its_start_and_its_end_but_not_its_last_check_before_the
     assert board.get(submitted.id)[0].status is JobStatus.DONE
 
 
+def run_now(library, job_id: str) -> str:
+    """Runs one announced job now, out of the announcement order."""
+    library.wake.jobs.remove(job_id)
+    return library.worker.run_job(job_id)
+
+
+def counting_writes(library, monkeypatch) -> list[int]:
+    """The sizes of the store writes from here on (each one commit of the embedded store)."""
+    writes: list[int] = []
+    real = library.store.write
+    monkeypatch.setattr(library.store, "write", lambda chunks: writes.append(len(chunks)) or real(chunks))
+    return writes
+
+
+def keyword_hits(library, who: str, query: str) -> set[str]:
+    hits = library.reads.search(identity(who), SearchInput(query=query, mode=SearchMode.KEYWORD))
+    return {hit.document_id for hit in hits}
+
+
+def test_the_job_ahead_shares_the_running_jobs_store_write_and_shows_only_after_its_own_run(pipelined, monkeypatch):
+    dave = f"u-{uuid.uuid4().hex[:8]}"
+    first = submit(pipelined, dave, "first.txt", "Dave first. " + TEXT * 6)
+    second = submit(pipelined, dave, "second.txt", "Zeppelins. " + TEXT * 6)
+    worker = pipelined.worker
+    worker.keep_ahead([second.id])
+    ahead = worker.ahead[second.id]
+    wait_for(ahead.ready)
+    writes = counting_writes(pipelined, monkeypatch)
+
+    assert run_now(pipelined, first.id) == "done"
+    first_chunks = pipelined.submission.job(identity(dave), first.id).chunk_count
+    assert writes == [first_chunks + len(ahead.chunks)]  # one write, one commit, for both jobs
+    assert ahead.written and chunks_of(pipelined, second.document_id) == len(ahead.chunks)
+    assert pipelined.submission.job(identity(dave), second.id).status is JobStatus.QUEUED
+    assert second.document_id not in keyword_hits(pipelined, dave, "zeppelins")  # stored, not current
+
+    assert drain(pipelined) == ["done"]
+    assert writes == [first_chunks + len(ahead.chunks)]  # its run found its chunks stored
+    assert second.document_id in keyword_hits(pipelined, dave, "zeppelins")
+    assert pipelined.submission.job(identity(dave), second.id).chunk_count == len(ahead.chunks)
+
+
+def test_chunks_written_ahead_go_when_their_job_is_cancelled_before_its_run(pipelined):
+    erin = f"u-{uuid.uuid4().hex[:8]}"
+    first = submit(pipelined, erin, "first.txt", "Erin first. " + TEXT * 4)
+    second = submit(pipelined, erin, "second.txt", "Erin second. " + TEXT * 4)
+    worker = pipelined.worker
+    worker.keep_ahead([second.id])
+    wait_for(worker.ahead[second.id].ready)
+    assert run_now(pipelined, first.id) == "done"
+    assert chunks_of(pipelined, second.document_id) > 0
+
+    pipelined.submission.cancel_job(identity(erin), second.id)
+    worker.keep_ahead([])  # the scheduler no longer offers it
+    assert chunks_of(pipelined, second.document_id) == 0
+    assert drain(pipelined) == ["finished"]
+
+
+def test_chunks_written_ahead_that_a_newer_version_removed_are_written_again_by_their_run(pipelined, monkeypatch):
+    """Two versions of one document: the first's activation removes every other version's chunks,
+    the second's written ahead among them; the second's run finds them gone and writes them."""
+    frank = f"u-{uuid.uuid4().hex[:8]}"
+    older = submit(pipelined, frank, "same.txt", "Older. " + TEXT * 4)
+    newer = submit(pipelined, frank, "same.txt", "Balloons. " + TEXT * 4)
+    assert older.document_id == newer.document_id
+    worker = pipelined.worker
+    worker.keep_ahead([newer.id])
+    ahead = worker.ahead[newer.id]
+    wait_for(ahead.ready)
+    writes = counting_writes(pipelined, monkeypatch)
+    assert run_now(pipelined, older.id) == "done"
+    assert len(writes) == 1 and ahead.written
+
+    assert drain(pipelined) == ["done"]
+    assert writes[1:] == [len(ahead.chunks)]
+    assert chunks_of(pipelined, newer.document_id) == len(ahead.chunks)
+    assert newer.document_id in keyword_hits(pipelined, frank, "balloons")
+
+
 def documents(prefix: str, count: int) -> list[Document]:
     return [Document(id=f"{prefix}{n}", content=f"{prefix} {n}") for n in range(count)]
 
