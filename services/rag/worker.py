@@ -316,12 +316,11 @@ class IngestionWorker:
         """A preparation dropped after its chunks were written: they go when its job ended without
         them (cancelled, failed, gone). A job still QUEUED or run by another process keeps them: its
         run writes the same chunk ids again."""
-        found = self.board.get(preparation.job_id)
-        if found is not None and found[0].status.value not in ("CANCELLED", "FAILED"):
-            return
-        ids = [chunk.id for chunk in preparation.chunks]
         try:
-            offload(self.store.delete_chunks, ids)
+            found = self.board.get(preparation.job_id)
+            if found is not None and found[0].status.value not in ("CANCELLED", "FAILED"):
+                return
+            offload(self.store.delete_chunks, [chunk.id for chunk in preparation.chunks])
         except Exception:  # invisible anyway; the document's next version or deletion removes them
             log.warning("could not remove the chunks of job %s written ahead", preparation.job_id, exc_info=True)
 
