@@ -19,6 +19,7 @@ from greenlet import GreenletExit
 
 from core import metrics
 from core.offload import offload, offloading
+from schema.rag import JobStatus
 from services.common.green import interrupt
 from services.rag.catalog import Catalog, DocumentGone
 from services.rag.corpus import CorpusVersion
@@ -318,7 +319,7 @@ class IngestionWorker:
         run writes the same chunk ids again."""
         try:
             found = self.board.get(preparation.job_id)
-            if found is not None and found[0].status.value not in ("CANCELLED", "FAILED"):
+            if found is not None and found[0].status not in (JobStatus.CANCELLED, JobStatus.FAILED):
                 return
             offload(self.store.delete_chunks, [chunk.id for chunk in preparation.chunks])
         except Exception:  # invisible anyway; the document's next version or deletion removes them
@@ -356,7 +357,7 @@ class IngestionWorker:
         embedded, written_ahead = self._embedded(lease)
         self.written[job_id] = [chunk.id for chunk in embedded]
         write = not (written_ahead and self._still_stored(spec, version, len(embedded)))
-        sharing: list[Preparation] = self._sharing() if write and self._spawn is not None else []
+        sharing = self._sharing() if write else []  # none without the service: nothing is prepared ahead
         started = time.perf_counter()
         if write:  # one store write (one commit) for this job and the jobs ahead that share it
             offload(self.indexer.write, embedded + [chunk for p in sharing for chunk in p.embedded])

@@ -128,6 +128,14 @@ def run_now(library, job_id: str) -> str:
     return library.worker.run_job(job_id)
 
 
+def prepared_ahead(library, job_id: str) -> Preparation:
+    """The job prepared ahead, as the scheduler has it while a slot stands empty, once embedded."""
+    library.worker.keep_ahead([job_id])
+    preparation = library.worker.ahead[job_id]
+    wait_for(preparation.ready)
+    return preparation
+
+
 def counting_writes(library, monkeypatch) -> list[int]:
     """The sizes of the store writes from here on (each one commit of the embedded store)."""
     writes: list[int] = []
@@ -145,10 +153,7 @@ def test_the_job_ahead_shares_the_running_jobs_store_write_and_shows_only_after_
     dave = f"u-{uuid.uuid4().hex[:8]}"
     first = submit(pipelined, dave, "first.txt", "Dave first. " + TEXT * 6)
     second = submit(pipelined, dave, "second.txt", "Zeppelins. " + TEXT * 6)
-    worker = pipelined.worker
-    worker.keep_ahead([second.id])
-    ahead = worker.ahead[second.id]
-    wait_for(ahead.ready)
+    ahead = prepared_ahead(pipelined, second.id)
     writes = counting_writes(pipelined, monkeypatch)
 
     assert run_now(pipelined, first.id) == "done"
@@ -168,14 +173,12 @@ def test_chunks_written_ahead_go_when_their_job_is_cancelled_before_its_run(pipe
     erin = f"u-{uuid.uuid4().hex[:8]}"
     first = submit(pipelined, erin, "first.txt", "Erin first. " + TEXT * 4)
     second = submit(pipelined, erin, "second.txt", "Erin second. " + TEXT * 4)
-    worker = pipelined.worker
-    worker.keep_ahead([second.id])
-    wait_for(worker.ahead[second.id].ready)
+    prepared_ahead(pipelined, second.id)
     assert run_now(pipelined, first.id) == "done"
     assert chunks_of(pipelined, second.document_id) > 0
 
     pipelined.submission.cancel_job(identity(erin), second.id)
-    worker.keep_ahead([])  # the scheduler no longer offers it
+    pipelined.worker.keep_ahead([])  # the scheduler no longer offers it
     assert chunks_of(pipelined, second.document_id) == 0
     assert drain(pipelined) == ["finished"]
 
@@ -187,10 +190,7 @@ def test_chunks_written_ahead_that_a_newer_version_removed_are_written_again_by_
     older = submit(pipelined, frank, "same.txt", "Older. " + TEXT * 4)
     newer = submit(pipelined, frank, "same.txt", "Balloons. " + TEXT * 4)
     assert older.document_id == newer.document_id
-    worker = pipelined.worker
-    worker.keep_ahead([newer.id])
-    ahead = worker.ahead[newer.id]
-    wait_for(ahead.ready)
+    ahead = prepared_ahead(pipelined, newer.id)
     writes = counting_writes(pipelined, monkeypatch)
     assert run_now(pipelined, older.id) == "done"
     assert len(writes) == 1 and ahead.written
