@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+from tests.support.servers import wait_until
 from tests.support.stack import Isolation, ServiceProcess
 
 
@@ -16,9 +17,8 @@ def test_a_second_sigterm_while_a_service_stops_does_not_hang_it(tmp_path):
     process = ServiceProcess(isolation, "services.auth.service", "auth")
     try:
         process.wait_until_consuming()
-        deadline = time.monotonic() + 60  # every extension started (a stop during the start is not this test's)
-        while b"started auth" not in process.log_path.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # every extension started (a stop during the start is not this test's)
+        wait_until(lambda: b"started auth" in process.log_path.read_bytes(), 60, "auth started", interval=0.05)
         os.kill(process.process.pid, signal.SIGTERM)
         time.sleep(0.2)  # the first stop is under way
         os.kill(process.process.pid, signal.SIGTERM)
